@@ -1,0 +1,47 @@
+/**
+ * Refusal codes of PROTOCOL.md §7 and §8, listed once, in the precedence order of the §7 table.
+ * A code is a stable name: never renamed, never reused for another reason.
+ */
+export const REFUSAL_HTTP_STATUS = {
+  PAYLOAD_TOO_LARGE: 413,
+  MALFORMED_REQUEST: 400,
+  WRONG_LEDGER: 422,
+  OP_EXPIRED: 422,
+  UNKNOWN_PARTY: 422,
+  BAD_SIGNATURE: 401,
+  PARTY_SUSPENDED: 403,
+  VOUCHER_NOT_FOUND: 404,
+  VOUCHER_STATE_CONFLICT: 409,
+  SIGNERS_MISMATCH: 403,
+  ROLE_NOT_ALLOWED: 422,
+  PARTY_EXISTS: 409,
+  VOUCHER_PLEDGED: 409,
+  VOUCHER_OVERDUE: 409,
+  INVALID_RECIPIENT: 422,
+  AMOUNT_INVALID: 422,
+  DUE_DATE_INVALID: 422,
+  CURRENCY_INVALID: 422,
+  INVOICE_ALREADY_USED: 409,
+  // §8: reads and transport.
+  UNAUTHENTICATED: 401,
+  NOT_FOUND: 404,
+  RATE_LIMITED: 429,
+  LEDGER_UNAVAILABLE: 503,
+} as const;
+
+export type RefusalCode = keyof typeof REFUSAL_HTTP_STATUS;
+
+/** The codes `decide` itself can return (the op-level rows of the §7 table). */
+export type DecideCode = Exclude<
+  RefusalCode,
+  'PAYLOAD_TOO_LARGE' | 'UNAUTHENTICATED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'LEDGER_UNAVAILABLE'
+>;
+
+export interface Refusal {
+  readonly ok: false;
+  readonly code: DecideCode;
+  /** A plain-English explanation for people; clients branch on `code`, never on this. */
+  readonly detail: string;
+}
+
+export const refuse = (code: DecideCode, detail: string): Refusal => ({ ok: false, code, detail });

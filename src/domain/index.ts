@@ -1,0 +1,7 @@
+export * from './codes.js';
+export * from './limits.js';
+export * from './types.js';
+export { decide } from './decide.js';
+export { parseOp, type ParseResult } from './schema.js';
+export { MemoryState } from './state.js';
+export { voucherToWire, voucherFromWire, type WireVoucher } from './wire.js';
