@@ -3,5 +3,5 @@ export * from './limits.js';
 export * from './types.js';
 export { decide } from './decide.js';
 export { parseOp, type ParseResult } from './schema.js';
-export { MemoryState } from './state.js';
+export { MemoryState, involvedParties, operatorParty } from './state.js';
 export { voucherToWire, voucherFromWire, type WireVoucher } from './wire.js';

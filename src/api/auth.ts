@@ -1,0 +1,267 @@
+/**
+ * Bearer-token authentication for reads (PROTOCOL.md §8).
+ *
+ * A token is a compact JWS (RFC 7515) carrying a JWT (RFC 7519):
+ *   - protected header: `alg` exactly "EdDSA" (RFC 8037), no `crit`, `typ` optional ("JWT");
+ *   - claims: `iss` a party id (§2), `aud` a string equal to the ledger id (an array is refused),
+ *     integer `iat` and `exp` with `iat < exp ≤ iat + 3600`;
+ *   - refused when `iat` is more than 300 s ahead of the server's clock, or `exp ≤ now`;
+ *   - signed by the party's *current* key (the caller's lookup), and the party must be active.
+ *
+ * Checks run cheapest first and every refusal names its reason in `detail`. The header and claims
+ * are decoded with the strict I-JSON parser, so a duplicate `alg` or `iss` cannot mean one thing here
+ * and another to jose. The signature is then checked with jose (`jwtVerify`, algorithms pinned to
+ * EdDSA, the clock given as `currentDate`), which also re-checks `iss`, `aud`, `exp` and `nbf`.
+ *
+ * `authenticate` never throws for any header value. It throws only for a programmer error (bad
+ * options) or when `lookupParty` itself throws: a store failure is not a bad token, so it is left to
+ * the error handler (500) instead of being reported as a 401.
+ *
+ * `makeToken` is the client side: it signs with @noble/ed25519 and jose's base64url helpers only, no
+ * `node:*` import, so the typed client can use it (or move it) as it is.
+ */
+import * as ed from '@noble/ed25519';
+import { base64url, errors as joseErrors, importJWK, jwtVerify, type CryptoKey } from 'jose';
+
+import { LIMITS, PATTERNS } from '../domain/limits.js';
+import { parseIJson } from './ijson.js';
+
+export interface AuthParty {
+  id: string;
+  role: string;
+  /** Lowercase hex, 64 chars: the party's current Ed25519 key. */
+  publicKey: string;
+  status: 'active' | 'suspended';
+}
+
+export type AuthResult = { ok: true; party: AuthParty } | { ok: false; detail: string };
+
+export interface AuthOptions {
+  /** §6: the hex hash of entry 0; the only accepted `aud`. */
+  ledgerId: string;
+  /** The server's clock, in seconds since the epoch. */
+  nowSeconds: number;
+  /** The party as it is now (its current key and status), or undefined if it is not registered. */
+  lookupParty: (id: string) => Promise<AuthParty | undefined> | AuthParty | undefined;
+}
+
+/** The longest `Authorization` header read at all; a real token is about 300 chars. */
+export const AUTHORIZATION_CHARS_MAX = 8 * 1024;
+
+/** RFC 6750 §2.1, spelled exactly as PROTOCOL.md §8 writes it (see the note in authenticate). */
+const BEARER_PREFIX = 'Bearer ';
+
+/** RFC 7515 §7.1: three base64url segments. Nothing else is allowed in the credentials. */
+const COMPACT_JWS = /^([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/;
+
+/** RFC 8037 §3.1. */
+const JWS_ALG = 'EdDSA';
+
+/** RFC 8032 §5.1.6: an Ed25519 signature is 64 bytes, 86 base64url chars without padding. */
+const SIGNATURE_BASE64URL_CHARS = 86;
+
+/** Imported verification keys, by public key hex. Bounded; the oldest entry goes first. */
+const KEY_CACHE_ENTRIES_MAX = 4096;
+const keyCache = new Map<string, Promise<CryptoKey>>();
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * Verifies `Authorization: Bearer <JWT>` and returns the party it authenticates, or why not.
+ */
+export async function authenticate(authorizationHeader: string | undefined, opts: AuthOptions): Promise<AuthResult> {
+  assertOptions(opts);
+
+  // 1. The header. The scheme is matched exactly: "bearer" or "BEARER" are refused, although
+  //    RFC 9110 §11.1 calls schemes case-insensitive (our clients always send "Bearer").
+  if (typeof authorizationHeader !== 'string' || authorizationHeader.length === 0) {
+    return refuse('missing Authorization header');
+  }
+  if (authorizationHeader.length > AUTHORIZATION_CHARS_MAX) {
+    return refuse(`Authorization header longer than ${AUTHORIZATION_CHARS_MAX} chars`);
+  }
+  if (!authorizationHeader.startsWith(BEARER_PREFIX)) {
+    return refuse('Authorization scheme must be "Bearer" followed by one space');
+  }
+  const token = authorizationHeader.slice(BEARER_PREFIX.length);
+  if (token.length === 0) return refuse('empty bearer token');
+  const segments = COMPACT_JWS.exec(token);
+  if (segments === null) return refuse('bearer token is not a compact JWS (three base64url segments)');
+  const [, headerSegment = '', claimsSegment = '', signatureSegment = ''] = segments;
+
+  // 2. The protected header.
+  const header = decodeJsonSegment(headerSegment);
+  if (typeof header === 'string') return refuse(`token header ${header}`);
+  if (header.alg !== JWS_ALG) return refuse(`token "alg" must be "${JWS_ALG}"`);
+  if (Object.hasOwn(header, 'crit')) return refuse('token header must not have "crit"');
+  if (Object.hasOwn(header, 'typ') && !isJwtTyp(header.typ)) return refuse('token "typ", when present, must be "JWT"');
+  if (signatureSegment.length !== SIGNATURE_BASE64URL_CHARS || decodeSegment(signatureSegment) === undefined) {
+    return refuse('token signature is not 64 base64url-encoded bytes');
+  }
+
+  // 3. The claims, before any lookup or signature work.
+  const claims = decodeJsonSegment(claimsSegment);
+  if (typeof claims === 'string') return refuse(`token claims ${claims}`);
+  const claimsProblem = checkClaims(claims, opts);
+  if (claimsProblem !== undefined) return refuse(claimsProblem);
+  const partyId = claims.iss as string;
+
+  // 4. The party's current key. A lookup failure is not caught (see the module comment).
+  const party = await opts.lookupParty(partyId);
+  if (party === undefined || party === null) return refuse(`unknown party "${partyId}"`);
+  if (party.id !== partyId) return refuse(`the lookup for "${partyId}" returned another party`);
+  if (typeof party.publicKey !== 'string' || !PATTERNS.publicKey.test(party.publicKey)) {
+    return refuse('the party has no usable key');
+  }
+  let key: CryptoKey;
+  try {
+    key = await verificationKey(party.publicKey);
+  } catch {
+    return refuse('the party has no usable key');
+  }
+
+  // 5. The signature (and jose's own claim checks, redundant with step 3 by design).
+  try {
+    await jwtVerify(token, key, {
+      algorithms: [JWS_ALG],
+      issuer: partyId,
+      audience: opts.ledgerId,
+      requiredClaims: ['iss', 'aud', 'iat', 'exp'],
+      currentDate: new Date(opts.nowSeconds * 1000),
+    });
+  } catch (error) {
+    if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
+      return refuse("token signature does not verify under the party's current key");
+    }
+    if (error instanceof joseErrors.JOSEError) return refuse(`token refused: ${error.message}`);
+    return refuse('token could not be verified');
+  }
+
+  // 6. Only a holder of the key learns that the party is suspended.
+  if (party.status !== 'active') return refuse(`party "${partyId}" is suspended`);
+  return { ok: true, party };
+}
+
+/** §8 claim rules; returns what is wrong, or undefined. */
+function checkClaims(claims: JsonObject, opts: AuthOptions): string | undefined {
+  const { iss, aud, iat, exp } = claims;
+  if (iss === undefined) return 'token has no "iss" claim';
+  if (typeof iss !== 'string' || !PATTERNS.partyId.test(iss)) return 'token "iss" must be a party id';
+  if (aud === undefined) return 'token has no "aud" claim';
+  if (Array.isArray(aud)) return 'token "aud" must be a single string, not an array';
+  if (aud !== opts.ledgerId) return 'token "aud" is not this ledger\'s id';
+  if (iat === undefined) return 'token has no "iat" claim';
+  if (exp === undefined) return 'token has no "exp" claim';
+  if (!Number.isSafeInteger(iat)) return 'token "iat" must be an integer';
+  if (!Number.isSafeInteger(exp)) return 'token "exp" must be an integer';
+  const iatSeconds = iat as number;
+  const expSeconds = exp as number;
+  if (expSeconds <= iatSeconds) return 'token "exp" must be after "iat"';
+  if (expSeconds - iatSeconds > LIMITS.jwtLifetimeSecondsMax) {
+    return `token lifetime (exp - iat) exceeds ${LIMITS.jwtLifetimeSecondsMax} s`;
+  }
+  if (iatSeconds > opts.nowSeconds + LIMITS.jwtIatFutureSkewSecondsMax) {
+    return `token "iat" is more than ${LIMITS.jwtIatFutureSkewSecondsMax} s in the future`;
+  }
+  if (expSeconds <= opts.nowSeconds) return 'token has expired';
+  return undefined;
+}
+
+function isJwtTyp(typ: unknown): boolean {
+  // RFC 7515 §4.1.9: a media type, compared case-insensitively, "application/" optional.
+  if (typeof typ !== 'string') return false;
+  const lower = typ.toLowerCase();
+  return lower === 'jwt' || lower === 'application/jwt';
+}
+
+/** Strict base64url: no padding, and only the canonical encoding of the bytes. */
+function decodeSegment(segment: string): Uint8Array | undefined {
+  let bytes: Uint8Array;
+  try {
+    bytes = base64url.decode(segment);
+  } catch {
+    return undefined;
+  }
+  return base64url.encode(bytes) === segment ? bytes : undefined;
+}
+
+/** A segment holding a JSON object, or a description of what is wrong with it. */
+function decodeJsonSegment(segment: string): JsonObject | string {
+  const bytes = decodeSegment(segment);
+  if (bytes === undefined) return 'is not canonical base64url';
+  const parsed = parseIJson(bytes);
+  if (!parsed.ok) return `is not I-JSON: ${parsed.detail}`;
+  const value = parsed.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'is not a JSON object';
+  return value as JsonObject;
+}
+
+function verificationKey(publicKeyHex: string): Promise<CryptoKey> {
+  const cached = keyCache.get(publicKeyHex);
+  if (cached !== undefined) return cached;
+  const imported = importJWK(
+    { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(ed.etc.hexToBytes(publicKeyHex)) },
+    JWS_ALG,
+  ) as Promise<CryptoKey>;
+  if (keyCache.size >= KEY_CACHE_ENTRIES_MAX) {
+    const oldest = keyCache.keys().next();
+    if (oldest.done !== true) keyCache.delete(oldest.value);
+  }
+  keyCache.set(publicKeyHex, imported);
+  imported.catch(() => keyCache.delete(publicKeyHex));
+  return imported;
+}
+
+function refuse(detail: string): AuthResult {
+  return { ok: false, detail };
+}
+
+function assertOptions(opts: AuthOptions): void {
+  if (typeof opts !== 'object' || opts === null) throw new TypeError('authenticate: options required');
+  if (typeof opts.ledgerId !== 'string' || opts.ledgerId.length === 0) {
+    throw new TypeError('authenticate: ledgerId must be a non-empty string');
+  }
+  if (!Number.isFinite(opts.nowSeconds)) throw new TypeError('authenticate: nowSeconds must be a finite number');
+  if (typeof opts.lookupParty !== 'function') throw new TypeError('authenticate: lookupParty must be a function');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Client side.
+
+export interface TokenRequest {
+  /** The party id, which becomes `iss`. */
+  partyId: string;
+  /** The party's 32-byte Ed25519 seed, lowercase hex (the `secretKey` of a §3 key file). */
+  secretKeyHex: string;
+  /** The ledger id, which becomes `aud`. */
+  ledgerId: string;
+  /** The client's clock in seconds since the epoch; `iat` is its floor. */
+  nowSeconds: number;
+  /** `exp - iat`, 1 … 3600; default 300. */
+  lifetimeSeconds?: number;
+}
+
+/** Default token lifetime: short, since a token cannot be revoked before `exp`. */
+export const TOKEN_LIFETIME_SECONDS_DEFAULT = 300;
+
+/**
+ * Signs a §8 read token. Throws on malformed arguments (a programmer error); the result always
+ * passes `authenticate` for an active party whose current key matches, while it is fresh.
+ */
+export async function makeToken(request: TokenRequest): Promise<string> {
+  const { partyId, secretKeyHex, ledgerId, nowSeconds } = request;
+  const lifetimeSeconds = request.lifetimeSeconds ?? TOKEN_LIFETIME_SECONDS_DEFAULT;
+  if (!PATTERNS.partyId.test(partyId)) throw new TypeError('makeToken: partyId is not a party id');
+  if (!PATTERNS.seed.test(secretKeyHex)) throw new TypeError('makeToken: secretKeyHex must be 64 lowercase hex chars');
+  if (typeof ledgerId !== 'string' || ledgerId.length === 0) throw new TypeError('makeToken: ledgerId required');
+  if (!Number.isFinite(nowSeconds) || nowSeconds < 0) throw new RangeError('makeToken: nowSeconds out of range');
+  if (!Number.isSafeInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > LIMITS.jwtLifetimeSecondsMax) {
+    throw new RangeError(`makeToken: lifetimeSeconds must be 1 … ${LIMITS.jwtLifetimeSecondsMax}`);
+  }
+  const iat = Math.floor(nowSeconds);
+  const header = base64url.encode(JSON.stringify({ alg: JWS_ALG, typ: 'JWT' }));
+  const claims = base64url.encode(JSON.stringify({ iss: partyId, aud: ledgerId, iat, exp: iat + lifetimeSeconds }));
+  const signingInput = `${header}.${claims}`;
+  const signature = await ed.signAsync(new TextEncoder().encode(signingInput), ed.etc.hexToBytes(secretKeyHex));
+  return `${signingInput}.${base64url.encode(signature)}`;
+}

@@ -1,0 +1,174 @@
+import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { ED25519_L, leBytesToBigint, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from './ed25519.js';
+import { LedgerError } from './errors.js';
+import { fromHex, parseHex, toHex } from './hex.js';
+import { LEDGER_LIMITS } from './limits.js';
+
+/**
+ * Ed25519 on node:crypto (OpenSSL) — the service's path. Same rules as `ed25519.ts`, which it
+ * must agree with on every input:
+ *
+ *  - OpenSSL checks S < L itself (3.x), but we check it first anyway: it is the malleability
+ *    rule of PROTOCOL.md §3 and must not depend on the OpenSSL version.
+ *  - OpenSSL accepts any 32 bytes as a key, including small-order points: with the identity key,
+ *    (R = identity, S = 0) verifies for every message. So keys are screened here: y (sign bit
+ *    cleared) must be < p and must not be the y of one of the 8 small-order points. Keys whose y
+ *    is not on the curve cannot verify anything in OpenSSL.
+ *  - OpenSSL verifies with the cofactorless equation and compares R as bytes, which also refuses
+ *    non-canonical R encodings.
+ *
+ * Public keys become cached `KeyObject`s (imported once via JWK; a Map with a size cap, least
+ * recently used first out). Nothing here throws on garbage input: it returns false.
+ */
+
+/** RFC 8032 §5.1: p = 2^255 − 19. */
+const FIELD_P = 2n ** 255n - 19n;
+
+/**
+ * y-coordinates (little-endian, sign bit clear) of the 8 points of small order: y = 1 (the
+ * identity), y = p − 1 (order 2), y = 0 (order 4), and the two y of the order-8 points. Every
+ * canonical encoding of a small-order point has one of these y; the non-canonical ones have
+ * y ≥ p and are refused by the range check.
+ */
+const SMALL_ORDER_Y = new Set([
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+]);
+
+/** RFC 8410 §7: PKCS#8 DER of an Ed25519 private key is this prefix followed by the 32-byte seed. */
+const PKCS8_ED25519_PREFIX = Uint8Array.from([
+  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+]);
+
+const PRIVATE_KEY_CACHE_MAX = 16;
+
+const publicKeys = new Map<string, KeyObject>();
+let publicKeyCacheMax: number = LEDGER_LIMITS.nodeKeyCacheMax;
+const privateKeys = new Map<string, KeyObject>();
+
+const remember = (cache: Map<string, KeyObject>, id: string, key: KeyObject, max: number): void => {
+  cache.set(id, key);
+  if (cache.size > max) {
+    const oldest = cache.keys().next();
+    if (!oldest.done) cache.delete(oldest.value);
+  }
+};
+
+const recall = (cache: Map<string, KeyObject>, id: string): KeyObject | undefined => {
+  const key = cache.get(id);
+  if (key !== undefined) {
+    cache.delete(id); // move to the most recently used end
+    cache.set(id, key);
+  }
+  return key;
+};
+
+/** The key-encoding screen described above (canonical y, not small order). */
+const isAcceptableKeyEncoding = (publicKey: Uint8Array): boolean => {
+  const masked = Uint8Array.from(publicKey);
+  masked[31] = masked[31]! & 0x7f;
+  if (leBytesToBigint(masked) >= FIELD_P) return false;
+  return !SMALL_ORDER_Y.has(toHex(masked));
+};
+
+const publicKeyObject = (publicKeyHex: unknown): KeyObject | undefined => {
+  if (typeof publicKeyHex !== 'string') return undefined;
+  const cached = recall(publicKeys, publicKeyHex);
+  if (cached !== undefined) return cached;
+  const bytes = parseHex(publicKeyHex, PUBLIC_KEY_BYTES);
+  if (bytes === undefined || !isAcceptableKeyEncoding(bytes)) return undefined;
+  const x = Buffer.from(bytes).toString('base64url');
+  const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
+  remember(publicKeys, publicKeyHex, key, publicKeyCacheMax);
+  return key;
+};
+
+/** The signature bytes if `sigHex` is 64 hex bytes with S < L, else undefined. */
+const canonicalSignature = (sigHex: unknown): Uint8Array | undefined => {
+  const sig = parseHex(sigHex, SIGNATURE_BYTES);
+  if (sig === undefined || leBytesToBigint(sig.subarray(32)) >= ED25519_L) return undefined;
+  return sig;
+};
+
+/** Strict verification on node:crypto. Never throws. */
+export const verifyNode = (publicKeyHex: unknown, msg: unknown, sigHex: unknown): boolean => {
+  try {
+    if (!(msg instanceof Uint8Array)) return false;
+    const sig = canonicalSignature(sigHex);
+    if (sig === undefined) return false;
+    const key = publicKeyObject(publicKeyHex);
+    if (key === undefined) return false;
+    return cryptoVerify(null, msg, key, sig);
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * As `verifyNode`, but the curve arithmetic runs on libuv's thread pool (the callback form of
+ * crypto.verify), so the event loop stays free. Never rejects.
+ */
+export const verifyNodeAsync = (publicKeyHex: unknown, msg: unknown, sigHex: unknown): Promise<boolean> =>
+  new Promise<boolean>((resolve) => {
+    try {
+      if (!(msg instanceof Uint8Array)) return resolve(false);
+      const sig = canonicalSignature(sigHex);
+      if (sig === undefined) return resolve(false);
+      const key = publicKeyObject(publicKeyHex);
+      if (key === undefined) return resolve(false);
+      cryptoVerify(null, msg, key, sig, (err, ok) => resolve(err === null && ok === true));
+    } catch {
+      resolve(false);
+    }
+  });
+
+/**
+ * Private keys are imported from PKCS#8 DER (RFC 8410), not JWK: a JWK needs `x` beside `d`, and
+ * OpenSSL silently ignores a wrong `x`, so the DER form (seed only) leaves nothing to get wrong.
+ */
+const privateKeyObject = (seedHex: string): KeyObject => {
+  const cached = recall(privateKeys, seedHex);
+  if (cached !== undefined) return cached;
+  const seed = fromHex(seedHex, SEED_BYTES);
+  const der = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
+  let key: KeyObject;
+  try {
+    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch (err) {
+    throw new LedgerError('BAD_HEX', 'seed rejected by node:crypto', { cause: err });
+  }
+  remember(privateKeys, seedHex, key, PRIVATE_KEY_CACHE_MAX);
+  return key;
+};
+
+/** RFC 8032 deterministic signature, hex, on node:crypto. Throws `LedgerError('BAD_HEX')` on a bad seed. */
+export const signNode = (seedHex: string, msg: Uint8Array): string =>
+  toHex(cryptoSign(null, msg, privateKeyObject(seedHex)));
+
+/** The public key of a hex seed, on node:crypto. */
+export const publicKeyFromSeedNode = (seedHex: string): string => {
+  const jwk = createPublicKey(privateKeyObject(seedHex)).export({ format: 'jwk' });
+  if (typeof jwk.x !== 'string') throw new LedgerError('BAD_KEY', 'node:crypto exported no public key');
+  return toHex(Buffer.from(jwk.x, 'base64url'));
+};
+
+/** For tests and key rotation: forget every cached KeyObject. */
+export const clearNodeKeyCache = (): void => {
+  publicKeys.clear();
+  privateKeys.clear();
+};
+
+export const nodeKeyCacheSize = (): number => publicKeys.size;
+
+/** Changes the public-key cache cap (default `LEDGER_LIMITS.nodeKeyCacheMax`); evicts down to it. */
+export const setNodeKeyCacheMax = (max: number): void => {
+  if (!Number.isSafeInteger(max) || max < 1) throw new LedgerError('BAD_SIZE', 'cache cap must be a positive integer');
+  publicKeyCacheMax = max;
+  for (const id of publicKeys.keys()) {
+    if (publicKeys.size <= max) break;
+    publicKeys.delete(id);
+  }
+};

@@ -1,0 +1,33 @@
+/**
+ * The ledger layer's public API: PROTOCOL.md §2–§6, pure and portable (runs in a browser).
+ *
+ * The node:crypto Ed25519 path is deliberately NOT re-exported here, so that importing this
+ * index never pulls in `node:*`; the service imports it from './ed25519-node.js'.
+ */
+export * from './errors.js';
+export * from './limits.js';
+export * from './hex.js';
+export * from './base64.js';
+export * from './utf8.js';
+export * from './jcs.js';
+export * from './sha256.js';
+export * from './op.js';
+export * from './ed25519.js';
+export * from './merkle.js';
+export {
+  ENTRY_VERSION,
+  ZERO_HASH,
+  entryHash,
+  entryHashBytes,
+  entryShapeProblem,
+  isLedgerTime,
+  verifyChain,
+  type ChainFailure,
+  type ChainHead,
+  type ChainStart,
+  type Entry,
+  type Envelope,
+  type HashedEntry,
+  type OpSignature,
+} from './entry.js';
+export * from './checkpoint.js';

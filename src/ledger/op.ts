@@ -1,0 +1,17 @@
+import { concatBytes } from './hex.js';
+import { canonicalBytes } from './jcs.js';
+import { sha256Hex } from './sha256.js';
+import { utf8 } from './utf8.js';
+
+/** PROTOCOL.md §3: the op preimage is the bytes of this string followed by JCS(payload). */
+export const OP_DOMAIN = 'rvl/op/v1\n';
+const OP_DOMAIN_BYTES = utf8(OP_DOMAIN);
+
+/**
+ * Bytes every required signer signs. `payload` is the wire payload (plain JSON, amounts as
+ * decimal strings). Throws `LedgerError('BAD_JSON_VALUE')` if it is not JSON-encodable.
+ */
+export const opPreimage = (payload: unknown): Uint8Array => concatBytes(OP_DOMAIN_BYTES, canonicalBytes(payload));
+
+/** PROTOCOL.md §3: `opId` = hex SHA-256 of the op preimage; the op's identity and idempotency key. */
+export const opId = (payload: unknown): string => sha256Hex(opPreimage(payload));

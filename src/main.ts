@@ -1,0 +1,65 @@
+/**
+ * `npm start`: the ledger service (PROTOCOL.md §10). Prints where it listens, the ledger id, the
+ * docs, and where a generated operator key is; stops cleanly on SIGTERM or SIGINT.
+ */
+import { ConfigError, readConfig } from './service/config.js';
+import { StartupError } from './service/open.js';
+import { createLogger, startServer } from './server.js';
+
+const main = async (): Promise<void> => {
+  let config;
+  try {
+    config = readConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`rvl: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let running;
+  try {
+    running = await startServer(config, logger);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      logger.fatal({ seq: err.seq }, err.message);
+      process.stderr.write(`rvl: refusing to start: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const { service, opened, url } = running;
+  const lines = [
+    `rvl ledger service listening on ${url}`,
+    `  ledger id   ${service.meta.ledgerId}`,
+    `  ledger      ${service.meta.name}, ${service.size} entries, data in ${config.dataDir}`,
+    `  API docs    ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
+    opened.operatorKeyFile
+      ? `  operator    key written to ${opened.operatorKeyFile} (keep it safe; it registers parties)`
+      : opened.created
+        ? '  operator    key from LEDGER_OPERATOR_PUBLIC_KEY'
+        : '  operator    as registered at genesis',
+    `  node key    ${opened.nodeKeyFile}`,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  logger.info({ url, ledgerId: service.meta.ledgerId, size: service.size }, 'listening');
+
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    running
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+};
+
+main().catch((err: unknown) => {
+  process.stderr.write(`rvl: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

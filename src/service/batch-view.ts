@@ -1,0 +1,194 @@
+/**
+ * The writer's view of state while it builds one group commit: records prefetched from the cache or
+ * the store, with the changes of the batch's earlier ops laid over them. `decide` reads it
+ * synchronously; `apply` records an accepted op's effects and the store writes they imply (indexes,
+ * visibility, invoice ids). Nothing here touches the store: the sequencer commits `writes()`.
+ */
+import {
+  involvedParties,
+  voucherFromWire,
+  voucherToWire,
+  type Effects,
+  type LedgerView,
+  type Party,
+  type Voucher,
+} from '../domain/index.js';
+import { InvariantError } from '../domain/decide.js';
+import { childKey, partyVoucherKey, voucherSeqKey } from '../store/keys.js';
+import type { VoucherRecord } from '../store/port.js';
+
+/** Records that a batch reads: `null` means "known to be absent". */
+export interface Prefetched {
+  readonly parties: Map<string, Party | null>;
+  readonly keyOwners: Map<string, string | null>;
+  readonly vouchers: Map<string, VoucherRecord | null>;
+  readonly invoices: Map<string, string | null>;
+}
+
+export const emptyPrefetch = (): Prefetched => ({
+  parties: new Map(),
+  keyOwners: new Map(),
+  vouchers: new Map(),
+  invoices: new Map(),
+});
+
+/** The parties a voucher lists under (§8 `GET /v1/parties/:id/vouchers`): its current fields. */
+const listedParties = (v: Voucher): Set<string> => new Set(involvedParties(v));
+
+const missing = (what: string): never => {
+  throw new InvariantError(`${what} was not prefetched`);
+};
+
+export class BatchView implements LedgerView {
+  readonly #base: Prefetched;
+  readonly #parties = new Map<string, Party>();
+  readonly #keyOwners = new Map<string, string>();
+  readonly #vouchers = new Map<string, VoucherRecord>();
+  readonly #invoices = new Map<string, string | null>();
+  /** Decoded vouchers, so `decide` does not convert the same record twice. */
+  readonly #decoded = new Map<VoucherRecord, Voucher>();
+
+  // Index writes accumulated over the batch.
+  readonly partyVouchersPut = new Map<string, [string, string, string]>();
+  readonly partyVouchersDel = new Set<string>();
+  readonly children: [string, string][] = [];
+  readonly voucherSeqs: string[] = [];
+  readonly partySeqs: string[] = [];
+
+  constructor(base: Prefetched) {
+    this.#base = base;
+  }
+
+  party(id: string): Party | undefined {
+    const changed = this.#parties.get(id);
+    if (changed) return changed;
+    const base = this.#base.parties.get(id);
+    return base === undefined ? missing(`party ${id}`) : (base ?? undefined);
+  }
+
+  keyOwner(publicKey: string): string | undefined {
+    const changed = this.#keyOwners.get(publicKey);
+    if (changed !== undefined) return changed;
+    const base = this.#base.keyOwners.get(publicKey);
+    return base === undefined ? missing(`key owner of ${publicKey}`) : (base ?? undefined);
+  }
+
+  record(id: string): VoucherRecord | undefined {
+    const changed = this.#vouchers.get(id);
+    if (changed) return changed;
+    const base = this.#base.vouchers.get(id);
+    return base === undefined ? missing(`voucher ${id}`) : (base ?? undefined);
+  }
+
+  voucher(id: string): Voucher | undefined {
+    const record = this.record(id);
+    if (!record) return undefined;
+    let decoded = this.#decoded.get(record);
+    if (!decoded) this.#decoded.set(record, (decoded = voucherFromWire(record.state)));
+    return decoded;
+  }
+
+  invoiceRoot(invoiceId: string): string | undefined {
+    if (this.#invoices.has(invoiceId)) return this.#invoices.get(invoiceId) ?? undefined;
+    const base = this.#base.invoices.get(invoiceId);
+    return base === undefined ? missing(`invoice ${invoiceId}`) : (base ?? undefined);
+  }
+
+  maySee(partyId: string, voucherId: string): boolean {
+    const role = this.party(partyId)?.role;
+    const record = this.record(voucherId);
+    if (!record) return false;
+    return role === 'operator' || role === 'auditor' || record.viewers.includes(partyId);
+  }
+
+  /** Records the effects of the op accepted at `seq`. */
+  apply(effects: Effects, seq: number): void {
+    for (const party of effects.parties) {
+      this.#parties.set(party.id, party);
+      this.#keyOwners.set(party.publicKey, party.id);
+      this.partySeqs.push(voucherSeqKey(party.id, seq));
+    }
+    for (const voucher of effects.vouchers) {
+      const before = this.#vouchers.get(voucher.id) ?? this.#base.vouchers.get(voucher.id) ?? undefined;
+      const viewers = new Set(before?.viewers ?? []);
+      const involved = involvedParties(voucher);
+      for (const p of involved) viewers.add(p);
+      const record: VoucherRecord = { state: voucherToWire(voucher), viewers: [...viewers] };
+      this.#vouchers.set(voucher.id, record);
+      this.#decoded.set(record, voucher);
+      this.voucherSeqs.push(voucherSeqKey(voucher.id, seq));
+      if (!before && voucher.parentId !== null) {
+        this.children.push([childKey(voucher.parentId, voucher.range.start), voucher.id]);
+      }
+      this.#relist(before ? voucherFromWire(before.state) : undefined, voucher);
+      if (voucher.parentId !== null) this.#grantAncestors(voucher.parentId, involved);
+    }
+    for (const id of effects.invoicesFreed) this.#invoices.set(id, null);
+    for (const id of effects.invoicesUsed) {
+      const root = effects.vouchers.find((v) => v.parentId === null && v.invoiceIds.includes(id));
+      if (!root) throw new InvariantError(`invoice ${id} is used by no root of the same op`);
+      this.#invoices.set(id, root.id);
+    }
+  }
+
+  /** Moves a voucher's rows in the per-party lists from its old fields to its new ones. */
+  #relist(before: Voucher | undefined, after: Voucher): void {
+    const key = (party: string) => partyVoucherKey(party, after.createdSeq, after.range.start);
+    const now = listedParties(after);
+    if (before) {
+      for (const p of listedParties(before)) {
+        if (!now.has(p)) {
+          this.partyVouchersPut.delete(key(p));
+          this.partyVouchersDel.add(key(p));
+        }
+      }
+    }
+    for (const p of now) {
+      this.partyVouchersDel.delete(key(p));
+      this.partyVouchersPut.set(key(p), [key(p), after.id, after.status]);
+    }
+  }
+
+  /** §8: a party that may see a voucher may see all its ancestors. */
+  #grantAncestors(parentId: string, parties: readonly string[]): void {
+    let id: string | null = parentId;
+    let pending = parties;
+    while (id !== null && pending.length > 0) {
+      const record = this.record(id);
+      if (!record) throw new InvariantError(`ancestor ${id} is missing`);
+      const missingHere = pending.filter((p) => !record.viewers.includes(p));
+      if (missingHere.length > 0) {
+        const updated: VoucherRecord = { state: record.state, viewers: [...record.viewers, ...missingHere] };
+        this.#vouchers.set(id, updated);
+        const decoded = this.#decoded.get(record);
+        if (decoded) this.#decoded.set(updated, decoded);
+      }
+      // Parties already viewers here were granted on every ancestor above too.
+      pending = missingHere;
+      id = record.state.parentId;
+    }
+  }
+
+  changedParties(): Party[] {
+    return [...this.#parties.values()];
+  }
+
+  changedKeyOwners(): [string, string][] {
+    return [...this.#keyOwners.entries()];
+  }
+
+  changedVouchers(): VoucherRecord[] {
+    return [...this.#vouchers.values()];
+  }
+
+  invoiceWrites(): { used: [string, string][]; freed: string[] } {
+    const used: [string, string][] = [];
+    const freed: string[] = [];
+    for (const [id, root] of this.#invoices) {
+      if (root === null) freed.push(id);
+      else used.push([id, root]);
+    }
+    return { used, freed };
+  }
+}
+

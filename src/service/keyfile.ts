@@ -1,0 +1,59 @@
+/**
+ * Key files (PROTOCOL.md §3): `{"party":"<id>","publicKey":"<hex>","secretKey":"<hex seed>"}`, mode
+ * 0600. The secret never leaves this module except to the signer that needs it, and never reaches
+ * a log.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { generateSeed, publicKeyFromSeed } from '../ledger/ed25519.js';
+import { PATTERNS } from '../domain/limits.js';
+
+export interface KeyFile {
+  readonly party: string;
+  readonly publicKey: string;
+  readonly secretKey: string;
+}
+
+export class KeyFileError extends Error {
+  override readonly name = 'KeyFileError';
+}
+
+export const newKeyFile = (party: string): KeyFile => {
+  const secretKey = generateSeed();
+  return { party, publicKey: publicKeyFromSeed(secretKey), secretKey };
+};
+
+/** Reads and checks a key file: the public key must be the seed's. */
+export const readKeyFile = async (file: string): Promise<KeyFile> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await fs.readFile(file, 'utf8'));
+  } catch (err) {
+    throw new KeyFileError(`cannot read key file ${file}: ${(err as Error).message}`);
+  }
+  const k = parsed as Partial<KeyFile> | null;
+  if (
+    typeof k !== 'object' || k === null ||
+    typeof k.party !== 'string' ||
+    typeof k.publicKey !== 'string' || !PATTERNS.publicKey.test(k.publicKey) ||
+    typeof k.secretKey !== 'string' || !PATTERNS.seed.test(k.secretKey)
+  ) {
+    throw new KeyFileError(`key file ${file} is not {"party","publicKey","secretKey"} with hex keys`);
+  }
+  if (publicKeyFromSeed(k.secretKey) !== k.publicKey) {
+    throw new KeyFileError(`key file ${file}: publicKey does not belong to secretKey`);
+  }
+  return { party: k.party, publicKey: k.publicKey, secretKey: k.secretKey };
+};
+
+/** Writes a key file with mode 0600, refusing to overwrite one that exists. */
+export const writeKeyFile = async (file: string, key: KeyFile): Promise<void> => {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.open(file, 'wx', 0o600);
+  try {
+    await handle.writeFile(`${JSON.stringify(key)}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+};

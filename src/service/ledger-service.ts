@@ -1,0 +1,395 @@
+/**
+ * The single writer. Ops are shape-checked and their signatures verified off the main thread as
+ * they arrive; then one writer applies them one after another against the current state, and
+ * every op that arrives while a batch is being written joins the next batch (group commit). A
+ * batch is one atomic, fsync'd store commit together with the checkpoint that covers it; only then
+ * are its ops answered.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import {
+  decide,
+  parseOp,
+  voucherToWire,
+  type DecideCode,
+  type Op,
+  type Party,
+} from '../domain/index.js';
+import { InvariantError } from '../domain/decide.js';
+import type { WireVoucher } from '../domain/wire.js';
+import { signCheckpoint } from '../ledger/checkpoint.js';
+import { signNode, verifyNode, verifyNodeAsync } from '../ledger/ed25519-node.js';
+import { toHex } from '../ledger/hex.js';
+import { canonicalize } from '../ledger/jcs.js';
+import { opPreimage } from '../ledger/op.js';
+import type { CommitBatch, Head, LedgerMeta, Store } from '../store/port.js';
+import { nodeKey } from '../store/keys.js';
+import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
+import { Frontier } from './merkle-log.js';
+import type { Metrics } from './metrics.js';
+import { StateCache } from './state-cache.js';
+
+/** RFC 9162 §2.1.1: the leaf hash prefix. */
+const LEAF_PREFIX = Buffer.from([0x00]);
+
+/** Entry hash = SHA-256(0x00 ‖ JCS(entry)), from the JCS text already built for storage. */
+export const hashEntryText = (text: string): Uint8Array =>
+  new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
+
+export interface Effects {
+  readonly vouchers: WireVoucher[];
+  readonly parties: Party[];
+}
+
+export interface Receipt {
+  readonly opId: string;
+  readonly seq: number;
+  readonly entryHash: string;
+  readonly time: string;
+  readonly treeSize: number;
+  readonly effects: Effects;
+}
+
+export type SubmitOutcome =
+  | { readonly kind: 'accepted'; readonly receipt: Receipt }
+  | { readonly kind: 'duplicate'; readonly receipt: Receipt }
+  | { readonly kind: 'refused'; readonly code: DecideCode; readonly detail: string }
+  | { readonly kind: 'unavailable'; readonly detail: string };
+
+interface Job {
+  readonly op: Op;
+  readonly wire: { payload: unknown; signatures: unknown };
+  readonly opId: string;
+  readonly preimage: Uint8Array;
+  /** `${publicKey}${sig}` → verified, for the keys known when the op arrived. */
+  readonly verified: Map<string, boolean>;
+  readonly received: number;
+  resolve(outcome: SubmitOutcome): void;
+}
+
+export interface LedgerServiceOptions {
+  readonly store: Store;
+  readonly meta: LedgerMeta;
+  readonly head: Head;
+  readonly frontier: Frontier;
+  readonly checkpoint: string;
+  readonly nodeSeed: string;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  /** Wall clock in ms; ledger time never goes below the last entry's. */
+  readonly now?: () => number;
+  /** The most ops one commit takes; more wait for the next. */
+  readonly batchOpsMax?: number;
+}
+
+export class LedgerService {
+  readonly meta: LedgerMeta;
+  readonly store: Store;
+  readonly cache: StateCache;
+  readonly #nodeSeed: string;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics | undefined;
+  readonly #now: () => number;
+  readonly #batchOpsMax: number;
+
+  #head: Head;
+  #frontier: Frontier;
+  #checkpoint: string;
+  #queue: Job[] = [];
+  #draining: Promise<void> | undefined;
+  #inFlight = new Map<string, Promise<SubmitOutcome>>();
+  #unavailable: string | undefined;
+  #closing = false;
+
+  constructor(o: LedgerServiceOptions) {
+    this.meta = o.meta;
+    this.store = o.store;
+    this.cache = new StateCache(o.store);
+    this.#head = o.head;
+    this.#frontier = o.frontier;
+    this.#checkpoint = o.checkpoint;
+    this.#nodeSeed = o.nodeSeed;
+    this.#logger = o.logger;
+    this.#metrics = o.metrics;
+    this.#now = o.now ?? Date.now;
+    this.#batchOpsMax = o.batchOpsMax ?? 1024;
+  }
+
+  /** The durable size of the log. */
+  get size(): number {
+    return this.#head.size;
+  }
+
+  get head(): Head {
+    return this.#head;
+  }
+
+  /** The latest signed checkpoint; it always covers exactly the durable log. */
+  get checkpoint(): string {
+    return this.#checkpoint;
+  }
+
+  /** Why writes are refused, once a commit has failed; reads go on. */
+  get unavailable(): string | undefined {
+    return this.#unavailable;
+  }
+
+  /** Takes one envelope (the JSON value of a request body) and answers once it is decided and durable. */
+  async submit(input: unknown): Promise<SubmitOutcome> {
+    const parsed = parseOp(input);
+    if (!parsed.ok) return { kind: 'refused', code: parsed.code, detail: parsed.detail };
+    const op = parsed.op;
+    if (op.payload.ledger !== this.meta.ledgerId) {
+      return { kind: 'refused', code: 'WRONG_LEDGER', detail: `the op is for ledger ${op.payload.ledger}, not ${this.meta.ledgerId}` };
+    }
+    const wire = input as Job['wire'];
+    const preimage = opPreimage(wire.payload);
+    const opId = createHash('sha256').update(preimage).digest('hex');
+
+    const duplicate = await this.#duplicate(opId);
+    if (duplicate) return duplicate;
+    const inFlight = this.#inFlight.get(opId);
+    if (inFlight) {
+      const first = await inFlight;
+      return first.kind === 'accepted' ? { kind: 'duplicate', receipt: first.receipt } : first;
+    }
+    if (this.#unavailable !== undefined) return { kind: 'unavailable', detail: this.#unavailable };
+    if (this.#closing) return { kind: 'unavailable', detail: 'the service is shutting down' };
+
+    const outcome = this.#enqueue(op, wire, opId, preimage);
+    this.#inFlight.set(opId, outcome);
+    try {
+      return await outcome;
+    } finally {
+      this.#inFlight.delete(opId);
+    }
+  }
+
+  /** The original receipt of an op already on the ledger, rebuilt from its entry (§4). */
+  async #duplicate(opId: string): Promise<SubmitOutcome | undefined> {
+    const seq = await this.store.seqOfOp(opId);
+    if (seq === undefined || seq >= this.#head.size) return undefined;
+    return { kind: 'duplicate', receipt: await this.receiptOf(seq) };
+  }
+
+  /** The receipt of the entry at `seq`, from what the store keeps of it. */
+  async receiptOf(seq: number): Promise<Receipt> {
+    const [text, effects, leaf] = await Promise.all([
+      this.store.entry(seq),
+      this.store.effects(seq),
+      this.store.merkleNode(nodeKey(0, seq)),
+    ]);
+    if (text === undefined || effects === undefined) throw new InvariantError(`entry ${seq} is missing its records`);
+    const entry = JSON.parse(text) as { time: string; op: { payload: unknown } };
+    return {
+      opId: createHash('sha256').update(opPreimage(entry.op.payload)).digest('hex'),
+      seq,
+      entryHash: leaf ? toHex(leaf) : toHex(hashEntryText(text)),
+      time: entry.time,
+      treeSize: seq + 1,
+      effects: JSON.parse(effects) as Effects,
+    };
+  }
+
+  async #enqueue(op: Op, wire: Job['wire'], opId: string, preimage: Uint8Array): Promise<SubmitOutcome> {
+    const verified = await this.#preverify(op, preimage);
+    return new Promise<SubmitOutcome>((resolve) => {
+      this.#queue.push({ op, wire, opId, preimage, verified, received: performance.now(), resolve });
+      this.#draining ??= this.#drain().finally(() => {
+        this.#draining = undefined;
+      });
+    });
+  }
+
+  /** Verifies each signature under its signer's current key, on the thread pool. */
+  async #preverify(op: Op, preimage: Uint8Array): Promise<Map<string, boolean>> {
+    const verified = new Map<string, boolean>();
+    await Promise.all(
+      op.signatures.map(async ({ signer, sig }) => {
+        const party = await this.cache.party(signer);
+        if (!party) return;
+        verified.set(party.publicKey + sig, await verifyNodeAsync(party.publicKey, preimage, sig));
+      }),
+    );
+    return verified;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const jobs = this.#queue.splice(0, this.#batchOpsMax);
+      try {
+        await this.#runBatch(jobs);
+      } catch (err) {
+        // A programmer error: answer the batch's ops with it, write nothing, keep serving.
+        this.#logger.error({ err }, 'batch failed before commit');
+        for (const job of jobs) job.resolve({ kind: 'unavailable', detail: 'internal error; nothing was written' });
+      }
+    }
+  }
+
+  async #runBatch(jobs: Job[]): Promise<void> {
+    const prefetched = emptyPrefetch();
+    await Promise.all(jobs.map((job) => this.#prefetch(job.op, prefetched)));
+    const view = new BatchView(prefetched);
+    const frontier = this.#frontier.fork();
+    const outcomes = new Map<Job, SubmitOutcome>();
+    const entries: CommitBatch['entries'][number][] = [];
+    const nodes: [string, Uint8Array][] = [];
+    const accepted = new Map<string, Receipt>();
+    let { size: seq, lastHash: prev, lastTime } = this.#head;
+
+    for (const job of jobs) {
+      const earlier = accepted.get(job.opId);
+      if (earlier) {
+        outcomes.set(job, { kind: 'duplicate', receipt: earlier });
+        continue;
+      }
+      const now = new Date(this.#now()).toISOString();
+      const time = now > lastTime ? now : lastTime;
+      const decision = decide(view, job.op, {
+        ledgerId: this.meta.ledgerId,
+        currency: this.meta.currency,
+        maxTenorDays: this.meta.maxTenorDays,
+        seq,
+        time,
+        opId: job.opId,
+        verifySignature: (publicKey, sig) =>
+          job.verified.get(publicKey + sig) ?? verifyNode(publicKey, job.preimage, sig),
+      });
+      if (!decision.ok) {
+        outcomes.set(job, { kind: 'refused', code: decision.code, detail: decision.detail });
+        continue;
+      }
+      const entry = { v: 1, seq, time, prev, op: job.wire };
+      const text = canonicalize(entry);
+      const hash = hashEntryText(text);
+      const effects: Effects = {
+        vouchers: decision.effects.vouchers.map(voucherToWire),
+        parties: [...decision.effects.parties],
+      };
+      view.apply(decision.effects, seq);
+      for (const n of frontier.append(hash)) nodes.push([n.key, n.hash]);
+      entries.push({ seq, text, opId: job.opId, effects: JSON.stringify(effects) });
+      const receipt: Receipt = { opId: job.opId, seq, entryHash: toHex(hash), time, treeSize: seq + 1, effects };
+      accepted.set(job.opId, receipt);
+      outcomes.set(job, { kind: 'accepted', receipt });
+      seq += 1;
+      prev = receipt.entryHash;
+      lastTime = time;
+    }
+
+    if (entries.length > 0) {
+      const head: Head = { size: seq, lastHash: prev, lastTime };
+      const checkpoint = signCheckpoint(
+        { ledgerId: this.meta.ledgerId, size: seq, root: frontier.root() },
+        this.#nodeSeed,
+        signNode,
+      );
+      const invoices = view.invoiceWrites();
+      const batch: CommitBatch = {
+        entries,
+        parties: view.changedParties(),
+        keyOwners: view.changedKeyOwners(),
+        vouchers: view.changedVouchers(),
+        invoicesUsed: invoices.used,
+        invoicesFreed: invoices.freed,
+        partyVouchersPut: [...view.partyVouchersPut.values()],
+        partyVouchersDel: [...view.partyVouchersDel],
+        children: view.children,
+        voucherSeqs: view.voucherSeqs,
+        partySeqs: view.partySeqs,
+        merkleNodes: nodes,
+        head,
+        checkpoint,
+      };
+      const started = performance.now();
+      try {
+        await this.store.commit(batch);
+      } catch (err) {
+        this.#unavailable = 'the store failed to write durably; the service is read-only until restarted';
+        this.#logger.error({ err, seq: this.#head.size, ops: entries.length }, 'commit failed; going read-only');
+        this.#metrics?.commitFailed();
+        for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
+        return;
+      }
+      this.#metrics?.committed(entries.length, (performance.now() - started) / 1000, seq);
+      this.#head = head;
+      this.#frontier = frontier;
+      this.#checkpoint = checkpoint;
+      this.cache.committed(batch.parties, batch.keyOwners, batch.vouchers);
+    }
+
+    for (const job of jobs) {
+      const outcome = outcomes.get(job);
+      if (!outcome) throw new InvariantError('a job of the batch has no outcome');
+      this.#metrics?.decided(job.op.payload.type, outcome.kind === 'refused' ? outcome.code : undefined);
+      if (outcome.kind === 'accepted') {
+        this.#logger.info(
+          { opId: job.opId, type: job.op.payload.type, seq: outcome.receipt.seq, ms: +(performance.now() - job.received).toFixed(2) },
+          'op accepted',
+        );
+      } else if (outcome.kind === 'refused') {
+        this.#logger.info({ opId: job.opId, type: job.op.payload.type, code: outcome.code }, 'op refused');
+      }
+      job.resolve(outcome);
+    }
+  }
+
+  /** Loads every record `decide` and `apply` may read for this op into `into`. */
+  async #prefetch(op: Op, into: Prefetched): Promise<void> {
+    const p = op.payload;
+    const partyIds = op.signatures.map((s) => s.signer);
+    const keys: string[] = [];
+    const invoices: string[] = [];
+    switch (p.type) {
+      case 'party.register':
+        partyIds.push(p.party.id);
+        keys.push(p.party.publicKey);
+        break;
+      case 'party.update':
+        partyIds.push(p.partyId);
+        if (p.publicKey !== undefined) keys.push(p.publicKey);
+        break;
+      case 'voucher.issue':
+        partyIds.push(p.issuer, p.to);
+        invoices.push(...p.invoiceIds);
+        break;
+      case 'voucher.transfer':
+        partyIds.push(p.to);
+        break;
+      case 'voucher.pledge':
+        partyIds.push(p.bank);
+        break;
+      default:
+        break;
+    }
+    const loads: Promise<unknown>[] = [];
+    for (const id of partyIds) {
+      if (!into.parties.has(id)) loads.push(this.cache.party(id).then((v) => into.parties.set(id, v ?? null)));
+    }
+    for (const key of keys) {
+      if (!into.keyOwners.has(key)) loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, v ?? null)));
+    }
+    for (const id of invoices) {
+      if (!into.invoices.has(id)) loads.push(this.store.invoiceRoot(id).then((v) => into.invoices.set(id, v ?? null)));
+    }
+    if ('voucherId' in p) loads.push(this.#prefetchLineage(p.voucherId, into));
+    await Promise.all(loads);
+  }
+
+  /** A voucher and all its ancestors (visibility is granted up the chain). */
+  async #prefetchLineage(voucherId: string, into: Prefetched): Promise<void> {
+    let id: string | null = voucherId;
+    while (id !== null && !into.vouchers.has(id)) {
+      const record = await this.cache.voucher(id);
+      into.vouchers.set(id, record ?? null);
+      id = record?.state.parentId ?? null;
+    }
+  }
+
+  /** Stops taking ops and waits for the batch in flight. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    while (this.#draining) await this.#draining;
+  }
+}

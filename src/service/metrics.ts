@@ -1,0 +1,43 @@
+/**
+ * Prometheus metrics (prom-client), on a registry of the service's own so that tests can build
+ * several services in one process.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #ops = new Counter({ name: 'rvl_ops_total', help: 'Ops decided, by type and outcome', labelNames: ['type', 'outcome'] as const, registers: [this.registry] });
+  readonly #refusals = new Counter({ name: 'rvl_refusals_total', help: 'Refused ops and requests, by code', labelNames: ['code'] as const, registers: [this.registry] });
+  readonly #batchOps = new Histogram({ name: 'rvl_batch_ops', help: 'Ops per group commit', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [this.registry] });
+  readonly #fsync = new Histogram({ name: 'rvl_commit_seconds', help: 'Duration of one durable (fsync) commit', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
+  readonly #commitFailures = new Counter({ name: 'rvl_commit_failures_total', help: 'Commits the store failed', registers: [this.registry] });
+  readonly #size = new Gauge({ name: 'rvl_ledger_entries', help: 'Entries in the ledger', registers: [this.registry] });
+  readonly requestSeconds = new Histogram({ name: 'rvl_http_request_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+
+  constructor(defaults = false) {
+    if (defaults) collectDefaultMetrics({ register: this.registry });
+  }
+
+  decided(type: string, refusal: string | undefined): void {
+    this.#ops.inc({ type, outcome: refusal === undefined ? 'accepted' : 'refused' });
+    if (refusal !== undefined) this.#refusals.inc({ code: refusal });
+  }
+
+  refused(code: string): void {
+    this.#refusals.inc({ code });
+  }
+
+  committed(ops: number, seconds: number, size: number): void {
+    this.#batchOps.observe(ops);
+    this.#fsync.observe(seconds);
+    this.#size.set(size);
+  }
+
+  commitFailed(): void {
+    this.#commitFailures.inc();
+  }
+
+  setSize(size: number): void {
+    this.#size.set(size);
+  }
+}

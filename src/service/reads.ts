@@ -1,0 +1,291 @@
+/**
+ * The read side of PROTOCOL.md §8 and §9: ledger facts, proofs, entries, parties, vouchers,
+ * histories, trees and proof bundles, with the visibility rules. Everything read here is durable.
+ * A read the caller may not make is `NOT_FOUND`, exactly as if the thing did not exist.
+ */
+import type { Party, VoucherStatus } from '../domain/index.js';
+import type { WireVoucher } from '../domain/wire.js';
+import { toHex } from '../ledger/hex.js';
+import { consistencyProofFromSource, inclusionProofFromSource } from '../ledger/merkle.js';
+import { nodeKey, partyVoucherPrefix } from '../store/keys.js';
+import type { VoucherRecord } from '../store/port.js';
+import type { LedgerService } from './ledger-service.js';
+import { withStoredNodes } from './merkle-log.js';
+
+export type ReadCode = 'NOT_FOUND' | 'MALFORMED_REQUEST';
+
+export class ReadError extends Error {
+  override readonly name = 'ReadError';
+  constructor(
+    readonly code: ReadCode,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/** Who is reading: an authenticated party, or nobody (public reads only). */
+export interface Caller {
+  readonly id: string;
+  readonly role: Party['role'];
+}
+
+export interface LedgerInfo {
+  ledgerId: string;
+  name: string;
+  nodeKey: string;
+  operatorKey: string;
+  size: number;
+  currency: string;
+  maxTenorDays: number;
+}
+
+export interface EntryWithHash {
+  entry: unknown;
+  hash: string;
+}
+
+export interface TreeNode extends WireVoucher {
+  children: TreeNode[];
+}
+
+export interface ProofBundle {
+  ledger: LedgerInfo;
+  checkpoint: string;
+  voucherId: string;
+  entries: (EntryWithHash & { inclusion: string[] })[];
+  state: WireVoucher;
+}
+
+export const VOUCHER_STATUSES: readonly VoucherStatus[] = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'];
+
+const seesEverything = (caller: Caller): boolean => caller.role === 'operator' || caller.role === 'auditor';
+
+const encodeCursor = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
+
+const decodeCursor = (cursor: string): string => {
+  if (!/^[A-Za-z0-9_-]{1,2048}$/.test(cursor)) throw new ReadError('MALFORMED_REQUEST', 'cursor is not one this service issued');
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+};
+
+export class Reads {
+  constructor(readonly service: LedgerService) {}
+
+  get #store() {
+    return this.service.store;
+  }
+
+  ledger(size = this.service.size): LedgerInfo {
+    const m = this.service.meta;
+    return {
+      ledgerId: m.ledgerId,
+      name: m.name,
+      nodeKey: m.nodeKey,
+      operatorKey: m.operatorKey,
+      size,
+      currency: m.currency,
+      maxTenorDays: m.maxTenorDays,
+    };
+  }
+
+  checkpoint(): string {
+    return this.service.checkpoint;
+  }
+
+  #readNodes = (keys: string[]) => this.#store.merkleNodes(keys);
+
+  async inclusion(seq: number, size = this.service.size): Promise<{ seq: number; treeSize: number; entryHash: string; hashes: string[] }> {
+    if (size > this.service.size) throw new ReadError('NOT_FOUND', `the tree has ${this.service.size} entries, not ${size}`);
+    if (seq >= size) throw new ReadError('NOT_FOUND', `no entry ${seq} in a tree of ${size}`);
+    const [leaf] = await this.#store.merkleNodes([nodeKey(0, seq)]);
+    if (!leaf) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
+    const hashes = await withStoredNodes(size, this.#readNodes, (source) => inclusionProofFromSource(source, seq, size));
+    return { seq, treeSize: size, entryHash: toHex(leaf), hashes: hashes.map(toHex) };
+  }
+
+  async consistency(from: number, to = this.service.size): Promise<{ from: number; to: number; hashes: string[] }> {
+    if (from > to) throw new ReadError('MALFORMED_REQUEST', `from (${from}) is greater than to (${to})`);
+    if (to > this.service.size) throw new ReadError('NOT_FOUND', `the tree has ${this.service.size} entries, not ${to}`);
+    const hashes = await withStoredNodes(to, this.#readNodes, (source) => consistencyProofFromSource(source, from, to));
+    return { from, to, hashes: hashes.map(toHex) };
+  }
+
+  async #hashedEntries(seqs: readonly number[]): Promise<EntryWithHash[]> {
+    const texts = await Promise.all(seqs.map((seq) => this.#store.entry(seq)));
+    const leaves = await this.#store.merkleNodes(seqs.map((seq) => nodeKey(0, seq)));
+    return seqs.map((seq, i) => {
+      const text = texts[i];
+      const leaf = leaves[i];
+      if (text === undefined || !leaf) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
+      return { entry: JSON.parse(text) as unknown, hash: toHex(leaf) };
+    });
+  }
+
+  async entries(caller: Caller, from: number, limit: number): Promise<{ entries: EntryWithHash[]; next: number | null }> {
+    if (!seesEverything(caller)) throw new ReadError('NOT_FOUND', 'the raw log is for the operator and auditors');
+    const size = this.service.size;
+    const end = Math.min(size, from + limit);
+    const seqs: number[] = [];
+    for (let s = from; s < end; s += 1) seqs.push(s);
+    return { entries: await this.#hashedEntries(seqs), next: end < size ? end : null };
+  }
+
+  async entry(caller: Caller, seq: number): Promise<EntryWithHash> {
+    if (!seesEverything(caller)) throw new ReadError('NOT_FOUND', 'the raw log is for the operator and auditors');
+    if (seq >= this.service.size) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
+    const [entry] = await this.#hashedEntries([seq]);
+    if (!entry) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
+    return entry;
+  }
+
+  async parties(cursor: string | undefined, limit: number): Promise<{ items: Party[]; next: string | null }> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor);
+    const page = await this.#store.parties(after, limit + 1);
+    const items = page.slice(0, limit);
+    const last = items[items.length - 1];
+    return { items, next: page.length > limit && last ? encodeCursor(last.id) : null };
+  }
+
+  async party(id: string): Promise<Party> {
+    const party = await this.service.cache.party(id);
+    if (!party) throw new ReadError('NOT_FOUND', `no party ${id}`);
+    return party;
+  }
+
+  async partyVouchers(
+    caller: Caller,
+    partyId: string,
+    statuses: readonly VoucherStatus[] | undefined,
+    cursor: string | undefined,
+    limit: number,
+  ): Promise<{ items: WireVoucher[]; next: string | null }> {
+    if (caller.id !== partyId && !seesEverything(caller)) throw new ReadError('NOT_FOUND', `no voucher list for ${partyId} that you may read`);
+    let after = cursor === undefined ? undefined : decodeCursor(cursor);
+    if (after !== undefined && !after.startsWith(partyVoucherPrefix(partyId))) {
+      throw new ReadError('MALFORMED_REQUEST', 'cursor belongs to another list');
+    }
+    const wanted = statuses && new Set<string>(statuses);
+    const ids: string[] = [];
+    let lastKey: string | undefined;
+    let more = false;
+    // Scan in chunks until the page is full, skipping rows of other statuses.
+    for (;;) {
+      const rows = await this.#store.partyVouchers(partyId, after, Math.max(limit, 64));
+      for (const row of rows) {
+        if (wanted && !wanted.has(row.status)) {
+          after = row.key;
+          continue;
+        }
+        if (ids.length === limit) {
+          more = true;
+          break;
+        }
+        ids.push(row.voucherId);
+        lastKey = row.key;
+        after = row.key;
+      }
+      if (more || rows.length < Math.max(limit, 64)) break;
+    }
+    const records = await Promise.all(ids.map((id) => this.service.cache.voucher(id)));
+    const items = records.map((r, i) => {
+      if (!r) throw new Error(`voucher ${ids[i]} is listed but missing`);
+      return r.state;
+    });
+    return { items, next: more && lastKey !== undefined ? encodeCursor(lastKey) : null };
+  }
+
+  /** A voucher's record if the caller may see it; `NOT_FOUND` otherwise. */
+  async #visible(caller: Caller, id: string): Promise<VoucherRecord> {
+    const record = await this.service.cache.voucher(id);
+    if (!record || !(seesEverything(caller) || record.viewers.includes(caller.id))) {
+      throw new ReadError('NOT_FOUND', `no voucher ${id} that you may see`);
+    }
+    return record;
+  }
+
+  async voucher(caller: Caller, id: string): Promise<WireVoucher> {
+    return (await this.#visible(caller, id)).state;
+  }
+
+  /** The voucher and its ancestors, root first. */
+  async #lineage(record: VoucherRecord): Promise<VoucherRecord[]> {
+    const chain = [record];
+    let parentId = record.state.parentId;
+    while (parentId !== null) {
+      const parent = await this.service.cache.voucher(parentId);
+      if (!parent) throw new Error(`ancestor ${parentId} is missing`);
+      chain.unshift(parent);
+      parentId = parent.state.parentId;
+    }
+    return chain;
+  }
+
+  /** Seqs of the entries that touched the voucher or its ancestors, below `size`. */
+  async #historySeqs(record: VoucherRecord, size: number): Promise<number[]> {
+    const lineage = await this.#lineage(record);
+    const seqs = (await Promise.all(lineage.map((r) => this.#store.voucherSeqs(r.state.id)))).flat();
+    return [...new Set(seqs)].filter((s) => s < size).sort((a, b) => a - b);
+  }
+
+  async history(caller: Caller, id: string): Promise<{ entries: EntryWithHash[] }> {
+    const record = await this.#visible(caller, id);
+    return { entries: await this.#hashedEntries(await this.#historySeqs(record, this.service.size)) };
+  }
+
+  async tree(caller: Caller, id: string): Promise<{ root: TreeNode }> {
+    const record = await this.#visible(caller, id);
+    const root = await this.service.cache.voucher(record.state.rootId);
+    if (!root) throw new Error(`root ${record.state.rootId} is missing`);
+    // Viewers propagate to ancestors, so a voucher the caller may not see has no visible descendant.
+    const visible = (r: VoucherRecord) => seesEverything(caller) || r.viewers.includes(caller.id);
+    const build = async (r: VoucherRecord): Promise<TreeNode> => {
+      const childIds = await this.#store.children(r.state.id);
+      const children = (await Promise.all(childIds.map((c) => this.service.cache.voucher(c)))).filter(
+        (c): c is VoucherRecord => c !== undefined && visible(c),
+      );
+      return { ...r.state, children: await Promise.all(children.map(build)) };
+    };
+    return { root: await build(root) };
+  }
+
+  /** §9: everything a bank needs to check a voucher trusting only the ledger id. */
+  async proof(caller: Caller, id: string): Promise<ProofBundle> {
+    await this.#visible(caller, id);
+    // Take the checkpoint first; if the voucher changed after it, take the newer checkpoint.
+    for (let attempt = 0; ; attempt += 1) {
+      const size = this.service.size;
+      const checkpoint = this.service.checkpoint;
+      const record = await this.service.cache.voucher(id);
+      if (!record) throw new ReadError('NOT_FOUND', `no voucher ${id}`);
+      if (record.state.updatedSeq >= size) {
+        if (attempt < 10) continue;
+        throw new Error('the voucher keeps changing faster than checkpoints can be read');
+      }
+      const history = await this.#historySeqs(record, size);
+      const historyEntries = await this.#hashedEntries(history);
+      const named = new Set<string>(['operator']);
+      for (const { entry } of historyEntries) {
+        const op = (entry as { op: { payload: Record<string, unknown>; signatures: { signer: string }[] } }).op;
+        for (const s of op.signatures) named.add(s.signer);
+        for (const field of ['issuer', 'to', 'bank'] as const) {
+          const v = op.payload[field];
+          if (typeof v === 'string') named.add(v);
+        }
+      }
+      const partySeqs = (await Promise.all([...named].map((p) => this.#store.partySeqs(p)))).flat();
+      const seqs = [...new Set([0, ...partySeqs.filter((s) => s < size), ...history])].sort((a, b) => a - b);
+      const entries = await this.#hashedEntries(seqs);
+      const proofs = await withStoredNodes(size, this.#readNodes, (source) =>
+        seqs.map((seq) => inclusionProofFromSource(source, seq, size)),
+      );
+      return {
+        ledger: this.ledger(size),
+        checkpoint,
+        voucherId: id,
+        entries: entries.map((e, i) => ({ ...e, inclusion: (proofs[i] ?? []).map(toHex) })),
+        state: record.state,
+      };
+    }
+  }
+}
+

@@ -1,0 +1,38 @@
+/**
+ * Key encodings for the store. Numbers are fixed-width lowercase hex so that keys sort in numeric
+ * order; composite keys join their parts with NUL, which no party id, voucher id or hex string can
+ * contain, so two different tuples never encode to the same key.
+ */
+const SEP = '\u0000';
+
+/** Sequence numbers and tree indexes: 12 hex digits cover 2^48 entries. */
+export const seqKey = (seq: number): string => seq.toString(16).padStart(12, '0');
+export const parseSeqKey = (key: string): number => Number.parseInt(key, 16);
+
+/** Range offsets: amounts are at most 10^15 < 16^13, so 13 hex digits always suffice. */
+export const offsetKey = (n: bigint): string => n.toString(16).padStart(13, '0');
+
+/** A Merkle node: level (2 hex digits) then index. */
+export const nodeKey = (level: number, index: number): string => `${level.toString(16).padStart(2, '0')}${seqKey(index)}`;
+
+/**
+ * The per-party voucher list key: party, then the §8 list order (`createdSeq`, then range start).
+ * (`createdSeq`, `start`) is unique per voucher: one op creates vouchers of one root only, with
+ * distinct starts.
+ */
+export const partyVoucherKey = (party: string, createdSeq: number, start: bigint): string =>
+  `${party}${SEP}${seqKey(createdSeq)}${SEP}${offsetKey(start)}`;
+
+/** The prefix under which one party's voucher keys sort. */
+export const partyVoucherPrefix = (party: string): string => `${party}${SEP}`;
+
+/** A voucher's children, ordered by range start. */
+export const childKey = (parentId: string, start: bigint): string => `${parentId}${SEP}${offsetKey(start)}`;
+export const childPrefix = (parentId: string): string => `${parentId}${SEP}`;
+
+/** The entries that touched a voucher, in seq order. */
+export const voucherSeqKey = (voucherId: string, seq: number): string => `${voucherId}${SEP}${seqKey(seq)}`;
+export const voucherSeqPrefix = (voucherId: string): string => `${voucherId}${SEP}`;
+
+/** The smallest string greater than every key that starts with `prefix`. */
+export const prefixEnd = (prefix: string): string => `${prefix}\uffff`;

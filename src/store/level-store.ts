@@ -1,0 +1,207 @@
+/**
+ * The LevelDB adapter of the storage port. Each kind of record lives in its own sublevel; a commit
+ * is one `batch` across sublevels with `sync: true`, so a crash leaves all of it or none of it.
+ */
+import { Level } from 'level';
+import type { Party } from '../domain/index.js';
+import {
+  childPrefix,
+  parseSeqKey,
+  partyVoucherPrefix,
+  prefixEnd,
+  seqKey,
+  voucherSeqPrefix,
+} from './keys.js';
+import type {
+  CommitBatch,
+  Head,
+  LedgerMeta,
+  PartyVoucherRow,
+  StoredEntry,
+  Store,
+  VoucherRecord,
+} from './port.js';
+
+type Sub<V> = ReturnType<Level<string, unknown>['sublevel']> & {
+  get(key: string): Promise<V | undefined>;
+};
+
+/** The seqs stored as keys `<prefix><seq>` of an index sublevel. */
+const seqsUnder = async (
+  sub: { keys(o: { gte: string; lt: string }): { all(): Promise<string[]> } },
+  prefix: string,
+): Promise<number[]> => {
+  const keys = await sub.keys({ gte: prefix, lt: prefixEnd(prefix) }).all();
+  return keys.map((k) => parseSeqKey(k.slice(prefix.length)));
+};
+
+const META_KEY = 'meta';
+const HEAD_KEY = 'head';
+const CHECKPOINT_KEY = 'checkpoint';
+
+export class LevelStore implements Store {
+  readonly #db: Level<string, string>;
+  readonly #meta;
+  readonly #entries;
+  readonly #effects;
+  readonly #ops;
+  readonly #parties;
+  readonly #keys;
+  readonly #vouchers;
+  readonly #invoices;
+  readonly #partyVouchers;
+  readonly #children;
+  readonly #voucherSeqs;
+  readonly #partySeqs;
+  readonly #nodes;
+
+  constructor(readonly location: string) {
+    this.#db = new Level<string, string>(location, { valueEncoding: 'utf8' });
+    const db = this.#db;
+    this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
+    this.#entries = db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
+    this.#effects = db.sublevel<string, string>('fx', { valueEncoding: 'utf8' });
+    this.#ops = db.sublevel<string, string>('op', { valueEncoding: 'utf8' });
+    this.#parties = db.sublevel<string, Party>('p', { valueEncoding: 'json' });
+    this.#keys = db.sublevel<string, string>('k', { valueEncoding: 'utf8' });
+    this.#vouchers = db.sublevel<string, VoucherRecord>('v', { valueEncoding: 'json' });
+    this.#invoices = db.sublevel<string, string>('inv', { valueEncoding: 'utf8' });
+    this.#partyVouchers = db.sublevel<string, string>('pv', { valueEncoding: 'utf8' });
+    this.#children = db.sublevel<string, string>('c', { valueEncoding: 'utf8' });
+    this.#voucherSeqs = db.sublevel<string, string>('vs', { valueEncoding: 'utf8' });
+    this.#partySeqs = db.sublevel<string, string>('ps', { valueEncoding: 'utf8' });
+    this.#nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
+  }
+
+  async open(): Promise<void> {
+    await this.#db.open();
+  }
+
+  async close(): Promise<void> {
+    await this.#db.close();
+  }
+
+  async meta(): Promise<LedgerMeta | undefined> {
+    return (await this.#meta.get(META_KEY)) as LedgerMeta | undefined;
+  }
+
+  async head(): Promise<Head | undefined> {
+    return (await this.#meta.get(HEAD_KEY)) as Head | undefined;
+  }
+
+  async checkpoint(): Promise<string | undefined> {
+    return (await this.#meta.get(CHECKPOINT_KEY)) as string | undefined;
+  }
+
+  entry(seq: number): Promise<string | undefined> {
+    return this.#entries.get(seqKey(seq));
+  }
+
+  async entries(from: number, limit: number): Promise<StoredEntry[]> {
+    const out: StoredEntry[] = [];
+    for await (const [key, text] of this.#entries.iterator({ gte: seqKey(from), limit })) {
+      out.push({ seq: parseSeqKey(key), text });
+    }
+    return out;
+  }
+
+  async *allEntries(from = 0): AsyncIterable<StoredEntry> {
+    for await (const [key, text] of this.#entries.iterator({ gte: seqKey(from) })) {
+      yield { seq: parseSeqKey(key), text };
+    }
+  }
+
+  effects(seq: number): Promise<string | undefined> {
+    return this.#effects.get(seqKey(seq));
+  }
+
+  async seqOfOp(opId: string): Promise<number | undefined> {
+    const v = await this.#ops.get(opId);
+    return v === undefined ? undefined : parseSeqKey(v);
+  }
+
+  party(id: string): Promise<Party | undefined> {
+    return this.#parties.get(id);
+  }
+
+  async parties(afterId: string | undefined, limit: number): Promise<Party[]> {
+    const range = afterId === undefined ? { limit } : { gt: afterId, limit };
+    return this.#parties.values(range).all();
+  }
+
+  keyOwner(publicKey: string): Promise<string | undefined> {
+    return this.#keys.get(publicKey);
+  }
+
+  voucher(id: string): Promise<VoucherRecord | undefined> {
+    return this.#vouchers.get(id);
+  }
+
+  invoiceRoot(invoiceId: string): Promise<string | undefined> {
+    return this.#invoices.get(invoiceId);
+  }
+
+  async partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]> {
+    const prefix = partyVoucherPrefix(party);
+    const lower = afterKey !== undefined && afterKey.startsWith(prefix) ? { gt: afterKey } : { gte: prefix };
+    const rows: PartyVoucherRow[] = [];
+    for await (const [key, value] of this.#partyVouchers.iterator({ ...lower, lt: prefixEnd(prefix), limit })) {
+      const cut = value.lastIndexOf('\u0000');
+      rows.push({ key, voucherId: value.slice(0, cut), status: value.slice(cut + 1) });
+    }
+    return rows;
+  }
+
+  async children(parentId: string): Promise<string[]> {
+    const prefix = childPrefix(parentId);
+    return this.#children.values({ gte: prefix, lt: prefixEnd(prefix) }).all();
+  }
+
+  voucherSeqs(voucherId: string): Promise<number[]> {
+    return seqsUnder(this.#voucherSeqs, voucherSeqPrefix(voucherId));
+  }
+
+  partySeqs(partyId: string): Promise<number[]> {
+    return seqsUnder(this.#partySeqs, voucherSeqPrefix(partyId));
+  }
+
+  merkleNode(key: string): Promise<Uint8Array | undefined> {
+    return this.#nodes.get(key);
+  }
+
+  merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return this.#nodes.getMany([...keys]);
+  }
+
+  async commit(b: CommitBatch): Promise<void> {
+    type Op =
+      | { type: 'put'; sublevel: Sub<unknown>; key: string; value: unknown }
+      | { type: 'del'; sublevel: Sub<unknown>; key: string };
+    const ops: Op[] = [];
+    const put = (sublevel: unknown, key: string, value: unknown) =>
+      ops.push({ type: 'put', sublevel: sublevel as Sub<unknown>, key, value });
+    const del = (sublevel: unknown, key: string) => ops.push({ type: 'del', sublevel: sublevel as Sub<unknown>, key });
+
+    if (b.meta) put(this.#meta, META_KEY, b.meta);
+    for (const e of b.entries) {
+      put(this.#entries, seqKey(e.seq), e.text);
+      put(this.#effects, seqKey(e.seq), e.effects);
+      put(this.#ops, e.opId, seqKey(e.seq));
+    }
+    for (const p of b.parties) put(this.#parties, p.id, p);
+    for (const [key, owner] of b.keyOwners) put(this.#keys, key, owner);
+    for (const v of b.vouchers) put(this.#vouchers, v.state.id, v);
+    for (const id of b.invoicesFreed) del(this.#invoices, id);
+    for (const [id, root] of b.invoicesUsed) put(this.#invoices, id, root);
+    for (const key of b.partyVouchersDel) del(this.#partyVouchers, key);
+    for (const [key, id, status] of b.partyVouchersPut) put(this.#partyVouchers, key, `${id}\u0000${status}`);
+    for (const [key, child] of b.children) put(this.#children, key, child);
+    for (const key of b.voucherSeqs) put(this.#voucherSeqs, key, '');
+    for (const key of b.partySeqs) put(this.#partySeqs, key, '');
+    for (const [key, hash] of b.merkleNodes) put(this.#nodes, key, hash);
+    put(this.#meta, HEAD_KEY, b.head);
+    put(this.#meta, CHECKPOINT_KEY, b.checkpoint);
+
+    await this.#db.batch(ops as never, { sync: true });
+  }
+}

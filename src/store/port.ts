@@ -1,0 +1,97 @@
+/**
+ * The storage port: what the service needs from durable storage, and nothing about LevelDB.
+ * Every write goes through `commit`, which is atomic and durable (fsync'd) or fails as a whole.
+ */
+import type { Party } from '../domain/index.js';
+import type { WireVoucher } from '../domain/wire.js';
+
+/** A voucher's stored record: its state, and the parties that may see it (§8). */
+export interface VoucherRecord {
+  readonly state: WireVoucher;
+  /** Parties involved with this voucher or any of its descendants. */
+  readonly viewers: readonly string[];
+}
+
+/** The ledger's fixed facts, from genesis. */
+export interface LedgerMeta {
+  readonly ledgerId: string;
+  readonly name: string;
+  readonly nodeKey: string;
+  readonly operatorKey: string;
+  readonly currency: string;
+  readonly maxTenorDays: number;
+  readonly createdAt: string;
+}
+
+/** The end of the log: its size, and the hash and time of its last entry. */
+export interface Head {
+  readonly size: number;
+  readonly lastHash: string;
+  readonly lastTime: string;
+}
+
+export interface StoredEntry {
+  readonly seq: number;
+  /** The entry's JCS text: the exact bytes that were hashed. */
+  readonly text: string;
+}
+
+/** One entry of a party's voucher list, in the §8 order. */
+export interface PartyVoucherRow {
+  readonly key: string;
+  readonly voucherId: string;
+  readonly status: string;
+}
+
+/** Everything one group commit writes. */
+export interface CommitBatch {
+  readonly meta?: LedgerMeta;
+  readonly entries: readonly { readonly seq: number; readonly text: string; readonly opId: string; readonly effects: string }[];
+  readonly parties: readonly Party[];
+  readonly keyOwners: readonly (readonly [publicKey: string, partyId: string])[];
+  readonly vouchers: readonly VoucherRecord[];
+  readonly invoicesUsed: readonly (readonly [invoiceId: string, rootId: string])[];
+  readonly invoicesFreed: readonly string[];
+  readonly partyVouchersPut: readonly (readonly [key: string, voucherId: string, status: string])[];
+  readonly partyVouchersDel: readonly string[];
+  readonly children: readonly (readonly [key: string, childId: string])[];
+  readonly voucherSeqs: readonly string[];
+  /** The entries that registered or updated a party. */
+  readonly partySeqs: readonly string[];
+  readonly merkleNodes: readonly (readonly [key: string, hash: Uint8Array])[];
+  readonly head: Head;
+  readonly checkpoint: string;
+}
+
+export interface Store {
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  meta(): Promise<LedgerMeta | undefined>;
+  head(): Promise<Head | undefined>;
+  checkpoint(): Promise<string | undefined>;
+
+  entry(seq: number): Promise<string | undefined>;
+  entries(from: number, limit: number): Promise<StoredEntry[]>;
+  /** Streams every entry in seq order (start-up checks, audits). */
+  allEntries(from?: number): AsyncIterable<StoredEntry>;
+  /** The receipt effects stored with an entry, as JSON text. */
+  effects(seq: number): Promise<string | undefined>;
+  seqOfOp(opId: string): Promise<number | undefined>;
+
+  party(id: string): Promise<Party | undefined>;
+  parties(afterId: string | undefined, limit: number): Promise<Party[]>;
+  keyOwner(publicKey: string): Promise<string | undefined>;
+
+  voucher(id: string): Promise<VoucherRecord | undefined>;
+  invoiceRoot(invoiceId: string): Promise<string | undefined>;
+  partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]>;
+  children(parentId: string): Promise<string[]>;
+  voucherSeqs(voucherId: string): Promise<number[]>;
+  partySeqs(partyId: string): Promise<number[]>;
+
+  merkleNode(key: string): Promise<Uint8Array | undefined>;
+  merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]>;
+
+  commit(batch: CommitBatch): Promise<void>;
+}
