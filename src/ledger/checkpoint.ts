@@ -92,8 +92,18 @@ export type SignFn = (seedHex: string, msg: Uint8Array) => string;
 /** Verifies a hex signature by a hex key (`verify` or `verifyNode`). */
 export type VerifyFn = (publicKeyHex: string, msg: Uint8Array, sigHex: string) => boolean;
 
-/** c2sp.org/signed-note: `text` (ending in a newline) plus one Ed25519 signature line by `name`. */
-export const signNote = (text: string, name: string, seedHex: string, signFn: SignFn = signPortable): string => {
+/**
+ * c2sp.org/signed-note: `text` (ending in a newline) plus one Ed25519 signature line by `name`.
+ * `publicKeyHex` (for the key id) defaults to the seed's public key; pass it to save the
+ * derivation when signing often.
+ */
+export const signNote = (
+  text: string,
+  name: string,
+  seedHex: string,
+  signFn: SignFn = signPortable,
+  publicKeyHex: string = publicKeyFromSeed(seedHex),
+): string => {
   if (!text.endsWith('\n') || hasLoneSurrogate(text) || FORBIDDEN_CONTROL.test(text)) {
     throw new LedgerError('BAD_NOTE', 'note text must be well-formed, end in a newline and have no control characters');
   }
@@ -101,13 +111,17 @@ export const signNote = (text: string, name: string, seedHex: string, signFn: Si
     throw new LedgerError('BAD_NOTE', 'key name must be non-empty, without spaces or "+"');
   }
   const signature = fromHex(signFn(seedHex, utf8(text)), ED25519_SIGNATURE_BYTES);
-  const id = keyId(name, publicKeyFromSeed(seedHex));
+  const id = keyId(name, publicKeyHex);
   return `${text}\n${SIGNATURE_LINE_PREFIX}${name} ${toBase64(concatBytes(id, signature))}\n`;
 };
 
 /** The signed note of a checkpoint, signed with the node key's seed; key name = origin. */
-export const signCheckpoint = (checkpoint: CheckpointInput, seedHex: string, signFn: SignFn = signPortable): string =>
-  signNote(checkpointText(checkpoint), checkpointOrigin(checkpoint.ledgerId), seedHex, signFn);
+export const signCheckpoint = (
+  checkpoint: CheckpointInput,
+  seedHex: string,
+  signFn: SignFn = signPortable,
+  publicKeyHex: string = publicKeyFromSeed(seedHex),
+): string => signNote(checkpointText(checkpoint), checkpointOrigin(checkpoint.ledgerId), seedHex, signFn, publicKeyHex);
 
 const toNoteString = (note: unknown): string | undefined => {
   if (note instanceof Uint8Array) {

@@ -55,8 +55,11 @@ export interface Server {
   stderr(): string;
   /** Resolves when the process has exited and its output is drained. */
   readonly exited: Promise<Exit>;
-  /** Sends `signal` (default SIGTERM) and waits for the exit. */
-  stop(signal?: NodeJS.Signals): Promise<Exit>;
+  /**
+   * Sends `signal` (default SIGTERM) and waits for the exit; after `timeoutMs` (default 15 s) it
+   * SIGKILLs the process and rejects.
+   */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<Exit>;
   /** SIGKILL, no grace; waits for the exit. */
   kill(): Promise<Exit>;
 }
@@ -206,10 +209,10 @@ export const startServer = async (o: StartOptions = {}): Promise<Server> => {
   }
   const url = match[1] ?? '';
   const port = Number(new URL(url).port);
-  const stop = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<Exit> => {
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM', timeoutMs = STOP_TIMEOUT_MS): Promise<Exit> => {
     if (p.proc.exitCode === null && p.proc.signalCode === null) p.proc.kill(signal);
     try {
-      return await withTimeout(p.exited, STOP_TIMEOUT_MS, `stop with ${signal}`);
+      return await withTimeout(p.exited, timeoutMs, `the service did not exit after ${signal}`);
     } catch (err) {
       p.proc.kill('SIGKILL');
       await p.exited;

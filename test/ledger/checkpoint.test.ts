@@ -61,6 +61,7 @@ describe('checkpoint notes (PROTOCOL §6, C2SP tlog-checkpoint + signed-note)', 
     const expected = `${text}\n\u2014 ${NAME} ${Buffer.concat([id, sig]).toString('base64')}\n`;
     expect(note).toBe(expected);
     expect(signCheckpoint({ ledgerId: LEDGER_ID, size: 8, root: fromHex(ROOT) }, SEED, signNode)).toBe(expected);
+    expect(signCheckpoint({ ledgerId: LEDGER_ID, size: 8, root: ROOT }, SEED, signNode, NODE_KEY)).toBe(expected);
   });
 
   it('matches the frozen known answer', () => {

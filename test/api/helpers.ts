@@ -1,0 +1,84 @@
+/**
+ * Small helpers shared by the API tests: the RFC 9457 problem shape of PROTOCOL.md §8, the ledger
+ * size as a client sees it, raw posts, and a store wrapper that can fail or stall on purpose.
+ */
+import type { LightMyRequestResponse } from 'fastify';
+import { expect } from 'vitest';
+import type { Store } from '../../src/store/port.js';
+import type { Harness } from '../support/harness.js';
+
+export interface ProblemJson {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+}
+
+/** §8: `{type:'about:blank', title, status, code, detail}` as `application/problem+json`, and nothing else. */
+export const expectProblem = (res: LightMyRequestResponse, status: number, code: string): ProblemJson => {
+  expect({ status: res.statusCode, code: (res.json() as { code?: unknown }).code }, res.body).toEqual({ status, code });
+  expect(res.headers['content-type']).toMatch(/^application\/problem\+json(;|$)/);
+  const body = res.json() as ProblemJson;
+  expect(Object.keys(body).sort()).toEqual(['code', 'detail', 'status', 'title', 'type']);
+  expect(body.type).toBe('about:blank');
+  expect(body.status).toBe(status);
+  expect(typeof body.title).toBe('string');
+  expect(body.title.length).toBeGreaterThan(0);
+  expect(typeof body.detail).toBe('string');
+  return body;
+};
+
+/** `GET /v1/ledger` size: what a client sees of the log. */
+export const ledgerSize = async (h: Harness): Promise<number> => {
+  const res = await h.get('/v1/ledger');
+  expect(res.statusCode).toBe(200);
+  return (res.json() as { size: number }).size;
+};
+
+/** POST /v1/ops with exact bytes and an exact content type (`null`: no content-type header). */
+export const postRaw = (
+  h: Harness,
+  body: string | Buffer,
+  contentType: string | null = 'application/json',
+  url = '/v1/ops',
+): Promise<LightMyRequestResponse> =>
+  h.app.inject({ method: 'POST', url, headers: contentType === null ? {} : { 'content-type': contentType }, payload: body });
+
+/** Sends, insists on the refusal, and checks that the ledger did not grow (§7: a refused op writes nothing). */
+export const expectRefusal = async (
+  h: Harness,
+  send: () => Promise<LightMyRequestResponse>,
+  status: number,
+  code: string,
+): Promise<ProblemJson> => {
+  const before = await ledgerSize(h);
+  const res = await send();
+  const body = expectProblem(res, status, code);
+  expect(await ledgerSize(h)).toBe(before);
+  return body;
+};
+
+/**
+ * Wraps a store so that selected methods can be replaced. Methods are bound to the real store
+ * (it keeps private fields), and `overrides` get the real store to delegate to.
+ */
+export const wrapStore = (overrides: (real: Store) => Partial<Store>) => (real: Store): Store => {
+  const replaced = overrides(real);
+  return new Proxy(real, {
+    get(target, prop, _receiver) {
+      if (Object.hasOwn(replaced, prop)) return (replaced as Record<PropertyKey, unknown>)[prop];
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+};
+
+/** A promise with its resolver, for holding a request at a chosen point. */
+export const gate = (): { promise: Promise<void>; open: () => void } => {
+  let open: () => void = () => undefined;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+};
