@@ -27,7 +27,8 @@ const k = (id: string, role: string): K => ({ id, role, seed: seedOf(id), public
 
 const main = async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'rvl-bench-'));
-  const proc = spawn(process.execPath, ['dist/src/main.js'], {
+  const nodeArgs = (process.env.RVL_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, 'dist/src/main.js'], {
     env: { ...process.env, LEDGER_DATA_DIR: dir, PORT: '0', RATE_LIMIT_PER_MIN: '0', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

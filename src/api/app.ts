@@ -15,7 +15,7 @@ import { ReadError, Reads, VOUCHER_STATUSES, type Caller } from '../service/read
 import { authenticate } from './auth.js';
 import { parseIJson } from './ijson.js';
 import { openApiDocument } from './openapi.js';
-import { Problem, sendProblem } from './problem.js';
+import { PROBLEM_CONTENT_TYPE, Problem, problemBody, sendProblem } from './problem.js';
 import { RateLimiter } from './rate-limit.js';
 
 export interface AppOptions {
@@ -99,7 +99,21 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     genReqId: () => crypto.randomUUID(),
     // Keep Fastify's own parsing strict: we parse bodies ourselves, and queries are validated.
     return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 200 },
+    routerOptions: {
+      ignoreTrailingSlash: false,
+      maxParamLength: 200,
+      // A path parameter longer than any id (the longest voucher id is 59 chars) is malformed.
+      onMaxParamLength: (_path: string, _req: unknown, res: import('node:http').ServerResponse) => {
+        const body = problemBody('MALFORMED_REQUEST', 'a path parameter is longer than any id');
+        res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE });
+        res.end(JSON.stringify(body));
+      },
+    },
+    // A URL that is not valid percent-encoding never reaches a route or the error handler.
+    frameworkErrors: (err, _req, reply) => {
+      if (err.code === 'FST_ERR_BAD_URL') return sendProblem(reply, 'MALFORMED_REQUEST', 'the URL is not valid percent-encoding');
+      return sendProblem(reply, 'MALFORMED_REQUEST', 'malformed request');
+    },
   });
 
   // Bodies: JSON only, read as bytes and parsed as I-JSON (§2).

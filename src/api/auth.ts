@@ -17,8 +17,8 @@
  * options) or when `lookupParty` itself throws: a store failure is not a bad token, so it is left to
  * the error handler (500) instead of being reported as a 401.
  *
- * `makeToken` is the client side: it signs with @noble/ed25519 and jose's base64url helpers only, no
- * `node:*` import, so the typed client can use it (or move it) as it is.
+ * `makeToken`, the client side, lives in `src/client/token.ts` (portable: @noble/ed25519 and jose's
+ * base64url helpers only) and is re-exported from here.
  */
 import * as ed from '@noble/ed25519';
 import { base64url, errors as joseErrors, importJWK, jwtVerify, type CryptoKey } from 'jose';
@@ -226,42 +226,6 @@ function assertOptions(opts: AuthOptions): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Client side.
+// Client side: `makeToken` lives in the portable client SDK; re-exported here for existing callers.
 
-export interface TokenRequest {
-  /** The party id, which becomes `iss`. */
-  partyId: string;
-  /** The party's 32-byte Ed25519 seed, lowercase hex (the `secretKey` of a §3 key file). */
-  secretKeyHex: string;
-  /** The ledger id, which becomes `aud`. */
-  ledgerId: string;
-  /** The client's clock in seconds since the epoch; `iat` is its floor. */
-  nowSeconds: number;
-  /** `exp - iat`, 1 … 3600; default 300. */
-  lifetimeSeconds?: number;
-}
-
-/** Default token lifetime: short, since a token cannot be revoked before `exp`. */
-export const TOKEN_LIFETIME_SECONDS_DEFAULT = 300;
-
-/**
- * Signs a §8 read token. Throws on malformed arguments (a programmer error); the result always
- * passes `authenticate` for an active party whose current key matches, while it is fresh.
- */
-export async function makeToken(request: TokenRequest): Promise<string> {
-  const { partyId, secretKeyHex, ledgerId, nowSeconds } = request;
-  const lifetimeSeconds = request.lifetimeSeconds ?? TOKEN_LIFETIME_SECONDS_DEFAULT;
-  if (!PATTERNS.partyId.test(partyId)) throw new TypeError('makeToken: partyId is not a party id');
-  if (!PATTERNS.seed.test(secretKeyHex)) throw new TypeError('makeToken: secretKeyHex must be 64 lowercase hex chars');
-  if (typeof ledgerId !== 'string' || ledgerId.length === 0) throw new TypeError('makeToken: ledgerId required');
-  if (!Number.isFinite(nowSeconds) || nowSeconds < 0) throw new RangeError('makeToken: nowSeconds out of range');
-  if (!Number.isSafeInteger(lifetimeSeconds) || lifetimeSeconds < 1 || lifetimeSeconds > LIMITS.jwtLifetimeSecondsMax) {
-    throw new RangeError(`makeToken: lifetimeSeconds must be 1 … ${LIMITS.jwtLifetimeSecondsMax}`);
-  }
-  const iat = Math.floor(nowSeconds);
-  const header = base64url.encode(JSON.stringify({ alg: JWS_ALG, typ: 'JWT' }));
-  const claims = base64url.encode(JSON.stringify({ iss: partyId, aud: ledgerId, iat, exp: iat + lifetimeSeconds }));
-  const signingInput = `${header}.${claims}`;
-  const signature = await ed.signAsync(new TextEncoder().encode(signingInput), ed.etc.hexToBytes(secretKeyHex));
-  return `${signingInput}.${base64url.encode(signature)}`;
-}
+export { makeToken, TOKEN_LIFETIME_SECONDS_DEFAULT, type TokenRequest } from '../client/token.js';

@@ -146,23 +146,29 @@ export class LedgerService {
     const preimage = opPreimage(wire.payload);
     const opId = createHash('sha256').update(preimage).digest('hex');
 
-    const duplicate = await this.#duplicate(opId);
-    if (duplicate) return duplicate;
+    // A copy of an op still being decided waits for it. The check and the registration below
+    // run with no await between them, and an op leaves #inFlight only once it is durable, so a
+    // copy that finds no op in flight finds a committed one in the store: no op is written twice.
     const inFlight = this.#inFlight.get(opId);
     if (inFlight) {
       const first = await inFlight;
       return first.kind === 'accepted' ? { kind: 'duplicate', receipt: first.receipt } : first;
     }
-    if (this.#unavailable !== undefined) return { kind: 'unavailable', detail: this.#unavailable };
-    if (this.#closing) return { kind: 'unavailable', detail: 'the service is shutting down' };
-
-    const outcome = this.#enqueue(op, wire, opId, preimage);
+    const outcome = this.#submitNew(op, wire, opId, preimage);
     this.#inFlight.set(opId, outcome);
     try {
       return await outcome;
     } finally {
       this.#inFlight.delete(opId);
     }
+  }
+
+  async #submitNew(op: Op, wire: Job['wire'], opId: string, preimage: Uint8Array): Promise<SubmitOutcome> {
+    const duplicate = await this.#duplicate(opId);
+    if (duplicate) return duplicate;
+    if (this.#unavailable !== undefined) return { kind: 'unavailable', detail: this.#unavailable };
+    if (this.#closing) return { kind: 'unavailable', detail: 'the service is shutting down' };
+    return this.#enqueue(op, wire, opId, preimage);
   }
 
   /** The original receipt of an op already on the ledger, rebuilt from its entry (§4). */

@@ -19,7 +19,7 @@ import { nodeKey, voucherSeqKey } from '../store/keys.js';
 import type { CommitBatch, Head, LedgerMeta, Store } from '../store/port.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
-import { LedgerService, hashEntryText } from './ledger-service.js';
+import { LedgerService, hashEntryText, type LedgerServiceOptions } from './ledger-service.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
 
@@ -70,6 +70,20 @@ const emptyBatch = (head: Head, checkpoint: string): CommitBatch => ({
   head,
   checkpoint,
 });
+
+/** The writer over a verified (or new) ledger. */
+const serve = (
+  o: OpenOptions,
+  state: Pick<LedgerServiceOptions, 'store' | 'meta' | 'head' | 'frontier' | 'checkpoint' | 'nodeSeed'>,
+): LedgerService => {
+  o.metrics?.setSize(state.head.size);
+  return new LedgerService({
+    ...state,
+    logger: o.logger,
+    ...(o.metrics ? { metrics: o.metrics } : {}),
+    ...(o.now ? { now: o.now } : {}),
+  });
+};
 
 /** Reads a key file, or creates one (0600) if it does not exist and `create` allows. */
 const loadOrCreateKey = async (file: string, party: string, create: boolean): Promise<{ key: KeyFile; created: boolean }> => {
@@ -141,18 +155,7 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
     merkleNodes: nodes.map((n) => [n.key, n.hash] as const),
   });
   o.logger.info({ ledgerId, name: o.ledgerName }, 'genesis written');
-  o.metrics?.setSize(1);
-  const service = new LedgerService({
-    store,
-    meta,
-    head,
-    frontier,
-    checkpoint,
-    nodeSeed: node.key.secretKey,
-    logger: o.logger,
-    ...(o.metrics ? { metrics: o.metrics } : {}),
-    ...(o.now ? { now: o.now } : {}),
-  });
+  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey });
   return { service, created: true, operatorKeyFile, nodeKeyFile: o.nodeKeyFile };
 };
 
@@ -233,18 +236,7 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
     o.logger.info({ size, covered: checkpointSize }, 'signed a checkpoint over entries the last one did not cover');
   }
   o.logger.info({ ledgerId: meta.ledgerId, size, ms: Math.round(performance.now() - started) }, 'log verified against the checkpoint');
-  o.metrics?.setSize(size);
-  const service = new LedgerService({
-    store,
-    meta,
-    head,
-    frontier,
-    checkpoint,
-    nodeSeed: node.key.secretKey,
-    logger: o.logger,
-    ...(o.metrics ? { metrics: o.metrics } : {}),
-    ...(o.now ? { now: o.now } : {}),
-  });
+  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey });
   return { service, created: false, operatorKeyFile: undefined, nodeKeyFile: o.nodeKeyFile };
 };
 

@@ -8,8 +8,8 @@ import type { Store, VoucherRecord } from '../store/port.js';
 
 export class StateCache {
   readonly #store: Store;
-  readonly #parties = new Map<string, Party | null>();
-  readonly #keyOwners = new Map<string, string | null>();
+  readonly #parties = new Map<string, Party>();
+  readonly #keyOwners = new Map<string, string>();
   readonly #vouchers = new Map<string, VoucherRecord>();
   readonly #vouchersMax: number;
 
@@ -20,16 +20,16 @@ export class StateCache {
 
   async party(id: string): Promise<Party | undefined> {
     const cached = this.#parties.get(id);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached) return cached;
     const party = await this.#store.party(id);
-    // Absent parties are not remembered: an id is unbounded input.
+    // Absent parties are not remembered: ids in requests are unbounded input.
     if (party) this.#parties.set(id, party);
     return party;
   }
 
   async keyOwner(publicKey: string): Promise<string | undefined> {
     const cached = this.#keyOwners.get(publicKey);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) return cached;
     const owner = await this.#store.keyOwner(publicKey);
     if (owner !== undefined) this.#keyOwners.set(publicKey, owner);
     return owner;

@@ -13,7 +13,7 @@ const s1 = key('foshan-wire', 'supplier');
 const s2 = key('zhuhai-pcb', 'supplier');
 const bank = key('boc-sz', 'bank');
 
-const GRACE_MS = 10_000;
+const GRACE_MS = 5_000;
 
 describe('e2e: restart', () => {
   afterAll(cleanup);
@@ -76,7 +76,7 @@ describe('e2e: restart', () => {
     await third.stop();
   });
 
-  it('SIGTERM while writes are in flight: exits 0 within 10 s, and every acknowledged op is on the ledger after the restart', async () => {
+  it('SIGTERM while writes are in flight: exits 0 within 5 s, and every acknowledged op is on the ledger after the restart', async () => {
     const server = await startServer();
     const c = await Client.connect(server.url);
     const operator = await operatorKey(server.dataDir);
@@ -88,7 +88,7 @@ describe('e2e: restart', () => {
       envs.map(async (env) => {
         try {
           const res = await c.post(env);
-          // 10 s: a container runtime's usual grace period before it sends SIGKILL.
+          // Well inside a container runtime's grace period (10 s for docker) before its SIGKILL.
           stopping ??= server.stop('SIGTERM', GRACE_MS).catch((err: Error) => err);
           return res;
         } catch {
