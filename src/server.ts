@@ -43,7 +43,15 @@ export const startServer = async (config: Config, logger: Logger = createLogger(
   let closing: Promise<void> | undefined;
   const close = () =>
     (closing ??= (async () => {
-      await app.close(); // stops accepting, waits for requests in flight
+      // Stop accepting and wait for requests in flight. Keep-alive connections that were busy
+      // when closing began would otherwise stay open until their idle timeout: close each one as
+      // soon as it is idle.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await app.close();
+      } finally {
+        clearInterval(sweep);
+      }
       await service.close(); // finishes the batch in flight
       await service.store.close();
       logger.info('ledger closed');

@@ -133,6 +133,17 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     return undefined;
   });
 
+  // Once the server is closing, answers end their connection so that shutdown need not wait
+  // for keep-alive timeouts.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
+
   app.addHook('onResponse', async (req, reply) => {
     const seconds = (performance.now() - (req.startedAt ?? performance.now())) / 1000;
     const route = req.routeOptions.url ?? 'unmatched';

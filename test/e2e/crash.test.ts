@@ -80,8 +80,9 @@ const load = async (c: Client, server: Server, round: number, killAfter: number)
   };
   // Meanwhile a reader keeps taking the public checkpoint, as a witness would.
   const notes: string[] = [];
+  let workersDone = false;
   const witness = async () => {
-    while (!killed) {
+    while (!killed && !workersDone) {
       try {
         notes.push(await c.checkpoint());
       } catch {
@@ -90,7 +91,10 @@ const load = async (c: Client, server: Server, round: number, killAfter: number)
       await new Promise((r) => setTimeout(r, 15));
     }
   };
-  await Promise.all([witness(), ...Array.from({ length: WIDTH }, (_, w) => worker(w))]);
+  const workers = Promise.all(Array.from({ length: WIDTH }, (_, w) => worker(w))).finally(() => {
+    workersDone = true;
+  });
+  await Promise.all([witness(), workers]);
   if (!killed) killed = server.kill(); // fewer acks than planned: kill now anyway
   await killed;
   return { sent, notes };

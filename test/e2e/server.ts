@@ -1,5 +1,5 @@
 /**
- * Runs the real compiled service (`dist/src/main.js`, built once by `test/e2e-setup.ts`) as a child
+ * Runs the real compiled service (`main.js`, built once per run by `test/e2e-setup.ts`) as a child
  * process on a free port with a temporary data folder. The service binds PORT=0 and we read the
  * address it prints, so two test files never race for a port.
  *
@@ -12,9 +12,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inject } from 'vitest';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const MAIN_JS = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+
+/** The compiled entry: this run's private build (test/e2e-setup.ts), else `dist/` as `npm run build` leaves it. */
+const mainJs = (): string => {
+  let provided: string | undefined;
+  try {
+    provided = inject('rvlMainJs');
+  } catch {
+    provided = undefined; // not inside a vitest worker
+  }
+  return provided ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+};
 
 const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
 /** How long a start may take before we give up (a cold start on a loaded 2-core box is ~1 s). */
@@ -122,8 +133,9 @@ const environment = (dataDir: string, extra: Record<string, string> = {}): NodeJ
 };
 
 const spawnService = (dataDir: string, extra?: Record<string, string>): Proc => {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: the e2e globalSetup should have built it`);
-  const proc = spawn(process.execPath, [MAIN_JS], {
+  const main = mainJs();
+  if (!existsSync(main)) throw new Error(`${main} is missing: the e2e globalSetup (test/e2e-setup.ts) should have built it`);
+  const proc = spawn(process.execPath, [main], {
     cwd: REPO_ROOT,
     env: environment(dataDir, extra),
     stdio: ['ignore', 'pipe', 'pipe'],
