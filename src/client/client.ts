@@ -198,9 +198,7 @@ export class LedgerClient {
     this.#options = options;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.key = options.key;
-    const f = options.fetch ?? globalThis.fetch;
-    if (typeof f !== 'function') throw new TypeError('LedgerClient: no fetch available; pass one');
-    // A global fetch must be called unbound from its owner in some browsers.
+    if (typeof (options.fetch ?? globalThis.fetch) !== 'function') throw new TypeError('LedgerClient: no fetch available; pass one');
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#now = options.now ?? Date.now;
     if (options.ledgerId !== undefined) this.#ledgerId = Promise.resolve(options.ledgerId);
@@ -444,7 +442,9 @@ export class LedgerClient {
       let response: Response;
       let text: string;
       try {
-        response = await this.#fetch(url, { method: spec.method, headers, ...(spec.body !== undefined ? { body: spec.body } : {}) });
+        // Called unbound: a browser's fetch refuses to run with the client as `this`.
+        const send = this.#fetch;
+        response = await send(url, { method: spec.method, headers, ...(spec.body !== undefined ? { body: spec.body } : {}) });
         text = await response.text();
       } catch (err) {
         if (retried < spec.retries) {

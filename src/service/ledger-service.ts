@@ -290,6 +290,7 @@ export class LedgerService {
         { ledgerId: this.meta.ledgerId, size: seq, root: frontier.root() },
         this.#nodeSeed,
         signNode,
+        this.meta.nodeKey,
       );
       const invoices = view.invoiceWrites();
       const batch: CommitBatch = {

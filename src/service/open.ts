@@ -144,7 +144,7 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
   const frontier = new Frontier();
   const nodes = frontier.append(hash);
   const head: Head = { size: 1, lastHash: ledgerId, lastTime: createdAt };
-  const checkpoint = signCheckpoint({ ledgerId, size: 1, root: frontier.root() }, node.key.secretKey, signNode);
+  const checkpoint = signCheckpoint({ ledgerId, size: 1, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
   await store.commit({
     ...emptyBatch(head, checkpoint),
     meta,
@@ -231,7 +231,7 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
   if (size > checkpointSize || note === undefined) {
     // A crash after a commit but before its checkpoint cannot happen (they are one batch), but a
     // missing checkpoint counts as size 0 (§6): cover the log before serving.
-    checkpoint = signCheckpoint({ ledgerId: meta.ledgerId, size, root: frontier.root() }, node.key.secretKey, signNode);
+    checkpoint = signCheckpoint({ ledgerId: meta.ledgerId, size, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
     await store.commit(emptyBatch(head, checkpoint));
     o.logger.info({ size, covered: checkpointSize }, 'signed a checkpoint over entries the last one did not cover');
   }

@@ -22,10 +22,6 @@ import type {
   VoucherRecord,
 } from './port.js';
 
-type Sub<V> = ReturnType<Level<string, unknown>['sublevel']> & {
-  get(key: string): Promise<V | undefined>;
-};
-
 /** The seqs stored as keys `<prefix><seq>` of an index sublevel. */
 const seqsUnder = async (
   sub: { keys(o: { gte: string; lt: string }): { all(): Promise<string[]> } },
@@ -54,6 +50,11 @@ export class LevelStore implements Store {
   readonly #voucherSeqs;
   readonly #partySeqs;
   readonly #nodes;
+  /** Each sublevel's key prefix (`!name!`), for writes that bypass the sublevels. */
+  readonly #prefix: Readonly<Record<
+    'meta' | 'entries' | 'effects' | 'ops' | 'parties' | 'keys' | 'vouchers' | 'invoices' | 'partyVouchers' | 'children' | 'voucherSeqs' | 'partySeqs' | 'nodes',
+    string
+  >>;
 
   constructor(readonly location: string) {
     this.#db = new Level<string, string>(location, { valueEncoding: 'utf8' });
@@ -71,6 +72,22 @@ export class LevelStore implements Store {
     this.#voucherSeqs = db.sublevel<string, string>('vs', { valueEncoding: 'utf8' });
     this.#partySeqs = db.sublevel<string, string>('ps', { valueEncoding: 'utf8' });
     this.#nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
+    const of = (sub: { prefixKey(key: string, format: 'utf8'): string }) => sub.prefixKey('', 'utf8');
+    this.#prefix = {
+      meta: of(this.#meta),
+      entries: of(this.#entries),
+      effects: of(this.#effects),
+      ops: of(this.#ops),
+      parties: of(this.#parties),
+      keys: of(this.#keys),
+      vouchers: of(this.#vouchers),
+      invoices: of(this.#invoices),
+      partyVouchers: of(this.#partyVouchers),
+      children: of(this.#children),
+      voucherSeqs: of(this.#voucherSeqs),
+      partySeqs: of(this.#partySeqs),
+      nodes: of(this.#nodes),
+    };
   }
 
   async open(): Promise<void> {
@@ -173,35 +190,40 @@ export class LevelStore implements Store {
     return this.#nodes.getMany([...keys]);
   }
 
+  /**
+   * One atomic, fsync'd batch. Keys are prefixed and values encoded here and written through a
+   * chained batch on the root database: an array batch, or one routed through the sublevels,
+   * blocks the event loop several times longer for the same operations (measured: 500 puts block
+   * about 10 ms as an array batch and about 1 ms chained).
+   */
   async commit(b: CommitBatch): Promise<void> {
-    type Op =
-      | { type: 'put'; sublevel: Sub<unknown>; key: string; value: unknown }
-      | { type: 'del'; sublevel: Sub<unknown>; key: string };
-    const ops: Op[] = [];
-    const put = (sublevel: unknown, key: string, value: unknown) =>
-      ops.push({ type: 'put', sublevel: sublevel as Sub<unknown>, key, value });
-    const del = (sublevel: unknown, key: string) => ops.push({ type: 'del', sublevel: sublevel as Sub<unknown>, key });
+    const batch = this.#db.batch();
+    const p = this.#prefix;
+    const put = (prefix: string, key: string, value: string) => batch.put(prefix + key, value);
+    const json = (prefix: string, key: string, value: unknown) => put(prefix, key, JSON.stringify(value));
+    const del = (prefix: string, key: string) => batch.del(prefix + key);
 
-    if (b.meta) put(this.#meta, META_KEY, b.meta);
+    if (b.meta) json(p.meta, META_KEY, b.meta);
     for (const e of b.entries) {
-      put(this.#entries, seqKey(e.seq), e.text);
-      put(this.#effects, seqKey(e.seq), e.effects);
-      put(this.#ops, e.opId, seqKey(e.seq));
+      const seq = seqKey(e.seq);
+      put(p.entries, seq, e.text);
+      put(p.effects, seq, e.effects);
+      put(p.ops, e.opId, seq);
     }
-    for (const p of b.parties) put(this.#parties, p.id, p);
-    for (const [key, owner] of b.keyOwners) put(this.#keys, key, owner);
-    for (const v of b.vouchers) put(this.#vouchers, v.state.id, v);
-    for (const id of b.invoicesFreed) del(this.#invoices, id);
-    for (const [id, root] of b.invoicesUsed) put(this.#invoices, id, root);
-    for (const key of b.partyVouchersDel) del(this.#partyVouchers, key);
-    for (const [key, id, status] of b.partyVouchersPut) put(this.#partyVouchers, key, `${id}\u0000${status}`);
-    for (const [key, child] of b.children) put(this.#children, key, child);
-    for (const key of b.voucherSeqs) put(this.#voucherSeqs, key, '');
-    for (const key of b.partySeqs) put(this.#partySeqs, key, '');
-    for (const [key, hash] of b.merkleNodes) put(this.#nodes, key, hash);
-    put(this.#meta, HEAD_KEY, b.head);
-    put(this.#meta, CHECKPOINT_KEY, b.checkpoint);
+    for (const party of b.parties) json(p.parties, party.id, party);
+    for (const [key, owner] of b.keyOwners) put(p.keys, key, owner);
+    for (const v of b.vouchers) json(p.vouchers, v.state.id, v);
+    for (const id of b.invoicesFreed) del(p.invoices, id);
+    for (const [id, root] of b.invoicesUsed) put(p.invoices, id, root);
+    for (const key of b.partyVouchersDel) del(p.partyVouchers, key);
+    for (const [key, id, status] of b.partyVouchersPut) put(p.partyVouchers, key, `${id}\u0000${status}`);
+    for (const [key, child] of b.children) put(p.children, key, child);
+    for (const key of b.voucherSeqs) put(p.voucherSeqs, key, '');
+    for (const key of b.partySeqs) put(p.partySeqs, key, '');
+    for (const [key, hash] of b.merkleNodes) batch.put(p.nodes + key, hash as never, { valueEncoding: 'view' });
+    json(p.meta, HEAD_KEY, b.head);
+    json(p.meta, CHECKPOINT_KEY, b.checkpoint);
 
-    await this.#db.batch(ops as never, { sync: true });
+    await batch.write({ sync: true });
   }
 }

@@ -1,0 +1,106 @@
+/**
+ * The typed client SDK of the receivable voucher ledger (PROTOCOL.md v1), portable: it runs in
+ * Node and in a browser (only @noble, jose, zod, and the ledger's and domain's pure modules).
+ *
+ * - `keys`: parse and generate §3 key files.
+ * - `ops`: build every §7 op (bigint amounts in, decimal strings out), sign and co-sign
+ *   envelopes, compute op ids and the voucher ids an op will create.
+ * - `LedgerClient`: §8 over fetch — retry-safe submit, typed refusals, every read with cached
+ *   read tokens, paging iterators.
+ * - `CheckpointTracker`: a trusted checkpoint that only moves along verified consistency proofs.
+ * - `verifyBundle`: the bank's offline check of a §9 proof bundle, trusting only the ledger id.
+ * - `audit`: the auditor's full check of the log against the signed checkpoint.
+ */
+export { makeToken, TOKEN_LIFETIME_SECONDS_DEFAULT, type TokenRequest } from './token.js';
+export { generateKeyFile, keyFileFromJson, keyFileText, parseKeyFile, KeyFileError, type KeyFile, type KeyFileErrorCode, type Signer } from './keys.js';
+export {
+  addSignature,
+  amountToWire,
+  build,
+  hasValidSignature,
+  InvalidOpError,
+  movedVoucherIdOf,
+  newNonce,
+  opIdOf,
+  parseVoucherId,
+  partyRegister,
+  partyUpdate,
+  rootIdOf,
+  signEnvelope,
+  voucherAccept,
+  voucherCancel,
+  voucherIdsOf,
+  voucherIssue,
+  voucherPledge,
+  voucherReject,
+  voucherRelease,
+  voucherSettle,
+  voucherSplit,
+  voucherTransfer,
+  type CommonParams,
+  type PartyRegisterParams,
+  type PartyUpdateParams,
+  type SignedEnvelope,
+  type VoucherIssueParams,
+  type VoucherParams,
+  type VoucherPledgeParams,
+  type VoucherRejectParams,
+  type VoucherSettleParams,
+  type VoucherSplitParams,
+  type VoucherTransferParams,
+  type WireOf,
+  type WirePayload,
+  type WirePayloadOf,
+  type WireSignature,
+} from './ops.js';
+export type {
+  ConsistencyAnswer,
+  EntriesPage,
+  HashedEntry,
+  InclusionAnswer,
+  LedgerInfo,
+  Page,
+  Party,
+  ProofBundle,
+  Receipt,
+  TreeNode,
+  VoucherStatus,
+  WireVoucher,
+} from './answers.js';
+export {
+  LedgerClient,
+  LedgerHttpError,
+  LedgerNetworkError,
+  LedgerRefusal,
+  type EntryProgress,
+  type FetchFn,
+  type IterateEntriesOptions,
+  type LedgerClientOptions,
+  type LedgerHttpErrorReason,
+  type SubmitOptions,
+  type SubmitResult,
+  type VouchersOfOptions,
+} from './client.js';
+export {
+  CheckpointTracker,
+  TrustError,
+  type TrackerOptions,
+  type TrackerState,
+  type TrustErrorCode,
+  type TrustedCheckpoint,
+  type UpdateResult,
+} from './trust.js';
+export {
+  BUNDLE_ENTRIES_MAX,
+  verifyBundle,
+  type BundleCheck,
+  type BundleCheckName,
+  type BundleFailure,
+  type BundleFailureCode,
+  type BundleReport,
+  type BundleVerdict,
+  type VerifyBundleOptions,
+} from './verify-bundle.js';
+export { audit, type AuditFailure, type AuditFailureCode, type AuditOptions, type AuditProgress, type AuditReport } from './audit.js';
+export type { RefusalCode } from '../domain/codes.js';
+export type { VerifyFn } from '../ledger/checkpoint.js';
