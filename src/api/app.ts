@@ -213,6 +213,18 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       if (limiter.over(`party:${signer}`)) throw new Problem('RATE_LIMITED', `too many ops signed by ${signer}`);
     }
     const outcome = await service.submit(req.body);
+    // One line per op, with the request id Fastify's logger carries.
+    const type = (req.body as { payload?: { type?: unknown } }).payload?.type;
+    req.log.info(
+      {
+        type: typeof type === 'string' ? type.slice(0, 40) : undefined,
+        opId: 'receipt' in outcome ? outcome.receipt.opId : undefined,
+        seq: 'receipt' in outcome ? outcome.receipt.seq : undefined,
+        outcome: outcome.kind === 'refused' ? outcome.code : outcome.kind,
+        ms: +(performance.now() - (req.startedAt ?? performance.now())).toFixed(2),
+      },
+      'op',
+    );
     switch (outcome.kind) {
       case 'accepted':
         for (const signer of declared) limiter.hit(`party:${signer}`);
@@ -221,6 +233,8 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
         return reply.code(200).send({ ...outcome.receipt, duplicate: true });
       case 'unavailable':
         throw new Problem('LEDGER_UNAVAILABLE', outcome.detail);
+      case 'internal':
+        return sendProblem(reply, 'INTERNAL', 'internal error; nothing was written');
       case 'refused':
         if (outcome.code !== 'BAD_SIGNATURE' && outcome.code !== 'UNKNOWN_PARTY' && outcome.code !== 'MALFORMED_REQUEST') {
           for (const signer of declared) limiter.hit(`party:${signer}`);

@@ -54,7 +54,9 @@ export type SubmitOutcome =
   | { readonly kind: 'accepted'; readonly receipt: Receipt }
   | { readonly kind: 'duplicate'; readonly receipt: Receipt }
   | { readonly kind: 'refused'; readonly code: DecideCode; readonly detail: string }
-  | { readonly kind: 'unavailable'; readonly detail: string };
+  | { readonly kind: 'unavailable'; readonly detail: string }
+  /** A programmer error (a broken invariant): nothing was written; the API answers 500. */
+  | { readonly kind: 'internal' };
 
 interface Job {
   readonly op: Op;
@@ -228,7 +230,7 @@ export class LedgerService {
       } catch (err) {
         // A programmer error: answer the batch's ops with it, write nothing, keep serving.
         this.#logger.error({ err }, 'batch failed before commit');
-        for (const job of jobs) job.resolve({ kind: 'unavailable', detail: 'internal error; nothing was written' });
+        for (const job of jobs) job.resolve({ kind: 'internal' });
       }
     }
   }
@@ -330,14 +332,10 @@ export class LedgerService {
       const outcome = outcomes.get(job);
       if (!outcome) throw new InvariantError('a job of the batch has no outcome');
       this.#metrics?.decided(job.op.payload.type, outcome.kind === 'refused' ? outcome.code : undefined);
-      if (outcome.kind === 'accepted') {
-        this.#logger.info(
-          { opId: job.opId, type: job.op.payload.type, seq: outcome.receipt.seq, ms: +(performance.now() - job.received).toFixed(2) },
-          'op accepted',
-        );
-      } else if (outcome.kind === 'refused') {
-        this.#logger.info({ opId: job.opId, type: job.op.payload.type, code: outcome.code }, 'op refused');
-      }
+      this.#logger.debug(
+        { opId: job.opId, type: job.op.payload.type, outcome: outcome.kind === 'refused' ? outcome.code : outcome.kind, ms: +(performance.now() - job.received).toFixed(2) },
+        'op decided',
+      );
       job.resolve(outcome);
     }
   }
