@@ -236,6 +236,11 @@ export class LedgerService {
   }
 
   async #runBatch(jobs: Job[]): Promise<void> {
+    if (this.#unavailable !== undefined) {
+      // A commit failed: what is on disk is no longer known to match memory, so write nothing more.
+      for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
+      return;
+    }
     const prefetched = emptyPrefetch();
     await Promise.all(jobs.map((job) => this.#prefetch(job.op, prefetched)));
     const view = new BatchView(prefetched);
