@@ -7,31 +7,10 @@
 import { z } from 'zod';
 
 import type { Party, VoucherStatus } from '../domain/types.js';
-import type { WireVoucher } from '../domain/wire.js';
+import type { LedgerInfo, Receipt, WireVoucher } from '../domain/wire.js';
 import type { HashedEntry } from '../ledger/entry.js';
 
-export type { HashedEntry, Party, VoucherStatus, WireVoucher };
-
-/** `GET /v1/ledger`. */
-export interface LedgerInfo {
-  readonly ledgerId: string;
-  readonly name: string;
-  readonly nodeKey: string;
-  readonly operatorKey: string;
-  readonly size: number;
-  readonly currency: string;
-  readonly maxTenorDays: number;
-}
-
-/** `POST /v1/ops` (201, or 200 for a duplicate). */
-export interface Receipt {
-  readonly opId: string;
-  readonly seq: number;
-  readonly entryHash: string;
-  readonly time: string;
-  readonly treeSize: number;
-  readonly effects: { readonly vouchers: readonly WireVoucher[]; readonly parties: readonly Party[] };
-}
+export type { HashedEntry, LedgerInfo, Party, Receipt, VoucherStatus, WireVoucher };
 
 export interface EntriesPage {
   readonly entries: readonly HashedEntry[];

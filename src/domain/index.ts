@@ -4,4 +4,4 @@ export * from './types.js';
 export { decide } from './decide.js';
 export { parseOp, type ParseResult } from './schema.js';
 export { MemoryState, involvedParties, operatorParty } from './state.js';
-export { voucherToWire, voucherFromWire, type WireVoucher } from './wire.js';
+export { voucherToWire, voucherFromWire, type WireVoucher, type LedgerInfo, type Receipt, type ReceiptEffects } from './wire.js';

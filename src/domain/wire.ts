@@ -1,7 +1,7 @@
 /**
  * The voucher as it travels (PROTOCOL.md §7): amounts and range bounds as decimal strings.
  */
-import type { Pledge, Settlement, Voucher, VoucherStatus } from './types.js';
+import type { Party, Pledge, Settlement, Voucher, VoucherStatus } from './types.js';
 
 export interface WireVoucher {
   id: string;
@@ -53,3 +53,30 @@ export const voucherFromWire = (w: WireVoucher): Voucher => ({
   range: { start: BigInt(w.range.start), end: BigInt(w.range.end) },
   invoiceIds: [...w.invoiceIds],
 });
+
+/** `GET /v1/ledger` (§8): genesis's facts and the current size. */
+export interface LedgerInfo {
+  readonly ledgerId: string;
+  readonly name: string;
+  readonly nodeKey: string;
+  readonly operatorKey: string;
+  readonly size: number;
+  readonly currency: string;
+  readonly maxTenorDays: number;
+}
+
+/** The `effects` of a receipt: every voucher and party record the op changed, in its new state. */
+export interface ReceiptEffects {
+  readonly vouchers: readonly WireVoucher[];
+  readonly parties: readonly Party[];
+}
+
+/** `POST /v1/ops` (§8): 201, or 200 with `"duplicate": true` on a replay. */
+export interface Receipt {
+  readonly opId: string;
+  readonly seq: number;
+  readonly entryHash: string;
+  readonly time: string;
+  readonly treeSize: number;
+  readonly effects: ReceiptEffects;
+}

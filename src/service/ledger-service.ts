@@ -16,7 +16,7 @@ import {
   type Party,
 } from '../domain/index.js';
 import { InvariantError } from '../domain/decide.js';
-import type { WireVoucher } from '../domain/wire.js';
+import type { Receipt, ReceiptEffects } from '../domain/wire.js';
 import { signCheckpoint } from '../ledger/checkpoint.js';
 import { signNode, verifyNode, verifyNodeAsync } from '../ledger/ed25519-node.js';
 import { toHex } from '../ledger/hex.js';
@@ -36,19 +36,7 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 export const hashEntryText = (text: string): Uint8Array =>
   new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
 
-export interface Effects {
-  readonly vouchers: WireVoucher[];
-  readonly parties: Party[];
-}
-
-export interface Receipt {
-  readonly opId: string;
-  readonly seq: number;
-  readonly entryHash: string;
-  readonly time: string;
-  readonly treeSize: number;
-  readonly effects: Effects;
-}
+export type { Receipt, ReceiptEffects } from '../domain/wire.js';
 
 export type SubmitOutcome =
   | { readonly kind: 'accepted'; readonly receipt: Receipt }
@@ -195,7 +183,7 @@ export class LedgerService {
       entryHash: leaf ? toHex(leaf) : toHex(hashEntryText(text)),
       time: entry.time,
       treeSize: seq + 1,
-      effects: JSON.parse(effects) as Effects,
+      effects: JSON.parse(effects) as ReceiptEffects,
     };
   }
 
@@ -276,7 +264,7 @@ export class LedgerService {
       const entry = { v: 1, seq, time, prev, op: job.wire };
       const text = canonicalize(entry);
       const hash = hashEntryText(text);
-      const effects: Effects = {
+      const effects: ReceiptEffects = {
         vouchers: decision.effects.vouchers.map(voucherToWire),
         parties: [...decision.effects.parties],
       };

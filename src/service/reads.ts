@@ -4,7 +4,9 @@
  * A read the caller may not make is `NOT_FOUND`, exactly as if the thing did not exist.
  */
 import type { Party, VoucherStatus } from '../domain/index.js';
-import type { WireVoucher } from '../domain/wire.js';
+import type { LedgerInfo, WireVoucher } from '../domain/wire.js';
+
+export type { LedgerInfo };
 import { toHex } from '../ledger/hex.js';
 import { consistencyProofFromSource, inclusionProofFromSource } from '../ledger/merkle.js';
 import { nodeKey, partyVoucherPrefix } from '../store/keys.js';
@@ -30,15 +32,6 @@ export interface Caller {
   readonly role: Party['role'];
 }
 
-export interface LedgerInfo {
-  ledgerId: string;
-  name: string;
-  nodeKey: string;
-  operatorKey: string;
-  size: number;
-  currency: string;
-  maxTenorDays: number;
-}
 
 export interface EntryWithHash {
   entry: unknown;
