@@ -1,0 +1,222 @@
+/**
+ * `npm run bench`: the write benchmark of issue 5 (see README "Performance").
+ *
+ * Starts the production server (`node dist/src/main.js`) on a temporary ledger, registers the
+ * bench parties, and from a separate load process (load.ts) drives the mixed write load at each
+ * concurrency level; then reads. For each level it reports ops/s, latency (HDR histogram, µs),
+ * server CPU per op (/proc), fsyncs/s and ops per group commit (/metrics), and the ratio of ops/s
+ * to the yardstick: node:crypto Ed25519 verifies/s on two threads, measured in the same run.
+ *
+ *   npm run bench [-- --levels 1,16,64,256] [--seconds 8 | --ops N] [--read-seconds 4]
+ *                 [--cpu-prof DIR] [--main dist/src/main.js] [--out bench-results]
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { intList, num, readArgs, UsageError } from './lib/args.js';
+import { LoadProcess, measure } from './lib/driver.js';
+import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
+import { budgetFor, readFigures, readTable, writeFigures, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
+import { DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
+import { fmt, mib } from './lib/table.js';
+import { measureVerifyRate } from './lib/yardstick.js';
+
+const USAGE = `usage: npm run bench -- [options]
+  --levels 1,16,64,256    concurrency levels of the write load
+  --seconds N             seconds per level (default 8) …
+  --ops N                 … or exactly N timed ops per level
+  --read-concurrency N    concurrency of the read benchmarks (default 64)
+  --read-seconds N        seconds per read benchmark (default 4; with --ops, N requests instead)
+  --warmup-ops N          untimed mixed ops before the first level (default 3000; 0 = none)
+  --yardstick-seconds N   seconds per yardstick measurement (default 2)
+  --suppliers N --banks N parties of the load (default 16 and 8)
+  --max-rate N            ops/s the pre-signed budget of a timed level allows for (default 0.6 × yardstick)
+  --cpu-prof DIR          run the server under --cpu-prof, writing the profile to DIR
+  --main FILE             the compiled server (default dist/src/main.js)
+  --out DIR               where the JSON goes (default bench-results)
+  --keep                  keep the temporary ledger`;
+
+const main = async (): Promise<number> => {
+  const a = readArgs({
+    levels: { type: 'string' },
+    seconds: { type: 'string' },
+    ops: { type: 'string' },
+    'read-concurrency': { type: 'string' },
+    'read-seconds': { type: 'string' },
+    'warmup-ops': { type: 'string' },
+    'yardstick-seconds': { type: 'string' },
+    suppliers: { type: 'string' },
+    banks: { type: 'string' },
+    'max-rate': { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    main: { type: 'string' },
+    out: { type: 'string' },
+    keep: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (a.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const levels = intList(a.levels, 'levels', [1, 16, 64, 256]);
+  const ops = num(a.ops, 'ops', undefined);
+  if (ops !== undefined && a.seconds !== undefined) throw new UsageError('give --seconds or --ops, not both');
+  const seconds = ops === undefined ? num(a.seconds, 'seconds', 8, true)! : undefined;
+  const readConcurrency = num(a['read-concurrency'], 'read-concurrency', 64)!;
+  const readSeconds = ops === undefined ? num(a['read-seconds'], 'read-seconds', 4, true)! : undefined;
+  const warmupOps = a['warmup-ops'] === '0' ? 0 : num(a['warmup-ops'], 'warmup-ops', ops === undefined ? 3000 : 0)!;
+  const yardSeconds = num(a['yardstick-seconds'], 'yardstick-seconds', 2, true)!;
+  const suppliers = num(a.suppliers, 'suppliers', 16)!;
+  const banks = num(a.banks, 'banks', 8)!;
+  if (suppliers < 2) throw new UsageError('--suppliers must be at least 2');
+  const mainJs = typeof a.main === 'string' ? path.resolve(a.main) : DEFAULT_MAIN;
+  const outDir = typeof a.out === 'string' ? a.out : 'bench-results';
+  const profDir = typeof a['cpu-prof'] === 'string' ? path.resolve(a['cpu-prof']) : undefined;
+
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const say = (line = '') => process.stdout.write(`${line}\n`);
+  say(`rvl bench — ${startedAt.toISOString()}`);
+  say(`machine: ${describeMachine(machine)}`);
+
+  say(`yardstick: node:crypto Ed25519 verify, ${yardSeconds} s per measurement …`);
+  const yardOne = await measureVerifyRate(1, yardSeconds);
+  const yardBefore = await measureVerifyRate(2, yardSeconds);
+  say(`  1 thread ${fmt(yardOne.verifiesPerSecond)}/s, 2 threads ${fmt(yardBefore.verifiesPerSecond)}/s`);
+
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'rvl-bench-'));
+  let server: RunningServer | undefined;
+  let load: LoadProcess | undefined;
+  const writes: WriteFigures[] = [];
+  const reads: ReadFigures[] = [];
+  let warmup: { ops: number; seconds: number; failed: number } | undefined;
+  let serverMemory: { rss: number; hwm: number } | undefined;
+  try {
+    server = await startServer({
+      dataDir,
+      main: mainJs,
+      nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    });
+    say(`server: ${server.url} (pid ${server.pid}), data in ${dataDir}, started in ${(server.startupMs / 1000).toFixed(2)} s`);
+    const ledger = (await (await fetch(`${server.url}/v1/ledger`)).json()) as { ledgerId: string };
+    const operator = JSON.parse(await readFile(path.join(dataDir, 'operator.key'), 'utf8')) as { secretKey: string };
+    load = LoadProcess.start();
+    const reg = await load.init({ url: server.url, ledgerId: ledger.ledgerId, operatorSeed: operator.secretKey, suppliers, banks });
+    say(`load: pid ${load.pid}; registered ${reg.registered} parties (1 core, ${suppliers} suppliers, ${banks} banks, 1 auditor)`);
+
+    if (warmupOps > 0) {
+      const prep = await load.prepareWrites({ label: 'warm-up', concurrency: 64, ops: warmupOps });
+      const r = await load.go();
+      warmup = { ops: r.ok, seconds: +r.seconds.toFixed(2), failed: r.failed };
+      say(`warm-up: ${fmt(r.ok)} ops untimed (${fmt(r.perSecond)} ops/s, setup ${prep.setupOps} ops)`);
+    }
+
+    const maxRate = num(a['max-rate'], 'max-rate', undefined) ?? yardBefore.verifiesPerSecond * 0.6;
+    for (const concurrency of levels) {
+      const prep = await load.prepareWrites({
+        label: `writes@${concurrency}`,
+        concurrency,
+        ...(ops !== undefined ? { ops } : { seconds, budgetOps: budgetFor(concurrency, seconds!, maxRate) }),
+      });
+      const m = await measure(server, load, prep, '/v1/ops', 'POST');
+      const w = writeFigures(m, yardBefore.verifiesPerSecond);
+      writes.push(w);
+      say(
+        `writes @${concurrency}: ${fmt(w.opsPerSec)} ops/s, p50 ${(w.latencyUs.p50 / 1000).toFixed(2)} ms, p99 ${(w.latencyUs.p99 / 1000).toFixed(2)} ms` +
+          `, ${fmt(w.ops)} ops in ${w.seconds.toFixed(1)} s${w.failed ? `, ${w.failed} FAILED` : ''}` +
+          ` (prepared ${fmt(prep.requests)} ops: setup ${prep.setupSeconds.toFixed(1)} s, signing ${prep.signSeconds.toFixed(1)} s)` +
+          (w.stoppedBy === 'exhausted' ? ' — pre-signed ops ran out before the time was up; raise --max-rate' : ''),
+      );
+      for (const f of w.failureSamples) say(`  failure: ${f.what} → ${f.status} ${f.detail}`);
+    }
+
+    for (const [kind, endpoint, route] of [
+      ['voucher', 'GET /v1/vouchers/:id', '/v1/vouchers/:id'],
+      ['inclusion', 'GET /v1/proofs/inclusion', '/v1/proofs/inclusion'],
+    ] as const) {
+      const prep = await load.prepareReads({
+        label: `${kind}@${readConcurrency}`,
+        kind,
+        concurrency: readConcurrency,
+        ...(ops !== undefined ? { ops } : { seconds: readSeconds }),
+      });
+      const m = await measure(server, load, prep, route);
+      const r = readFigures(m, endpoint);
+      reads.push(r);
+      say(`reads ${endpoint} @${readConcurrency}: ${fmt(r.perSec)}/s, p50 ${(r.latencyUs.p50 / 1000).toFixed(2)} ms${r.failed ? `, ${r.failed} FAILED` : ''}`);
+      for (const f of r.failureSamples) say(`  failure: ${f.what} → ${f.status} ${f.detail}`);
+    }
+    serverMemory = server.memory();
+  } finally {
+    await load?.close();
+    if (server) {
+      await server.stop();
+      if (profDir) say(`server CPU profile written to ${profDir}`);
+    }
+    if (a.keep) say(`ledger kept in ${dataDir}`);
+    else await rm(dataDir, { recursive: true, force: true });
+  }
+
+  const yardAfter = await measureVerifyRate(2, yardSeconds);
+  const yardstick = Math.round((yardBefore.verifiesPerSecond + yardAfter.verifiesPerSecond) / 2);
+  // Ratios against the mean of the two yardstick readings, taken before and after the levels.
+  const finalWrites = writes.map((w) => ({ ...w, ratio: +(w.opsPerSec / yardstick).toFixed(4) }));
+  const valid = finalWrites.every((w) => w.valid) && reads.every((r) => r.valid);
+  const finishedAt = new Date();
+
+  say();
+  say('=== rvl write benchmark: mixed signed, durable ops ===');
+  say('(per cycle of 10: 2 splits, 2 partial transfers, 2 accepts, 2 co-signed partial pledges, 2 releases; 12 signatures)');
+  say(`machine: ${describeMachine(machine)}; load average at end ${loadAverage().join(' ')}`);
+  say(
+    `yardstick: node:crypto Ed25519 verifies/s on 2 threads ${fmt(yardstick)} (before ${fmt(yardBefore.verifiesPerSecond)}, after ${fmt(yardAfter.verifiesPerSecond)}); 1 thread ${fmt(yardOne.verifiesPerSecond)}`,
+  );
+  say('ratio = ops/s ÷ yardstick');
+  say();
+  say(writeTable(finalWrites));
+  say();
+  say(readTable(reads));
+  if (serverMemory) say(`\nserver RSS at end ${mib(serverMemory.rss)}, peak ${mib(serverMemory.hwm)}`);
+
+  const result = {
+    kind: 'rvl-bench',
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    valid,
+    command: ['npm run bench --', ...process.argv.slice(2)].join(' '),
+    machine: { ...machine, loadAverageAfter: loadAverage() },
+    config: { levels, seconds, ops, readConcurrency, readSeconds, warmupOps, suppliers, banks, server: path.relative(REPO_ROOT, mainJs), cpuProfile: profDir },
+    yardstick: {
+      what: 'node:crypto Ed25519 verify of a fixed 300-byte message, sync crypto.verify with a cached KeyObject, per worker thread, summed',
+      twoThreads: yardstick,
+      twoThreadsBefore: yardBefore.verifiesPerSecond,
+      twoThreadsAfter: yardAfter.verifiesPerSecond,
+      oneThread: yardOne.verifiesPerSecond,
+      seconds: yardSeconds,
+    },
+    warmup,
+    writes: finalWrites,
+    reads,
+    serverMemory,
+  };
+  const file = await writeJson(outDir, 'bench', startedAt, result);
+  say(`\nJSON: ${path.relative(process.cwd(), file)}`);
+  if (!valid) {
+    say('INVALID RUN: some requests failed (see failures above); the figures do not count.');
+    return 1;
+  }
+  return 0;
+};
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

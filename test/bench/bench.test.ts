@@ -1,0 +1,142 @@
+/**
+ * Smoke test of the benchmark harness (scripts/bench): runs `npm run bench` and
+ * `npm run bench:scale` at tiny sizes against this run's compiled server and checks that they
+ * finish, print their tables and write JSON with the figures. No time limits: benchmarks print
+ * figures, they do not pass or fail on them.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { REPO_ROOT } from '../e2e/server.js';
+
+const mainJs = (): string => {
+  try {
+    return inject('rvlMainJs');
+  } catch {
+    return path.join(REPO_ROOT, 'dist', 'src', 'main.js');
+  }
+};
+
+interface Run {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const tsx = (script: string, args: readonly string[]): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    proc.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    proc.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    proc.once('error', reject);
+    proc.once('close', (code) => resolve({ code, stdout, stderr }));
+  });
+
+const onlyJson = async (dir: string, prefix: string): Promise<Record<string, unknown>> => {
+  const files = (await readdir(dir)).filter((f) => f.startsWith(`${prefix}-`) && f.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  return JSON.parse(await readFile(path.join(dir, files[0]!), 'utf8')) as Record<string, unknown>;
+};
+
+const positive = (value: unknown, what: string): void => {
+  expect(typeof value, what).toBe('number');
+  expect(value as number, what).toBeGreaterThan(0);
+};
+
+const latencyPositive = (l: unknown, what: string): void => {
+  const lat = l as Record<string, unknown>;
+  for (const k of ['p50', 'p99', 'p999', 'max']) positive(lat[k], `${what}.${k}`);
+};
+
+describe('benchmark harness (smoke)', () => {
+  let out: string;
+
+  beforeAll(async () => {
+    out = await mkdtemp(path.join(tmpdir(), 'rvl-bench-smoke-'));
+  });
+  afterAll(async () => {
+    await rm(out, { recursive: true, force: true });
+  });
+
+  it('npm run bench: runs the levels and reads, prints the tables, writes the JSON', { timeout: 60_000 }, async () => {
+    const run = await tsx('scripts/bench/run.ts', ['--levels', '1,4', '--ops', '40', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
+    expect(run.stderr + run.stdout).not.toMatch(/INVALID/);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/concurrency\s+ops\/s\s+ratio\s+p50 ms\s+p99 ms\s+p99\.9 ms\s+server CPU µs\/op/);
+    expect(run.stdout).toMatch(/fsyncs\/s\s+ops\/batch/);
+    expect(run.stdout).toMatch(/read\s+concurrency\s+req\/s\s+p50 ms/);
+    expect(run.stdout).toContain('GET /v1/vouchers/:id');
+    expect(run.stdout).toContain('GET /v1/proofs/inclusion');
+
+    const json = await onlyJson(out, 'bench');
+    expect(json.kind).toBe('rvl-bench');
+    expect(json.valid).toBe(true);
+    const machine = json.machine as Record<string, unknown>;
+    positive(machine.cpus, 'machine.cpus');
+    expect(typeof machine.model).toBe('string');
+    expect(machine.node).toBe(process.version);
+    expect(Array.isArray(machine.loadAverageBefore)).toBe(true);
+    const yardstick = json.yardstick as Record<string, unknown>;
+    positive(yardstick.twoThreads, 'yardstick.twoThreads');
+    positive(yardstick.oneThread, 'yardstick.oneThread');
+
+    const writes = json.writes as Record<string, unknown>[];
+    expect(writes.map((w) => w.concurrency)).toEqual([1, 4]);
+    for (const w of writes) {
+      expect(w.failed).toBe(0);
+      expect(w.ops).toBe(40);
+      for (const k of ['opsPerSec', 'ratio', 'serverCpuUsPerOp', 'fsyncsPerSec', 'opsPerBatch', 'seconds']) positive(w[k], `writes@${String(w.concurrency)}.${k}`);
+      latencyPositive(w.latencyUs, `writes@${String(w.concurrency)}.latencyUs`);
+      const types = Object.keys(w.byType as object).sort();
+      expect(types).toEqual(['voucher.accept', 'voucher.pledge', 'voucher.release', 'voucher.split', 'voucher.transfer']);
+    }
+    const reads = json.reads as Record<string, unknown>[];
+    expect(reads.map((r) => r.endpoint)).toEqual(['GET /v1/vouchers/:id', 'GET /v1/proofs/inclusion']);
+    for (const r of reads) {
+      expect(r.failed).toBe(0);
+      expect(r.concurrency).toBe(64);
+      positive(r.perSec, `${String(r.endpoint)}.perSec`);
+      latencyPositive(r.latencyUs, `${String(r.endpoint)}.latencyUs`);
+    }
+  });
+
+  it('npm run bench:scale: builds, restarts, reads, audits, writes again, writes the JSON', { timeout: 60_000 }, async () => {
+    const run = await tsx('scripts/bench/scale.ts', ['--entries', '300', '--ops', '40', '--read-requests', '50', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/measure\s+value/);
+    expect(run.stdout).toMatch(/start-up \(spawn → listening\)/);
+    expect(run.stdout).toMatch(/concurrency\s+ops\/s\s+ratio/);
+
+    const json = await onlyJson(out, 'bench-scale');
+    expect(json.kind).toBe('rvl-bench-scale');
+    expect(json.valid).toBe(true);
+    expect(json.entries as number).toBeGreaterThanOrEqual(300);
+    positive(json.startupMs, 'startupMs');
+    const disk = json.disk as Record<string, unknown>;
+    positive(disk.bytesPerEntry, 'disk.bytesPerEntry');
+    const rss = json.rss as Record<string, unknown>;
+    for (const k of ['afterStart', 'afterWrites', 'peak']) positive(rss[k], `rss.${k}`);
+    const audit = json.audit as Record<string, unknown>;
+    expect(audit.complete).toBe(true);
+    expect(audit.ok).toBe(true);
+    expect(audit.entries).toBe(json.entries);
+    positive(audit.entriesPerSec, 'audit.entriesPerSec');
+    const reads = json.reads as Record<string, unknown>[];
+    expect(reads.map((r) => r.endpoint)).toEqual(['GET /v1/proofs/inclusion', 'GET /v1/proofs/consistency', 'GET /v1/vouchers/:id']);
+    for (const r of reads) {
+      expect(r.failed).toBe(0);
+      latencyPositive(r.latencyUs, `${String(r.endpoint)}.latencyUs`);
+    }
+    const writes = json.writes as { large: Record<string, unknown>; fresh: Record<string, unknown> };
+    expect(writes.large.ledgerSize as number).toBeGreaterThanOrEqual(300);
+    for (const w of [writes.large, writes.fresh]) {
+      expect(w.failed).toBe(0);
+      positive(w.opsPerSec, 'writes.opsPerSec');
+      positive(w.ratio, 'writes.ratio');
+    }
+  });
+});
