@@ -13,5 +13,8 @@ const OP_DOMAIN_BYTES = utf8(OP_DOMAIN);
  */
 export const opPreimage = (payload: unknown): Uint8Array => concatBytes(OP_DOMAIN_BYTES, canonicalBytes(payload));
 
+/** The preimage from the payload's JCS text, for callers that keep that text (the writer). */
+export const opPreimageFromJcs = (payloadJcs: string): Uint8Array => concatBytes(OP_DOMAIN_BYTES, utf8(payloadJcs));
+
 /** PROTOCOL.md §3: `opId` = hex SHA-256 of the op preimage; the op's identity and idempotency key. */
 export const opId = (payload: unknown): string => sha256Hex(opPreimage(payload));

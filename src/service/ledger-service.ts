@@ -21,7 +21,8 @@ import { signCheckpoint } from '../ledger/checkpoint.js';
 import { signNode, verifyNode, verifyNodeAsync } from '../ledger/ed25519-node.js';
 import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
-import { opPreimage } from '../ledger/op.js';
+import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
+import { entryTextFromPayloadJcs } from '../ledger/entry.js';
 import type { CommitBatch, Head, LedgerMeta, Store } from '../store/port.js';
 import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
@@ -46,11 +47,17 @@ export type SubmitOutcome =
   /** A programmer error (a broken invariant): nothing was written; the API answers 500. */
   | { readonly kind: 'internal' };
 
-interface Job {
+/** An op that passed the shape and ledger checks, with what was computed from it once. */
+interface Submission {
   readonly op: Op;
   readonly wire: { payload: unknown; signatures: unknown };
   readonly opId: string;
+  /** JCS(payload): the preimage's tail, reused for the entry text. */
+  readonly payloadJcs: string;
   readonly preimage: Uint8Array;
+}
+
+interface Job extends Submission {
   /** `${publicKey}${sig}` → verified, for the keys known when the op arrived. */
   readonly verified: Map<string, boolean>;
   readonly received: number;
@@ -133,7 +140,8 @@ export class LedgerService {
       return { kind: 'refused', code: 'WRONG_LEDGER', detail: `the op is for ledger ${op.payload.ledger}, not ${this.meta.ledgerId}` };
     }
     const wire = input as Job['wire'];
-    const preimage = opPreimage(wire.payload);
+    const payloadJcs = canonicalize(wire.payload);
+    const preimage = opPreimageFromJcs(payloadJcs);
     const opId = createHash('sha256').update(preimage).digest('hex');
 
     // A copy of an op still being decided waits for it. The check and the registration below
@@ -144,7 +152,7 @@ export class LedgerService {
       const first = await inFlight;
       return first.kind === 'accepted' ? { kind: 'duplicate', receipt: first.receipt } : first;
     }
-    const outcome = this.#submitNew(op, wire, opId, preimage);
+    const outcome = this.#submitNew({ op, wire, opId, payloadJcs, preimage });
     this.#inFlight.set(opId, outcome);
     try {
       return await outcome;
@@ -153,12 +161,12 @@ export class LedgerService {
     }
   }
 
-  async #submitNew(op: Op, wire: Job['wire'], opId: string, preimage: Uint8Array): Promise<SubmitOutcome> {
-    const duplicate = await this.#duplicate(opId);
+  async #submitNew(submission: Submission): Promise<SubmitOutcome> {
+    const duplicate = await this.#duplicate(submission.opId);
     if (duplicate) return duplicate;
     if (this.#unavailable !== undefined) return { kind: 'unavailable', detail: this.#unavailable };
     if (this.#closing) return { kind: 'unavailable', detail: 'the service is shutting down' };
-    return this.#enqueue(op, wire, opId, preimage);
+    return this.#enqueue(submission);
   }
 
   /** The original receipt of an op already on the ledger, rebuilt from its entry (§4). */
@@ -187,10 +195,10 @@ export class LedgerService {
     };
   }
 
-  async #enqueue(op: Op, wire: Job['wire'], opId: string, preimage: Uint8Array): Promise<SubmitOutcome> {
-    const verified = await this.#preverify(op, preimage);
+  async #enqueue(submission: Submission): Promise<SubmitOutcome> {
+    const verified = await this.#preverify(submission.op, submission.preimage);
     return new Promise<SubmitOutcome>((resolve) => {
-      this.#queue.push({ op, wire, opId, preimage, verified, received: performance.now(), resolve });
+      this.#queue.push({ ...submission, verified, received: performance.now(), resolve });
       this.#draining ??= this.#drain().finally(() => {
         this.#draining = undefined;
       });
@@ -261,8 +269,7 @@ export class LedgerService {
         outcomes.set(job, { kind: 'refused', code: decision.code, detail: decision.detail });
         continue;
       }
-      const entry = { v: 1, seq, time, prev, op: job.wire };
-      const text = canonicalize(entry);
+      const text = entryTextFromPayloadJcs(job.payloadJcs, job.op.signatures, prev, seq, time);
       const hash = hashEntryText(text);
       const effects: ReceiptEffects = {
         vouchers: decision.effects.vouchers.map(voucherToWire),
