@@ -2,7 +2,11 @@
 /**
  * `rvl`: the receivable voucher ledger's command line (see program.ts, and `rvl --help`).
  */
+import { installNodeSha256 } from '../ledger/sha256-node.js';
 import { run } from './program.js';
+
+// Hashing on node:crypto: the audit recomputes every entry's hash and the root.
+installNodeSha256();
 
 // Output piped into a reader that stops early (`rvl list | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {

@@ -14,6 +14,8 @@ export interface Config {
   readonly nodeKeyFile: string;
   readonly logLevel: string;
   readonly rateLimitPerMin: number;
+  /** `tail` (default): a quick start, the whole log checked in the background; `full`: before serving. */
+  readonly startupVerify: 'full' | 'tail';
 }
 
 export class ConfigError extends Error {
@@ -27,6 +29,11 @@ const integer = (name: string, raw: string, min: number, max: number): number =>
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}; got ${JSON.stringify(raw)}`);
   }
   return Number(raw);
+};
+
+const startupVerify = (raw: string): 'full' | 'tail' => {
+  if (raw !== 'full' && raw !== 'tail') throw new ConfigError(`STARTUP_VERIFY must be full or tail; got ${JSON.stringify(raw)}`);
+  return raw;
 };
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
@@ -48,5 +55,6 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     nodeKeyFile: path.resolve(env.LEDGER_NODE_KEY_FILE || path.join(dataDir, 'node.key')),
     logLevel,
     rateLimitPerMin: integer('RATE_LIMIT_PER_MIN', env.RATE_LIMIT_PER_MIN ?? '60000', 0, 1_000_000_000),
+    startupVerify: startupVerify(env.STARTUP_VERIFY || 'tail'),
   };
 };

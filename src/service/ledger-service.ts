@@ -5,7 +5,7 @@
  * batch is one atomic, fsync'd store commit together with the checkpoint that covers it; only then
  * are its ops answered.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   decide,
@@ -28,6 +28,7 @@ import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
+import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
 
 /** RFC 9162 §2.1.1: the leaf hash prefix. */
@@ -36,6 +37,9 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 /** Entry hash = SHA-256(0x00 ‖ JCS(entry)), from the JCS text already built for storage. */
 export const hashEntryText = (text: string): Uint8Array =>
   new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
+
+/** The op id: SHA-256 of the preimage, hex (PROTOCOL.md §4). */
+const opIdOf = (preimage: Uint8Array): string => oneShotHash('sha256', preimage, 'hex');
 
 export type { Receipt, ReceiptEffects } from '../domain/wire.js';
 
@@ -83,6 +87,8 @@ export class LedgerService {
   readonly meta: LedgerMeta;
   readonly store: Store;
   readonly cache: StateCache;
+  /** The op ids on the ledger, so a new op's duplicate check needs no store lookup. */
+  readonly opIndex = new OpIndex();
   readonly #nodeSeed: string;
   readonly #logger: Logger;
   readonly #metrics: Metrics | undefined;
@@ -97,6 +103,9 @@ export class LedgerService {
   #inFlight = new Map<string, Promise<SubmitOutcome>>();
   #unavailable: string | undefined;
   #closing = false;
+  /** The background check of the whole log: running, done, or failed (then writes stop). */
+  #logCheck: 'none' | 'running' | 'passed' | 'failed' = 'none';
+  #logCheckRun: Promise<void> | undefined;
 
   constructor(o: LedgerServiceOptions) {
     this.meta = o.meta;
@@ -142,7 +151,7 @@ export class LedgerService {
     const wire = input as Job['wire'];
     const payloadJcs = canonicalize(wire.payload);
     const preimage = opPreimageFromJcs(payloadJcs);
-    const opId = createHash('sha256').update(preimage).digest('hex');
+    const opId = opIdOf(preimage);
 
     // A copy of an op still being decided waits for it. The check and the registration below
     // run with no await between them, and an op leaves #inFlight only once it is durable, so a
@@ -169,8 +178,32 @@ export class LedgerService {
     return this.#enqueue(submission);
   }
 
+  /**
+   * Fills the duplicate index from the store in the background; until it is complete, every
+   * duplicate check asks the store. Ops committed meanwhile are added by the writer.
+   */
+  fillOpIndex(): Promise<void> {
+    this.#opIndexFill ??= this.#fillOpIndex().catch((err: unknown) => {
+      if (!this.#closing) this.#logger.warn({ err }, 'the duplicate index could not be loaded; duplicate checks use the store');
+    });
+    return this.#opIndexFill;
+  }
+
+  #opIndexFill: Promise<void> | undefined;
+
+  async #fillOpIndex(): Promise<void> {
+    const started = performance.now();
+    for await (const chunk of this.store.opIds()) {
+      if (this.#closing) return;
+      for (const id of chunk) this.opIndex.add(id);
+    }
+    this.opIndex.markComplete();
+    this.#logger.info({ ops: this.opIndex.size, ms: Math.round(performance.now() - started) }, 'duplicate index loaded');
+  }
+
   /** The original receipt of an op already on the ledger, rebuilt from its entry (§4). */
   async #duplicate(opId: string): Promise<SubmitOutcome | undefined> {
+    if (this.opIndex.complete && !this.opIndex.mayContain(opId)) return undefined;
     const seq = await this.store.seqOfOp(opId);
     if (seq === undefined || seq >= this.#head.size) return undefined;
     return { kind: 'duplicate', receipt: await this.receiptOf(seq) };
@@ -186,7 +219,7 @@ export class LedgerService {
     if (text === undefined || effects === undefined) throw new InvariantError(`entry ${seq} is missing its records`);
     const entry = JSON.parse(text) as { time: string; op: { payload: unknown } };
     return {
-      opId: createHash('sha256').update(opPreimage(entry.op.payload)).digest('hex'),
+      opId: opIdOf(opPreimage(entry.op.payload)),
       seq,
       entryHash: leaf ? toHex(leaf) : toHex(hashEntryText(text)),
       time: entry.time,
@@ -325,6 +358,7 @@ export class LedgerService {
       this.#head = head;
       this.#frontier = frontier;
       this.#checkpoint = checkpoint;
+      for (const e of entries) this.opIndex.add(e.opId);
       this.cache.committed(batch.parties, batch.keyOwners, batch.vouchers);
     }
 
@@ -392,9 +426,48 @@ export class LedgerService {
     }
   }
 
-  /** Stops taking ops and waits for the batch in flight. */
+  /** The background check of the whole stored log (after a quick start). */
+  get logCheck(): 'none' | 'running' | 'passed' | 'failed' {
+    return this.#logCheck;
+  }
+
+  /**
+   * Runs `check` (a verification of the whole stored log) without holding up the service. If it
+   * fails, the service stops writing (503 LEDGER_UNAVAILABLE, /readyz 503) and the error, naming
+   * the first bad seq, is logged: what is on disk can no longer be trusted.
+   */
+  verifyInBackground(check: (progress: (verified: number) => void) => Promise<void>): void {
+    const started = performance.now();
+    this.#logCheck = 'running';
+    let logged = 0;
+    const progress = (verified: number) => {
+      // Closing stops the check between chunks (the catch below ignores the throw then).
+      if (this.#closing) throw new Error('the service is closing');
+      if (verified - logged >= 250_000) {
+        logged = verified;
+        this.#logger.info({ verified }, 'checking the stored log in the background');
+      }
+    };
+    this.#logCheckRun = check(progress).then(
+      () => {
+        this.#logCheck = 'passed';
+        this.#logger.info({ size: this.#head.size, ms: Math.round(performance.now() - started) }, 'the whole stored log verified');
+      },
+      (err: unknown) => {
+        if (this.#closing) return;
+        this.#logCheck = 'failed';
+        const seq = (err as { seq?: number }).seq;
+        this.#unavailable = `the stored log failed verification${seq === undefined ? '' : ` at seq ${seq}`}; the service is read-only until the data is repaired`;
+        this.#logger.error({ err, seq }, 'the stored log failed verification; going read-only');
+      },
+    );
+  }
+
+  /** Stops taking ops and waits for the batch in flight and the background work. */
   async close(): Promise<void> {
     this.#closing = true;
     while (this.#draining) await this.#draining;
+    await this.#logCheckRun;
+    await this.#opIndexFill;
   }
 }

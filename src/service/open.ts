@@ -12,6 +12,7 @@ import { signCheckpoint, verifyCheckpoint } from '../ledger/checkpoint.js';
 import { signNode, verifyNode } from '../ledger/ed25519-node.js';
 import { ZERO_HASH } from '../ledger/entry.js';
 import { bytesEqual, toHex } from '../ledger/hex.js';
+import { installNodeSha256 } from '../ledger/sha256-node.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId } from '../ledger/op.js';
 import { LevelStore } from '../store/level-store.js';
@@ -52,7 +53,19 @@ export type OpenOptions = Pick<Config, 'dataDir' | 'ledgerName' | 'operatorPubli
   readonly now?: () => number;
   /** Wraps the store (fault injection in tests). */
   readonly wrapStore?: (store: Store) => Store;
+  /**
+   * `tail` (the default): check the head, the checkpoint, the stored tree's right edge and the
+   * last `tailEntries` entries before serving, then the whole log in the background (a failure
+   * there makes the service read-only). `full`: the whole log before serving.
+   */
+  readonly startupVerify?: StartupVerify;
+  readonly tailEntries?: number;
 };
+
+export type StartupVerify = 'full' | 'tail';
+
+/** Entries the quick start checks one by one. */
+export const STARTUP_TAIL_ENTRIES = 1000;
 
 const emptyBatch = (head: Head, checkpoint: string): CommitBatch => ({
   entries: [],
@@ -77,12 +90,14 @@ const serve = (
   state: Pick<LedgerServiceOptions, 'store' | 'meta' | 'head' | 'frontier' | 'checkpoint' | 'nodeSeed'>,
 ): LedgerService => {
   o.metrics?.setSize(state.head.size);
-  return new LedgerService({
+  const service = new LedgerService({
     ...state,
     logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     ...(o.now ? { now: o.now } : {}),
   });
+  void service.fillOpIndex();
+  return service;
 };
 
 /** Reads a key file, or creates one (0600) if it does not exist and `create` allows. */
@@ -95,6 +110,7 @@ const loadOrCreateKey = async (file: string, party: string, create: boolean): Pr
 };
 
 export const openLedger = async (o: OpenOptions): Promise<Opened> => {
+  installNodeSha256();
   await fs.mkdir(o.dataDir, { recursive: true });
   const raw = new LevelStore(path.join(o.dataDir, 'db'));
   const store = o.wrapStore ? o.wrapStore(raw) : raw;
@@ -162,6 +178,135 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
 /** The tail of an entry's JCS text: keys sort as op, prev, seq, time, v, so these come last. */
 const ENTRY_TAIL = /,"prev":"([0-9a-f]{64})","seq":(0|[1-9][0-9]*),"time":"([^"]{24})","v":1}$/;
 
+/** Entries read per store call while verifying. */
+const VERIFY_CHUNK = 2048;
+
+/** What a verification of stored entries establishes: the log's end and its tree. */
+interface Verified {
+  readonly head: Head;
+  readonly frontier: Frontier;
+}
+
+/** The signed checkpoint's claims, or size 0 when there is none (§6). */
+interface Claimed {
+  readonly size: number;
+  readonly root: string | undefined;
+}
+
+/**
+ * Checks one stored entry against the one before it: seq, shape, `prev` link and time. Returns
+ * its hash. `prevLeaf` tells, on a broken link, whether the previous entry or this one changed.
+ */
+const checkEntry = async (
+  store: Store,
+  seq: number,
+  text: string,
+  prev: string,
+  lastTime: string,
+): Promise<{ hash: Uint8Array; hex: string; time: string }> => {
+  const tail = ENTRY_TAIL.exec(text);
+  if (!tail || Number(tail[2]) !== seq) throw new StartupError(`entry ${seq} is not a well-formed entry`, seq);
+  if (tail[1] !== prev) {
+    // Either entry seq-1 changed (so its hash did) or entry seq's prev did: the stored leaf of
+    // seq-1, written when it was appended, tells which.
+    const leaf = seq === 0 ? undefined : await store.merkleNode(nodeKey(0, seq - 1));
+    const bad = seq > 0 && leaf !== undefined && toHex(leaf) === prev ? seq : Math.max(seq - 1, 0);
+    throw new StartupError(`entry ${seq}'s prev is not the hash of entry ${seq - 1}: the log was altered at seq ${bad}`, bad);
+  }
+  const time = tail[3] ?? '';
+  if (time < lastTime) throw new StartupError(`entry ${seq} goes back in time`, seq);
+  const hash = hashEntryText(text);
+  return { hash, hex: toHex(hash), time };
+};
+
+/**
+ * The whole log against the checkpoint, without replaying any op: every entry's seq, shape,
+ * `prev` link, time and hash, the Merkle root at the checkpoint's size, and the stored right edge
+ * of the tree. Throws a `StartupError` naming the first bad seq. `onProgress` sees the count.
+ */
+export const verifyWholeLog = async (
+  store: Store,
+  meta: LedgerMeta,
+  claimed: Claimed,
+  onProgress?: (verified: number) => void,
+): Promise<Verified> => {
+  const frontier = new Frontier();
+  let prev = ZERO_HASH;
+  let lastTime = '';
+  let rootAtCheckpoint: Uint8Array | undefined = claimed.size === 0 ? frontier.root() : undefined;
+  for (;;) {
+    const chunk = await store.entries(frontier.size, VERIFY_CHUNK);
+    for (const { seq, text } of chunk) {
+      if (seq !== frontier.size) {
+        throw new StartupError(`the log has no entry ${frontier.size} (the next stored entry is ${seq})`, frontier.size);
+      }
+      const { hash, hex, time } = await checkEntry(store, seq, text, prev, lastTime);
+      if (seq === 0 && hex !== meta.ledgerId) throw new StartupError('entry 0 does not hash to the ledger id', 0);
+      frontier.append(hash);
+      prev = hex;
+      lastTime = time;
+      if (frontier.size === claimed.size) rootAtCheckpoint = frontier.root();
+    }
+    onProgress?.(frontier.size);
+    if (chunk.length < VERIFY_CHUNK) break;
+  }
+  const size = frontier.size;
+  if (size < claimed.size || rootAtCheckpoint === undefined) {
+    throw new StartupError(`the log has ${size} entries but the checkpoint covers ${claimed.size}: entries were removed`, size);
+  }
+  if (claimed.root !== undefined && toHex(rootAtCheckpoint) !== claimed.root) {
+    const bad = await firstBadLeaf(store, claimed.size);
+    throw new StartupError(
+      `the log's Merkle root at size ${claimed.size} does not match the signed checkpoint` +
+        (bad === undefined ? '' : `; the first bad entry is ${bad}`),
+      bad,
+    );
+  }
+  // The stored tree must agree with the entries where proofs will read it.
+  const frontierStored = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
+  if (!frontierStored || !bytesEqual(frontierStored.root(), frontier.root())) {
+    const bad = await firstBadLeaf(store, size);
+    throw new StartupError('the stored Merkle nodes do not match the log', bad ?? size - 1);
+  }
+  return { head: { size, lastHash: prev, lastTime }, frontier };
+};
+
+/**
+ * The quick start (STARTUP_VERIFY=tail): O(log n + tail) reads instead of the whole log. The
+ * stored head must match the checkpoint's size, the stored right edge of the tree must give the
+ * checkpoint's root, and the last `tail` entries must hash to their stored leaves, link up by
+ * `prev`, keep time, and end at the head. Any doubt returns undefined: the caller then verifies the
+ * whole log, which names the first bad seq.
+ */
+const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: Claimed, tail: number): Promise<Verified | undefined> => {
+  if (!storedHead || storedHead.size !== claimed.size || claimed.root === undefined || storedHead.size < 1) return undefined;
+  const size = storedHead.size;
+  const frontier = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
+  if (!frontier || toHex(frontier.root()) !== claimed.root) return undefined;
+  if ((await store.entry(size)) !== undefined) return undefined; // entries past the head
+  const from = Math.max(0, size - tail);
+  const entries = await store.entries(from, size - from);
+  const leaves = await store.merkleNodes(entries.map((e) => nodeKey(0, e.seq)));
+  const before = from === 0 ? undefined : await store.merkleNode(nodeKey(0, from - 1));
+  if (from > 0 && before === undefined) return undefined;
+  let prev = before === undefined ? ZERO_HASH : toHex(before);
+  let lastTime = '';
+  for (const [i, { seq, text }] of entries.entries()) {
+    if (seq !== from + i) return undefined;
+    const tailMatch = ENTRY_TAIL.exec(text);
+    if (!tailMatch || Number(tailMatch[2]) !== seq || tailMatch[1] !== prev) return undefined;
+    const time = tailMatch[3] ?? '';
+    if (time < lastTime) return undefined;
+    const hash = hashEntryText(text);
+    const leaf = leaves[i];
+    if (!leaf || !bytesEqual(leaf, hash)) return undefined;
+    prev = toHex(hash);
+    lastTime = time;
+  }
+  if (entries.length !== size - from || prev !== storedHead.lastHash || lastTime !== storedHead.lastTime) return undefined;
+  return { head: storedHead, frontier };
+};
+
 const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<Opened> => {
   const node = await loadOrCreateKey(o.nodeKeyFile, 'node', false);
   if (node.key.publicKey !== meta.nodeKey) {
@@ -169,74 +314,36 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
   }
   const storedHead = await store.head();
   const note = await store.checkpoint();
-  let checkpointSize = 0;
-  let checkpointRoot: string | undefined;
+  let claimed: Claimed = { size: 0, root: undefined };
   if (note !== undefined) {
     const cp = verifyCheckpoint(note, { ledgerId: meta.ledgerId, nodePublicKey: meta.nodeKey, verify: verifyNode });
     if (!cp.ok) throw new StartupError(`the stored checkpoint does not verify under the node key: ${cp.code} ${cp.detail}`);
-    checkpointSize = cp.size;
-    checkpointRoot = cp.root;
+    claimed = { size: cp.size, root: cp.root };
   }
 
   const started = performance.now();
-  const frontier = new Frontier();
-  let prev = ZERO_HASH;
-  let lastTime = '';
-  let rootAtCheckpoint: Uint8Array | undefined = checkpointSize === 0 ? frontier.root() : undefined;
-  for await (const { seq, text } of store.allEntries()) {
-    if (seq !== frontier.size) {
-      throw new StartupError(`the log has no entry ${frontier.size} (the next stored entry is ${seq})`, frontier.size);
-    }
-    const tail = ENTRY_TAIL.exec(text);
-    if (!tail || Number(tail[2]) !== seq) throw new StartupError(`entry ${seq} is not a well-formed entry`, seq);
-    if (tail[1] !== prev) {
-      // Either entry seq-1 changed (so its hash did) or entry seq's prev did: the stored leaf of
-      // seq-1, written when it was appended, tells which.
-      const leaf = seq === 0 ? undefined : await store.merkleNode(nodeKey(0, seq - 1));
-      const bad = seq > 0 && leaf !== undefined && toHex(leaf) === prev ? seq : Math.max(seq - 1, 0);
-      throw new StartupError(`entry ${seq}'s prev is not the hash of entry ${seq - 1}: the log was altered at seq ${bad}`, bad);
-    }
-    const time = tail[3] ?? '';
-    if (time < lastTime) throw new StartupError(`entry ${seq} goes back in time`, seq);
-    const hash = hashEntryText(text);
-    if (seq === 0 && toHex(hash) !== meta.ledgerId) throw new StartupError('entry 0 does not hash to the ledger id', 0);
-    frontier.append(hash);
-    prev = toHex(hash);
-    lastTime = time;
-    if (frontier.size === checkpointSize) rootAtCheckpoint = frontier.root();
-  }
-  const size = frontier.size;
-  if (size < checkpointSize || rootAtCheckpoint === undefined) {
-    throw new StartupError(`the log has ${size} entries but the checkpoint covers ${checkpointSize}: entries were removed`, size);
-  }
-  if (checkpointRoot !== undefined && toHex(rootAtCheckpoint) !== checkpointRoot) {
-    const bad = await firstBadLeaf(store, checkpointSize);
-    throw new StartupError(
-      `the log's Merkle root at size ${checkpointSize} does not match the signed checkpoint` +
-        (bad === undefined ? '' : `; the first bad entry is ${bad}`),
-      bad,
-    );
-  }
-  if (!storedHead || storedHead.size !== size || storedHead.lastHash !== prev) {
-    o.logger.warn({ stored: storedHead, size }, 'the stored head disagrees with the log; using the log');
-  }
-  // The stored tree must agree with the entries where proofs will read it.
-  const frontierStored = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
-  if (!frontierStored || !bytesEqual(frontierStored.root(), frontier.root())) {
-    throw new StartupError('the stored Merkle nodes do not match the log', size - 1);
+  const mode = o.startupVerify ?? 'tail';
+  const quick = mode === 'tail' ? await verifyTail(store, storedHead, claimed, o.tailEntries ?? STARTUP_TAIL_ENTRIES) : undefined;
+  const { head, frontier } = quick ?? (await verifyWholeLog(store, meta, claimed));
+  if (!quick && (!storedHead || storedHead.size !== head.size || storedHead.lastHash !== head.lastHash)) {
+    o.logger.warn({ stored: storedHead, size: head.size }, 'the stored head disagrees with the log; using the log');
   }
 
-  const head: Head = { size, lastHash: prev, lastTime };
   let checkpoint = note ?? '';
-  if (size > checkpointSize || note === undefined) {
+  if (head.size > claimed.size || note === undefined) {
     // A crash after a commit but before its checkpoint cannot happen (they are one batch), but a
     // missing checkpoint counts as size 0 (§6): cover the log before serving.
-    checkpoint = signCheckpoint({ ledgerId: meta.ledgerId, size, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
+    checkpoint = signCheckpoint({ ledgerId: meta.ledgerId, size: head.size, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
     await store.commit(emptyBatch(head, checkpoint));
-    o.logger.info({ size, covered: checkpointSize }, 'signed a checkpoint over entries the last one did not cover');
+    o.logger.info({ size: head.size, covered: claimed.size }, 'signed a checkpoint over entries the last one did not cover');
   }
-  o.logger.info({ ledgerId: meta.ledgerId, size, ms: Math.round(performance.now() - started) }, 'log verified against the checkpoint');
+  const ms = Math.round(performance.now() - started);
+  o.logger.info({ ledgerId: meta.ledgerId, size: head.size, ms, verified: quick ? 'tail' : 'whole log' }, 'log checked against the checkpoint');
   const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey });
+  if (quick) {
+    const signed: Claimed = { size: head.size, root: toHex(frontier.root()) };
+    service.verifyInBackground((progress) => verifyWholeLog(store, meta, signed, progress).then(() => undefined));
+  }
   return { service, created: false, operatorKeyFile: undefined, nodeKeyFile: o.nodeKeyFile };
 };
 

@@ -110,8 +110,8 @@ export class LevelStore implements Store {
     return (await this.#meta.get(CHECKPOINT_KEY)) as string | undefined;
   }
 
-  entry(seq: number): Promise<string | undefined> {
-    return this.#entries.get(seqKey(seq));
+  async entry(seq: number): Promise<string | undefined> {
+    return this.#entries.getSync(seqKey(seq));
   }
 
   async entries(from: number, limit: number): Promise<StoredEntry[]> {
@@ -128,17 +128,30 @@ export class LevelStore implements Store {
     }
   }
 
-  effects(seq: number): Promise<string | undefined> {
-    return this.#effects.get(seqKey(seq));
+  async effects(seq: number): Promise<string | undefined> {
+    return this.#effects.getSync(seqKey(seq));
   }
 
   async seqOfOp(opId: string): Promise<number | undefined> {
-    const v = await this.#ops.get(opId);
+    const v = this.#ops.getSync(opId);
     return v === undefined ? undefined : parseSeqKey(v);
   }
 
-  party(id: string): Promise<Party | undefined> {
-    return this.#parties.get(id);
+  async *opIds(): AsyncIterable<readonly string[]> {
+    const it = this.#ops.keys();
+    try {
+      for (;;) {
+        const chunk = await it.nextv(4096);
+        if (chunk.length === 0) return;
+        yield chunk;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async party(id: string): Promise<Party | undefined> {
+    return this.#parties.getSync(id);
   }
 
   async parties(afterId: string | undefined, limit: number): Promise<Party[]> {
@@ -146,16 +159,16 @@ export class LevelStore implements Store {
     return this.#parties.values(range).all();
   }
 
-  keyOwner(publicKey: string): Promise<string | undefined> {
-    return this.#keys.get(publicKey);
+  async keyOwner(publicKey: string): Promise<string | undefined> {
+    return this.#keys.getSync(publicKey);
   }
 
-  voucher(id: string): Promise<VoucherRecord | undefined> {
-    return this.#vouchers.get(id);
+  async voucher(id: string): Promise<VoucherRecord | undefined> {
+    return this.#vouchers.getSync(id);
   }
 
-  invoiceRoot(invoiceId: string): Promise<string | undefined> {
-    return this.#invoices.get(invoiceId);
+  async invoiceRoot(invoiceId: string): Promise<string | undefined> {
+    return this.#invoices.getSync(invoiceId);
   }
 
   async partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]> {
@@ -182,12 +195,12 @@ export class LevelStore implements Store {
     return seqsUnder(this.#partySeqs, voucherSeqPrefix(partyId));
   }
 
-  merkleNode(key: string): Promise<Uint8Array | undefined> {
-    return this.#nodes.get(key);
+  async merkleNode(key: string): Promise<Uint8Array | undefined> {
+    return this.#nodes.getSync(key);
   }
 
-  merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#nodes.getMany([...keys]);
+  async merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    return keys.map((key) => this.#nodes.getSync(key));
   }
 
   /**

@@ -78,6 +78,8 @@ export interface Store {
   /** The receipt effects stored with an entry, as JSON text. */
   effects(seq: number): Promise<string | undefined>;
   seqOfOp(opId: string): Promise<number | undefined>;
+  /** Streams every stored op id, in chunks (the in-memory duplicate index is filled from it). */
+  opIds(): AsyncIterable<readonly string[]>;
 
   party(id: string): Promise<Party | undefined>;
   parties(afterId: string | undefined, limit: number): Promise<Party[]>;

@@ -35,6 +35,8 @@ export interface HarnessOptions {
   readonly now?: () => number;
   readonly rateLimitPerMin?: number;
   readonly wrapStore?: (store: Store) => Store;
+  readonly startupVerify?: 'full' | 'tail';
+  readonly tailEntries?: number;
 }
 
 export class Harness {
@@ -60,6 +62,8 @@ export class Harness {
       metrics,
       ...(o.now ? { now: o.now } : {}),
       ...(o.wrapStore ? { wrapStore: o.wrapStore } : {}),
+      ...(o.startupVerify ? { startupVerify: o.startupVerify } : {}),
+      ...(o.tailEntries !== undefined ? { tailEntries: o.tailEntries } : {}),
     });
     const app = await buildApp({
       service: opened.service,
