@@ -5,6 +5,10 @@
  */
 import { audit, LedgerClient } from '../../src/client/index.js';
 import { verifyNode } from '../../src/ledger/ed25519-node.js';
+import { installNodeSha256 } from '../../src/ledger/sha256-node.js';
+import { VerifyPool } from '../../src/ledger/verify-pool.js';
+
+installNodeSha256(); // as rvl does
 
 export interface AuditJob {
   readonly url: string;
@@ -26,8 +30,10 @@ const send = (m: AuditMessage) => process.send!(m);
 process.once('message', (job: AuditJob) => {
   const client = new LedgerClient({ baseUrl: job.url, ledgerId: job.ledgerId, key: { party: job.party, secretKey: job.secretKey }, tokenLifetimeSeconds: 3600 });
   let last = 0;
+  const pool = new VerifyPool();
   audit(client, {
     verify: verifyNode,
+    verifyMany: (items) => pool.verifyMany(items),
     onProgress: (p) => {
       const now = performance.now();
       if (now - last > 1000 || p.checked === p.total) {
@@ -39,10 +45,12 @@ process.once('message', (job: AuditJob) => {
     (report) => {
       const mem = process.memoryUsage();
       send({ kind: 'report', report, heapUsed: mem.heapUsed, rss: mem.rss });
+      void pool.close();
       process.disconnect();
     },
     (err: unknown) => {
       send({ kind: 'error', error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
+      void pool.close();
       process.disconnect();
     },
   );

@@ -86,7 +86,21 @@ export interface AuditOptions {
   /** Replay every op under §7 with `decide` (default true). Needs memory for the whole state. */
   readonly replay?: boolean;
   readonly onProgress?: (p: AuditProgress) => void;
+  /**
+   * Verifies many signatures at once (e.g. on worker threads: `VerifyPool` of
+   * src/ledger/verify-pool.ts); results in the order given. When set, each page's signatures are
+   * verified together, under the keys in force at each entry, while the next page is fetched.
+   */
+  readonly verifyMany?: VerifyMany;
 }
+
+export interface VerifyItem {
+  readonly publicKey: string;
+  readonly msg: Uint8Array;
+  readonly sig: string;
+}
+
+export type VerifyMany = (items: readonly VerifyItem[]) => Promise<readonly boolean[]>;
 
 export interface AuditReport {
   readonly ok: boolean;
@@ -141,6 +155,15 @@ const genesisFacts = (entry: Entry): GenesisFacts | undefined => {
   return { operatorKey: p.operatorKey as string, nodeKey: p.nodeKey as string, currency: p.currency, maxTenorDays: p.maxTenorDays };
 };
 
+/** [partyId, new key] if the payload registers a party or changes its key. */
+const keyChange = (payload: unknown): [string, string] | undefined => {
+  const p = payload as Record<string, unknown>;
+  const party = p.party as Record<string, unknown> | undefined;
+  if (p.type === 'party.register' && typeof party?.id === 'string' && typeof party.publicKey === 'string') return [party.id, party.publicKey];
+  if (p.type === 'party.update' && typeof p.partyId === 'string' && typeof p.publicKey === 'string') return [p.partyId, p.publicKey];
+  return undefined;
+};
+
 /** Audits the ledger behind `client` (whose key must be the operator's or an auditor's). */
 export async function audit(client: LedgerClient, options: AuditOptions = {}): Promise<AuditReport> {
   const started = performance.now();
@@ -180,6 +203,41 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     };
   };
 
+  /**
+   * A page's signatures verified ahead (`verifyMany`): for entry seq, `${key}|${sig}` → result,
+   * under the keys the entries before it leave in force. Unknown signers are left to checkEntry.
+   */
+  let ahead = new Map<number, Map<string, boolean>>();
+  const verifyAhead = async (items: readonly HashedEntry[]): Promise<void> => {
+    ahead = new Map();
+    if (!options.verifyMany) return;
+    const keysThen = new Map(keys);
+    const wanted: VerifyItem[] = [];
+    const where: [number, string][] = [];
+    for (const { entry } of items) {
+      if (entry.seq === 0) {
+        const g = genesisFacts(entry);
+        if (g) keysThen.set(OPERATOR_ID, g.operatorKey);
+        continue;
+      }
+      const preimage = opPreimage(entry.op.payload);
+      for (const s of entry.op.signatures) {
+        const key = typeof s?.signer === 'string' ? keysThen.get(s.signer) : undefined;
+        if (key === undefined || typeof s.sig !== 'string') continue;
+        wanted.push({ publicKey: key, msg: preimage, sig: s.sig });
+        where.push([entry.seq, `${key}|${s.sig}`]);
+      }
+      const change = keyChange(entry.op.payload);
+      if (change) keysThen.set(change[0], change[1]);
+    }
+    const results = await options.verifyMany(wanted);
+    where.forEach(([seq, id], i) => {
+      let m = ahead.get(seq);
+      if (!m) ahead.set(seq, (m = new Map()));
+      m.set(id, results[i] === true);
+    });
+  };
+
   /** Checks one entry whose shape, hash, seq and link verifyChain has already checked. */
   const checkEntry = ({ entry, hash }: HashedEntry): void => {
     const seq = entry.seq;
@@ -207,7 +265,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
         throw new Found({ code: 'UNKNOWN_SIGNER', seq, signer: String(s?.signer), detail: `entry ${seq} is signed by ${String(s?.signer)}, who has no key at that entry` });
       }
       signatures += 1;
-      const ok = verify(key, preimage, String(s.sig));
+      const ok = ahead.get(seq)?.get(`${key}|${String(s.sig)}`) ?? verify(key, preimage, String(s.sig));
       if (!ok) throw new Found({ code: 'BAD_SIGNATURE', seq, signer: s.signer, detail: `the signature of ${s.signer} on entry ${seq} does not verify` });
       results.set(`${key}|${s.sig}`, true);
     }
@@ -233,13 +291,8 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
       }
       state.apply(decision.effects);
     }
-    const p = payload as Record<string, unknown>;
-    const party = p.party as Record<string, unknown> | undefined;
-    if (p.type === 'party.register' && typeof party?.id === 'string' && typeof party.publicKey === 'string') {
-      keys.set(party.id, party.publicKey);
-    } else if (p.type === 'party.update' && typeof p.partyId === 'string' && typeof p.publicKey === 'string') {
-      keys.set(p.partyId, p.publicKey);
-    }
+    const change = keyChange(payload);
+    if (change) keys.set(change[0], change[1]);
     tree.append(fromHex(hash, 32));
     checked += 1;
   };
@@ -248,8 +301,12 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     let prev = ZERO_HASH;
     let lastTime: string | undefined;
     let next = 0;
+    // The next page is requested while this one is checked.
+    const fetchPage = (from: number) => client.entries(from, Math.min(pageLimit, Math.max(size - from, 1)));
+    let pending: ReturnType<LedgerClient['entries']> | undefined;
     while (next < size) {
-      const page = await client.entries(next, Math.min(pageLimit, size - next));
+      const page = await (pending ?? fetchPage(next));
+      pending = undefined;
       const items = page.entries.slice(0, size - next);
       if (items.length === 0) {
         throw new Found({ code: 'MISSING_ENTRY', seq: next, detail: `the log ends at ${next}; the checkpoint covers ${size}` });
@@ -263,6 +320,10 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
         const code = CHAIN_CODES[at.code as keyof typeof CHAIN_CODES] ?? 'MALFORMED_ENTRY';
         throw new Found({ code, seq: at.seq, detail: at.detail });
       }
+      const following = chain.nextSeq;
+      if (following < size && genesis !== undefined) pending = fetchPage(following);
+      pending?.catch(() => undefined); // a failed prefetch is thrown when awaited
+      await verifyAhead(items);
       for (const item of items) checkEntry(item);
       prev = chain.head;
       lastTime = chain.lastTime;

@@ -93,6 +93,28 @@ const canonicalSignature = (sigHex: unknown): Uint8Array | undefined => {
   return sig;
 };
 
+/**
+ * The strict screens of `verifyNode` without the curve arithmetic: the key as a JWK `x`, the
+ * message and the signature bytes if all pass, else undefined (the signature cannot verify).
+ * For verifiers that run `crypto.verify` elsewhere (worker threads). Never throws.
+ */
+export const screenForNode = (
+  publicKeyHex: unknown,
+  msg: unknown,
+  sigHex: unknown,
+): { x: string; msg: Uint8Array; sig: Uint8Array } | undefined => {
+  try {
+    if (!(msg instanceof Uint8Array)) return undefined;
+    const sig = canonicalSignature(sigHex);
+    if (sig === undefined || typeof publicKeyHex !== 'string') return undefined;
+    const bytes = parseHex(publicKeyHex, PUBLIC_KEY_BYTES);
+    if (bytes === undefined || !isAcceptableKeyEncoding(bytes)) return undefined;
+    return { x: Buffer.from(bytes).toString('base64url'), msg, sig };
+  } catch {
+    return undefined;
+  }
+};
+
 /** Strict verification on node:crypto. Never throws. */
 export const verifyNode = (publicKeyHex: unknown, msg: unknown, sigHex: unknown): boolean => {
   try {

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audit, LedgerRefusal, voucherSplit, voucherIdsOf, voucherTransfer, type AuditProgress, type FetchFn, type LedgerClient } from '../../src/client/index.js';
 import { verifyNode } from '../../src/ledger/ed25519-node.js';
 import { entryHash, type HashedEntry } from '../../src/ledger/entry.js';
+import { VerifyPool } from '../../src/ledger/verify-pool.js';
 import { lyingFetch, makeWorld, startServer, type Server, type World } from './support.js';
 
 let server: Server;
@@ -131,6 +132,43 @@ describe('audit', () => {
       ),
     );
     expect(relinked.firstFailure).toMatchObject({ code: 'CHAIN_BROKEN', seq: 8 });
+  });
+
+  it('verifies each page on worker threads (verifyMany) with the same report, and finds a forged signature there too', async () => {
+    const pool = new VerifyPool(2);
+    try {
+      let batched = 0;
+      let single = 0;
+      const opts = {
+        pageLimit: 7,
+        verify: (k: string, m: Uint8Array, s: string) => {
+          single += 1;
+          return verifyNode(k, m, s);
+        },
+        verifyMany: async (items: readonly { publicKey: string; msg: Uint8Array; sig: string }[]) => {
+          batched += items.length;
+          return pool.verifyMany(items);
+        },
+      };
+      const report = await audit(w.as(w.auditor), opts);
+      expect(report).toMatchObject({ ok: true, entriesChecked: size, signaturesChecked: size - 1 });
+      expect(batched).toBe(size - 1);
+      expect(single).toBe(1); // the checkpoint only
+      const target = 9;
+      const forged = lying((es) =>
+        es.map((e) => {
+          if (e.entry.seq !== target) return e;
+          const entry = structuredClone(e.entry) as unknown as { op: { signatures: { signer: string; sig: string }[] } };
+          entry.op.signatures[0]!.sig = 'cd'.repeat(64);
+          return { entry: entry as never, hash: entryHash(entry as never) };
+        }),
+      );
+      const bad = await audit(forged, { ...opts, replay: false });
+      expect(bad.firstFailure).toMatchObject({ code: 'BAD_SIGNATURE', seq: target });
+      expect(await pool.verifyMany([{ publicKey: 'zz', msg: new Uint8Array(1), sig: 'ab' }])).toEqual([false]);
+    } finally {
+      await pool.close();
+    }
   });
 
   it('reports a forged signature with seq and signer (BAD_SIGNATURE)', async () => {

@@ -10,6 +10,7 @@ import path from 'node:path';
 
 import { audit as auditLedger, CheckpointTracker, verifyBundle as verifyBundleReport, type BundleVerdict } from '../../client/index.js';
 import { verifyNode } from '../../ledger/ed25519-node.js';
+import { VerifyPool } from '../../ledger/verify-pool.js';
 import type { Context } from '../context.js';
 import { refusedError, usageError } from '../errors.js';
 import { readJson, replaceFile } from '../files.js';
@@ -122,15 +123,19 @@ export const audit = async (ctx: Context, o: { readonly replay?: boolean }): Pro
   const bar = progress(ctx.io.stderr, ctx.interactive ? 'bar' : 'lines', 'audit', 'entries');
   if (!ctx.interactive) ctx.note(`audit: ledger ${info.ledgerId}, about ${count(info.size)} entries`);
   let report;
+  // Signatures are verified on worker threads (one per core) while this thread replays.
+  const pool = new VerifyPool();
   try {
     report = await auditLedger(client, {
       verify: verifyNode,
+      verifyMany: (items) => pool.verifyMany(items),
       pageLimit: auditPageLimit(info.size),
       replay: o.replay !== false,
       onProgress: (p) => bar.update(p.checked, p.total),
     });
   } finally {
     bar.finish();
+    await pool.close();
   }
   const f = report.firstFailure;
   const failure = f ? `${f.code}${f.seq === undefined ? '' : ` at entry ${f.seq}`}${f.signer === undefined ? '' : ` (signer ${clean(f.signer)})`}: ${clean(f.detail)}` : '';
