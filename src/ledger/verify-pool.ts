@@ -38,14 +38,23 @@ export interface VerifyRequest {
 }
 
 interface Waiting {
+  readonly worker: Worker;
   resolve(ok: Uint8Array): void;
   reject(err: unknown): void;
+}
+
+interface Queued extends VerifyRequest {
+  resolve(ok: boolean): void;
 }
 
 export class VerifyPool {
   readonly #workers: Worker[];
   readonly #waiting = new Map<number, Waiting>();
+  /** Pending on each worker: a worker with work keeps the process alive, an idle one does not. */
+  readonly #busy = new Map<Worker, number>();
   #nextId = 0;
+  #queue: Queued[] = [];
+  #flushScheduled = false;
 
   constructor(threads = Math.max(1, availableParallelism())) {
     this.#workers = Array.from({ length: threads }, () => {
@@ -53,13 +62,14 @@ export class VerifyPool {
       w.on('message', ({ id, ok }: { id: number; ok: Uint8Array }) => {
         const waiting = this.#waiting.get(id);
         this.#waiting.delete(id);
+        if (waiting) this.#done(waiting.worker);
         waiting?.resolve(ok);
       });
       w.on('error', (err) => {
         for (const waiting of this.#waiting.values()) waiting.reject(err);
         this.#waiting.clear();
       });
-      // Not unref'd: a pending verification must keep the process alive. `close` ends them.
+      w.unref();
       return w;
     });
   }
@@ -92,15 +102,53 @@ export class VerifyPool {
     return out;
   }
 
+  /**
+   * One signature, verified together with every other one asked for in the same turn of the
+   * event loop: one message per worker per turn, not one thread-pool job (and one thread wake-up)
+   * per signature. Never rejects on bad input.
+   */
+  verify(publicKey: string, msg: Uint8Array, sig: string): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      this.#queue.push({ publicKey, msg, sig, resolve });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const queued = this.#queue;
+    this.#queue = [];
+    this.verifyMany(queued).then(
+      (ok) => queued.forEach((q, i) => q.resolve(ok[i] === true)),
+      () => queued.forEach((q) => q.resolve(false)),
+    );
+  }
+
+  #done(w: Worker): void {
+    const left = (this.#busy.get(w) ?? 1) - 1;
+    this.#busy.set(w, left);
+    if (left === 0) w.unref();
+  }
+
   #run(w: Worker, part: readonly { x: string; msg: Uint8Array; sig: Uint8Array }[]): Promise<Uint8Array> {
     const id = this.#nextId++;
+    const pending = (this.#busy.get(w) ?? 0) + 1;
+    this.#busy.set(w, pending);
+    if (pending === 1) w.ref();
     return new Promise<Uint8Array>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
+      this.#waiting.set(id, { worker: w, resolve, reject });
       w.postMessage({ id, xs: part.map((p) => p.x), msgs: part.map((p) => p.msg), sigs: part.map((p) => p.sig) });
     });
   }
 
+  /** Ends the workers once every verification asked for has been answered. */
   async close(): Promise<void> {
+    while (this.#waiting.size > 0 || this.#queue.length > 0 || this.#flushScheduled) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     await Promise.all(this.#workers.map((w) => w.terminate()));
   }
 }

@@ -6,6 +6,7 @@
  * are its ops answered.
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import {
   decide,
@@ -28,6 +29,7 @@ import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
+import { VerifyPool } from '../ledger/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
 
@@ -81,6 +83,11 @@ export interface LedgerServiceOptions {
   readonly now?: () => number;
   /** The most ops one commit takes; more wait for the next. */
   readonly batchOpsMax?: number;
+  /**
+   * Worker threads for signature verification (default: one per core); 0 verifies on libuv's
+   * thread pool, one job per signature.
+   */
+  readonly verifyThreads?: number;
 }
 
 export class LedgerService {
@@ -94,6 +101,8 @@ export class LedgerService {
   readonly #metrics: Metrics | undefined;
   readonly #now: () => number;
   readonly #batchOpsMax: number;
+  readonly #verifyPool: VerifyPool | undefined;
+  readonly #verify: (publicKey: string, msg: Uint8Array, sig: string) => Promise<boolean>;
 
   #head: Head;
   #frontier: Frontier;
@@ -119,6 +128,10 @@ export class LedgerService {
     this.#metrics = o.metrics;
     this.#now = o.now ?? Date.now;
     this.#batchOpsMax = o.batchOpsMax ?? 1024;
+    const threads = o.verifyThreads ?? availableParallelism();
+    this.#verifyPool = threads > 0 ? new VerifyPool(threads) : undefined;
+    const pool = this.#verifyPool;
+    this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;
   }
 
   /** The durable size of the log. */
@@ -245,7 +258,7 @@ export class LedgerService {
       op.signatures.map(async ({ signer, sig }) => {
         const party = await this.cache.party(signer);
         if (!party) return;
-        verified.set(party.publicKey + sig, await verifyNodeAsync(party.publicKey, preimage, sig));
+        verified.set(party.publicKey + sig, await this.#verify(party.publicKey, preimage, sig));
       }),
     );
     return verified;
@@ -469,5 +482,6 @@ export class LedgerService {
     while (this.#draining) await this.#draining;
     await this.#logCheckRun;
     await this.#opIndexFill;
+    await this.#verifyPool?.close();
   }
 }
