@@ -14,7 +14,7 @@ import {
   type Voucher,
 } from '../domain/index.js';
 import { InvariantError } from '../domain/decide.js';
-import { childKey, partyVoucherKey, voucherSeqKey } from '../store/keys.js';
+import { partyVoucherKey, partySeqKey } from '../store/keys.js';
 import type { VoucherRecord } from '../store/port.js';
 
 /** Records that a batch reads: `null` means "known to be absent". */
@@ -51,8 +51,6 @@ export class BatchView implements LedgerView {
   // Index writes accumulated over the batch.
   readonly partyVouchersPut = new Map<string, [string, string, string]>();
   readonly partyVouchersDel = new Set<string>();
-  readonly children: [string, string][] = [];
-  readonly voucherSeqs: string[] = [];
   readonly partySeqs: string[] = [];
 
   constructor(base: Prefetched) {
@@ -106,29 +104,48 @@ export class BatchView implements LedgerView {
     for (const party of effects.parties) {
       this.#parties.set(party.id, party);
       this.#keyOwners.set(party.publicKey, party.id);
-      this.partySeqs.push(voucherSeqKey(party.id, seq));
+      this.partySeqs.push(partySeqKey(party.id, seq));
     }
+    const born = new Map<string, Voucher[]>();
     for (const voucher of effects.vouchers) {
       const before = this.#vouchers.get(voucher.id) ?? this.#base.vouchers.get(voucher.id) ?? undefined;
       const viewers = new Set(before?.viewers ?? []);
       const involved = involvedParties(voucher);
       for (const p of involved) viewers.add(p);
-      const record: VoucherRecord = { state: voucherToWire(voucher), viewers: [...viewers] };
+      const record: VoucherRecord = {
+        state: voucherToWire(voucher),
+        viewers: [...viewers],
+        seqs: [...(before?.seqs ?? []), seq],
+        children: before?.children ?? [],
+      };
       this.#vouchers.set(voucher.id, record);
       this.#decoded.set(record, voucher);
-      this.voucherSeqs.push(voucherSeqKey(voucher.id, seq));
       if (!before && voucher.parentId !== null) {
-        this.children.push([childKey(voucher.parentId, voucher.range.start), voucher.id]);
+        const siblings = born.get(voucher.parentId);
+        if (siblings) siblings.push(voucher);
+        else born.set(voucher.parentId, [voucher]);
       }
       this.#relist(before ? voucherFromWire(before.state) : undefined, voucher);
       if (voucher.parentId !== null) this.#grantAncestors(voucher.parentId, involved);
     }
+    for (const [parentId, kids] of born) this.#adopt(parentId, kids);
     for (const id of effects.invoicesFreed) this.#invoices.set(id, null);
     for (const id of effects.invoicesUsed) {
       const root = effects.vouchers.find((v) => v.parentId === null && v.invoiceIds.includes(id));
       if (!root) throw new InvariantError(`invoice ${id} is used by no root of the same op`);
       this.#invoices.set(id, root.id);
     }
+  }
+
+  /** Records new children in their parent's record, ordered by range start. */
+  #adopt(parentId: string, kids: Voucher[]): void {
+    const parent = this.record(parentId);
+    if (!parent) throw new InvariantError(`parent ${parentId} is missing`);
+    kids.sort((a, b) => (a.range.start < b.range.start ? -1 : a.range.start > b.range.start ? 1 : 0));
+    const updated: VoucherRecord = { ...parent, children: [...parent.children, ...kids.map((k) => k.id)] };
+    this.#vouchers.set(parentId, updated);
+    const decoded = this.#decoded.get(parent);
+    if (decoded) this.#decoded.set(updated, decoded);
   }
 
   /** Moves a voucher's rows in the per-party lists from its old fields to its new ones. */
@@ -158,7 +175,7 @@ export class BatchView implements LedgerView {
       if (!record) throw new InvariantError(`ancestor ${id} is missing`);
       const missingHere = pending.filter((p) => !record.viewers.includes(p));
       if (missingHere.length > 0) {
-        const updated: VoucherRecord = { state: record.state, viewers: [...record.viewers, ...missingHere] };
+        const updated: VoucherRecord = { ...record, viewers: [...record.viewers, ...missingHere] };
         this.#vouchers.set(id, updated);
         const decoded = this.#decoded.get(record);
         if (decoded) this.#decoded.set(updated, decoded);

@@ -350,8 +350,6 @@ export class LedgerService {
         invoicesFreed: invoices.freed,
         partyVouchersPut: [...view.partyVouchersPut.values()],
         partyVouchersDel: [...view.partyVouchersDel],
-        children: view.children,
-        voucherSeqs: view.voucherSeqs,
         partySeqs: view.partySeqs,
         merkleNodes: nodes,
         head,

@@ -16,7 +16,7 @@ import { installNodeSha256 } from '../ledger/sha256-node.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId } from '../ledger/op.js';
 import { LevelStore } from '../store/level-store.js';
-import { nodeKey, voucherSeqKey } from '../store/keys.js';
+import { nodeKey, partySeqKey } from '../store/keys.js';
 import type { CommitBatch, Head, LedgerMeta, Store } from '../store/port.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
@@ -76,8 +76,6 @@ const emptyBatch = (head: Head, checkpoint: string): CommitBatch => ({
   invoicesFreed: [],
   partyVouchersPut: [],
   partyVouchersDel: [],
-  children: [],
-  voucherSeqs: [],
   partySeqs: [],
   merkleNodes: [],
   head,
@@ -167,7 +165,7 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
     entries: [{ seq: 0, text, opId: opId(payload), effects: JSON.stringify({ vouchers: [], parties: [operator] }) }],
     parties: [operator],
     keyOwners: [[operatorKey, OPERATOR_ID]],
-    partySeqs: [voucherSeqKey(OPERATOR_ID, 0)],
+    partySeqs: [partySeqKey(OPERATOR_ID, 0)],
     merkleNodes: nodes.map((n) => [n.key, n.hash] as const),
   });
   o.logger.info({ ledgerId, name: o.ledgerName }, 'genesis written');

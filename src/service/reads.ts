@@ -216,7 +216,7 @@ export class Reads {
   /** Seqs of the entries that touched the voucher or its ancestors, below `size`. */
   async #historySeqs(record: VoucherRecord, size: number): Promise<number[]> {
     const lineage = await this.#lineage(record);
-    const seqs = (await Promise.all(lineage.map((r) => this.#store.voucherSeqs(r.state.id)))).flat();
+    const seqs = lineage.flatMap((r) => r.seqs);
     return [...new Set(seqs)].filter((s) => s < size).sort((a, b) => a - b);
   }
 
@@ -232,8 +232,7 @@ export class Reads {
     // Viewers propagate to ancestors, so a voucher the caller may not see has no visible descendant.
     const visible = (r: VoucherRecord) => seesEverything(caller) || r.viewers.includes(caller.id);
     const build = async (r: VoucherRecord): Promise<TreeNode> => {
-      const childIds = await this.#store.children(r.state.id);
-      const children = (await Promise.all(childIds.map((c) => this.service.cache.voucher(c)))).filter(
+      const children = (await Promise.all(r.children.map((c) => this.service.cache.voucher(c)))).filter(
         (c): c is VoucherRecord => c !== undefined && visible(c),
       );
       return { ...r.state, children: await Promise.all(children.map(build)) };

@@ -26,13 +26,9 @@ export const partyVoucherKey = (party: string, createdSeq: number, start: bigint
 /** The prefix under which one party's voucher keys sort. */
 export const partyVoucherPrefix = (party: string): string => `${party}${SEP}`;
 
-/** A voucher's children, ordered by range start. */
-export const childKey = (parentId: string, start: bigint): string => `${parentId}${SEP}${offsetKey(start)}`;
-export const childPrefix = (parentId: string): string => `${parentId}${SEP}`;
-
-/** The entries that touched a voucher, in seq order. */
-export const voucherSeqKey = (voucherId: string, seq: number): string => `${voucherId}${SEP}${seqKey(seq)}`;
-export const voucherSeqPrefix = (voucherId: string): string => `${voucherId}${SEP}`;
+/** The entries that registered or updated a party, in seq order. */
+export const partySeqKey = (partyId: string, seq: number): string => `${partyId}${SEP}${seqKey(seq)}`;
+export const partySeqPrefix = (partyId: string): string => `${partyId}${SEP}`;
 
 /** The smallest string greater than every key that starts with `prefix`. */
 export const prefixEnd = (prefix: string): string => `${prefix}\uffff`;

@@ -5,12 +5,11 @@
 import { Level } from 'level';
 import type { Party } from '../domain/index.js';
 import {
-  childPrefix,
   parseSeqKey,
   partyVoucherPrefix,
   prefixEnd,
   seqKey,
-  voucherSeqPrefix,
+  partySeqPrefix,
 } from './keys.js';
 import type {
   CommitBatch,
@@ -46,13 +45,11 @@ export class LevelStore implements Store {
   readonly #vouchers;
   readonly #invoices;
   readonly #partyVouchers;
-  readonly #children;
-  readonly #voucherSeqs;
   readonly #partySeqs;
   readonly #nodes;
   /** Each sublevel's key prefix (`!name!`), for writes that bypass the sublevels. */
   readonly #prefix: Readonly<Record<
-    'meta' | 'entries' | 'effects' | 'ops' | 'parties' | 'keys' | 'vouchers' | 'invoices' | 'partyVouchers' | 'children' | 'voucherSeqs' | 'partySeqs' | 'nodes',
+    'meta' | 'entries' | 'effects' | 'ops' | 'parties' | 'keys' | 'vouchers' | 'invoices' | 'partyVouchers' | 'partySeqs' | 'nodes',
     string
   >>;
 
@@ -68,8 +65,6 @@ export class LevelStore implements Store {
     this.#vouchers = db.sublevel<string, VoucherRecord>('v', { valueEncoding: 'json' });
     this.#invoices = db.sublevel<string, string>('inv', { valueEncoding: 'utf8' });
     this.#partyVouchers = db.sublevel<string, string>('pv', { valueEncoding: 'utf8' });
-    this.#children = db.sublevel<string, string>('c', { valueEncoding: 'utf8' });
-    this.#voucherSeqs = db.sublevel<string, string>('vs', { valueEncoding: 'utf8' });
     this.#partySeqs = db.sublevel<string, string>('ps', { valueEncoding: 'utf8' });
     this.#nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
     const of = (sub: { prefixKey(key: string, format: 'utf8'): string }) => sub.prefixKey('', 'utf8');
@@ -83,8 +78,6 @@ export class LevelStore implements Store {
       vouchers: of(this.#vouchers),
       invoices: of(this.#invoices),
       partyVouchers: of(this.#partyVouchers),
-      children: of(this.#children),
-      voucherSeqs: of(this.#voucherSeqs),
       partySeqs: of(this.#partySeqs),
       nodes: of(this.#nodes),
     };
@@ -182,17 +175,8 @@ export class LevelStore implements Store {
     return rows;
   }
 
-  async children(parentId: string): Promise<string[]> {
-    const prefix = childPrefix(parentId);
-    return this.#children.values({ gte: prefix, lt: prefixEnd(prefix) }).all();
-  }
-
-  voucherSeqs(voucherId: string): Promise<number[]> {
-    return seqsUnder(this.#voucherSeqs, voucherSeqPrefix(voucherId));
-  }
-
   partySeqs(partyId: string): Promise<number[]> {
-    return seqsUnder(this.#partySeqs, voucherSeqPrefix(partyId));
+    return seqsUnder(this.#partySeqs, partySeqPrefix(partyId));
   }
 
   async merkleNode(key: string): Promise<Uint8Array | undefined> {
@@ -230,8 +214,6 @@ export class LevelStore implements Store {
     for (const [id, root] of b.invoicesUsed) put(p.invoices, id, root);
     for (const key of b.partyVouchersDel) del(p.partyVouchers, key);
     for (const [key, id, status] of b.partyVouchersPut) put(p.partyVouchers, key, `${id}\u0000${status}`);
-    for (const [key, child] of b.children) put(p.children, key, child);
-    for (const key of b.voucherSeqs) put(p.voucherSeqs, key, '');
     for (const key of b.partySeqs) put(p.partySeqs, key, '');
     for (const [key, hash] of b.merkleNodes) batch.put(p.nodes + key, hash as never, { valueEncoding: 'view' });
     json(p.meta, HEAD_KEY, b.head);

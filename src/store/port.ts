@@ -10,6 +10,10 @@ export interface VoucherRecord {
   readonly state: WireVoucher;
   /** Parties involved with this voucher or any of its descendants. */
   readonly viewers: readonly string[];
+  /** The entries that touched this voucher, in seq order (its own history, without ancestors'). */
+  readonly seqs: readonly number[];
+  /** Its children's ids, in the order of their range starts (empty unless it was split). */
+  readonly children: readonly string[];
 }
 
 /** The ledger's fixed facts, from genesis. */
@@ -54,8 +58,6 @@ export interface CommitBatch {
   readonly invoicesFreed: readonly string[];
   readonly partyVouchersPut: readonly (readonly [key: string, voucherId: string, status: string])[];
   readonly partyVouchersDel: readonly string[];
-  readonly children: readonly (readonly [key: string, childId: string])[];
-  readonly voucherSeqs: readonly string[];
   /** The entries that registered or updated a party. */
   readonly partySeqs: readonly string[];
   readonly merkleNodes: readonly (readonly [key: string, hash: Uint8Array])[];
@@ -88,8 +90,6 @@ export interface Store {
   voucher(id: string): Promise<VoucherRecord | undefined>;
   invoiceRoot(invoiceId: string): Promise<string | undefined>;
   partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]>;
-  children(parentId: string): Promise<string[]>;
-  voucherSeqs(voucherId: string): Promise<number[]>;
   partySeqs(partyId: string): Promise<number[]>;
 
   merkleNode(key: string): Promise<Uint8Array | undefined>;
