@@ -13,7 +13,11 @@ export class StateCache {
   readonly #vouchers = new Map<string, VoucherRecord>();
   readonly #vouchersMax: number;
 
-  constructor(store: Store, vouchersMax = 100_000) {
+  /**
+   * `vouchersMax` bounds memory: a record is about 1–2 KB of objects on the heap, and writes only
+   * touch a voucher and its few ancestors, so the hot set is small; a miss costs one LevelDB read.
+   */
+  constructor(store: Store, vouchersMax = 20_000) {
     this.#store = store;
     this.#vouchersMax = vouchersMax;
   }
