@@ -186,6 +186,24 @@ export class BatchView implements LedgerView {
     }
   }
 
+  /** This batch's own change to a record, if it made one (a later batch decides on top of it). */
+  changedRecord(id: string): VoucherRecord | undefined {
+    return this.#vouchers.get(id);
+  }
+
+  changedParty(id: string): Party | undefined {
+    return this.#parties.get(id);
+  }
+
+  changedKeyOwner(publicKey: string): string | undefined {
+    return this.#keyOwners.get(publicKey);
+  }
+
+  /** The invoice's root after this batch (null: freed), or undefined if the batch did not touch it. */
+  changedInvoice(invoiceId: string): string | null | undefined {
+    return this.#invoices.has(invoiceId) ? (this.#invoices.get(invoiceId) ?? null) : undefined;
+  }
+
   changedParties(): Party[] {
     return [...this.#parties.values()];
   }

@@ -24,7 +24,7 @@ import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
 import { entryTextFromPayloadJcs } from '../ledger/entry.js';
-import type { CommitBatch, Head, LedgerMeta, Store } from '../store/port.js';
+import type { CommitBatch, Head, LedgerMeta, Store, VoucherRecord } from '../store/port.js';
 import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
@@ -61,6 +61,15 @@ interface Submission {
   /** JCS(payload): the preimage's tail, reused for the entry text. */
   readonly payloadJcs: string;
   readonly preimage: Uint8Array;
+}
+
+/** A decided batch waiting for its turn to commit. */
+interface Prepared {
+  readonly jobs: readonly Job[];
+  readonly outcomes: ReadonlyMap<Job, SubmitOutcome>;
+  /** What to write; undefined when every op was refused or a duplicate. */
+  readonly batch: CommitBatch | undefined;
+  readonly frontier: Frontier;
 }
 
 interface Job extends Submission {
@@ -104,8 +113,11 @@ export class LedgerService {
   readonly #verifyPool: VerifyPool | undefined;
   readonly #verify: (publicKey: string, msg: Uint8Array, sig: string) => Promise<boolean>;
 
+  /** The durable end of the log and its tree. */
   #head: Head;
   #frontier: Frontier;
+  /** The end of the log after every batch decided so far, durable or not, and the last one's changes. */
+  #tip: { head: Head; frontier: Frontier; view: BatchView | undefined };
   #checkpoint: string;
   #queue: Job[] = [];
   #draining: Promise<void> | undefined;
@@ -122,6 +134,7 @@ export class LedgerService {
     this.cache = new StateCache(o.store);
     this.#head = o.head;
     this.#frontier = o.frontier;
+    this.#tip = { head: o.head, frontier: o.frontier, view: undefined };
     this.#checkpoint = o.checkpoint;
     this.#nodeSeed = o.nodeSeed;
     this.#logger = o.logger;
@@ -264,34 +277,51 @@ export class LedgerService {
     return verified;
   }
 
+  /**
+   * The writer loop, two stages deep: while one batch's commit (and fsync) is in flight, the next
+   * batch is decided on top of it (`#tip`), and its commit starts as soon as the first is durable.
+   * Answers still go out only after the batch that holds them is durable; if a commit fails, every
+   * batch decided on top of it is answered 503 and nothing more is written.
+   */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    let inFlight: Promise<void> | undefined;
+    for (;;) {
+      if (this.#queue.length === 0) {
+        if (!inFlight) return;
+        await inFlight;
+        inFlight = undefined;
+        continue;
+      }
       const jobs = this.#queue.splice(0, this.#batchOpsMax);
+      let prepared: Prepared;
       try {
-        await this.#runBatch(jobs);
+        prepared = await this.#prepare(jobs);
       } catch (err) {
         // A programmer error: answer the batch's ops with it, write nothing, keep serving.
         this.#logger.error({ err }, 'batch failed before commit');
         for (const job of jobs) job.resolve({ kind: 'internal' });
+        continue;
       }
+      const previous = inFlight;
+      inFlight = this.#commitAfter(previous, prepared);
+      // At most one batch is decided ahead of the commit in flight: the next one is prepared
+      // once this one's predecessor is durable (so its cache reads see it).
+      if (previous) await previous;
     }
   }
 
-  async #runBatch(jobs: Job[]): Promise<void> {
-    if (this.#unavailable !== undefined) {
-      // A commit failed: what is on disk is no longer known to match memory, so write nothing more.
-      for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
-      return;
-    }
+  /** Decides a batch against the state after every batch decided so far (durable or in flight). */
+  async #prepare(jobs: Job[]): Promise<Prepared> {
+    const tip = this.#tip;
     const prefetched = emptyPrefetch();
-    await Promise.all(jobs.map((job) => this.#prefetch(job.op, prefetched)));
+    await Promise.all(jobs.map((job) => this.#prefetch(job.op, prefetched, tip.view)));
     const view = new BatchView(prefetched);
-    const frontier = this.#frontier.fork();
+    const frontier = tip.frontier.fork();
     const outcomes = new Map<Job, SubmitOutcome>();
     const entries: CommitBatch['entries'][number][] = [];
     const nodes: [string, Uint8Array][] = [];
     const accepted = new Map<string, Receipt>();
-    let { size: seq, lastHash: prev, lastTime } = this.#head;
+    let { size: seq, lastHash: prev, lastTime } = tip.head;
 
     for (const job of jobs) {
       const earlier = accepted.get(job.opId);
@@ -332,8 +362,9 @@ export class LedgerService {
       lastTime = time;
     }
 
+    const head: Head = { size: seq, lastHash: prev, lastTime };
+    let batch: CommitBatch | undefined;
     if (entries.length > 0) {
-      const head: Head = { size: seq, lastHash: prev, lastTime };
       const checkpoint = signCheckpoint(
         { ledgerId: this.meta.ledgerId, size: seq, root: frontier.root() },
         this.#nodeSeed,
@@ -341,7 +372,7 @@ export class LedgerService {
         this.meta.nodeKey,
       );
       const invoices = view.invoiceWrites();
-      const batch: CommitBatch = {
+      batch = {
         entries,
         parties: view.changedParties(),
         keyOwners: view.changedKeyOwners(),
@@ -355,21 +386,36 @@ export class LedgerService {
         head,
         checkpoint,
       };
+      this.#tip = { head, frontier, view };
+    }
+    return { jobs, outcomes, batch, frontier };
+  }
+
+  /** Commits a prepared batch once `previous` (the batch before it) is durable, then answers its ops. */
+  async #commitAfter(previous: Promise<void> | undefined, p: Prepared): Promise<void> {
+    await previous;
+    const { jobs, outcomes, batch } = p;
+    if (this.#unavailable !== undefined) {
+      // A commit failed: what is on disk is no longer known to match memory, so write nothing more.
+      for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
+      return;
+    }
+    if (batch) {
       const started = performance.now();
       try {
         await this.store.commit(batch);
       } catch (err) {
         this.#unavailable = 'the store failed to write durably; the service is read-only until restarted';
-        this.#logger.error({ err, seq: this.#head.size, ops: entries.length }, 'commit failed; going read-only');
+        this.#logger.error({ err, seq: this.#head.size, ops: batch.entries.length }, 'commit failed; going read-only');
         this.#metrics?.commitFailed();
         for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
         return;
       }
-      this.#metrics?.committed(entries.length, (performance.now() - started) / 1000, seq);
-      this.#head = head;
-      this.#frontier = frontier;
-      this.#checkpoint = checkpoint;
-      for (const e of entries) this.opIndex.add(e.opId);
+      this.#metrics?.committed(batch.entries.length, (performance.now() - started) / 1000, batch.head.size);
+      this.#head = batch.head;
+      this.#frontier = p.frontier;
+      this.#checkpoint = batch.checkpoint;
+      for (const e of batch.entries) this.opIndex.add(e.opId);
       this.cache.committed(batch.parties, batch.keyOwners, batch.vouchers);
     }
 
@@ -386,7 +432,7 @@ export class LedgerService {
   }
 
   /** Loads every record `decide` and `apply` may read for this op into `into`. */
-  async #prefetch(op: Op, into: Prefetched): Promise<void> {
+  async #prefetch(op: Op, into: Prefetched, ahead: BatchView | undefined): Promise<void> {
     const p = op.payload;
     const partyIds = op.signatures.map((s) => s.signer);
     const keys: string[] = [];
@@ -414,24 +460,34 @@ export class LedgerService {
         break;
     }
     const loads: Promise<unknown>[] = [];
+    // What the batch decided ahead (not yet durable) wins over the cache and the store.
     for (const id of partyIds) {
-      if (!into.parties.has(id)) loads.push(this.cache.party(id).then((v) => into.parties.set(id, v ?? null)));
+      if (into.parties.has(id)) continue;
+      const changed = ahead?.changedParty(id);
+      if (changed) into.parties.set(id, changed);
+      else loads.push(this.cache.party(id).then((v) => into.parties.set(id, ahead?.changedParty(id) ?? v ?? null)));
     }
     for (const key of keys) {
-      if (!into.keyOwners.has(key)) loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, v ?? null)));
+      if (into.keyOwners.has(key)) continue;
+      const changed = ahead?.changedKeyOwner(key);
+      if (changed !== undefined) into.keyOwners.set(key, changed);
+      else loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, ahead?.changedKeyOwner(key) ?? v ?? null)));
     }
     for (const id of invoices) {
-      if (!into.invoices.has(id)) loads.push(this.store.invoiceRoot(id).then((v) => into.invoices.set(id, v ?? null)));
+      if (into.invoices.has(id)) continue;
+      const changed = ahead?.changedInvoice(id);
+      if (changed !== undefined) into.invoices.set(id, changed);
+      else loads.push(this.store.invoiceRoot(id).then((v) => into.invoices.set(id, v ?? null)));
     }
-    if ('voucherId' in p) loads.push(this.#prefetchLineage(p.voucherId, into));
+    if ('voucherId' in p) loads.push(this.#prefetchLineage(p.voucherId, into, ahead));
     await Promise.all(loads);
   }
 
   /** A voucher and all its ancestors (visibility is granted up the chain). */
-  async #prefetchLineage(voucherId: string, into: Prefetched): Promise<void> {
+  async #prefetchLineage(voucherId: string, into: Prefetched, ahead: BatchView | undefined): Promise<void> {
     let id: string | null = voucherId;
     while (id !== null && !into.vouchers.has(id)) {
-      const record = await this.cache.voucher(id);
+      const record: VoucherRecord | undefined = ahead?.changedRecord(id) ?? (await this.cache.voucher(id));
       into.vouchers.set(id, record ?? null);
       id = record?.state.parentId ?? null;
     }

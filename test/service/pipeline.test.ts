@@ -1,0 +1,114 @@
+/**
+ * The writer decides the next batch while the previous one's commit is in flight (issue 5). A
+ * batch decided on top of an uncommitted one must see its effects, commit after it, and be
+ * answered 503 with nothing written if the commit below it fails.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CommitBatch } from '../../src/store/port.js';
+import { gate, wrapStore } from '../api/helpers.js';
+import { Harness, dueIn, key } from '../support/harness.js';
+
+const core = key('gz-motors', 'core');
+const tier1 = key('dongguan-parts', 'supplier');
+
+/**
+ * A ledger whose first `voucher.issue` is held in its prefetch (the invoice lookup) until
+ * `prefetch.open()`, and whose next commit is held until `commit.open()` (or fails, with
+ * `failCommit`). Commits are recorded in order.
+ */
+const heldLedger = async (failCommit = false) => {
+  const prefetch = gate();
+  const commitReached = gate();
+  const commit = gate();
+  const commits: CommitBatch[] = [];
+  let armed = false;
+  const h = await Harness.start({
+    wrapStore: wrapStore((real) => ({
+      invoiceRoot: async (id: string) => {
+        if (armed) await prefetch.promise;
+        return real.invoiceRoot(id);
+      },
+      commit: async (batch: CommitBatch) => {
+        if (armed && commits.length === 0) {
+          commits.push(batch);
+          commitReached.open();
+          await commit.promise;
+          if (failCommit) throw Object.assign(new Error('EIO: simulated'), { code: 'EIO' });
+          return real.commit(batch);
+        }
+        if (armed) commits.push(batch);
+        return real.commit(batch);
+      },
+    })),
+  });
+  for (const k of [core, tier1]) await h.register(k);
+  armed = true;
+  return { h, prefetch, commitReached, commit, commits };
+};
+
+describe('pipelined batches', () => {
+  it('decides an accept on top of the uncommitted issue it depends on, and commits them in order', async () => {
+    const { h, prefetch, commitReached, commit, commits } = await heldLedger();
+    try {
+      const size = h.service.size;
+      const issue = h.envelope(
+        { type: 'voucher.issue', issuer: core.id, to: tier1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-9'] },
+        [core],
+      );
+      const voucherId = `v${h.opIdOf(issue).slice(0, 24)}`;
+      const issued = h.post(issue);
+      // The issue is held while its batch is prepared; the accept queues behind it.
+      await new Promise((r) => setTimeout(r, 20));
+      const accepted = h.post(h.envelope({ type: 'voucher.accept', voucherId }, [tier1]));
+      await new Promise((r) => setTimeout(r, 20));
+      prefetch.open();
+      await commitReached.promise;
+      // Batch 1 (the issue) is committing; batch 2 (the accept) is decided on top of it.
+      await new Promise((r) => setTimeout(r, 20));
+      expect(h.service.size).toBe(size);
+      commit.open();
+      const [a, b] = await Promise.all([issued, accepted]);
+      expect(a.statusCode).toBe(201);
+      expect(b.statusCode).toBe(201);
+      expect(b.json().seq).toBe(a.json().seq + 1);
+      expect(b.json().effects.vouchers[0]).toMatchObject({ id: voucherId, status: 'active', holder: tier1.id });
+      expect(commits.map((c) => c.entries.map((e) => e.seq))).toEqual([[size], [size + 1]]);
+      expect(h.service.size).toBe(size + 2);
+      const read = await h.get(`/v1/vouchers/${voucherId}`, tier1);
+      expect(read.json()).toMatchObject({ status: 'active', holder: tier1.id });
+    } finally {
+      prefetch.open();
+      commit.open();
+      await h.close();
+    }
+  });
+
+  it('answers 503 for a batch decided on top of a commit that failed, and writes neither', async () => {
+    const { h, prefetch, commitReached, commit } = await heldLedger(true);
+    try {
+      const size = h.service.size;
+      const issue = h.envelope(
+        { type: 'voucher.issue', issuer: core.id, to: tier1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-9'] },
+        [core],
+      );
+      const voucherId = `v${h.opIdOf(issue).slice(0, 24)}`;
+      const issued = h.post(issue);
+      await new Promise((r) => setTimeout(r, 20));
+      const accepted = h.post(h.envelope({ type: 'voucher.accept', voucherId }, [tier1]));
+      await new Promise((r) => setTimeout(r, 20));
+      prefetch.open();
+      await commitReached.promise;
+      await new Promise((r) => setTimeout(r, 20));
+      commit.open();
+      const [a, b] = await Promise.all([issued, accepted]);
+      expect([a.statusCode, b.statusCode]).toEqual([503, 503]);
+      expect(b.json().code).toBe('LEDGER_UNAVAILABLE');
+      expect(h.service.size).toBe(size);
+      expect((await h.get(`/v1/vouchers/${voucherId}`, tier1)).statusCode).toBe(404);
+    } finally {
+      prefetch.open();
+      commit.open();
+      await h.close();
+    }
+  });
+});
