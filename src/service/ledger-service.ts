@@ -1,9 +1,9 @@
 /**
- * The single writer. Ops are shape-checked and their signatures verified off the main thread as
- * they arrive; then one writer applies them one after another against the current state, and
- * every op that arrives while a batch is being written joins the next batch (group commit). A
- * batch is one atomic, fsync'd store commit together with the checkpoint that covers it; only then
- * are its ops answered.
+ * The single writer. Ops are shape-checked, checked against the in-memory duplicate index, and
+ * their signatures verified on worker threads as they arrive; then one writer applies them one
+ * after another against the current state (group commit: the ops that arrive while a batch is
+ * being written form the next batch, decided on top of the one in flight). A batch is one atomic,
+ * fsync'd store commit together with the checkpoint that covers it; only then are its ops answered.
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
@@ -180,8 +180,9 @@ export class LedgerService {
     const opId = opIdOf(preimage);
 
     // A copy of an op still being decided waits for it. The check and the registration below
-    // run with no await between them, and an op leaves #inFlight only once it is durable, so a
-    // copy that finds no op in flight finds a committed one in the store: no op is written twice.
+    // run with no await between them, and an op leaves #inFlight only once it is durable (and in
+    // the duplicate index), so a copy that finds no op in flight finds the committed one: no op is
+    // written twice.
     const inFlight = this.#inFlight.get(opId);
     if (inFlight) {
       const first = await inFlight;
@@ -264,7 +265,7 @@ export class LedgerService {
     });
   }
 
-  /** Verifies each signature under its signer's current key, on the thread pool. */
+  /** Verifies each signature under its signer's current key, off the event loop (verify workers). */
   async #preverify(op: Op, preimage: Uint8Array): Promise<Map<string, boolean>> {
     const verified = new Map<string, boolean>();
     await Promise.all(
