@@ -342,6 +342,7 @@ const main = async (): Promise<number> => {
           ['clean stop', `${(shutdownMs / 1000).toFixed(2)} s`],
           ['disk per entry', `${fmt(disk.apparentBytes / size)} B (allocated ${fmt(disk.allocatedBytes / size)} B); ${mib(disk.apparentBytes)} in total`],
           ['server RSS', `after build ${mib(rssAfterBuild.rss)}; after start ${mib(rssAfterStart.rss)}; after reads ${mib(rssAfterReads.rss)}; after writes ${mib(rssAfterWrites.rss)}; peak ${mib(rssAfterWrites.hwm)}`],
+          ['  of which anonymous', `after start ${mib(rssAfterStart.anon)}; after reads ${mib(rssAfterReads.anon)}; after writes ${mib(rssAfterWrites.anon)} (the rest: mapped LevelDB table files)`],
           ...reads.map((r) => [`${r.endpoint} (1 at a time)`, `p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms; server ${r.serverMsMean.toFixed(3)} ms; ${fmt(r.requests)} requests`]),
           [
             'audit',
@@ -375,6 +376,7 @@ const main = async (): Promise<number> => {
       shutdownMs: Math.round(shutdownMs),
       disk: { ...disk, bytesPerEntry: +(disk.apparentBytes / size).toFixed(1), allocatedBytesPerEntry: +(disk.allocatedBytes / size).toFixed(1) },
       rss: { afterBuild: rssAfterBuild.rss, afterStart: rssAfterStart.rss, afterReads: rssAfterReads.rss, afterWrites: rssAfterWrites.rss, peak: rssAfterWrites.hwm },
+      rssAnon: { afterStart: rssAfterStart.anon, afterReads: rssAfterReads.anon, afterWrites: rssAfterWrites.anon },
       reads,
       audit: auditFigures,
       writes: { large, fresh: baseline, ratioChangePercent: change, serverCpuPerOpChangePercent: cpuChange },

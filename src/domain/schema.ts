@@ -43,8 +43,12 @@ export const isCalendarDate = (s: string): boolean => {
 };
 
 /** True for an RFC 3339 UTC time with milliseconds that names a real instant. */
-export const isLedgerTime = (s: string): boolean =>
-  PATTERNS.time.test(s) && isCalendarDate(s.slice(0, 10)) && new Date(s).toISOString() === s;
+export const isLedgerTime = (s: string): boolean => {
+  if (!PATTERNS.time.test(s) || !isCalendarDate(s.slice(0, 10))) return false;
+  // A time the pattern allows but Date cannot hold (23:59:60, 25:00, :60) is not a ledger time.
+  const ms = Date.parse(s);
+  return !Number.isNaN(ms) && new Date(ms).toISOString() === s;
+};
 
 const date = z.string().refine(isCalendarDate, 'is not a date YYYY-MM-DD');
 const time = z.string().refine(isLedgerTime, 'is not an RFC 3339 UTC time with milliseconds');

@@ -48,14 +48,18 @@ export const processIo = (pid: number): { readBytes: number; writeBytes: number 
   return { readBytes: field('read_bytes'), writeBytes: field('write_bytes') };
 };
 
-/** VmRSS and VmHWM (peak) of a process, in bytes. */
-export const processMemory = (pid: number): { rss: number; hwm: number } => {
+/**
+ * VmRSS and VmHWM (peak) of a process, in bytes, and RSS split into anonymous memory (what the
+ * process itself holds) and file-backed pages (LevelDB maps its table files: pages read through
+ * the map count in RSS, but they are the kernel's page cache, shared and reclaimable).
+ */
+export const processMemory = (pid: number): { rss: number; hwm: number; anon: number; file: number } => {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (field: string): number => {
     const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status);
     return m ? Number(m[1]) * 1024 : 0;
   };
-  return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  return { rss: kb('VmRSS'), hwm: kb('VmHWM'), anon: kb('RssAnon'), file: kb('RssFile') + kb('RssShmem') };
 };
 
 export interface ServerOptions {
@@ -79,7 +83,7 @@ export interface RunningServer {
   cpuUs(): number;
   /** CPU time of the main (JavaScript) thread, µs. */
   mainThreadCpuUs(): number;
-  memory(): { rss: number; hwm: number };
+  memory(): ReturnType<typeof processMemory>;
   io(): { readBytes: number; writeBytes: number };
   /** SIGTERM, then waits for the exit (SIGKILL after `timeoutMs`). Resolves with ms to exit. */
   stop(timeoutMs?: number): Promise<number>;
