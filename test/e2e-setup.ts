@@ -1,6 +1,9 @@
 /**
- * vitest globalSetup: compiles the service once per run (`tsc -p tsconfig.build.json`, the same
- * build as `npm run build`) so that the end-to-end tests under `test/e2e/` run real compiled code.
+ * vitest globalSetup: builds the service once per run the way `npm run build` does
+ * (`tsc -p tsconfig.build.json`, and the web console with `vite build --config web/vite.config.ts`,
+ * both at once) so that the end-to-end and browser tests run real compiled code. The console goes
+ * to `<build>/web`, beside `<build>/src`, where the compiled service looks for it (as `dist/web`
+ * beside `dist/src`).
  *
  * The output goes to a private folder for this run (under node_modules/.cache, so the compiled
  * code resolves its dependencies exactly as `dist/` does), not to `dist/`: a concurrent
@@ -33,15 +36,23 @@ export default async function setup(project: TestProject): Promise<(() => Promis
   const outDir = path.join(root, 'node_modules', '.cache', 'rvl-e2e', `run-${process.pid}-${Date.now()}`);
   await mkdir(outDir, { recursive: true });
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-  try {
-    await promisify(execFile)(process.execPath, [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir], {
-      cwd: root,
-      maxBuffer: 16 * 1024 * 1024,
-    });
-  } catch (err) {
+  const vite = path.join(root, 'node_modules', 'vite', 'bin', 'vite.js');
+  const run = async (what: string, args: string[]): Promise<void> => {
+    try {
+      await promisify(execFile)(process.execPath, args, { cwd: root, maxBuffer: 16 * 1024 * 1024 });
+    } catch (err) {
+      const e = err as { stdout?: string; stderr?: string; message: string };
+      throw new Error(`the e2e build (${what}) failed:\n${e.stdout ?? ''}${e.stderr ?? ''}${e.stdout || e.stderr ? '' : e.message}`);
+    }
+  };
+  const builds = await Promise.allSettled([
+    run('tsc -p tsconfig.build.json', [tsc, '-p', 'tsconfig.build.json', '--outDir', outDir]),
+    run('vite build --config web/vite.config.ts', [vite, 'build', '--config', 'web/vite.config.ts', '--outDir', path.join(outDir, 'web'), '--emptyOutDir']),
+  ]);
+  const failed = builds.find((b): b is PromiseRejectedResult => b.status === 'rejected');
+  if (failed) {
     await rm(outDir, { recursive: true, force: true });
-    const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(`the e2e build (tsc -p tsconfig.build.json) failed:\n${e.stdout ?? ''}${e.stderr ?? ''}${e.stdout || e.stderr ? '' : e.message}`);
+    throw failed.reason;
   }
   project.provide('rvlMainJs', path.join(outDir, 'src', 'main.js'));
   return async () => {

@@ -3,20 +3,24 @@
  * the reads, and map outcomes to answers; no rule of §7 lives here. Every error answer is an
  * RFC 9457 problem with a stable code, and no input, however malformed, gets a 5xx.
  */
+import type { Duplex } from 'node:stream';
+import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
+import { REFUSAL_HTTP_STATUS, type RefusalCode } from '../domain/codes.js';
 import { LIMITS, PATTERNS } from '../domain/limits.js';
 import type { LedgerService } from '../service/ledger-service.js';
 import type { Metrics } from '../service/metrics.js';
 import { ReadError, Reads, VOUCHER_STATUSES, type Caller } from '../service/reads.js';
 import { authenticate } from './auth.js';
+import webConsole from './console.js';
 import { parseIJson } from './ijson.js';
 import { openApiDocument } from './openapi.js';
-import { PROBLEM_CONTENT_TYPE, Problem, problemBody, sendProblem } from './problem.js';
-import { RateLimiter } from './rate-limit.js';
+import { Problem, rawProblem, sendProblem } from './problem.js';
+import { registerRateLimits } from './rate-limit.js';
 
 export interface AppOptions {
   readonly service: LedgerService;
@@ -85,11 +89,65 @@ const partyIdParam = (params: unknown): string => {
 
 const seqParam = (params: unknown): number => parse(count, (params as { seq?: unknown }).seq, 'seq');
 
+/**
+ * Content-Security-Policy for the API and the static web console served at `/` (and `/docs`):
+ * scripts, styles, fonts and images from this origin only, no inline script or style, no
+ * plugins, no framing, and requests (`fetch`) to this origin only. Helmet's defaults are not
+ * used: they add `upgrade-insecure-requests`, which would break the console on plain HTTP.
+ */
+const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'connect-src': ["'self'"],
+  'font-src': ["'self'", 'data:'],
+  'form-action': ["'self'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'object-src': ["'none'"],
+  'script-src': ["'self'"],
+  'script-src-attr': ["'none'"],
+  'style-src': ["'self'"],
+};
+
+/** The headers that matter on an error answer written before Fastify has a reply. */
+const RAW_SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': Object.entries(CSP_DIRECTIVES)
+    .map(([name, values]) => `${name} ${values.join(' ')}`)
+    .join(';'),
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+};
+
+/**
+ * The refusals that §7's precedence puts after BAD_SIGNATURE: an op refused with one of them had
+ * every signature verified, so it counts against its signers' rate limit. Anything decided before
+ * (MALFORMED_REQUEST, WRONG_LEDGER, OP_EXPIRED, UNKNOWN_PARTY, BAD_SIGNATURE) proves nothing about
+ * who sent it, and must not let anyone spend another party's quota.
+ */
+const DECIDED_AFTER_SIGNATURES: ReadonlySet<RefusalCode> = (() => {
+  const order = Object.keys(REFUSAL_HTTP_STATUS) as RefusalCode[];
+  const after = order.slice(order.indexOf('BAD_SIGNATURE') + 1, order.indexOf('INVOICE_ALREADY_USED') + 1);
+  return new Set(after);
+})();
+
+/** RFC 9110 reason phrases of the statuses a raw problem answer can have. */
+const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 413: 'Content Too Large' };
+
+/** Writes a problem answer to a socket that Fastify will not answer, and closes it. */
+const answerSocket = (socket: Duplex, code: 'MALFORMED_REQUEST' | 'NOT_FOUND', detail: string): void => {
+  const answer = rawProblem(code, detail, RAW_SECURITY_HEADERS);
+  const head = Object.entries({ ...answer.headers, connection: 'close' })
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
+  if (socket.writable) socket.write(`HTTP/1.1 ${answer.status} ${REASONS[answer.status] ?? ''}\r\n${head}\r\n${answer.body}`);
+  socket.destroy();
+};
+
 export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   const { service, metrics } = o;
   const reads = new Reads(service);
   const now = o.now ?? Date.now;
-  const limiter = new RateLimiter(o.rateLimitPerMin, now);
 
   const app = Fastify({
     loggerInstance: o.logger as FastifyBaseLogger,
@@ -99,22 +157,59 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     genReqId: () => crypto.randomUUID(),
     // Keep Fastify's own parsing strict: we parse bodies ourselves, and queries are validated.
     return503OnClosing: true,
+    // Node would answer a missing Host with a bare 400; the onRequest hook below answers it with a
+    // problem instead.
+    http: { requireHostHeader: false },
     routerOptions: {
       ignoreTrailingSlash: false,
-      maxParamLength: 200,
-      // A path parameter longer than any id (the longest voucher id is 59 chars) is malformed.
+      // Parameters up to this long reach their route, whose own check refuses a malformed id with
+      // 400. A longer one is not routed at all: it gets this 400, or, where a wildcard route
+      // (the web console's) is its sibling, that route's 404.
+      maxParamLength: 2048,
       onMaxParamLength: (_path: string, _req: unknown, res: import('node:http').ServerResponse) => {
-        const body = problemBody('MALFORMED_REQUEST', 'a path parameter is longer than any id');
-        res.writeHead(body.status, { 'content-type': PROBLEM_CONTENT_TYPE });
-        res.end(JSON.stringify(body));
+        const answer = rawProblem('MALFORMED_REQUEST', 'a path parameter is longer than any id', RAW_SECURITY_HEADERS);
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
       },
     },
-    // A URL that is not valid percent-encoding never reaches a route or the error handler.
+    // A URL that is not valid percent-encoding never reaches a route, a hook or the error handler.
     frameworkErrors: (err, _req, reply) => {
+      reply.headers(RAW_SECURITY_HEADERS);
       if (err.code === 'FST_ERR_BAD_URL') return sendProblem(reply, 'MALFORMED_REQUEST', 'the URL is not valid percent-encoding');
       return sendProblem(reply, 'MALFORMED_REQUEST', 'malformed request');
     },
+    // Bytes that are not an HTTP/1.1 request (a bad request line or header, a bad chunk, headers
+    // over 16 KiB) never become a request: answer them with a problem too, then close.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const detail =
+        err.code === 'HPE_HEADER_OVERFLOW'
+          ? 'the request headers are too large'
+          : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+            ? 'the request was not completed in time'
+            : 'the bytes received are not an HTTP/1.1 request';
+      answerSocket(socket, 'MALFORMED_REQUEST', detail);
+    },
   });
+
+  // CONNECT (a proxy tunnel) never reaches Fastify's router: without this, Node drops the socket.
+  app.server.on('connect', (_req: unknown, socket: Duplex) => answerSocket(socket, 'NOT_FOUND', 'this service is not a proxy'));
+  // An Expect other than 100-continue: Node would answer a bare 417.
+  app.server.on('checkExpectation', (_req: unknown, res: import('node:http').ServerResponse) => {
+    const answer = rawProblem('MALFORMED_REQUEST', 'the only expectation this service meets is 100-continue', RAW_SECURITY_HEADERS);
+    res.writeHead(answer.status, { ...answer.headers, connection: 'close' });
+    res.end(answer.body);
+  });
+
+  // Security plugins first: their hooks must reach every route registered after them (the docs,
+  // the web console, the API).
+  await app.register(helmet, {
+    global: true,
+    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES as Record<string, string[]> },
+    xFrameOptions: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+  });
+  const partyLimit = await registerRateLimits(app, { perMinute: o.rateLimitPerMin, now });
 
   // Bodies: JSON only, read as bytes and parsed as I-JSON (§2).
   app.removeAllContentTypeParsers();
@@ -127,10 +222,16 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     done(new Problem('MALFORMED_REQUEST', 'the body must be application/json'), undefined);
   });
 
-  app.addHook('onRequest', async (req, reply) => {
+  app.addHook('onRequest', async (req) => {
     req.startedAt = performance.now();
-    if (!limiter.hit(`ip:${req.ip}`)) return sendProblem(reply, 'RATE_LIMITED', 'too many requests from this address');
-    return undefined;
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with two, is refused (Node
+    // keeps the first of two Host lines, so they are counted in the raw headers).
+    let hosts = 0;
+    const raw = req.raw.rawHeaders;
+    for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host') hosts += 1;
+    if (hosts > 1 || (hosts === 0 && req.raw.httpVersionMajor === 1 && req.raw.httpVersionMinor >= 1)) {
+      throw new Problem('MALFORMED_REQUEST', 'a request needs exactly one Host header');
+    }
   });
 
   // Once the server is closing, answers end their connection so that shutdown need not wait
@@ -154,6 +255,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof Problem) {
       metrics.refused(err.code);
+      if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
       return sendProblem(reply, err.code, err.detail);
     }
     if (err instanceof ReadError) return sendProblem(reply, err.code, err.detail);
@@ -169,7 +271,11 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     return sendProblem(reply, 'INTERNAL', 'internal error; nothing was written');
   });
 
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
+  // The per-address limit counts unknown routes too (the plugin's hook only reaches routes).
+  app.setNotFoundHandler(
+    o.rateLimitPerMin > 0 ? { preHandler: app.rateLimit() } : {},
+    (req, reply) => sendProblem(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  );
 
   /** The authenticated caller, or a 401. */
   const caller = async (req: FastifyRequest): Promise<Caller> => {
@@ -179,7 +285,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       lookupParty: (id) => service.cache.party(id),
     });
     if (!r.ok) throw new Problem('UNAUTHENTICATED', r.detail);
-    if (!limiter.hit(`party:${r.party.id}`)) throw new Problem('RATE_LIMITED', `too many requests by ${r.party.id}`);
+    await partyLimit.hit(req, r.party.id);
     return { id: r.party.id, role: r.party.role as Caller['role'] };
   };
 
@@ -209,9 +315,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
           .map((s) => (s as { signer?: unknown } | null)?.signer)
           .filter((s): s is string => typeof s === 'string'))
       : [];
-    for (const signer of declared) {
-      if (limiter.over(`party:${signer}`)) throw new Problem('RATE_LIMITED', `too many ops signed by ${signer}`);
-    }
+    for (const signer of declared) await partyLimit.check(req, signer);
     const outcome = await service.submit(req.body);
     // One line per op, with the request id Fastify's logger carries.
     const type = (req.body as { payload?: { type?: unknown } }).payload?.type;
@@ -227,7 +331,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     );
     switch (outcome.kind) {
       case 'accepted':
-        for (const signer of declared) limiter.hit(`party:${signer}`);
+        for (const signer of declared) await partyLimit.count(req, signer);
         return reply.code(201).send(outcome.receipt);
       case 'duplicate':
         return reply.code(200).send({ ...outcome.receipt, duplicate: true });
@@ -236,8 +340,8 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       case 'internal':
         return sendProblem(reply, 'INTERNAL', 'internal error; nothing was written');
       case 'refused':
-        if (outcome.code !== 'BAD_SIGNATURE' && outcome.code !== 'UNKNOWN_PARTY' && outcome.code !== 'MALFORMED_REQUEST') {
-          for (const signer of declared) limiter.hit(`party:${signer}`);
+        if (DECIDED_AFTER_SIGNATURES.has(outcome.code)) {
+          for (const signer of declared) await partyLimit.count(req, signer);
         }
         throw new Problem(outcome.code, outcome.detail);
     }
@@ -308,5 +412,6 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     return reads.proof(await caller(req), id);
   });
 
+  await app.register(webConsole); // the web console at / (web/, built into dist/web)
   return app;
 };

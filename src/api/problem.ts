@@ -50,6 +50,8 @@ export class Problem extends Error {
   constructor(
     readonly code: RefusalCode,
     readonly detail: string,
+    /** For a 429: when to try again (RFC 9110 §10.2.3 `retry-after`). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(`${code}: ${detail}`);
     this.status = REFUSAL_HTTP_STATUS[code];
@@ -67,4 +69,22 @@ export const problemBody = (code: RefusalCode | 'INTERNAL', detail: string): Pro
 export const sendProblem = (reply: FastifyReply, code: RefusalCode | 'INTERNAL', detail: string): FastifyReply => {
   const body = problemBody(code, detail);
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+};
+
+/**
+ * A problem answer written straight to a socket or a raw response, for the few errors that come
+ * before Fastify has a reply (an unparsable request, an over-long path parameter). It carries the
+ * same security headers as every other answer.
+ */
+export const rawProblem = (code: RefusalCode, detail: string, securityHeaders: Readonly<Record<string, string>>): { status: number; headers: Record<string, string>; body: string } => {
+  const body = JSON.stringify(problemBody(code, detail));
+  return {
+    status: REFUSAL_HTTP_STATUS[code],
+    headers: {
+      ...securityHeaders,
+      'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+      'content-length': String(Buffer.byteLength(body)),
+    },
+    body,
+  };
 };

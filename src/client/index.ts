@@ -10,6 +10,7 @@
  * - `CheckpointTracker`: a trusted checkpoint that only moves along verified consistency proofs.
  * - `verifyBundle`: the bank's offline check of a §9 proof bundle, trusting only the ledger id.
  * - `audit`: the auditor's full check of the log against the signed checkpoint.
+ * - `pledge-request`: the pledge request file a holder hands a bank, and the bank's review of it.
  */
 export { makeToken, TOKEN_LIFETIME_SECONDS_DEFAULT, type TokenRequest } from './token.js';
 export { generateKeyFile, keyFileFromJson, keyFileText, parseKeyFile, KeyFileError, type KeyFile, type KeyFileErrorCode, type Signer } from './keys.js';
@@ -101,6 +102,21 @@ export {
   type BundleVerdict,
   type VerifyBundleOptions,
 } from './verify-bundle.js';
+export {
+  checkedPledgeEnvelope,
+  keyInProof,
+  PLEDGE_REQUEST_FORMAT,
+  PledgeRequestError,
+  pledgeRequestFromJson,
+  pledgeRequestText,
+  reviewPledgeRequest,
+  type PledgePayload,
+  type PledgeRequestErrorCode,
+  type PledgeRequestFile,
+  type PledgeReview,
+  type PledgeReviewCode,
+  type PledgeReviewOptions,
+} from './pledge-request.js';
 export { audit, type AuditFailure, type AuditFailureCode, type AuditOptions, type AuditProgress, type AuditReport } from './audit.js';
 export type { RefusalCode } from '../domain/codes.js';
 export type { VerifyFn } from '../ledger/checkpoint.js';

@@ -20,17 +20,21 @@ import { createInterface } from 'node:readline/promises';
 
 import {
   addSignature,
+  checkedPledgeEnvelope,
   hasValidSignature,
+  keyInProof,
   movedVoucherIdOf,
   opIdOf,
+  PLEDGE_REQUEST_FORMAT,
+  PledgeRequestError,
   signEnvelope,
   verifyBundle,
   voucherPledge,
   type BundleVerdict,
+  type PledgePayload,
+  type PledgeRequestFile,
   type ProofBundle,
   type SignedEnvelope,
-  type WirePayload,
-  type WirePayloadOf,
   type WireVoucher,
 } from '../../client/index.js';
 import { verifyNode } from '../../ledger/ed25519-node.js';
@@ -41,21 +45,11 @@ import { clean, count, keyValues, shortTime } from '../format.js';
 import { formatAmount } from '../money.js';
 import { receiptText } from '../views.js';
 
-/** The `format` of a pledge request file. */
-export const PLEDGE_REQUEST_FORMAT = 'rvl/pledge-request/v1';
+// The file format (`rvl/pledge-request/v1`) and its strict envelope check live in the SDK
+// (src/client/pledge-request.ts), shared with the web console.
+export { PLEDGE_REQUEST_FORMAT, type PledgeRequestFile };
 /** A pledge request expires after a day unless `--expires-in` says otherwise. */
 const PLEDGE_EXPIRES_IN_MS_DEFAULT = 24 * 3_600_000;
-
-type PledgePayload = WirePayloadOf<'voucher.pledge'>;
-
-export interface PledgeRequestFile {
-  readonly format: typeof PLEDGE_REQUEST_FORMAT;
-  /** For people reading the file; `cosign` never relies on it. */
-  readonly summary: readonly string[];
-  readonly envelope: SignedEnvelope<PledgePayload>;
-  /** The voucher's §9 proof bundle, fetched by the holder. */
-  readonly proof: ProofBundle;
-}
 
 const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -64,29 +58,12 @@ const isRecord = (x: unknown): x is Record<string, unknown> => typeof x === 'obj
  * the payload is exactly a valid `voucher.pledge` (no unknown field, no bad value).
  */
 const checkedPledge = (envelope: unknown, file: string): SignedEnvelope<PledgePayload> => {
-  const bad = (why: string) => usageError(`${file} does not hold a valid pledge: ${why}`);
-  if (!isRecord(envelope) || !isRecord(envelope.payload) || !Array.isArray(envelope.signatures)) throw bad('no signed envelope');
-  const p = envelope.payload as Partial<Record<keyof PledgePayload, unknown>>;
-  if (p.type !== 'voucher.pledge') throw bad(`the op is ${typeof p.type === 'string' ? clean(p.type) : 'unknown'}, not voucher.pledge`);
-  let rebuilt: PledgePayload;
   try {
-    rebuilt = voucherPledge({
-      ledger: p.ledger as string,
-      nonce: p.nonce as string,
-      ...(p.expiresAt === undefined ? {} : { expiresAt: p.expiresAt as string }),
-      voucherId: p.voucherId as string,
-      bank: p.bank as string,
-      loanRef: p.loanRef as string,
-      ...(p.amount === undefined ? {} : { amount: typeof p.amount === 'string' && /^[0-9]{1,16}$/.test(p.amount) ? BigInt(p.amount) : -1n }),
-    });
+    return checkedPledgeEnvelope(envelope);
   } catch (err) {
-    throw bad(err instanceof Error ? err.message : String(err));
+    if (err instanceof PledgeRequestError) throw usageError(`${file} does not hold a valid pledge: ${clean(err.detail)}`);
+    throw err;
   }
-  if (opIdOf(rebuilt) !== opIdOf(envelope.payload as WirePayload)) throw bad('the payload has fields a pledge does not have');
-  for (const s of envelope.signatures as unknown[]) {
-    if (!isRecord(s) || typeof s.signer !== 'string' || typeof s.sig !== 'string') throw bad('a malformed signature');
-  }
-  return envelope as unknown as SignedEnvelope<PledgePayload>;
 };
 
 const readRequest = async (file: string): Promise<PledgeRequestFile> => {
@@ -178,18 +155,6 @@ export const prepare = async (ctx: Context, voucherId: string, o: PrepareOptions
       `Send it to ${o.bank}. The bank checks and co-signs it with:\n  rvl pledge cosign ${o.out}\n` +
       `then either of you submits it with:\n  rvl submit ${o.out}\n`,
   );
-};
-
-/** The holder's key in force at the proof's checkpoint, from the proof's (verified) registrations. */
-const keyInProof = (proof: ProofBundle, party: string): string | undefined => {
-  let key: string | undefined;
-  for (const { entry } of proof.entries) {
-    const p = entry.op.payload as Record<string, unknown>;
-    const registered = p.party as Record<string, unknown> | undefined;
-    if (p.type === 'party.register' && registered?.id === party && typeof registered.publicKey === 'string') key = registered.publicKey;
-    if (p.type === 'party.update' && p.partyId === party && typeof p.publicKey === 'string') key = p.publicKey;
-  }
-  return key;
 };
 
 const todayUtc = (): string => new Date().toISOString().slice(0, 10);

@@ -1,0 +1,203 @@
+/**
+ * "My vouchers": every voucher the signed-in party holds, is offered, has pledged or been pledged,
+ * was paid, or issued (`GET /v1/parties/:id/vouchers`, every page), grouped with totals, and the
+ * ops the party can take on each.
+ */
+import { useCallback, useEffect, useState } from 'preact/hooks';
+
+import type { WireVoucher } from '../../src/client/index.js';
+import { ACTION_LABEL, actionsFor, ActionDialog, IssueDialog, type ActionKind } from './actions.js';
+import { toShown, type Shown } from './explain.js';
+import { loadParties, use, session, type Session } from './state.js';
+import { Money, Party, ProblemBox, Spinner, Status, sum, VoucherLink } from './ui.js';
+
+interface Group {
+  readonly key: string;
+  readonly title: string;
+  readonly blurb: string;
+  readonly items: readonly WireVoucher[];
+  /** Whom the "counterparty" column shows. */
+  readonly other: (v: WireVoucher) => string | null;
+  readonly otherLabel: string;
+}
+
+/** The groups a party sees, in the order people look for them. */
+export const groupsOf = (all: readonly WireVoucher[], s: Session): Group[] => {
+  const me = s.key.party;
+  const role = s.party.role;
+  const groups: Group[] = [
+    {
+      key: 'offered',
+      title: 'Offered to me',
+      blurb: 'waiting for you to accept or reject',
+      items: all.filter((v) => v.status === 'offered' && v.offeredTo === me),
+      other: (v) => v.holder,
+      otherLabel: 'from',
+    },
+    {
+      key: 'held',
+      title: 'Held',
+      blurb: 'active vouchers you hold: split, transfer or pledge them',
+      items: all.filter((v) => v.status === 'active' && v.holder === me),
+      other: (v) => v.issuer,
+      otherLabel: 'issuer',
+    },
+    {
+      key: 'pledged',
+      title: role === 'bank' ? 'Pledged to me' : 'Pledged',
+      blurb: role === 'bank' ? 'vouchers held in pledge by you' : 'your vouchers held in pledge by a bank',
+      items: all.filter((v) => v.status === 'pledged' && (v.holder === me || v.pledge?.bank === me)),
+      other: (v) => (v.pledge?.bank === me ? v.holder : (v.pledge?.bank ?? null)),
+      otherLabel: role === 'bank' ? 'holder' : 'bank',
+    },
+    {
+      key: 'settled',
+      title: 'Settled',
+      blurb: role === 'core' ? 'vouchers you have paid' : 'vouchers paid at maturity',
+      items: all.filter((v) => v.status === 'settled' && (v.settlement?.payee === me || v.holder === me || v.issuer === me)),
+      other: (v) => (v.issuer === me ? (v.settlement?.payee ?? null) : v.issuer),
+      otherLabel: role === 'core' ? 'paid to' : 'issuer',
+    },
+    {
+      key: 'outgoing',
+      title: 'Offered by me',
+      blurb: 'waiting for the recipient to accept',
+      items: all.filter((v) => v.status === 'offered' && v.holder === me),
+      other: (v) => v.offeredTo,
+      otherLabel: 'to',
+    },
+  ];
+  if (role === 'core') {
+    groups.push({
+      key: 'outstanding',
+      title: 'Outstanding (issued by me)',
+      blurb: 'every live voucher you must pay at maturity',
+      items: all.filter((v) => v.issuer === me && (v.status === 'active' || v.status === 'pledged' || v.status === 'offered')),
+      other: (v) => (v.status === 'pledged' ? (v.pledge?.bank ?? null) : v.status === 'offered' ? v.offeredTo : v.holder),
+      otherLabel: 'pay to',
+    });
+  }
+  return groups;
+};
+
+const VoucherTable = ({ group, me, onAction }: { group: Group; me: string; onAction: (kind: ActionKind, v: WireVoucher) => void }) => (
+  <table class="vouchers" data-group={group.key}>
+    <thead>
+      <tr>
+        <th>voucher</th>
+        <th class="num">amount</th>
+        <th>{group.otherLabel}</th>
+        <th>due</th>
+        <th>status</th>
+        <th />
+      </tr>
+    </thead>
+    <tbody>
+      {group.items.map((v) => (
+        <tr data-voucher-row={v.id}>
+          <td>
+            <VoucherLink id={v.id} />
+          </td>
+          <td class="num">
+            <Money fen={v.amount} />
+          </td>
+          <td>
+            <Party id={group.other(v)} />
+          </td>
+          <td>{v.dueDate}</td>
+          <td>
+            <Status status={v.status} />
+          </td>
+          <td class="row-actions">
+            {actionsFor(v, me).map((a) => (
+              <button type="button" class={a === 'reject' || a === 'cancel' ? 'button button-small button-secondary' : 'button button-small'} data-action={a} onClick={() => onAction(a, v)}>
+                {ACTION_LABEL[a]}
+              </button>
+            ))}
+          </td>
+        </tr>
+      ))}
+    </tbody>
+  </table>
+);
+
+export const Vouchers = () => {
+  const s = use(session);
+  const [all, setAll] = useState<readonly WireVoucher[] | undefined>(undefined);
+  const [problem, setProblem] = useState<Shown | undefined>(undefined);
+  const [action, setAction] = useState<{ kind: ActionKind; voucher: WireVoucher } | undefined>(undefined);
+  const [issuing, setIssuing] = useState(false);
+  const [loading, setLoading] = useState(false);
+
+  const load = useCallback(async () => {
+    if (!s) return;
+    setLoading(true);
+    try {
+      const items: WireVoucher[] = [];
+      for await (const v of s.client.vouchersOf(s.key.party, { limit: 1000 })) items.push(v);
+      setAll(items);
+      setProblem(undefined);
+      void loadParties().catch(() => undefined);
+    } catch (err) {
+      setProblem(toShown(err));
+    } finally {
+      setLoading(false);
+    }
+  }, [s]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  if (!s) return null;
+  const groups = all ? groupsOf(all, s) : [];
+  return (
+    <section class="page">
+      <div class="page-head">
+        <div>
+          <h1>My vouchers</h1>
+          <p class="muted">
+            {s.party.name} · {s.party.role} · <code>{s.key.party}</code>
+          </p>
+        </div>
+        <div class="actions">
+          {s.party.role === 'core' ? (
+            <button type="button" class="button" onClick={() => setIssuing(true)} data-testid="issue">
+              Issue a voucher
+            </button>
+          ) : null}
+          <button type="button" class="button button-secondary" onClick={() => void load()} disabled={loading} data-testid="refresh">
+            {loading ? 'Refreshing…' : 'Refresh'}
+          </button>
+        </div>
+      </div>
+      {problem ? <ProblemBox problem={problem} title="Could not read your vouchers" /> : null}
+      {all === undefined && !problem ? <Spinner label="Reading your vouchers…" /> : null}
+      {all !== undefined ? (
+        <>
+          <div class="totals">
+            {groups.map((g) => (
+              <a class={`total total-${g.key}`} href={`#group-${g.key}`} data-total={g.key}>
+                <span class="total-title">{g.title}</span>
+                <Money fen={sum(g.items.map((v) => v.amount))} class="total-amount" />
+                <span class="total-count">
+                  {g.items.length} voucher{g.items.length === 1 ? '' : 's'}
+                </span>
+              </a>
+            ))}
+          </div>
+          {groups.map((g) => (
+            <div class="group" id={`group-${g.key}`}>
+              <h2>
+                {g.title} <span class="muted">— {g.blurb}</span>
+              </h2>
+              {g.items.length === 0 ? <p class="muted empty">None.</p> : <VoucherTable group={g} me={s.key.party} onAction={(kind, voucher) => setAction({ kind, voucher })} />}
+            </div>
+          ))}
+        </>
+      ) : null}
+      {action ? <ActionDialog kind={action.kind} voucher={action.voucher} onClose={() => setAction(undefined)} onDone={() => void load()} /> : null}
+      {issuing ? <IssueDialog onClose={() => setIssuing(false)} onDone={() => void load()} /> : null}
+    </section>
+  );
+};
