@@ -250,7 +250,8 @@ export default async function webConsole(app: FastifyInstance, options: ConsoleO
   const files = dir === undefined ? new Map<string, StaticFile>() : await loadFiles(dir, (m) => app.log.warn(m));
   const index = files.get('index.html');
   if (index === undefined) {
-    app.log.warn({ looked: options.root === undefined ? candidates() : [options.root] }, 'web console not built: / explains how to build it (npm run build)');
+    // Info, not warn: an API-only run (tests, the demo, tsc without vite) is a normal way to run.
+    app.log.info({ looked: options.root === undefined ? candidates() : [options.root] }, 'web console not built: / explains how to build it (npm run build)');
   } else {
     app.log.debug({ dir, files: files.size }, 'web console loaded');
   }
