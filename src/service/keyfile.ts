@@ -46,14 +46,32 @@ export const readKeyFile = async (file: string): Promise<KeyFile> => {
   return { party: k.party, publicKey: k.publicKey, secretKey: k.secretKey };
 };
 
-/** Writes a key file with mode 0600, refusing to overwrite one that exists. */
+/**
+ * Writes a key file with mode 0600, refusing to overwrite one that exists. Crash-safe: the key is
+ * written and fsync'd under a temporary name, then linked into place (which fails if the file
+ * exists) and the folder fsync'd, so a crash leaves either no key file or a whole one, never an
+ * empty one that would stop the service from ever starting (found by the crash suite).
+ */
 export const writeKeyFile = async (file: string, key: KeyFile): Promise<void> => {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fs.open(file, 'wx', 0o600);
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  const temp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const handle = await fs.open(temp, 'wx', 0o600);
   try {
     await handle.writeFile(`${JSON.stringify(key)}\n`);
     await handle.sync();
   } finally {
     await handle.close();
+  }
+  try {
+    await fs.link(temp, file);
+  } finally {
+    await fs.unlink(temp).catch(() => undefined);
+  }
+  const folder = await fs.open(dir, 'r');
+  try {
+    await folder.sync();
+  } finally {
+    await folder.close();
   }
 };
