@@ -1,8 +1,10 @@
 /**
  * Start-up (PROTOCOL.md §6, §10). On an empty data folder: write genesis and the key files. On a
  * non-empty one: check the stored log against the last signed checkpoint without replaying any op
- * (every entry's hash, seq, `prev` link and time, and the Merkle root), refuse to start on any
- * mismatch naming the first bad seq, and sign a checkpoint over entries a crash left uncovered.
+ * — quickly (the head, the tree's right edge, the last entries; the whole log then in the
+ * background) or wholly before serving (every entry's hash, seq, `prev` link and time, and the
+ * Merkle root) — refuse to start on any mismatch naming the first bad seq, and sign a checkpoint
+ * over entries a crash left uncovered.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -192,8 +194,9 @@ interface Claimed {
 }
 
 /**
- * Checks one stored entry against the one before it: seq, shape, `prev` link and time. Returns
- * its hash. `prevLeaf` tells, on a broken link, whether the previous entry or this one changed.
+ * Checks one stored entry against the one before it: seq, shape, `prev` link and time, and
+ * returns its hash. On a broken link the stored leaf of the previous entry tells whether that
+ * entry or this one changed.
  */
 const checkEntry = async (
   store: Store,
