@@ -466,13 +466,13 @@ export class LedgerService {
       if (into.parties.has(id)) continue;
       const changed = ahead?.changedParty(id);
       if (changed) into.parties.set(id, changed);
-      else loads.push(this.cache.party(id).then((v) => into.parties.set(id, ahead?.changedParty(id) ?? v ?? null)));
+      else loads.push(this.cache.party(id).then((v) => into.parties.set(id, v ?? null)));
     }
     for (const key of keys) {
       if (into.keyOwners.has(key)) continue;
       const changed = ahead?.changedKeyOwner(key);
       if (changed !== undefined) into.keyOwners.set(key, changed);
-      else loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, ahead?.changedKeyOwner(key) ?? v ?? null)));
+      else loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, v ?? null)));
     }
     for (const id of invoices) {
       if (into.invoices.has(id)) continue;

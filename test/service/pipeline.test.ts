@@ -46,28 +46,42 @@ const heldLedger = async (failCommit = false) => {
   return { h, prefetch, commitReached, commit, commits };
 };
 
+type Gate = ReturnType<typeof gate>;
+
+/**
+ * Posts an issue (held in its prefetch) and then an accept of the voucher it creates, so the
+ * accept is queued behind it; lets the issue's batch reach its commit, leaves the accept to be
+ * decided on top of it for a moment (`whileHeld` runs then), and lets the commit go.
+ */
+const issueThenAccept = async (h: Harness, prefetch: Gate, commitReached: Gate, commit: Gate, whileHeld?: () => void) => {
+  const issue = h.envelope(
+    { type: 'voucher.issue', issuer: core.id, to: tier1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-9'] },
+    [core],
+  );
+  const voucherId = `v${h.opIdOf(issue).slice(0, 24)}`;
+  const pause = () => new Promise((r) => setTimeout(r, 20));
+  const issued = h.post(issue);
+  await pause();
+  const accepted = h.post(h.envelope({ type: 'voucher.accept', voucherId }, [tier1]));
+  await pause();
+  prefetch.open();
+  await commitReached.promise;
+  // Batch 1 (the issue) is committing; batch 2 (the accept) is decided on top of it.
+  await pause();
+  whileHeld?.();
+  commit.open();
+  return { voucherId, answers: Promise.all([issued, accepted]) };
+};
+
 describe('pipelined batches', () => {
   it('decides an accept on top of the uncommitted issue it depends on, and commits them in order', async () => {
     const { h, prefetch, commitReached, commit, commits } = await heldLedger();
     try {
       const size = h.service.size;
-      const issue = h.envelope(
-        { type: 'voucher.issue', issuer: core.id, to: tier1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-9'] },
-        [core],
-      );
-      const voucherId = `v${h.opIdOf(issue).slice(0, 24)}`;
-      const issued = h.post(issue);
-      // The issue is held while its batch is prepared; the accept queues behind it.
-      await new Promise((r) => setTimeout(r, 20));
-      const accepted = h.post(h.envelope({ type: 'voucher.accept', voucherId }, [tier1]));
-      await new Promise((r) => setTimeout(r, 20));
-      prefetch.open();
-      await commitReached.promise;
-      // Batch 1 (the issue) is committing; batch 2 (the accept) is decided on top of it.
-      await new Promise((r) => setTimeout(r, 20));
-      expect(h.service.size).toBe(size);
-      commit.open();
-      const [a, b] = await Promise.all([issued, accepted]);
+      const { voucherId, answers } = await issueThenAccept(h, prefetch, commitReached, commit, () => {
+        expect(h.service.size).toBe(size);
+      });
+      const [a, b] = await answers;
       expect(a.statusCode).toBe(201);
       expect(b.statusCode).toBe(201);
       expect(b.json().seq).toBe(a.json().seq + 1);
@@ -87,20 +101,8 @@ describe('pipelined batches', () => {
     const { h, prefetch, commitReached, commit } = await heldLedger(true);
     try {
       const size = h.service.size;
-      const issue = h.envelope(
-        { type: 'voucher.issue', issuer: core.id, to: tier1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-9'] },
-        [core],
-      );
-      const voucherId = `v${h.opIdOf(issue).slice(0, 24)}`;
-      const issued = h.post(issue);
-      await new Promise((r) => setTimeout(r, 20));
-      const accepted = h.post(h.envelope({ type: 'voucher.accept', voucherId }, [tier1]));
-      await new Promise((r) => setTimeout(r, 20));
-      prefetch.open();
-      await commitReached.promise;
-      await new Promise((r) => setTimeout(r, 20));
-      commit.open();
-      const [a, b] = await Promise.all([issued, accepted]);
+      const { voucherId, answers } = await issueThenAccept(h, prefetch, commitReached, commit);
+      const [a, b] = await answers;
       expect([a.statusCode, b.statusCode]).toEqual([503, 503]);
       expect(b.json().code).toBe('LEDGER_UNAVAILABLE');
       expect(h.service.size).toBe(size);
