@@ -67,8 +67,11 @@ describe('the service logs no secret key and no bearer token', () => {
     // Bad tokens: tampered, expired, another ledger's, a suspended party's, one in the query.
     const good = await t(s1);
     const [h, p, s] = good.split('.') as [string, string, string];
-    tokens.push(`${h}.${p}.${s.slice(0, -2)}AA`);
-    expect((await raw('/v1/parties', { headers: bearer(`${h}.${p}.${s.slice(0, -2)}AA`) })).status).toBe(401);
+    // Change a middle character of the signature: every bit of it is significant (the last
+    // characters carry padding bits, so replacing them can leave the signature unchanged).
+    const tampered = `${h}.${p}.${s.slice(0, 20)}${s[20] === 'A' ? 'B' : 'A'}${s.slice(21)}`;
+    tokens.push(tampered);
+    expect((await raw('/v1/parties', { headers: bearer(tampered) })).status).toBe(401);
     const { makeToken } = await import('../../src/api/auth.js');
     const expired = await makeToken({ partyId: s1.id, secretKeyHex: s1.seed, ledgerId: c.ledgerId, nowSeconds: Math.floor(Date.now() / 1000) - 4000, lifetimeSeconds: 60 });
     const foreign = await makeToken({ partyId: s1.id, secretKeyHex: s1.seed, ledgerId: 'f'.repeat(64), nowSeconds: Math.floor(Date.now() / 1000) });
@@ -91,9 +94,9 @@ describe('the service logs no secret key and no bearer token', () => {
     expect((await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: keyFile })).status).toBe(400);
     expect((await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"secretKey":"${core.seed}",` })).status).toBe(400);
     expect((await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"${core.seed}":1,"${core.seed}":2}` })).status).toBe(400);
-    // An op the service cannot handle (a time Date cannot hold; a 500 today, see hostile-input).
+    // A leap second in expiresAt: a time Date cannot hold, refused as malformed.
     const leap = c.envelope({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-LEAP'], expiresAt: '2098-12-31T23:59:60.000Z' }, [core]);
-    expect([400, 500]).toContain((await c.post(leap)).status);
+    expect((await c.post(leap)).status).toBe(400);
     // Settle the pledged part, paying the bank.
     await c.ok({ type: 'voucher.release', voucherId: part }, [bank]);
     await c.ok({ type: 'voucher.settle', voucherId: part, paymentRef: 'PAY-LOG' }, [core]);
