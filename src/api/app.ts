@@ -4,7 +4,6 @@
  * RFC 9457 problem with a stable code, and no input, however malformed, gets a 5xx.
  */
 import type { Duplex } from 'node:stream';
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -21,6 +20,7 @@ import { parseIJson } from './ijson.js';
 import { openApiDocument } from './openapi.js';
 import { Problem, rawProblem, sendProblem } from './problem.js';
 import { registerRateLimits } from './rate-limit.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface AppOptions {
   readonly service: LedgerService;
@@ -90,36 +90,6 @@ const partyIdParam = (params: unknown): string => {
 const seqParam = (params: unknown): number => parse(count, (params as { seq?: unknown }).seq, 'seq');
 
 /**
- * Content-Security-Policy for the API and the static web console served at `/` (and `/docs`):
- * scripts, styles, fonts and images from this origin only, no inline script or style, no
- * plugins, no framing, and requests (`fetch`) to this origin only. Helmet's defaults are not
- * used: they add `upgrade-insecure-requests`, which would break the console on plain HTTP.
- */
-const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
-  'default-src': ["'self'"],
-  'base-uri': ["'self'"],
-  'connect-src': ["'self'"],
-  'font-src': ["'self'", 'data:'],
-  'form-action': ["'self'"],
-  'frame-ancestors': ["'none'"],
-  'img-src': ["'self'", 'data:'],
-  'object-src': ["'none'"],
-  'script-src': ["'self'"],
-  'script-src-attr': ["'none'"],
-  'style-src': ["'self'"],
-};
-
-/** The headers that matter on an error answer written before Fastify has a reply. */
-const RAW_SECURITY_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy': Object.entries(CSP_DIRECTIVES)
-    .map(([name, values]) => `${name} ${values.join(' ')}`)
-    .join(';'),
-  'x-content-type-options': 'nosniff',
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-};
-
-/**
  * The refusals that §7's precedence puts after BAD_SIGNATURE: an op refused with one of them had
  * every signature verified, so it counts against its signers' rate limit. Anything decided before
  * (MALFORMED_REQUEST, WRONG_LEDGER, OP_EXPIRED, UNKNOWN_PARTY, BAD_SIGNATURE) proves nothing about
@@ -136,7 +106,7 @@ const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'No
 
 /** Writes a problem answer to a socket that Fastify will not answer, and closes it. */
 const answerSocket = (socket: Duplex, code: 'MALFORMED_REQUEST' | 'NOT_FOUND', detail: string): void => {
-  const answer = rawProblem(code, detail, RAW_SECURITY_HEADERS);
+  const answer = rawProblem(code, detail, SECURITY_HEADERS);
   const head = Object.entries({ ...answer.headers, connection: 'close' })
     .map(([k, v]) => `${k}: ${v}\r\n`)
     .join('');
@@ -167,14 +137,14 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       // (the web console's) is its sibling, that route's 404.
       maxParamLength: 2048,
       onMaxParamLength: (_path: string, _req: unknown, res: import('node:http').ServerResponse) => {
-        const answer = rawProblem('MALFORMED_REQUEST', 'a path parameter is longer than any id', RAW_SECURITY_HEADERS);
+        const answer = rawProblem('MALFORMED_REQUEST', 'a path parameter is longer than any id', SECURITY_HEADERS);
         res.writeHead(answer.status, answer.headers);
         res.end(answer.body);
       },
     },
     // A URL that is not valid percent-encoding never reaches a route, a hook or the error handler.
     frameworkErrors: (err, _req, reply) => {
-      reply.headers(RAW_SECURITY_HEADERS);
+      reply.headers(SECURITY_HEADERS);
       if (err.code === 'FST_ERR_BAD_URL') return sendProblem(reply, 'MALFORMED_REQUEST', 'the URL is not valid percent-encoding');
       return sendProblem(reply, 'MALFORMED_REQUEST', 'malformed request');
     },
@@ -196,18 +166,16 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   app.server.on('connect', (_req: unknown, socket: Duplex) => answerSocket(socket, 'NOT_FOUND', 'this service is not a proxy'));
   // An Expect other than 100-continue: Node would answer a bare 417.
   app.server.on('checkExpectation', (_req: unknown, res: import('node:http').ServerResponse) => {
-    const answer = rawProblem('MALFORMED_REQUEST', 'the only expectation this service meets is 100-continue', RAW_SECURITY_HEADERS);
+    const answer = rawProblem('MALFORMED_REQUEST', 'the only expectation this service meets is 100-continue', SECURITY_HEADERS);
     res.writeHead(answer.status, { ...answer.headers, connection: 'close' });
     res.end(answer.body);
   });
 
-  // Security plugins first: their hooks must reach every route registered after them (the docs,
-  // the web console, the API).
-  await app.register(helmet, {
-    global: true,
-    contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES as Record<string, string[]> },
-    xFrameOptions: { action: 'deny' },
-    referrerPolicy: { policy: 'no-referrer' },
+  // Security headers and rate limits first: their hooks must reach every route registered after
+  // them (the docs, the web console, the API).
+  app.addHook('onRequest', (_req, reply, done) => {
+    reply.headers(SECURITY_HEADERS);
+    done();
   });
   const partyLimit = await registerRateLimits(app, { perMinute: o.rateLimitPerMin, now });
 
@@ -299,7 +267,9 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
     const why = service.unavailable;
     if (why !== undefined) return sendProblem(reply, 'LEDGER_UNAVAILABLE', why);
-    return { status: 'ready', size: service.size };
+    // logCheck: the background check of the whole stored log after a quick start ('none' after a
+    // full check at start-up or on a new ledger; a failed check makes the service unavailable).
+    return { status: 'ready', size: service.size, logCheck: service.logCheck };
   });
   app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
     reply.type(metrics.registry.contentType);

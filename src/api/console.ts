@@ -33,6 +33,7 @@ import { brotliCompress, constants as zlib, gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import { sendProblem } from './problem.js';
+import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface ConsoleOptions {
   /** The built console's folder; default: see the module comment. */
@@ -73,14 +74,6 @@ const RESERVED = ['/v1', '/docs', '/openapi.json', '/metrics', '/healthz', '/rea
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 const REVALIDATE = 'no-cache';
-
-/** The policy for the console's pages when no other plugin (helmet) set one. */
-const HTML_HEADERS: Readonly<Record<string, string>> = {
-  'content-security-policy':
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
-  'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
-};
 
 type Encoding = 'br' | 'gzip';
 
@@ -206,7 +199,8 @@ const send = async (req: FastifyRequest, reply: FastifyReply, file: StaticFile, 
   reply.header('x-content-type-options', 'nosniff');
   if (file.compressible) reply.header('vary', 'accept-encoding');
   if (html) {
-    for (const [name, value] of Object.entries(HTML_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
+    // The service's security headers, when this plugin runs without the app's hook (its own tests).
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) if (!reply.hasHeader(name)) reply.header(name, value);
   }
   if (etagMatches(req, file.etag)) return reply.code(304).send();
   reply.type(file.type);

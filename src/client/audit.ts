@@ -30,7 +30,8 @@ import { verifyCheckpoint, type VerifyFn } from '../ledger/checkpoint.js';
 import { verifyChain, ZERO_HASH, type Entry, type HashedEntry } from '../ledger/entry.js';
 import { fromHex, toHex } from '../ledger/hex.js';
 import { MerkleTree, verifyConsistency, verifyInclusion } from '../ledger/merkle.js';
-import { opId, opPreimage } from '../ledger/op.js';
+import { opPreimage } from '../ledger/op.js';
+import { sha256Hex } from '../ledger/sha256.js';
 import type { LedgerClient } from './client.js';
 
 /**
@@ -208,6 +209,13 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
    * under the keys the entries before it leave in force. Unknown signers are left to checkEntry.
    */
   let ahead = new Map<number, Map<string, boolean>>();
+  /** Each entry's op preimage, made once per page (canonicalizing a payload is not free). */
+  const preimages = new WeakMap<Entry, Uint8Array>();
+  const preimageOf = (entry: Entry): Uint8Array => {
+    let p = preimages.get(entry);
+    if (p === undefined) preimages.set(entry, (p = opPreimage(entry.op.payload)));
+    return p;
+  };
   const verifyAhead = async (items: readonly HashedEntry[]): Promise<void> => {
     ahead = new Map();
     if (!options.verifyMany) return;
@@ -220,7 +228,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
         if (g) keysThen.set(OPERATOR_ID, g.operatorKey);
         continue;
       }
-      const preimage = opPreimage(entry.op.payload);
+      const preimage = preimageOf(entry);
       for (const s of entry.op.signatures) {
         const key = typeof s?.signer === 'string' ? keysThen.get(s.signer) : undefined;
         if (key === undefined || typeof s.sig !== 'string') continue;
@@ -257,7 +265,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     }
     const g = genesis!;
     const payload = entry.op.payload;
-    const preimage = opPreimage(payload);
+    const preimage = preimageOf(entry);
     const results = new Map<string, boolean>();
     for (const s of entry.op.signatures) {
       const key = typeof s?.signer === 'string' ? keys.get(s.signer) : undefined;
@@ -280,7 +288,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
           maxTenorDays: g.maxTenorDays,
           seq,
           time: entry.time,
-          opId: opId(payload),
+          opId: sha256Hex(preimage),
           verifySignature: (publicKey, sig) => results.get(`${publicKey}|${sig}`) ?? verify(publicKey, preimage, sig),
         });
       } catch (err) {

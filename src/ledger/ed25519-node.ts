@@ -86,15 +86,46 @@ const publicKeyObject = (publicKeyHex: unknown): KeyObject | undefined => {
   return key;
 };
 
+/** L as 32 little-endian bytes, for a byte-wise S < L (no bigint per signature). */
+const L_BYTES = (() => {
+  const out = new Uint8Array(32);
+  let n = ED25519_L;
+  for (let i = 0; i < 32; i++, n >>= 8n) out[i] = Number(n & 0xffn);
+  return out;
+})();
+
+/** S (32 little-endian bytes at `s`) < L, compared from the most significant byte. */
+const isBelowL = (s: Uint8Array): boolean => {
+  for (let i = 31; i >= 0; i--) {
+    if (s[i]! !== L_BYTES[i]!) return s[i]! < L_BYTES[i]!;
+  }
+  return false; // S = L
+};
+
 /** The signature bytes if `sigHex` is 64 hex bytes with S < L, else undefined. */
 const canonicalSignature = (sigHex: unknown): Uint8Array | undefined => {
   const sig = parseHex(sigHex, SIGNATURE_BYTES);
-  if (sig === undefined || leBytesToBigint(sig.subarray(32)) >= ED25519_L) return undefined;
+  if (sig === undefined || !isBelowL(sig.subarray(32))) return undefined;
   return sig;
 };
 
+/** Keys that passed (bytes) or failed (null) the key screen, so a signer's key is screened once. */
+const screenedKeys = new Map<string, Uint8Array | null>();
+const SCREENED_KEYS_MAX = 100_000;
+
+const screenedKey = (publicKeyHex: string): Uint8Array | null => {
+  let bytes = screenedKeys.get(publicKeyHex);
+  if (bytes === undefined) {
+    const parsed = parseHex(publicKeyHex, PUBLIC_KEY_BYTES);
+    bytes = parsed !== undefined && isAcceptableKeyEncoding(parsed) ? parsed : null;
+    if (screenedKeys.size >= SCREENED_KEYS_MAX) screenedKeys.clear();
+    screenedKeys.set(publicKeyHex, bytes);
+  }
+  return bytes;
+};
+
 /**
- * The strict screens of `verifyNode` without the curve arithmetic: the key as a JWK `x`, the
+ * The strict screens of `verifyNode` without the curve arithmetic: the key's 32 bytes, the
  * message and the signature bytes if all pass, else undefined (the signature cannot verify).
  * For verifiers that run `crypto.verify` elsewhere (worker threads). Never throws.
  */
@@ -102,14 +133,13 @@ export const screenForNode = (
   publicKeyHex: unknown,
   msg: unknown,
   sigHex: unknown,
-): { x: string; msg: Uint8Array; sig: Uint8Array } | undefined => {
+): { key: Uint8Array; msg: Uint8Array; sig: Uint8Array } | undefined => {
   try {
     if (!(msg instanceof Uint8Array)) return undefined;
     const sig = canonicalSignature(sigHex);
     if (sig === undefined || typeof publicKeyHex !== 'string') return undefined;
-    const bytes = parseHex(publicKeyHex, PUBLIC_KEY_BYTES);
-    if (bytes === undefined || !isAcceptableKeyEncoding(bytes)) return undefined;
-    return { x: Buffer.from(bytes).toString('base64url'), msg, sig };
+    const key = screenedKey(publicKeyHex);
+    return key === null ? undefined : { key, msg, sig };
   } catch {
     return undefined;
   }

@@ -282,6 +282,20 @@ describe('authenticate: key rotation and suspension', () => {
     expect((await authenticate(`Bearer ${token}`, opts)).ok).toBe(true);
   });
 
+  it('a token accepted before (its signature remembered) is still refused once expired, or for another ledger', async () => {
+    const token = await makeToken({ partyId: 'alice', secretKeyHex: SEED_ALICE, ledgerId: LEDGER_ID, nowSeconds: NOW, lifetimeSeconds: 60 });
+    expect((await authenticate(`Bearer ${token}`, options())).ok).toBe(true);
+    expect((await authenticate(`Bearer ${token}`, options({ nowSeconds: NOW + 59 }))).ok).toBe(true);
+    expectRefused(await authenticate(`Bearer ${token}`, options({ nowSeconds: NOW + 60 })), /expired/);
+    expectRefused(await authenticate(`Bearer ${token}`, options({ ledgerId: 'ab'.repeat(32) })), /aud/);
+  });
+
+  it('a token with nbf is checked by jose every time (not remembered): refused while nbf is ahead', async () => {
+    const token = await signRaw(HEADER, { ...CLAIMS, nbf: NOW });
+    expect((await authenticate(`Bearer ${token}`, options())).ok).toBe(true);
+    expectRefused(await authenticate(`Bearer ${token}`, options({ nowSeconds: NOW - 5 })), /nbf/);
+  });
+
   it('asks the lookup for the token issuer only, and passes its failure on', async () => {
     const token = await makeToken({ partyId: 'alice', secretKeyHex: SEED_ALICE, ledgerId: LEDGER_ID, nowSeconds: NOW });
     const asked: string[] = [];
@@ -322,8 +336,9 @@ describe('authenticate: properties', () => {
     );
   });
 
-  it('refuses any single-character change to a valid token', async () => {
+  it('refuses any single-character change to a valid token (one already accepted, so remembered)', async () => {
     const token = await makeToken({ partyId: 'alice', secretKeyHex: SEED_ALICE, ledgerId: LEDGER_ID, nowSeconds: NOW });
+    expect((await authenticate(`Bearer ${token}`, options())).ok).toBe(true);
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.= ';
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: token.length - 1 }), fc.constantFrom(...alphabet.split('')), async (at, char) => {

@@ -514,9 +514,11 @@ describe('§8 endpoints: success shapes', () => {
       expect(res.statusCode).toBe(200);
     });
 
-    it('GET /readyz is 200 while writable', async () => {
+    it('GET /readyz is 200 while writable, with the size and the state of the background log check', async () => {
       const res = await h.app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(200);
+      expect(res.json()).toEqual({ status: 'ready', size: h.service.size, logCheck: h.service.logCheck });
+      expect(['none', 'running', 'passed']).toContain(res.json().logCheck);
     });
 
     it('GET /metrics is Prometheus text with rvl_ops_total, refusals, request latency and the entry gauge', async () => {

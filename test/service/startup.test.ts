@@ -98,6 +98,7 @@ describe('restart', () => {
     try {
       await until('the background check', () => h.service.logCheck !== 'running');
       expect(h.service.logCheck).toBe('passed');
+      expect((await h.app.inject({ method: 'GET', url: '/readyz' })).json()).toMatchObject({ status: 'ready', logCheck: 'passed' });
       expect(h.service.unavailable).toBeUndefined();
       await h.register(key('after', 'supplier'));
     } finally {
