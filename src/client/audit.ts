@@ -205,45 +205,49 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
   };
 
   /**
-   * A page's signatures verified ahead (`verifyMany`): for entry seq, `${key}|${sig}` → result,
-   * under the keys the entries before it leave in force. Unknown signers are left to checkEntry.
+   * A page's signatures verified ahead (`verifyMany`, on worker threads) while the page before it
+   * is replayed: for entry seq, `${key}|${sig}` → result, under the keys the entries before it
+   * leave in force (`scanKeys` follows the log page by page, ahead of `keys`). Only a cache:
+   * checkEntry verifies anything missing from it, and unknown signers are left to checkEntry.
    */
-  let ahead = new Map<number, Map<string, boolean>>();
-  /** Each entry's op preimage, made once per page (canonicalizing a payload is not free). */
+  type Verified = Map<number, Map<string, boolean>>;
+  let ahead: Verified = new Map();
+  const scanKeys = new Map<string, string>();
+  /** Each entry's op preimage, made once (canonicalizing a payload is not free). */
   const preimages = new WeakMap<Entry, Uint8Array>();
   const preimageOf = (entry: Entry): Uint8Array => {
     let p = preimages.get(entry);
     if (p === undefined) preimages.set(entry, (p = opPreimage(entry.op.payload)));
     return p;
   };
-  const verifyAhead = async (items: readonly HashedEntry[]): Promise<void> => {
-    ahead = new Map();
-    if (!options.verifyMany) return;
-    const keysThen = new Map(keys);
+  const verifyAhead = async (items: readonly HashedEntry[]): Promise<Verified> => {
+    const verified: Verified = new Map();
+    if (!options.verifyMany) return verified;
     const wanted: VerifyItem[] = [];
     const where: [number, string][] = [];
     for (const { entry } of items) {
       if (entry.seq === 0) {
         const g = genesisFacts(entry);
-        if (g) keysThen.set(OPERATOR_ID, g.operatorKey);
+        if (g) scanKeys.set(OPERATOR_ID, g.operatorKey);
         continue;
       }
       const preimage = preimageOf(entry);
       for (const s of entry.op.signatures) {
-        const key = typeof s?.signer === 'string' ? keysThen.get(s.signer) : undefined;
+        const key = typeof s?.signer === 'string' ? scanKeys.get(s.signer) : undefined;
         if (key === undefined || typeof s.sig !== 'string') continue;
         wanted.push({ publicKey: key, msg: preimage, sig: s.sig });
         where.push([entry.seq, `${key}|${s.sig}`]);
       }
       const change = keyChange(entry.op.payload);
-      if (change) keysThen.set(change[0], change[1]);
+      if (change) scanKeys.set(change[0], change[1]);
     }
     const results = await options.verifyMany(wanted);
     where.forEach(([seq, id], i) => {
-      let m = ahead.get(seq);
-      if (!m) ahead.set(seq, (m = new Map()));
+      let m = verified.get(seq);
+      if (!m) verified.set(seq, (m = new Map()));
       m.set(id, results[i] === true);
     });
+    return verified;
   };
 
   /** Checks one entry whose shape, hash, seq and link verifyChain has already checked. */
@@ -309,19 +313,34 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     let prev = ZERO_HASH;
     let lastTime: string | undefined;
     let next = 0;
-    // The next page is requested while this one is checked.
+    // Three stages overlap: the next page is fetched, this page's signatures are verified on the
+    // workers, and the page before it is replayed here.
     const fetchPage = (from: number) => client.entries(from, Math.min(pageLimit, Math.max(size - from, 1)));
     let pending: ReturnType<LedgerClient['entries']> | undefined;
+    /** A page whose chain is checked and whose signatures are being verified, waiting for replay. */
+    let queued: { items: readonly HashedEntry[]; verified: Promise<Verified> } | undefined;
+    const replayQueued = async (): Promise<void> => {
+      if (!queued) return;
+      const q = queued;
+      queued = undefined;
+      ahead = await q.verified;
+      for (const item of q.items) checkEntry(item);
+      const seconds = elapsed();
+      options.onProgress?.({ checked, total: size, entriesPerSecond: seconds > 0 ? checked / seconds : 0 });
+    };
     while (next < size) {
       const page = await (pending ?? fetchPage(next));
       pending = undefined;
       const items = page.entries.slice(0, size - next);
       if (items.length === 0) {
+        await replayQueued(); // an earlier finding wins
         throw new Found({ code: 'MISSING_ENTRY', seq: next, detail: `the log ends at ${next}; the checkpoint covers ${size}` });
       }
       const chain = verifyChain(items, prev, { startSeq: next, ...(lastTime === undefined ? {} : { startTime: lastTime }) });
       if (!chain.ok) {
         // The entries before the bad one are fine: check them first, so the first finding wins.
+        await replayQueued();
+        ahead = new Map();
         const at = 'position' in chain ? chain : { ...chain, seq: next, position: 0 };
         for (const item of items.slice(0, at.position)) checkEntry(item);
         if (at.code === 'CHAIN_BROKEN') throw new Found(await locateBrokenLink(client, at.seq, tree, size, root));
@@ -331,14 +350,17 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
       const following = chain.nextSeq;
       if (following < size && genesis !== undefined) pending = fetchPage(following);
       pending?.catch(() => undefined); // a failed prefetch is thrown when awaited
-      await verifyAhead(items);
-      for (const item of items) checkEntry(item);
+      const verified = verifyAhead(items);
+      verified.catch(() => undefined); // thrown when awaited
+      await replayQueued();
+      queued = { items, verified };
       prev = chain.head;
       lastTime = chain.lastTime;
       next = chain.nextSeq;
-      const seconds = elapsed();
-      options.onProgress?.({ checked, total: size, entriesPerSecond: seconds > 0 ? checked / seconds : 0 });
+      // The first page holds genesis, which fixes the size and the first keys: replay it now.
+      if (genesis === undefined) await replayQueued();
     }
+    await replayQueued();
     const computed = toHex(tree.root(size));
     if (computed !== root) throw new Found(await locateDivergence(client, tree, size, root));
   } catch (err) {

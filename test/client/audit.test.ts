@@ -171,6 +171,36 @@ describe('audit', () => {
     }
   });
 
+  it('reports the earlier of two findings in neighbouring pages (a page is replayed while the next one is already checked)', async () => {
+    const pool = new VerifyPool(2);
+    try {
+      // A forged signature on the last entry of page [5, 10), re-hashed so that page's chain holds,
+      // and a broken link, a missing entry or an altered entry on page [10, 15).
+      const forgeAt = (es: HashedEntry[], seq: number): HashedEntry[] =>
+        es.map((e) => {
+          if (e.entry.seq !== seq) return e;
+          const entry = structuredClone(e.entry) as unknown as { op: { signatures: { signer: string; sig: string }[] } };
+          entry.op.signatures[0]!.sig = 'cd'.repeat(64);
+          return { entry: entry as never, hash: entryHash(entry as never) };
+        });
+      const later: [string, (es: HashedEntry[]) => HashedEntry[]][] = [
+        ['a broken link', (es) => es.map((e) => (e.entry.seq === 11 ? { entry: { ...e.entry, prev: 'ab'.repeat(32) }, hash: entryHash({ ...e.entry, prev: 'ab'.repeat(32) }) } : e))],
+        ['a missing entry', (es) => es.filter((e) => e.entry.seq < 10)],
+        ['an altered entry', alterAmount(12, false)],
+      ];
+      for (const [what, edit] of later) {
+        const client = lying((es) => edit(forgeAt(es, 9)));
+        for (const opts of [{ pageLimit: 5 }, { pageLimit: 5, verify: verifyNode, verifyMany: (items: Parameters<VerifyPool['verifyMany']>[0]) => pool.verifyMany(items) }]) {
+          const report = await audit(client, opts);
+          expect(report.firstFailure, `${what}, ${'verifyMany' in opts ? 'workers' : 'one thread'}`).toMatchObject({ code: 'BAD_SIGNATURE', seq: 9 });
+          expect(report.entriesChecked).toBe(9);
+        }
+      }
+    } finally {
+      await pool.close();
+    }
+  });
+
   it('reports a forged signature with seq and signer (BAD_SIGNATURE)', async () => {
     const target = 12;
     const forged = lying((es) =>
