@@ -30,7 +30,7 @@ import { verifyCheckpoint, type VerifyFn } from '../ledger/checkpoint.js';
 import { verifyChain, ZERO_HASH, type Entry, type HashedEntry } from '../ledger/entry.js';
 import { fromHex, toHex } from '../ledger/hex.js';
 import { MerkleTree, verifyConsistency, verifyInclusion } from '../ledger/merkle.js';
-import { opPreimage } from '../ledger/op.js';
+import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
 import { sha256Hex } from '../ledger/sha256.js';
 import type { LedgerClient } from './client.js';
 
@@ -215,9 +215,15 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
   const scanKeys = new Map<string, string>();
   /** Each entry's op preimage, made once (canonicalizing a payload is not free). */
   const preimages = new WeakMap<Entry, Uint8Array>();
+  /** JCS(payload) of each entry, left by verifyChain, which built the entry's text around it. */
+  const payloadJcs = new WeakMap<Entry, string>();
   const preimageOf = (entry: Entry): Uint8Array => {
     let p = preimages.get(entry);
-    if (p === undefined) preimages.set(entry, (p = opPreimage(entry.op.payload)));
+    if (p === undefined) {
+      const jcs = payloadJcs.get(entry);
+      p = jcs === undefined ? opPreimage(entry.op.payload) : opPreimageFromJcs(jcs);
+      preimages.set(entry, p);
+    }
     return p;
   };
   const verifyAhead = async (items: readonly HashedEntry[]): Promise<Verified> => {
@@ -336,7 +342,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
         await replayQueued(); // an earlier finding wins
         throw new Found({ code: 'MISSING_ENTRY', seq: next, detail: `the log ends at ${next}; the checkpoint covers ${size}` });
       }
-      const chain = verifyChain(items, prev, { startSeq: next, ...(lastTime === undefined ? {} : { startTime: lastTime }) });
+      const chain = verifyChain(items, prev, { startSeq: next, payloadJcs, ...(lastTime === undefined ? {} : { startTime: lastTime }) });
       if (!chain.ok) {
         // The entries before the bad one are fine: check them first, so the first finding wins.
         await replayQueued();

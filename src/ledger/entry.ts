@@ -2,6 +2,7 @@ import { fail, LedgerError, type LedgerFailure, type LedgerResult } from './erro
 import { isHex, toHex } from './hex.js';
 import { canonicalBytes, canonicalize } from './jcs.js';
 import { hashLeaf } from './merkle.js';
+import { utf8 } from './utf8.js';
 
 /**
  * PROTOCOL.md §5: an entry is `{"v":1,"seq":N,"time":"…","prev":"<hex>","op":<envelope>}`;
@@ -108,6 +109,12 @@ export interface ChainStart {
   readonly startSeq?: number;
   /** Time of the entry before the first one, if known (time never decreases). */
   readonly startTime?: string;
+  /**
+   * Filled with each hashed entry's JCS(payload), the op preimage's tail: the entry's canonical
+   * text is built around it, so a caller that needs the preimage (an auditor) need not
+   * canonicalize the payload a second time.
+   */
+  readonly payloadJcs?: WeakMap<Entry, string>;
 }
 
 /**
@@ -147,7 +154,10 @@ export const verifyChain = (
 
     let computed: string;
     try {
-      computed = entryHash(e);
+      // The exact text of canonicalize(e) for an entry of this shape (test/ledger/entry-text).
+      const payloadJcs = canonicalize(e.op.payload);
+      start.payloadJcs?.set(e, payloadJcs);
+      computed = toHex(hashLeaf(utf8(entryTextFromPayloadJcs(payloadJcs, e.op.signatures, e.prev, e.seq, e.time))));
     } catch (err) {
       const detail = err instanceof LedgerError ? err.message : 'entry cannot be canonicalized';
       return bad('BAD_ENTRY', detail, seq, position);

@@ -4,7 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { entryTextFromPayloadJcs } from '../../src/ledger/entry.js';
+import { entryHash, entryTextFromPayloadJcs, verifyChain, type Entry } from '../../src/ledger/entry.js';
 import { canonicalize } from '../../src/ledger/jcs.js';
 
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
@@ -23,6 +23,23 @@ describe('entryTextFromPayloadJcs', () => {
       fc.property(payload, signatures, hex(64), fc.nat(2 ** 48), time, (p, sigs, prev, seq, t) => {
         const entry = { v: 1, seq, time: t, prev, op: { payload: p, signatures: sigs } };
         expect(entryTextFromPayloadJcs(canonicalize(p), sigs, prev, seq, t)).toBe(canonicalize(entry));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('verifyChain, which hashes entries through it, agrees with entryHash on any entry of the §5 shape, and leaves JCS(payload)', () => {
+    // Untrusted signatures: any JSON array, not only well-formed ones.
+    const anySignatures = fc.array(fc.jsonValue({ maxDepth: 2 }), { maxLength: 3 });
+    fc.assert(
+      fc.property(payload, anySignatures, hex(64), fc.nat(2 ** 48), time, (p, sigs, prev, seq, t) => {
+        const entry = { v: 1, seq, time: t, prev, op: { payload: p, signatures: sigs } } as unknown as Entry;
+        const memo = new WeakMap<Entry, string>();
+        const good = verifyChain([{ entry, hash: entryHash(entry) }], prev, { startSeq: seq, payloadJcs: memo });
+        expect(good.ok).toBe(true);
+        expect(memo.get(entry)).toBe(canonicalize(p));
+        const other = entryHash({ ...entry, seq: seq + 1 });
+        expect(verifyChain([{ entry, hash: other }], prev, { startSeq: seq }).ok).toBe(false);
       }),
       { numRuns: 500 },
     );
