@@ -16,7 +16,7 @@ import path from 'node:path';
 import { intList, num, readArgs, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
-import { budgetFor, readFigures, readTable, writeFigures, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
+import { budgetFor, readFigures, readTable, writeFigures, stageTable, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { fmt, mib } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
@@ -174,6 +174,9 @@ const main = async (): Promise<number> => {
   say('ratio = ops/s ÷ yardstick');
   say();
   say(writeTable(finalWrites));
+  say();
+  say("where a write's time goes in the server (mean ms per op; the writer's stages from /metrics):");
+  say(stageTable(finalWrites));
   say();
   say(readTable(reads));
   if (serverMemory) say(`\nserver RSS at end ${mib(serverMemory.rss)}, peak ${mib(serverMemory.hwm)}`);

@@ -18,7 +18,7 @@ import { num, readArgs, UsageError } from './lib/args.js';
 import { diskUsage } from './lib/disk.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
-import { budgetFor, readFigures, readTable, writeFigures, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
+import { budgetFor, readFigures, readTable, writeFigures, stageTable, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
 import { DEFAULT_MAIN, processCpuUs, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { duration, fmt, mib, ms, table } from './lib/table.js';
 import { benchParties } from './lib/workload.js';
@@ -398,6 +398,8 @@ const main = async (): Promise<number> => {
     );
     say();
     say(writeTable([large, baseline]));
+    say();
+    say(stageTable([large, baseline]));
     say();
     say(readTable(reads));
     if (target < 1_000_000) say(`\nnote: --entries ${fmt(target)} is below the 1,000,000 of issue 5; growth effects show less on a small ledger.`);

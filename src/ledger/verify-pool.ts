@@ -6,10 +6,11 @@
  * (`crypto.verify`, cofactorless, as `verifyNode` does), with each key imported once per worker.
  *
  * Work goes to a worker as one packed, transferred buffer (no structured clone of arrays of
- * strings and byte arrays). Single signatures (`verify`) are sent as soon as a worker is idle,
- * gathered over the current synchronous burst of calls; while every worker is busy they queue
- * and go together to the first worker that comes back. So an idle service answers with the
- * latency of one verification, and a busy one sends few, large messages.
+ * strings and byte arrays). Single signatures (`verify`) are sent as soon as a worker has room
+ * (fewer than DEPTH messages in flight), gathered over the current synchronous burst of calls;
+ * while no worker has room they queue and go together to the first worker that comes back. So an
+ * idle service answers with the latency of one verification, and a busy one sends few, large
+ * messages.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -51,6 +52,14 @@ parentPort.on('message', ({ id, work }) => {
   parentPort.postMessage({ id, ok }, [ok.buffer]);
 });
 `;
+
+/**
+ * Messages in flight per worker. A worker's answer waits for the main thread to take it (about
+ * 5 ms at concurrency 64, measured); with a second message already queued, the worker does not
+ * sit idle meanwhile. (Measured at concurrency 16: 935 → 1,012 ops/s from depth 1 to 2; at 64 the
+ * same within noise.)
+ */
+const DEPTH = 2;
 
 export interface VerifyRequest {
   readonly publicKey: string;
@@ -159,8 +168,8 @@ export class VerifyPool {
   }
 
   /**
-   * One signature: sent with the others asked for in the same synchronous burst to an idle
-   * worker, or, when every worker is busy, with everything queued to the first one back.
+   * One signature: sent with the others asked for in the same synchronous burst to a worker with
+   * room, or, when none has room, with everything queued to the first one back.
    * Never rejects on bad input.
    */
   verify(publicKey: string, msg: Uint8Array, sig: string): Promise<boolean> {
@@ -178,11 +187,14 @@ export class VerifyPool {
     });
   }
 
-  /** Hands the queue to the idle workers, shared evenly; with none idle, it waits for one. */
+  /**
+   * Hands the queue to the workers with room (fewer than DEPTH messages in flight), shared
+   * evenly, least busy first; with none, it waits for one to come back.
+   */
   #dispatch(): void {
-    const idle = this.#workers.filter((w) => this.#busy.get(w) === 0);
-    let left = idle.length;
-    for (const w of idle) {
+    const open = this.#workers.filter((w) => this.#busy.get(w)! < DEPTH).sort((a, b) => this.#busy.get(a)! - this.#busy.get(b)!);
+    let left = open.length;
+    for (const w of open) {
       if (this.#queue.length === 0) return;
       const part = this.#queue.splice(0, Math.ceil(this.#queue.length / left));
       left -= 1;

@@ -70,11 +70,16 @@ interface Prepared {
   /** What to write; undefined when every op was refused or a duplicate. */
   readonly batch: CommitBatch | undefined;
   readonly frontier: Frontier;
+  /** Stage times (performance.now()): the batch was taken from the queue, and decided. */
+  readonly takenAt: number;
+  readonly decidedAt: number;
 }
 
 interface Job extends Submission {
   /** `${publicKey}${sig}` → verified, for the keys known when the op arrived. */
   readonly verified: Map<string, boolean>;
+  /** performance.now() when its signature checks started, and when it joined the writer's queue. */
+  readonly submitted: number;
   readonly received: number;
   resolve(outcome: SubmitOutcome): void;
 }
@@ -256,9 +261,10 @@ export class LedgerService {
   }
 
   async #enqueue(submission: Submission): Promise<SubmitOutcome> {
+    const submitted = performance.now();
     const verified = await this.#preverify(submission.op, submission.preimage);
     return new Promise<SubmitOutcome>((resolve) => {
-      this.#queue.push({ ...submission, verified, received: performance.now(), resolve });
+      this.#queue.push({ ...submission, verified, submitted, received: performance.now(), resolve });
       this.#draining ??= this.#drain().finally(() => {
         this.#draining = undefined;
       });
@@ -296,7 +302,7 @@ export class LedgerService {
       const jobs = this.#queue.splice(0, this.#batchOpsMax);
       let prepared: Prepared;
       try {
-        prepared = await this.#prepare(jobs);
+        prepared = await this.#prepare(jobs, performance.now());
       } catch (err) {
         // A programmer error: answer the batch's ops with it, write nothing, keep serving.
         this.#logger.error({ err }, 'batch failed before commit');
@@ -312,7 +318,7 @@ export class LedgerService {
   }
 
   /** Decides a batch against the state after every batch decided so far (durable or in flight). */
-  async #prepare(jobs: Job[]): Promise<Prepared> {
+  async #prepare(jobs: Job[], takenAt: number): Promise<Prepared> {
     const tip = this.#tip;
     const prefetched = emptyPrefetch();
     await Promise.all(jobs.map((job) => this.#prefetch(job.op, prefetched, tip.view)));
@@ -389,12 +395,13 @@ export class LedgerService {
       };
       this.#tip = { head, frontier, view };
     }
-    return { jobs, outcomes, batch, frontier };
+    return { jobs, outcomes, batch, frontier, takenAt, decidedAt: performance.now() };
   }
 
   /** Commits a prepared batch once `previous` (the batch before it) is durable, then answers its ops. */
   async #commitAfter(previous: Promise<void> | undefined, p: Prepared): Promise<void> {
     await previous;
+    const commitStart = performance.now();
     const { jobs, outcomes, batch } = p;
     if (this.#unavailable !== undefined) {
       // A commit failed: what is on disk is no longer known to match memory, so write nothing more.
@@ -420,6 +427,7 @@ export class LedgerService {
       this.cache.committed(batch.parties, batch.keyOwners, batch.vouchers);
     }
 
+    this.#observeStages(p, commitStart);
     for (const job of jobs) {
       const outcome = outcomes.get(job);
       if (!outcome) throw new InvariantError('a job of the batch has no outcome');
@@ -430,6 +438,29 @@ export class LedgerService {
       );
       job.resolve(outcome);
     }
+  }
+
+  /** Adds a committed batch's stage times to the metrics (sums over its ops: a few adds per batch). */
+  #observeStages(p: Prepared, commitStart: number): void {
+    if (!this.#metrics) return;
+    const n = p.jobs.length;
+    let verify = 0;
+    let queue = 0;
+    for (const job of p.jobs) {
+      verify += job.received - job.submitted;
+      queue += p.takenAt - job.received;
+    }
+    const ms = {
+      verify,
+      queue,
+      decide: (p.decidedAt - p.takenAt) * n,
+      wait: (commitStart - p.decidedAt) * n,
+      commit: (performance.now() - commitStart) * n,
+    };
+    this.#metrics.stages(
+      { verify: ms.verify / 1000, queue: ms.queue / 1000, decide: ms.decide / 1000, wait: ms.wait / 1000, commit: ms.commit / 1000 },
+      n,
+    );
   }
 
   /** Loads every record `decide` and `apply` may read for this op into `into`. */

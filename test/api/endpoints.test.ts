@@ -533,6 +533,29 @@ describe('§8 endpoints: success shapes', () => {
       expect(res.body).toMatch(new RegExp(`^rvl_ledger_entries \\d+$`, 'm'));
     });
 
+    it("GET /metrics sums each writer stage's time over the ops that went through it", async () => {
+      const read = async () => {
+        const body = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+        const num = (re: RegExp) => Number(re.exec(body)?.[1] ?? Number.NaN);
+        const stages = Object.fromEntries(
+          ['verify', 'queue', 'decide', 'wait', 'commit'].map((st) => [st, num(new RegExp(`^rvl_op_stage_seconds_total\\{stage="${st}"\\} (\\S+)$`, 'm'))]),
+        );
+        return { ops: num(/^rvl_op_stage_ops_total (\S+)$/m), stages };
+      };
+      const before = await read();
+      const k1 = key('stage-a', 'supplier');
+      const k2 = key('stage-b', 'supplier');
+      await Promise.all([h.register(k1), h.register(k2)]);
+      const after = await read();
+      expect(after.ops - before.ops).toBe(2);
+      for (const [st, seconds] of Object.entries(after.stages)) {
+        expect(seconds, st).toBeGreaterThanOrEqual(before.stages[st]!);
+      }
+      // Every op spends some time being decided and committed.
+      expect(after.stages.decide! - before.stages.decide!).toBeGreaterThan(0);
+      expect(after.stages.commit! - before.stages.commit!).toBeGreaterThan(0);
+    });
+
     it('GET /openapi.json is an OpenAPI document with a path for every §8 route', async () => {
       const res = await h.app.inject({ method: 'GET', url: '/openapi.json' });
       expect(res.statusCode).toBe(200);

@@ -5,7 +5,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { routeCounters, scrape, writeCounters, type Scrape } from './metrics.js';
+import { routeCounters, scrape, stageCounters, STAGES, writeCounters, type Scrape, type Stage } from './metrics.js';
 import type { Command, InitResult, PrepareResult, PrepareReadsCommand, PrepareWritesCommand, Reply, RunResult } from './protocol.js';
 import { REPO_ROOT, type RunningServer } from './server.js';
 
@@ -94,6 +94,9 @@ export interface ServerSide {
   readonly commits: number;
   readonly commitSeconds: number;
   readonly batchedOps: number;
+  /** The writer's stage times summed over the ops that went through it, and their number. */
+  readonly stageOps: number;
+  readonly stageSeconds: Readonly<Record<Stage, number>>;
   /** Server-side time of the route's requests (from the request-latency histogram). */
   readonly route?: { readonly count: number; readonly seconds: number };
 }
@@ -120,6 +123,8 @@ export const measure = async (server: RunningServer, load: LoadProcess, prepare:
   const m1: Scrape = await scrape(server.url);
   const w0 = writeCounters(m0);
   const w1 = writeCounters(m1);
+  const s0 = stageCounters(m0);
+  const s1 = stageCounters(m1);
   const r0 = route ? routeCounters(m0, route, method) : undefined;
   const r1 = route ? routeCounters(m1, route, method) : undefined;
   return {
@@ -132,6 +137,8 @@ export const measure = async (server: RunningServer, load: LoadProcess, prepare:
       commits: w1.commits - w0.commits,
       commitSeconds: w1.commitSeconds - w0.commitSeconds,
       batchedOps: w1.batchedOps - w0.batchedOps,
+      stageOps: s1.ops - s0.ops,
+      stageSeconds: Object.fromEntries(STAGES.map((st) => [st, s1.seconds[st] - s0.seconds[st]])) as Record<Stage, number>,
       ...(r0 && r1 ? { route: { count: r1.count - r0.count, seconds: r1.seconds - r0.seconds } } : {}),
     },
   };

@@ -1,6 +1,7 @@
 /**
  * The service's Prometheus text (`GET /metrics`), parsed just enough to take differences:
- * commits (= fsyncs), ops per batch, commit time, and server-side request time per route.
+ * commits (= fsyncs), ops per batch, commit time, the writer's stage times, and server-side
+ * request time per route.
  */
 
 export interface Sample {
@@ -56,4 +57,13 @@ export const writeCounters = (s: Scrape): WriteCounters => ({
 export const routeCounters = (s: Scrape, route: string, method = 'GET'): { count: number; seconds: number } => ({
   count: sumOf(s, 'rvl_http_request_seconds_count', { route, method }),
   seconds: sumOf(s, 'rvl_http_request_seconds_sum', { route, method }),
+});
+
+/** The writer's stages (`rvl_op_stage_seconds_total`, summed over ops) and the ops counted. */
+export const STAGES = ['verify', 'queue', 'decide', 'wait', 'commit'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const stageCounters = (s: Scrape): { ops: number; seconds: Record<Stage, number> } => ({
+  ops: sumOf(s, 'rvl_op_stage_ops_total'),
+  seconds: Object.fromEntries(STAGES.map((stage) => [stage, sumOf(s, 'rvl_op_stage_seconds_total', { stage })])) as Record<Stage, number>,
 });

@@ -3,6 +3,7 @@ import { writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { Measured } from './driver.js';
 import type { LatencySummary } from './hist.js';
+import { STAGES, type Stage } from './metrics.js';
 import type { FailureSample, PrepareResult } from './protocol.js';
 import { REPO_ROOT } from './server.js';
 import { fmt, ms, table, type Cell } from './table.js';
@@ -36,6 +37,8 @@ export interface WriteFigures {
   readonly commitMsMean: number;
   /** Mean time an op spent in the server (request in → answer out), from its request histogram. */
   readonly serverMsMean: number;
+  /** Mean ms per op in each stage of the writer (rvl_op_stage_seconds_total); the rest of serverMsMean is HTTP and parsing. */
+  readonly stagesMs: Readonly<Record<Stage, number>>;
   readonly byType: Readonly<Record<string, number>>;
   readonly stoppedBy: string;
   readonly prepare: PrepareResult;
@@ -67,6 +70,7 @@ export const writeFigures = (m: Measured, yardstick: number): WriteFigures => {
     opsPerBatch: s.commits > 0 ? +(s.batchedOps / s.commits).toFixed(2) : 0,
     commitMsMean: s.commits > 0 ? +((s.commitSeconds / s.commits) * 1000).toFixed(3) : 0,
     serverMsMean: s.route && s.route.count > 0 ? +((s.route.seconds / s.route.count) * 1000).toFixed(3) : 0,
+    stagesMs: Object.fromEntries(STAGES.map((st) => [st, s.stageOps > 0 ? +((s.stageSeconds[st] / s.stageOps) * 1000).toFixed(3) : 0])) as Record<Stage, number>,
     byType: r.byType,
     stoppedBy: r.stoppedBy,
     prepare: m.prepare,
@@ -136,6 +140,16 @@ export const writeRow = (w: WriteFigures): Cell[] => [
 ];
 
 export const writeTable = (rows: readonly WriteFigures[]): string => table(WRITE_HEADERS, rows.map(writeRow));
+
+/** Where a write's time goes in the server: the writer's stages, and the rest (HTTP, parsing). */
+export const stageTable = (rows: readonly WriteFigures[]): string =>
+  table(
+    ['concurrency', 'in server ms', ...STAGES.map((st) => `${st} ms`), 'HTTP + parsing ms'],
+    rows.map((w) => {
+      const staged = STAGES.reduce((a, st) => a + w.stagesMs[st], 0);
+      return [w.concurrency, w.serverMsMean.toFixed(2), ...STAGES.map((st) => w.stagesMs[st].toFixed(2)), Math.max(0, w.serverMsMean - staged).toFixed(2)];
+    }),
+  );
 
 export const READ_HEADERS = ['read', 'concurrency', 'req/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'server ms/req', 'server CPU µs/req', 'requests', 'failures'];
 
