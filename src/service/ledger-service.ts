@@ -444,21 +444,21 @@ export class LedgerService {
   #observeStages(p: Prepared, commitStart: number): void {
     if (!this.#metrics) return;
     const n = p.jobs.length;
-    let verify = 0;
-    let queue = 0;
+    let verifyMs = 0;
+    let queueMs = 0;
     for (const job of p.jobs) {
-      verify += job.received - job.submitted;
-      queue += p.takenAt - job.received;
+      verifyMs += job.received - job.submitted;
+      queueMs += p.takenAt - job.received;
     }
-    const ms = {
-      verify,
-      queue,
-      decide: (p.decidedAt - p.takenAt) * n,
-      wait: (commitStart - p.decidedAt) * n,
-      commit: (performance.now() - commitStart) * n,
-    };
+    const seconds = (ms: number) => ms / 1000;
     this.#metrics.stages(
-      { verify: ms.verify / 1000, queue: ms.queue / 1000, decide: ms.decide / 1000, wait: ms.wait / 1000, commit: ms.commit / 1000 },
+      {
+        verify: seconds(verifyMs),
+        queue: seconds(queueMs),
+        decide: seconds((p.decidedAt - p.takenAt) * n),
+        wait: seconds((commitStart - p.decidedAt) * n),
+        commit: seconds((performance.now() - commitStart) * n),
+      },
       n,
     );
   }
