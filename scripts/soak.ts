@@ -23,7 +23,7 @@ import { checkAll } from '../test/reliability/lib/check.js';
 import { runCrash, type CrashReport } from '../test/reliability/lib/crash.js';
 import { runFaultSeed, type FaultReport } from '../test/reliability/lib/faults-run.js';
 import { runModelCheck } from '../test/reliability/lib/model-run.js';
-import { cleanup, startService, tempDir } from '../test/reliability/lib/proc.js';
+import { cleanup, startService, tempDir } from '../test/support/service-process.js';
 import { MIXES, modelAgrees, raceCast, runRace, type RaceResult } from '../test/reliability/lib/races.js';
 import { httpTarget, key, registerAll, type Key } from '../test/reliability/lib/target.js';
 import { buildService } from './soak/build.js';

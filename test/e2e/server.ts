@@ -6,15 +6,13 @@
  * Every process and folder made here is remembered; `cleanup()` (call it in `afterAll`) kills
  * what still runs and removes the folders. Set RVL_E2E_KEEP=1 to keep the folders for a post-mortem.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { inject } from 'vitest';
+import { cleanup, LISTENING, logLines, REPO_ROOT, spawnService as spawnProcess, tempDir as tempFolder, type Proc } from '../support/service-process.js';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { cleanup, logLines, REPO_ROOT };
 
 /** The compiled entry: this run's private build (test/e2e-setup.ts), else `dist/` as `npm run build` leaves it. */
 const mainJs = (): string => {
@@ -27,22 +25,9 @@ const mainJs = (): string => {
   return provided ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 };
 
-const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
 /** How long a start may take before we give up (a cold start on a loaded 2-core box is ~1 s). */
 const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 15_000;
-
-/** The PROTOCOL §10 variables: never inherited from the test runner's environment. */
-const SERVICE_VARS = [
-  'HOST',
-  'PORT',
-  'LEDGER_DATA_DIR',
-  'LEDGER_NAME',
-  'LEDGER_OPERATOR_PUBLIC_KEY',
-  'LEDGER_NODE_KEY_FILE',
-  'LOG_LEVEL',
-  'RATE_LIMIT_PER_MIN',
-];
 
 export interface Exit {
   readonly code: number | null;
@@ -75,122 +60,13 @@ export interface Server {
   kill(): Promise<Exit>;
 }
 
-interface Proc {
-  readonly proc: ChildProcess;
-  readonly exited: Promise<Exit>;
-  stdout(): string;
-  stderr(): string;
-  /** Resolves with the first match of `re` in stdout, or rejects if the process exits first. */
-  waitForStdout(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
-}
-
-const live = new Set<ChildProcess>();
-const dirs = new Set<string>();
-
-// A worker that dies without running afterAll must not leave servers behind.
-process.once('exit', () => {
-  for (const p of live) p.kill('SIGKILL');
-});
-
 /** A fresh, empty temporary folder, removed by `cleanup()`. */
-export const tempDir = async (label = 'rvl-e2e-'): Promise<string> => {
-  const dir = await mkdtemp(path.join(tmpdir(), label));
-  dirs.add(dir);
-  return dir;
-};
-
-/** Kills every process still running and removes every temporary folder. */
-export const cleanup = async (): Promise<void> => {
-  const waits = [...live].map(
-    (p) =>
-      new Promise<void>((resolve) => {
-        if (p.exitCode !== null || p.signalCode !== null) return resolve();
-        p.once('exit', () => resolve());
-        p.kill('SIGKILL');
-      }),
-  );
-  await Promise.all(waits);
-  live.clear();
-  if (process.env.RVL_E2E_KEEP !== '1') {
-    await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
-  }
-  dirs.clear();
-};
-
-const environment = (dataDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of SERVICE_VARS) delete env[name];
-  return {
-    ...env,
-    HOST: '127.0.0.1',
-    PORT: '0',
-    LEDGER_DATA_DIR: dataDir,
-    LEDGER_NAME: 'e2e',
-    LOG_LEVEL: 'warn',
-    RATE_LIMIT_PER_MIN: '0',
-    ...extra,
-  };
-};
+export const tempDir = (label = 'rvl-e2e-'): Promise<string> => tempFolder(label);
 
 const spawnService = (dataDir: string, extra?: Record<string, string>): Proc => {
   const main = mainJs();
   if (!existsSync(main)) throw new Error(`${main} is missing: the e2e globalSetup (test/e2e-setup.ts) should have built it`);
-  const proc = spawn(process.execPath, [main], {
-    cwd: REPO_ROOT,
-    env: environment(dataDir, extra),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  live.add(proc);
-  let out = '';
-  let err = '';
-  const watchers = new Set<() => void>();
-  proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-    out += chunk;
-    for (const w of watchers) w();
-  });
-  proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-    err += chunk;
-  });
-  const exited = new Promise<Exit>((resolve) => {
-    // 'close' comes after 'exit' once stdout and stderr are drained, so the output is complete.
-    proc.once('close', (code, signal) => {
-      live.delete(proc);
-      for (const w of watchers) w();
-      resolve({ code, signal });
-    });
-    proc.once('error', () => {
-      live.delete(proc);
-      resolve({ code: null, signal: null });
-    });
-  });
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
-  const waitForStdout = (re: RegExp, timeoutMs: number): Promise<RegExpExecArray> =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        watchers.delete(check);
-        reject(new Error(`no ${re} on stdout within ${timeoutMs} ms\nstdout:\n${out}\nstderr:\n${err}`));
-      }, timeoutMs);
-      const check = () => {
-        const m = re.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          watchers.delete(check);
-          resolve(m);
-        } else if (done || proc.exitCode !== null || proc.signalCode !== null) {
-          clearTimeout(timer);
-          watchers.delete(check);
-          reject(
-            new Error(`the service exited (code ${proc.exitCode}, signal ${proc.signalCode}) before ${re}\nstdout:\n${out}\nstderr:\n${err}`),
-          );
-        }
-      };
-      watchers.add(check);
-      check();
-    });
-  return { proc, exited, stdout: () => out, stderr: () => err, waitForStdout };
+  return spawnProcess({ mainJs: main, dataDir, env: { LEDGER_NAME: 'e2e', ...extra } });
 };
 
 const withTimeout = async <T>(p: Promise<T>, ms: number, what: string): Promise<T> => {
@@ -267,16 +143,3 @@ export const runToExit = async (o: StartOptions & { timeoutMs?: number } = {}): 
   const final = await p.exited;
   return { ...final, stdout: p.stdout(), stderr: p.stderr() };
 };
-
-/** The JSON log lines (pino) among a process's stdout. */
-export const logLines = (stdout: string): Record<string, unknown>[] =>
-  stdout
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    });

@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { seedFromEnv } from '../support/faults.js';
 import { runCrash } from './lib/crash.js';
-import { cleanup, REPO_ROOT, spawnService, startService, tempDir } from './lib/proc.js';
+import { cleanup, REPO_ROOT, spawnService, startService, tempDir } from '../support/service-process.js';
 import path from 'node:path';
 
 const SEED = seedFromEnv(20_261_128);

@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { describePlan, planFor } from '../support/faults.js';
 import { runFaultSeed } from './lib/faults-run.js';
-import { cleanup } from './lib/proc.js';
+import { cleanup } from '../support/service-process.js';
 
 /** Seeds 0–7: every kind × outcome at a later commit; 41, 43, 45, 47: fsync errors and torn writes of genesis. */
 const COVERAGE = [0, 1, 2, 3, 4, 5, 6, 7, 41, 43, 45, 47];

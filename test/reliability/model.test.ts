@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { seedFromEnv } from '../support/faults.js';
 import { checkLog, checkModel, type Snapshot } from './lib/check.js';
 import { runModelCheck, type ModelRun } from './lib/model-run.js';
-import { cleanup } from './lib/proc.js';
+import { cleanup } from '../support/service-process.js';
 import type { Call } from './lib/workload.js';
 
 const SEED = seedFromEnv(7_000_003);

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Rng, seedFromEnv } from '../support/faults.js';
 import { checkAll } from './lib/check.js';
-import { cleanup, startService, tempDir, type Proc } from './lib/proc.js';
+import { cleanup, startService, tempDir, type Proc } from '../support/service-process.js';
 import { MIXES, modelAgrees, raceCast, runRace, type RaceCast, type RaceResult } from './lib/races.js';
 import { httpTarget, key, registerAll, type Key, type Target } from './lib/target.js';
 import { readFileSync } from 'node:fs';

@@ -24,7 +24,7 @@ import { LedgerClient } from '../../../src/client/client.js';
 import { verifyNode } from '../../../src/ledger/ed25519-node.js';
 import { Rng } from '../../support/faults.js';
 import { checkLog, checkModel, checkVouchers, readSnapshot, type SignedSize, type Snapshot } from './check.js';
-import { logLines, spawnService, startService, tempDir, type Proc } from './proc.js';
+import { logLines, spawnService, startService, tempDir, type Proc } from '../../support/service-process.js';
 import { httpTarget, registerAll, type Key, type Target } from './target.js';
 import { History, makeCast, runWorkload, Workload, type Call } from './workload.js';
 

@@ -27,7 +27,7 @@
 import { Harness } from '../../support/harness.js';
 import { applyPowerLoss, describePlan, FaultInjector, planFor, Rng, type FaultPlan } from '../../support/faults.js';
 import { checkAll, type SignedSize } from './check.js';
-import { tempDir } from './proc.js';
+import { tempDir } from '../../support/service-process.js';
 import { harnessTarget, key, sign, type Key, type Target } from './target.js';
 import { History, makeCast, runWorkload, Workload } from './workload.js';
 

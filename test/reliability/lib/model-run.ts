@@ -7,7 +7,7 @@
  */
 import { Rng } from '../../support/faults.js';
 import { checkAll, type ModelReport, type Snapshot } from './check.js';
-import { startService, tempDir, type Proc } from './proc.js';
+import { startService, tempDir, type Proc } from '../../support/service-process.js';
 import { httpTarget, registerAll, type Key, type Target } from './target.js';
 import { History, makeCast, runWorkload, Workload, type Call } from './workload.js';
 import { readFileSync } from 'node:fs';

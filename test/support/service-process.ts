@@ -1,8 +1,12 @@
 /**
- * The compiled service as a child process, for crash runs: start it and wait until it listens,
- * or start it and SIGKILL it at a chosen moment, listening or not (test/e2e/server.ts always waits
- * for the listening line, and reads the build path from vitest; this runs under the soak script
- * too, so the path of main.js is a parameter).
+ * The compiled service as a child process, for the e2e, crash and soak runs: start it and wait
+ * until it listens, or start it and SIGKILL it at a chosen moment, listening or not. Free of
+ * vitest (the soak script uses it too), so the path of main.js is a parameter; test/e2e/server.ts
+ * adds vitest's private build on top.
+ *
+ * Every process and folder made here is remembered; `cleanup()` kills what still runs and removes
+ * the folders (kept with RVL_KEEP=1 or RVL_E2E_KEEP=1). A process that exits without cleanup
+ * takes its children with it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -10,11 +14,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
-const START_TIMEOUT_MS = 30_000;
+export const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
+/** How long a start may take before we give up (a cold start on a loaded 2-core box is ~1 s). */
+export const START_TIMEOUT_MS = 30_000;
 
+/** The PROTOCOL §10 variables: never inherited from the test runner's environment. */
 const SERVICE_VARS = ['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_NAME', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE', 'LOG_LEVEL', 'RATE_LIMIT_PER_MIN'];
 
 const live = new Set<ChildProcess>();
@@ -23,13 +29,14 @@ process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
 });
 
-export const tempDir = async (label = 'rvl-rel-'): Promise<string> => {
+/** A fresh, empty temporary folder, removed by `cleanup()`. */
+export const tempDir = async (label = 'rvl-test-'): Promise<string> => {
   const dir = await mkdtemp(path.join(tmpdir(), label));
   dirs.add(dir);
   return dir;
 };
 
-/** Kills what still runs and removes the folders (kept with RVL_KEEP=1). */
+/** Kills what still runs and removes the folders (kept with RVL_KEEP=1 or RVL_E2E_KEEP=1). */
 export const cleanup = async (): Promise<void> => {
   await Promise.all(
     [...live].map(
@@ -42,7 +49,7 @@ export const cleanup = async (): Promise<void> => {
     ),
   );
   live.clear();
-  if (process.env.RVL_KEEP !== '1') await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
+  if (process.env.RVL_KEEP !== '1' && process.env.RVL_E2E_KEEP !== '1') await Promise.all([...dirs].map((d) => rm(d, { recursive: true, force: true })));
   dirs.clear();
 };
 
@@ -53,6 +60,8 @@ export interface Proc {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stdout(): string;
   stderr(): string;
+  /** Resolves with the first match of `re` in stdout, or rejects if the process exits first. */
+  waitForStdout(re: RegExp, timeoutMs: number): Promise<RegExpExecArray>;
   /** performance.now() when the listening line came, if it did. */
   listeningAt(): number | undefined;
   /** The URL, once listening. */
@@ -67,6 +76,7 @@ export interface Proc {
 export interface SpawnOptions {
   readonly mainJs: string;
   readonly dataDir: string;
+  /** Extra or overriding environment (PROTOCOL §10 variables; LEDGER_NAME defaults to "test"). */
   readonly env?: Record<string, string>;
   /** Arguments for node before the script (e.g. --import a preload). */
   readonly nodeArgs?: readonly string[];
@@ -77,7 +87,7 @@ export const spawnService = (o: SpawnOptions): Proc => {
   for (const name of SERVICE_VARS) delete env[name];
   const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), o.mainJs], {
     cwd: REPO_ROOT,
-    env: { ...env, HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: o.dataDir, LEDGER_NAME: 'reliability', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', ...o.env },
+    env: { ...env, HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: o.dataDir, LEDGER_NAME: 'test', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const spawnedAt = performance.now();
@@ -116,26 +126,28 @@ export const spawnService = (o: SpawnOptions): Proc => {
       resolve({ code: null, signal: null });
     });
   });
-  const waitListening = (timeoutMs = START_TIMEOUT_MS) =>
-    new Promise<string>((resolve, reject) => {
+  const waitForStdout = (re: RegExp, timeoutMs: number) =>
+    new Promise<RegExpExecArray>((resolve, reject) => {
       const timer = setTimeout(() => {
         waiters.delete(check);
-        reject(new Error(`the service did not listen within ${timeoutMs} ms\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
+        reject(new Error(`no ${re} on stdout within ${timeoutMs} ms\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
       }, timeoutMs);
       const check = () => {
-        if (url !== undefined) {
+        const m = re.exec(out);
+        if (m) {
           clearTimeout(timer);
           waiters.delete(check);
-          resolve(url);
+          resolve(m);
         } else if (done) {
           clearTimeout(timer);
           waiters.delete(check);
-          reject(new Error(`the service exited (code ${proc.exitCode}, signal ${proc.signalCode}) before listening\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
+          reject(new Error(`the service exited (code ${proc.exitCode}, signal ${proc.signalCode}) before ${re}\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
         }
       };
       waiters.add(check);
       check();
     });
+  const waitListening = async (timeoutMs = START_TIMEOUT_MS): Promise<string> => (await waitForStdout(LISTENING, timeoutMs))[1]!;
   const kill = async () => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
     await exited;
@@ -146,7 +158,7 @@ export const spawnService = (o: SpawnOptions): Proc => {
     await exited;
     clearTimeout(timer);
   };
-  return { proc, spawnedAt, exited, stdout: () => out, stderr: () => err, listeningAt: () => listeningAt, url: () => url, waitListening, kill, stop };
+  return { proc, spawnedAt, exited, stdout: () => out, stderr: () => err, waitForStdout, listeningAt: () => listeningAt, url: () => url, waitListening, kill, stop };
 };
 
 /** Starts the service and waits until it listens. */
