@@ -15,7 +15,7 @@ import helmet, { type HelmetOptions } from 'helmet';
  * plugins, no framing, and requests (`fetch`) to this origin only. Helmet's defaults are not
  * used: they add `upgrade-insecure-requests`, which would break the console on plain HTTP.
  */
-export const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
+const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
   'default-src': ["'self'"],
   'base-uri': ["'self'"],
   'connect-src': ["'self'"],

@@ -78,8 +78,8 @@ const publicKeyObject = (publicKeyHex: unknown): KeyObject | undefined => {
   if (typeof publicKeyHex !== 'string') return undefined;
   const cached = recall(publicKeys, publicKeyHex);
   if (cached !== undefined) return cached;
-  const bytes = parseHex(publicKeyHex, PUBLIC_KEY_BYTES);
-  if (bytes === undefined || !isAcceptableKeyEncoding(bytes)) return undefined;
+  const bytes = screenedKey(publicKeyHex);
+  if (bytes === null) return undefined;
   const x = Buffer.from(bytes).toString('base64url');
   const key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x }, format: 'jwk' });
   remember(publicKeys, publicKeyHex, key, publicKeyCacheMax);

@@ -39,20 +39,8 @@ export interface Envelope {
   readonly signatures: { signer: string; sig: string }[];
 }
 
-export interface WireVoucher {
-  id: string;
-  rootId: string;
-  parentId: string | null;
-  issuer: string;
-  holder: string;
-  offeredTo: string | null;
-  amount: string;
-  status: string;
-  pledge: { bank: string; loanRef: string; since: string } | null;
-  settlement: { payee: string; paymentRef: string; at: string } | null;
-  createdSeq: number;
-  updatedSeq: number;
-}
+export type { WireVoucher } from '../../src/domain/wire.js';
+import type { WireVoucher } from '../../src/domain/wire.js';
 
 export interface Receipt {
   opId: string;

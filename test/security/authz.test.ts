@@ -17,21 +17,11 @@ import type { LightMyRequestResponse } from 'fastify';
 import { base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../src/ledger/ed25519.js';
+import type { WireVoucher } from '../../src/domain/wire.js';
 import { Harness, dueIn, key, type Key, type Receipt } from '../support/harness.js';
 import { assertProblem, runs, timeoutMs } from './support.js';
 
-interface State {
-  id: string;
-  rootId: string;
-  parentId: string | null;
-  issuer: string;
-  holder: string;
-  offeredTo: string | null;
-  amount: string;
-  status: string;
-  pledge: { bank: string } | null;
-  settlement: { payee: string } | null;
-}
+type State = WireVoucher;
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
