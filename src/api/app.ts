@@ -302,7 +302,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     switch (outcome.kind) {
       case 'accepted':
         for (const signer of declared) await partyLimit.count(req, signer);
-        return reply.code(201).send(outcome.receipt);
+        return reply.code(201).type('application/json; charset=utf-8').send(outcome.json);
       case 'duplicate':
         return reply.code(200).send({ ...outcome.receipt, duplicate: true });
       case 'unavailable':

@@ -89,8 +89,28 @@ export const checkpointText = ({ ledgerId, size, root }: CheckpointInput): strin
 
 /** Signs `msg` with a hex seed, returning a hex signature (`sign` or `signNode`). */
 export type SignFn = (seedHex: string, msg: Uint8Array) => string;
+/** The same off the calling thread (`signNodeAsync`). */
+export type AsyncSignFn = (seedHex: string, msg: Uint8Array) => Promise<string>;
 /** Verifies a hex signature by a hex key (`verify` or `verifyNode`). */
 export type VerifyFn = (publicKeyHex: string, msg: Uint8Array, sigHex: string) => boolean;
+
+/** The bytes a note's signature covers, after checking the text and the key name. */
+const noteMessage = (text: string, name: string): Uint8Array => {
+  if (!text.endsWith('\n') || hasLoneSurrogate(text) || FORBIDDEN_CONTROL.test(text)) {
+    throw new LedgerError('BAD_NOTE', 'note text must be well-formed, end in a newline and have no control characters');
+  }
+  if (name.length === 0 || BAD_KEY_NAME_CHAR.test(name) || hasLoneSurrogate(name)) {
+    throw new LedgerError('BAD_NOTE', 'key name must be non-empty, without spaces or "+"');
+  }
+  return utf8(text);
+};
+
+/** The signed note: the text, a blank line, and the signature line (key id ‖ signature). */
+const withSignatureLine = (text: string, name: string, publicKeyHex: string, sigHex: string): string => {
+  const signature = fromHex(sigHex, ED25519_SIGNATURE_BYTES);
+  const id = keyId(name, publicKeyHex);
+  return `${text}\n${SIGNATURE_LINE_PREFIX}${name} ${toBase64(concatBytes(id, signature))}\n`;
+};
 
 /**
  * c2sp.org/signed-note: `text` (ending in a newline) plus one Ed25519 signature line by `name`.
@@ -103,17 +123,7 @@ export const signNote = (
   seedHex: string,
   signFn: SignFn = signPortable,
   publicKeyHex: string = publicKeyFromSeed(seedHex),
-): string => {
-  if (!text.endsWith('\n') || hasLoneSurrogate(text) || FORBIDDEN_CONTROL.test(text)) {
-    throw new LedgerError('BAD_NOTE', 'note text must be well-formed, end in a newline and have no control characters');
-  }
-  if (name.length === 0 || BAD_KEY_NAME_CHAR.test(name) || hasLoneSurrogate(name)) {
-    throw new LedgerError('BAD_NOTE', 'key name must be non-empty, without spaces or "+"');
-  }
-  const signature = fromHex(signFn(seedHex, utf8(text)), ED25519_SIGNATURE_BYTES);
-  const id = keyId(name, publicKeyHex);
-  return `${text}\n${SIGNATURE_LINE_PREFIX}${name} ${toBase64(concatBytes(id, signature))}\n`;
-};
+): string => withSignatureLine(text, name, publicKeyHex, signFn(seedHex, noteMessage(text, name)));
 
 /** The signed note of a checkpoint, signed with the node key's seed; key name = origin. */
 export const signCheckpoint = (
@@ -122,6 +132,18 @@ export const signCheckpoint = (
   signFn: SignFn = signPortable,
   publicKeyHex: string = publicKeyFromSeed(seedHex),
 ): string => signNote(checkpointText(checkpoint), checkpointOrigin(checkpoint.ledgerId), seedHex, signFn, publicKeyHex);
+
+/** `signCheckpoint` with the signing itself off the calling thread; the same note. */
+export const signCheckpointAsync = async (
+  checkpoint: CheckpointInput,
+  seedHex: string,
+  signFn: AsyncSignFn,
+  publicKeyHex: string,
+): Promise<string> => {
+  const text = checkpointText(checkpoint);
+  const name = checkpointOrigin(checkpoint.ledgerId);
+  return withSignatureLine(text, name, publicKeyHex, await signFn(seedHex, noteMessage(text, name)));
+};
 
 const toNoteString = (note: unknown): string | undefined => {
   if (note instanceof Uint8Array) {

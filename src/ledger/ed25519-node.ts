@@ -200,6 +200,23 @@ const privateKeyObject = (seedHex: string): KeyObject => {
 export const signNode = (seedHex: string, msg: Uint8Array): string =>
   toHex(cryptoSign(null, msg, privateKeyObject(seedHex)));
 
+/**
+ * `signNode` on libuv's thread pool (node:crypto's callback form): the same signature, without
+ * holding the calling thread for the curve arithmetic. Rejects with `LedgerError('BAD_HEX')` on a
+ * bad seed.
+ */
+export const signNodeAsync = (seedHex: string, msg: Uint8Array): Promise<string> => {
+  let key: KeyObject;
+  try {
+    key = privateKeyObject(seedHex);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return new Promise((resolve, reject) => {
+    cryptoSign(null, msg, key, (err, sig) => (err ? reject(err) : resolve(toHex(sig))));
+  });
+};
+
 /** The public key of a hex seed, on node:crypto. */
 export const publicKeyFromSeedNode = (seedHex: string): string => {
   const jwk = createPublicKey(privateKeyObject(seedHex)).export({ format: 'jwk' });

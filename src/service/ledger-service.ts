@@ -18,8 +18,8 @@ import {
 } from '../domain/index.js';
 import { InvariantError } from '../domain/decide.js';
 import type { Receipt, ReceiptEffects } from '../domain/wire.js';
-import { signCheckpoint } from '../ledger/checkpoint.js';
-import { signNode, verifyNode, verifyNodeAsync } from '../ledger/ed25519-node.js';
+import { signCheckpoint, signCheckpointAsync } from '../ledger/checkpoint.js';
+import { signNode, signNodeAsync, verifyNode, verifyNodeAsync } from '../ledger/ed25519-node.js';
 import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
@@ -46,12 +46,20 @@ const opIdOf = (preimage: Uint8Array): string => oneShotHash('sha256', preimage,
 export type { Receipt, ReceiptEffects } from '../domain/wire.js';
 
 export type SubmitOutcome =
-  | { readonly kind: 'accepted'; readonly receipt: Receipt }
+  /** `json` is JSON.stringify(receipt), built around the effects' JSON already made for the store. */
+  | { readonly kind: 'accepted'; readonly receipt: Receipt; readonly json: string }
   | { readonly kind: 'duplicate'; readonly receipt: Receipt }
   | { readonly kind: 'refused'; readonly code: DecideCode; readonly detail: string }
   | { readonly kind: 'unavailable'; readonly detail: string }
   /** A programmer error (a broken invariant): nothing was written; the API answers 500. */
   | { readonly kind: 'internal' };
+
+/**
+ * JSON.stringify(receipt), with the effects' JSON spliced in rather than made a second time (the
+ * same keys in the same order as the Receipt literal of #prepare; a test holds them equal).
+ */
+export const receiptJson = (r: Receipt, effectsJson: string): string =>
+  `{"opId":${JSON.stringify(r.opId)},"seq":${r.seq},"entryHash":${JSON.stringify(r.entryHash)},"time":${JSON.stringify(r.time)},"treeSize":${r.treeSize},"effects":${effectsJson}}`;
 
 /** An op that passed the shape and ledger checks, with what was computed from it once. */
 interface Submission {
@@ -67,8 +75,10 @@ interface Submission {
 interface Prepared {
   readonly jobs: readonly Job[];
   readonly outcomes: ReadonlyMap<Job, SubmitOutcome>;
-  /** What to write; undefined when every op was refused or a duplicate. */
-  readonly batch: CommitBatch | undefined;
+  /** What to write, but its checkpoint; undefined when every op was refused or a duplicate. */
+  readonly batch: Omit<CommitBatch, 'checkpoint'> | undefined;
+  /** The batch's signed checkpoint, being signed off the event loop while the batch before commits. */
+  readonly checkpoint: Promise<string> | undefined;
   readonly frontier: Frontier;
   /** Stage times (performance.now()): the batch was taken from the queue, and decided. */
   readonly takenAt: number;
@@ -302,7 +312,7 @@ export class LedgerService {
       const jobs = this.#queue.splice(0, this.#batchOpsMax);
       let prepared: Prepared;
       try {
-        prepared = await this.#prepare(jobs, performance.now());
+        prepared = await this.#prepare(jobs, performance.now(), inFlight !== undefined);
       } catch (err) {
         // A programmer error: answer the batch's ops with it, write nothing, keep serving.
         this.#logger.error({ err }, 'batch failed before commit');
@@ -317,8 +327,13 @@ export class LedgerService {
     }
   }
 
-  /** Decides a batch against the state after every batch decided so far (durable or in flight). */
-  async #prepare(jobs: Job[], takenAt: number): Promise<Prepared> {
+  /**
+   * Decides a batch against the state after every batch decided so far (durable or in flight).
+   * With a commit in flight (`behindCommit`), the checkpoint is signed on libuv's thread pool
+   * while that commit finishes; with none, there is nothing to overlap, and signing here is
+   * quicker than a hand-off.
+   */
+  async #prepare(jobs: Job[], takenAt: number, behindCommit: boolean): Promise<Prepared> {
     const tip = this.#tip;
     const prefetched = emptyPrefetch();
     await Promise.all(jobs.map((job) => this.#prefetch(job.op, prefetched, tip.view)));
@@ -360,24 +375,26 @@ export class LedgerService {
       };
       view.apply(decision.effects, seq);
       for (const n of frontier.append(hash)) nodes.push([n.key, n.hash]);
-      entries.push({ seq, text, opId: job.opId, effects: JSON.stringify(effects) });
+      const effectsJson = JSON.stringify(effects);
+      entries.push({ seq, text, opId: job.opId, effects: effectsJson });
       const receipt: Receipt = { opId: job.opId, seq, entryHash: toHex(hash), time, treeSize: seq + 1, effects };
       accepted.set(job.opId, receipt);
-      outcomes.set(job, { kind: 'accepted', receipt });
+      outcomes.set(job, { kind: 'accepted', receipt, json: receiptJson(receipt, effectsJson) });
       seq += 1;
       prev = receipt.entryHash;
       lastTime = time;
     }
 
     const head: Head = { size: seq, lastHash: prev, lastTime };
-    let batch: CommitBatch | undefined;
+    let batch: Prepared['batch'];
+    let checkpoint: Promise<string> | undefined;
     if (entries.length > 0) {
-      const checkpoint = signCheckpoint(
-        { ledgerId: this.meta.ledgerId, size: seq, root: frontier.root() },
-        this.#nodeSeed,
-        signNode,
-        this.meta.nodeKey,
-      );
+      const tree = { ledgerId: this.meta.ledgerId, size: seq, root: frontier.root() };
+      checkpoint = behindCommit
+        ? signCheckpointAsync(tree, this.#nodeSeed, signNodeAsync, this.meta.nodeKey)
+        : Promise.resolve(signCheckpoint(tree, this.#nodeSeed, signNode, this.meta.nodeKey));
+      // Awaited in #commitAfter, which may return first (after a failed commit): never unhandled.
+      checkpoint.catch(() => undefined);
       const invoices = view.invoiceWrites();
       batch = {
         entries,
@@ -391,11 +408,10 @@ export class LedgerService {
         partySeqs: view.partySeqs,
         merkleNodes: nodes,
         head,
-        checkpoint,
       };
       this.#tip = { head, frontier, view };
     }
-    return { jobs, outcomes, batch, frontier, takenAt, decidedAt: performance.now() };
+    return { jobs, outcomes, batch, checkpoint, frontier, takenAt, decidedAt: performance.now() };
   }
 
   /** Commits a prepared batch once `previous` (the batch before it) is durable, then answers its ops. */
@@ -410,8 +426,10 @@ export class LedgerService {
     }
     if (batch) {
       const started = performance.now();
+      let checkpoint: string;
       try {
-        await this.store.commit(batch);
+        checkpoint = await p.checkpoint!;
+        await this.store.commit({ ...batch, checkpoint });
       } catch (err) {
         this.#unavailable = 'the store failed to write durably; the service is read-only until restarted';
         this.#logger.error({ err, seq: this.#head.size, ops: batch.entries.length }, 'commit failed; going read-only');
@@ -422,7 +440,7 @@ export class LedgerService {
       this.#metrics?.committed(batch.entries.length, (performance.now() - started) / 1000, batch.head.size);
       this.#head = batch.head;
       this.#frontier = p.frontier;
-      this.#checkpoint = batch.checkpoint;
+      this.#checkpoint = checkpoint;
       for (const e of batch.entries) this.opIndex.add(e.opId);
       this.cache.committed(batch.parties, batch.keyOwners, batch.vouchers);
     }

@@ -104,6 +104,30 @@ describe('benchmark harness (smoke)', () => {
     }
   });
 
+  it('npm run bench:ab: builds the base ref, runs A B B A, prints the paired table, writes the JSON', { timeout: 120_000 }, async () => {
+    const run = await tsx('scripts/bench/ab.ts', ['--rounds', '1', '--ops', '30', '--warmup-ops', '0', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/figure\s+A\s+B\s+B ÷ A \(median\)\s+B ÷ A \(range\)/);
+    expect(run.stdout).toMatch(/^ops\/s\s+\d+\s+\d+\s+\d+\.\d{3}/m);
+    const json = await onlyJson(out, 'bench-ab');
+    expect(json.kind).toBe('rvl-bench-ab');
+    expect(json.valid).toBe(true);
+    const runs = json.runs as { variant: string; round: number; yardstick: number; figures: Record<string, unknown> }[];
+    expect(runs.map((r) => r.variant)).toEqual(['A', 'B', 'B', 'A']);
+    for (const r of runs) {
+      expect(r.figures.ops).toBe(30);
+      expect(r.figures.failed).toBe(0);
+      positive(r.yardstick, 'yardstick');
+      for (const k of ['opsPerSec', 'serverCpuUsPerOp', 'serverMainThreadCpuUsPerOp']) positive(r.figures[k], k);
+    }
+    // The base was built in a temporary worktree, and that worktree is gone.
+    const config = json.config as { baseSha: string };
+    expect(config.baseSha).toMatch(/^[0-9a-f]{40}$/);
+    expect(run.stdout).toMatch(/building HEAD \([0-9a-f]{12}\) in (\S+) …/);
+    const built = /building HEAD \([0-9a-f]{12}\) in (\S+) …/.exec(run.stdout)![1]!;
+    await expect(readdir(built)).rejects.toThrow();
+  });
+
   it('npm run bench:scale: builds, restarts, reads, audits, writes again, writes the JSON', { timeout: 60_000 }, async () => {
     const run = await tsx('scripts/bench/scale.ts', ['--entries', '300', '--ops', '40', '--read-requests', '50', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
     expect(run.code, run.stderr + run.stdout).toBe(0);

@@ -3,7 +3,11 @@
  * batch decided on top of an uncommitted one must see its effects, commit after it, and be
  * answered 503 with nothing written if the commit below it fails.
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { signCheckpoint, signCheckpointAsync, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
+import { signNode, signNodeAsync, verifyNode } from '../../src/ledger/ed25519-node.js';
 import type { CommitBatch } from '../../src/store/port.js';
 import { gate, wrapStore } from '../api/helpers.js';
 import { Harness, dueIn, key } from '../support/harness.js';
@@ -90,6 +94,36 @@ describe('pipelined batches', () => {
       expect(h.service.size).toBe(size + 2);
       const read = await h.get(`/v1/vouchers/${voucherId}`, tier1);
       expect(read.json()).toMatchObject({ status: 'active', holder: tier1.id });
+    } finally {
+      prefetch.open();
+      commit.open();
+      await h.close();
+    }
+  });
+
+  it('signs the checkpoint of a batch decided behind a commit off the event loop: the same note, served once durable; receipts are JSON.stringify of the receipt', async () => {
+    const { h, prefetch, commitReached, commit, commits } = await heldLedger();
+    try {
+      const size = h.service.size;
+      const { answers } = await issueThenAccept(h, prefetch, commitReached, commit);
+      const [a, b] = await answers;
+      expect([a.statusCode, b.statusCode]).toEqual([201, 201]);
+      // Batch 2 was decided while batch 1 committed: its checkpoint took the asynchronous path.
+      expect(commits.map((c) => c.head.size)).toEqual([size + 1, size + 2]);
+      const seed = (JSON.parse(await readFile(path.join(h.dataDir, 'node.key'), 'utf8')) as { secretKey: string }).secretKey;
+      const nodeKey = h.service.meta.nodeKey;
+      const served = (await h.app.inject({ method: 'GET', url: '/v1/checkpoint' })).body;
+      const root = verifyCheckpoint(served, { ledgerId: h.ledgerId, nodePublicKey: nodeKey, verify: verifyNode });
+      expect(root.ok && root.size).toBe(size + 2);
+      // Ed25519 is deterministic: the thread pool's signature is the one signNode makes.
+      const tree = { ledgerId: h.ledgerId, size: size + 2, root: root.ok ? root.root : '' };
+      expect(served).toBe(signCheckpoint(tree, seed, signNode, nodeKey));
+      expect(await signCheckpointAsync(tree, seed, signNodeAsync, nodeKey)).toBe(served);
+      for (const answer of [a, b]) {
+        expect(Object.keys(answer.json())).toEqual(['opId', 'seq', 'entryHash', 'time', 'treeSize', 'effects']);
+        expect(answer.body).toBe(JSON.stringify(answer.json()));
+        expect(answer.headers['content-type']).toBe('application/json; charset=utf-8');
+      }
     } finally {
       prefetch.open();
       commit.open();

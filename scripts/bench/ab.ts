@@ -1,0 +1,251 @@
+/**
+ * `npm run bench:ab`: is a change faster? This VM's CPU speed swings by up to 1.7× within minutes,
+ * so two `npm run bench` runs taken minutes apart cannot tell a 10 % change from the weather. This
+ * script compares two builds of the server under the same write load, interleaved in time:
+ * rounds of A B B A (the second half mirrors the first, so a steady drift falls on both alike),
+ * each run on a fresh ledger with the same warm-up, and reports every run and the paired ratios.
+ *
+ * A is a git ref (default HEAD), built into a temporary worktree; B is this work tree's
+ * `dist/` (built by the npm script). Both use this checkout's node_modules.
+ *
+ *   npm run bench:ab -- [--base HEAD] [--rounds 3] [--seconds 6 | --ops N] [--concurrency 64]
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { num, readArgs, UsageError } from './lib/args.js';
+import { LoadProcess, measure } from './lib/driver.js';
+import { describeMachine, machineInfo } from './lib/machine.js';
+import { budgetFor, writeFigures, writeJson, type WriteFigures } from './lib/report.js';
+import { DEFAULT_MAIN, REPO_ROOT, startServer } from './lib/server.js';
+import { fmt, table } from './lib/table.js';
+import { measureVerifyRate } from './lib/yardstick.js';
+
+const USAGE = `usage: npm run bench:ab -- [options]
+  --base REF           the git ref to compare against (default HEAD); B is this work tree's build
+  --rounds N           rounds of A B B A (default 3: 12 runs)
+  --seconds N          timed seconds per run (default 6) …
+  --ops N              … or exactly N timed ops per run
+  --yardstick-seconds N  the yardstick's length before each run (default 1)
+  --main FILE          B's compiled server (default dist/src/main.js)
+  --concurrency N      concurrency of the write load (default 64)
+  --warmup-ops N       untimed mixed ops per run before the window (default 2000)
+  --out DIR            where the JSON goes (default bench-results)`;
+
+interface Variant {
+  readonly name: 'A' | 'B';
+  readonly label: string;
+  readonly main: string;
+}
+
+interface Run {
+  readonly variant: 'A' | 'B';
+  readonly round: number;
+  readonly yardstick: number;
+  readonly figures: WriteFigures;
+}
+
+const git = (...args: string[]): string => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
+
+/** Builds `ref` into a temporary worktree sharing this checkout's node_modules; its server entry point. */
+const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: string; sha: string; cleanup: () => Promise<void> }> => {
+  const sha = git('rev-parse', '--verify', `${ref}^{commit}`);
+  const dir = await mkdtemp(path.join(tmpdir(), `rvl-ab-${sha.slice(0, 8)}-`));
+  git('worktree', 'add', '--detach', '--force', dir, sha);
+  const cleanup = async () => {
+    try {
+      git('worktree', 'remove', '--force', dir);
+    } catch {
+      await rm(dir, { recursive: true, force: true });
+      git('worktree', 'prune');
+    }
+  };
+  try {
+    const lockHere = await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8');
+    const lockThere = await readFile(path.join(dir, 'package-lock.json'), 'utf8').catch(() => '');
+    if (lockHere !== lockThere) say(`note: ${ref}'s package-lock.json differs from this checkout's; A runs on this checkout's node_modules`);
+    await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+    say(`building ${ref} (${sha.slice(0, 12)}) in ${dir} …`);
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+    const main = path.join(dir, 'dist', 'src', 'main.js');
+    if (!existsSync(main)) throw new Error(`${ref} built no dist/src/main.js`);
+    return { main, sha, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+};
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+/** One run: a fresh server and ledger, warm-up, one timed window at `concurrency`. */
+const runOnce = async (
+  v: Variant,
+  o: { concurrency: number; seconds: number | undefined; ops: number | undefined; warmupOps: number; yardSeconds: number },
+): Promise<{ figures: WriteFigures; yardstick: number }> => {
+  // A short yardstick right before the run: the machine's speed at this moment.
+  const yard = await measureVerifyRate(2, o.yardSeconds);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'rvl-ab-data-'));
+  const server = await startServer({ dataDir, main: v.main });
+  let load: LoadProcess | undefined;
+  try {
+    const ledger = (await (await fetch(`${server.url}/v1/ledger`)).json()) as { ledgerId: string };
+    const operator = JSON.parse(await readFile(path.join(dataDir, 'operator.key'), 'utf8')) as { secretKey: string };
+    load = LoadProcess.start();
+    await load.init({ url: server.url, ledgerId: ledger.ledgerId, operatorSeed: operator.secretKey, suppliers: 16, banks: 8 });
+    if (o.warmupOps > 0) {
+      await load.prepareWrites({ label: 'warm-up', concurrency: o.concurrency, ops: o.warmupOps });
+      await load.go();
+    }
+    const prep = await load.prepareWrites({
+      label: `writes@${o.concurrency}`,
+      concurrency: o.concurrency,
+      ...(o.ops !== undefined
+        ? { ops: o.ops }
+        : { seconds: o.seconds!, budgetOps: budgetFor(o.concurrency, o.seconds!, yard.verifiesPerSecond * 0.6) }),
+    });
+    const m = await measure(server, load, prep, '/v1/ops', 'POST');
+    return { figures: writeFigures(m, yard.verifiesPerSecond), yardstick: yard.verifiesPerSecond };
+  } finally {
+    await load?.close();
+    await server.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+};
+
+const main = async (): Promise<number> => {
+  const a = readArgs({
+    base: { type: 'string' },
+    rounds: { type: 'string' },
+    seconds: { type: 'string' },
+    ops: { type: 'string' },
+    'yardstick-seconds': { type: 'string' },
+    main: { type: 'string' },
+    concurrency: { type: 'string' },
+    'warmup-ops': { type: 'string' },
+    out: { type: 'string' },
+    help: { type: 'boolean' },
+  });
+  if (a.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const base = typeof a.base === 'string' ? a.base : 'HEAD';
+  const rounds = num(a.rounds, 'rounds', 3)!;
+  const ops = num(a.ops, 'ops', undefined);
+  if (ops !== undefined && a.seconds !== undefined) throw new UsageError('give --seconds or --ops, not both');
+  const seconds = ops === undefined ? num(a.seconds, 'seconds', 6, true)! : undefined;
+  const yardSeconds = num(a['yardstick-seconds'], 'yardstick-seconds', 1, true)!;
+  const mainB = typeof a.main === 'string' ? path.resolve(a.main) : DEFAULT_MAIN;
+  const concurrency = num(a.concurrency, 'concurrency', 64)!;
+  const warmupOps = a['warmup-ops'] === '0' ? 0 : num(a['warmup-ops'], 'warmup-ops', 2000)!;
+  const outDir = typeof a.out === 'string' ? a.out : 'bench-results';
+  const say = (line = '') => process.stdout.write(`${line}\n`);
+  const startedAt = new Date();
+  const machine = machineInfo();
+  say(`rvl bench:ab — ${startedAt.toISOString()}`);
+  say(`machine: ${describeMachine(machine)}`);
+
+  const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src') !== '';
+  const built = await buildRef(base, say);
+  const variants: Record<'A' | 'B', Variant> = {
+    A: { name: 'A', label: `${base} (${built.sha.slice(0, 12)})`, main: built.main },
+    B: { name: 'B', label: `work tree (${git('rev-parse', '--short=12', 'HEAD')}${dirty ? ' + uncommitted changes' : ''})`, main: mainB },
+  };
+  say(`A = ${variants.A.label}`);
+  say(`B = ${variants.B.label}`);
+  say(`${rounds} round(s) of A B B A at concurrency ${concurrency}, ${ops === undefined ? `${seconds} s` : `${fmt(ops)} ops`} each, ${fmt(warmupOps)} warm-up ops per run`);
+
+  const runs: Run[] = [];
+  try {
+    for (let round = 1; round <= rounds; round += 1) {
+      for (const name of ['A', 'B', 'B', 'A'] as const) {
+        const r = await runOnce(variants[name], { concurrency, seconds, ops, warmupOps, yardSeconds });
+        runs.push({ variant: name, round, yardstick: r.yardstick, figures: r.figures });
+        const f = r.figures;
+        say(
+          `  round ${round} ${name}: ${fmt(f.opsPerSec)} ops/s, ratio ${f.ratio.toFixed(3)}, p99 ${(f.latencyUs.p99 / 1000).toFixed(1)} ms, ` +
+            `server ${fmt(f.serverCpuUsPerOp)} µs/op (main thread ${fmt(f.serverMainThreadCpuUsPerOp)}), yardstick ${fmt(r.yardstick)}` +
+            (f.valid ? '' : ` — INVALID: ${f.failed} failed`),
+        );
+      }
+    }
+  } finally {
+    await built.cleanup();
+  }
+
+  const of = (name: 'A' | 'B') => runs.filter((r) => r.variant === name);
+  const pick = (name: 'A' | 'B', f: (r: Run) => number) => median(of(name).map(f));
+  const metrics: [string, (r: Run) => number, number][] = [
+    ['ops/s', (r) => r.figures.opsPerSec, 0],
+    ['ratio (ops/s ÷ yardstick)', (r) => r.figures.ratio, 3],
+    ['p50 ms', (r) => r.figures.latencyUs.p50 / 1000, 1],
+    ['p99 ms', (r) => r.figures.latencyUs.p99 / 1000, 1],
+    ['server CPU µs/op', (r) => r.figures.serverCpuUsPerOp, 0],
+    ['main thread µs/op', (r) => r.figures.serverMainThreadCpuUsPerOp, 0],
+    ['main thread busy', (r) => r.figures.serverMainThreadBusy, 2],
+    ['load CPU µs/op', (r) => r.figures.loadCpuUsPerOp, 0],
+    ['yardstick', (r) => r.yardstick, 0],
+  ];
+  // Paired: within each round, B's mean over A's mean (the two As and two Bs of one round are
+  // close in time).
+  const paired = (f: (r: Run) => number): number[] =>
+    Array.from({ length: rounds }, (_, i) => {
+      const inRound = runs.filter((r) => r.round === i + 1);
+      const mean = (name: 'A' | 'B') => {
+        const xs = inRound.filter((r) => r.variant === name).map(f);
+        return xs.reduce((s, x) => s + x, 0) / xs.length;
+      };
+      return mean('B') / mean('A');
+    });
+  const rows = metrics.map(([name, f, digits]) => {
+    const ratios = paired(f);
+    return [
+      name,
+      pick('A', f).toFixed(digits),
+      pick('B', f).toFixed(digits),
+      `${median(ratios).toFixed(3)}`,
+      `${Math.min(...ratios).toFixed(3)} – ${Math.max(...ratios).toFixed(3)}`,
+    ];
+  });
+  say();
+  say(`=== A/B at concurrency ${concurrency}: medians of ${2 * rounds} runs each; B ÷ A paired within each round ===`);
+  say(`A = ${variants.A.label}; B = ${variants.B.label}`);
+  say(table([{ header: 'figure', align: 'left' }, 'A', 'B', 'B ÷ A (median)', 'B ÷ A (range)'], rows));
+  const valid = runs.every((r) => r.figures.valid);
+  const file = await writeJson(outDir, 'bench-ab', startedAt, {
+    kind: 'rvl-bench-ab',
+    version: 1,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    valid,
+    command: ['npm run bench:ab --', ...process.argv.slice(2)].join(' '),
+    machine,
+    config: { base, baseSha: built.sha, rounds, seconds, ops, concurrency, warmupOps, yardstickSeconds: yardSeconds, B: variants.B.label, mainB: path.relative(REPO_ROOT, mainB) },
+    runs,
+  });
+  say(`\nJSON: ${path.relative(process.cwd(), file)}`);
+  if (!valid) {
+    say('INVALID: some requests failed (see above); the figures do not count.');
+    return 1;
+  }
+  return 0;
+};
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      process.stderr.write(`${err.message}\n${USAGE}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`bench:ab failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);
