@@ -336,9 +336,10 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   });
 
   // ---- authenticated reads ----
-  app.get('/v1/entries', async (req) => {
+  app.get('/v1/entries', async (req, reply) => {
     const q = parse(QUERIES.entries, req.query, 'query');
-    return reads.entries(await caller(req), q.from ?? 0, q.limit ?? LIMITS.pageLimitDefault);
+    const page = await reads.entriesJson(await caller(req), q.from ?? 0, q.limit ?? LIMITS.pageLimitDefault);
+    return reply.type('application/json; charset=utf-8').send(page);
   });
   app.get('/v1/entries/:seq', async (req) => {
     parse(QUERIES.none, req.query, 'query');

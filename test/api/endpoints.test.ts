@@ -296,6 +296,37 @@ describe('§8 endpoints: success shapes', () => {
       expect(pages).toBe(Math.ceil(all.length / 4));
     });
 
+    it('GET /v1/entries: the stored entry texts spliced into the page are the bytes JSON.stringify gives for the parsed page', async () => {
+      // A ledger of its own: names and memos outside ASCII, quotes, backslashes and control
+      // characters, through JCS.
+      const own = await Harness.start();
+      try {
+        const odd = key('odd-names', 'supplier');
+        const reader = key('odd-auditor', 'auditor');
+        await own.register(core);
+        await own.register(reader);
+        await own.register(odd, '东莞 "零件" \\ 有限公司 é 😀 \u2028');
+        await own.ok(
+          { type: 'voucher.issue', issuer: core.id, to: odd.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-ODD'], memo: 'tab\there "q" \\ \u0001\u001f ü 😀' },
+          [core],
+        );
+        const res = await own.get('/v1/entries?limit=1000', reader);
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        const page = res.json() as { entries: HashedEntry[]; next: number | null };
+        expect(res.body).toBe(JSON.stringify(page));
+        expect(page.entries.map((e) => e.entry.seq)).toEqual([0, 1, 2, 3, 4]);
+        expect(page.next).toBeNull();
+        expect(res.body).toContain('有限公司');
+        for (const e of page.entries) expect(e.hash).toBe(entryHash(e.entry as Entry));
+        const paged = await own.get('/v1/entries?from=1&limit=2', reader);
+        expect(paged.body).toBe(JSON.stringify(paged.json()));
+        expect((paged.json() as { next: number | null }).next).toBe(3);
+      } finally {
+        await own.close();
+      }
+    });
+
     it('GET /v1/entries?from=N starts at N', async () => {
       const page = await json<{ entries: HashedEntry[]; next: number | null }>('/v1/entries?from=5&limit=2', auditor);
       expect(page.entries.map((e) => e.entry.seq)).toEqual([5, 6]);

@@ -41,7 +41,10 @@ export class LoadProcess {
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    process.once('exit', () => proc.kill('SIGKILL'));
+    // Killed with this process; the guard goes when the load process does (ab.ts starts a dozen).
+    const guard = () => proc.kill('SIGKILL');
+    process.once('exit', guard);
+    proc.once('exit', () => process.removeListener('exit', guard));
     return new LoadProcess(proc);
   }
 
