@@ -128,6 +128,14 @@ describe('benchmark harness (smoke)', () => {
     await expect(readdir(built)).rejects.toThrow();
   });
 
+  it('npm run bench:floor: a bare Fastify POST under the same client, with its CPU per request', { timeout: 60_000 }, async () => {
+    const run = await tsx('scripts/bench/floor.ts', ['--concurrency', '4', '--seconds', '0.5', '--yardstick-seconds', '0.2']);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    const m = /HTTP floor at concurrency 4:[^\n]*\n\s+([\d,]+) requests\/s[^\n]*\n\s+server CPU ([\d,]+) µs\/request \([\d.]+ cores\); client CPU ([\d,]+) µs\/request/.exec(run.stdout);
+    expect(m, run.stdout).not.toBeNull();
+    for (const figure of m!.slice(1)) expect(Number(figure!.replace(/,/g, ''))).toBeGreaterThan(0);
+  });
+
   it('npm run bench:scale: builds, restarts, reads, audits, writes again, writes the JSON', { timeout: 60_000 }, async () => {
     const run = await tsx('scripts/bench/scale.ts', ['--entries', '300', '--ops', '40', '--read-requests', '50', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
