@@ -18,6 +18,7 @@ import path from 'node:path';
 import { num, readArgs, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
+import { median, paired, ROUND, type PairedRun, type Side } from './lib/paired.js';
 import { budgetFor, writeFigures, writeJson, type WriteFigures } from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer } from './lib/server.js';
 import { fmt, table } from './lib/table.js';
@@ -40,9 +41,7 @@ interface Variant {
   readonly main: string;
 }
 
-interface Run {
-  readonly variant: 'A' | 'B';
-  readonly round: number;
+interface Run extends PairedRun {
   readonly yardstick: number;
   readonly figures: WriteFigures;
 }
@@ -76,12 +75,6 @@ const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: 
     await cleanup();
     throw err;
   }
-};
-
-const median = (xs: readonly number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
 
 /** One run: a fresh server and ledger, warm-up, one timed window at `concurrency`. */
@@ -165,9 +158,9 @@ const main = async (): Promise<number> => {
   const runs: Run[] = [];
   try {
     for (let round = 1; round <= rounds; round += 1) {
-      for (const name of ['A', 'B', 'B', 'A'] as const) {
+      for (const name of ROUND) {
         const r = await runOnce(variants[name], { concurrency, seconds, ops, warmupOps, yardSeconds });
-        runs.push({ variant: name, round, yardstick: r.yardstick, figures: r.figures });
+        runs.push({ side: name, round, yardstick: r.yardstick, figures: r.figures });
         const f = r.figures;
         say(
           `  round ${round} ${name}: ${fmt(f.opsPerSec)} ops/s, ratio ${f.ratio.toFixed(3)}, p99 ${(f.latencyUs.p99 / 1000).toFixed(1)} ms, ` +
@@ -180,8 +173,7 @@ const main = async (): Promise<number> => {
     await built.cleanup();
   }
 
-  const of = (name: 'A' | 'B') => runs.filter((r) => r.variant === name);
-  const pick = (name: 'A' | 'B', f: (r: Run) => number) => median(of(name).map(f));
+  const pick = (name: Side, f: (r: Run) => number) => median(runs.filter((r) => r.side === name).map(f));
   const metrics: [string, (r: Run) => number, number][] = [
     ['ops/s', (r) => r.figures.opsPerSec, 0],
     ['ratio (ops/s ÷ yardstick)', (r) => r.figures.ratio, 3],
@@ -195,24 +187,9 @@ const main = async (): Promise<number> => {
   ];
   // Paired: within each round, B's mean over A's mean (the two As and two Bs of one round are
   // close in time).
-  const paired = (f: (r: Run) => number): number[] =>
-    Array.from({ length: rounds }, (_, i) => {
-      const inRound = runs.filter((r) => r.round === i + 1);
-      const mean = (name: 'A' | 'B') => {
-        const xs = inRound.filter((r) => r.variant === name).map(f);
-        return xs.reduce((s, x) => s + x, 0) / xs.length;
-      };
-      return mean('B') / mean('A');
-    });
   const rows = metrics.map(([name, f, digits]) => {
-    const ratios = paired(f);
-    return [
-      name,
-      pick('A', f).toFixed(digits),
-      pick('B', f).toFixed(digits),
-      `${median(ratios).toFixed(3)}`,
-      `${Math.min(...ratios).toFixed(3)} – ${Math.max(...ratios).toFixed(3)}`,
-    ];
+    const p = paired(runs, f);
+    return [name, pick('A', f).toFixed(digits), pick('B', f).toFixed(digits), p.median.toFixed(3), `${p.min.toFixed(3)} – ${p.max.toFixed(3)}`];
   });
   say();
   say(`=== A/B at concurrency ${concurrency}: medians of ${2 * rounds} runs each; B ÷ A paired within each round ===`);

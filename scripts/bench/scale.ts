@@ -5,9 +5,10 @@
  * at high concurrency, the same mixed workload as `npm run bench` plus its issues and accepts,
  * pre-signed chunk by chunk — then measures on it: start-up time, inclusion and consistency proof
  * latency, voucher read latency, bytes on disk per entry, server RSS, audit throughput, and the
- * write benchmark at concurrency 64, compared with the same run on a fresh ledger right after.
+ * write benchmark at concurrency 64, compared with a fresh ledger served beside it, the two
+ * interleaved in rounds (lib/paired.ts).
  *
- *   npm run bench:scale [-- --entries 1000000] [--seconds 8] [--data DIR] [--audit-seconds N]
+ *   npm run bench:scale [-- --entries 1000000] [--seconds 8] [--data DIR] [--audit-seconds N] [--write-rounds 2]
  */
 import { fork } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,6 +19,7 @@ import { num, readArgs, UsageError } from './lib/args.js';
 import { diskUsage } from './lib/disk.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
+import { medianRun, paired, ROUND, type PairedRun, type Side } from './lib/paired.js';
 import { budgetFor, readFigures, readTable, writeFigures, stageTable, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
 import { DEFAULT_MAIN, processCpuUs, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { duration, fmt, mib, ms, table } from './lib/table.js';
@@ -33,7 +35,8 @@ const USAGE = `usage: npm run bench:scale -- [options]
   --write-concurrency N   the write benchmark's concurrency (default 64)
   --seconds N | --ops N   the write benchmark's length (default 8 s)
   --audit-seconds N       stop the audit after N s and report its rate so far (default: audit everything)
-  --warmup-ops N          untimed writes before each write benchmark (default 3000; 0 = none)
+  --warmup-ops N          untimed writes before the first write run on each ledger (default 3000; 0 = none)
+  --write-rounds N        rounds of fresh, large, large, fresh write runs (default 2)
   --yardstick-seconds N   seconds per yardstick measurement (default 2)
   --data DIR              build in DIR and keep it; a ledger already there is grown, not rebuilt
   --main FILE             the compiled server (default dist/src/main.js)
@@ -165,6 +168,7 @@ const main = async (): Promise<number> => {
     ops: { type: 'string' },
     'audit-seconds': { type: 'string' },
     'warmup-ops': { type: 'string' },
+    'write-rounds': { type: 'string' },
     'yardstick-seconds': { type: 'string' },
     data: { type: 'string' },
     main: { type: 'string' },
@@ -186,6 +190,7 @@ const main = async (): Promise<number> => {
   const auditSeconds = num(a['audit-seconds'], 'audit-seconds', undefined, true);
   const warmupOps = a['warmup-ops'] === '0' ? 0 : num(a['warmup-ops'], 'warmup-ops', ops === undefined ? 3000 : 0)!;
   const yardSeconds = num(a['yardstick-seconds'], 'yardstick-seconds', 2, true)!;
+  const writeRounds = num(a['write-rounds'], 'write-rounds', 2)!;
   const mainJs = typeof a.main === 'string' ? path.resolve(a.main) : DEFAULT_MAIN;
   const outDir = typeof a.out === 'string' ? a.out : 'bench-results';
   const keep = typeof a.data === 'string';
@@ -217,19 +222,19 @@ const main = async (): Promise<number> => {
      * caches), then a yardstick reading right before the timed run, so that two runs minutes
      * apart are compared by their ratios, not by one reading of a machine whose speed varies.
      */
-    const writeBench = async (on: RunningServer, label: string): Promise<WriteFigures & { ledgerSize: number; yardstickTwoThreads: number }> => {
-      if (warmupOps > 0) {
-        await load!.prepareWrites({ label: `${label}-warm-up`, concurrency: writeConcurrency, ops: warmupOps });
-        await load!.go();
+    const writeBench = async (on: RunningServer, by: LoadProcess, label: string, warm: boolean): Promise<WriteFigures & { ledgerSize: number; yardstickTwoThreads: number }> => {
+      if (warm && warmupOps > 0) {
+        await by.prepareWrites({ label: `${label}-warm-up`, concurrency: writeConcurrency, ops: warmupOps });
+        await by.go();
       }
       const yard = await measureVerifyRate(2, yardSeconds);
       const size = (await ledgerInfo(on.url)).size;
-      const prep = await load!.prepareWrites({
+      const prep = await by.prepareWrites({
         label,
         concurrency: writeConcurrency,
         ...(ops !== undefined ? { ops } : { seconds, budgetOps: budgetFor(writeConcurrency, seconds!, yard.verifiesPerSecond * 0.6) }),
       });
-      const w = writeFigures(await measure(on, load!, prep, '/v1/ops', 'POST'), yard.verifiesPerSecond);
+      const w = writeFigures(await measure(on, by, prep, '/v1/ops', 'POST'), yard.verifiesPerSecond);
       say(`  ${label} on ${fmt(size)} entries: ${fmt(w.opsPerSec)} ops/s, ratio ${w.ratio.toFixed(3)} (yardstick ${fmt(yard.verifiesPerSecond)}), p99 ${ms(w.latencyUs.p99)} ms${w.failed ? `, ${w.failed} FAILED` : ''}`);
       for (const f of w.failureSamples) say(`  failure: ${f.what} → ${f.status} ${f.detail}`);
       return { ...w, ledgerSize: size, yardstickTwoThreads: yard.verifiesPerSecond };
@@ -341,37 +346,61 @@ const main = async (): Promise<number> => {
     };
     say(`  ${fmt(auditFigures.entries)} entries in ${auditFigures.seconds} s: ${fmt(auditFigures.entriesPerSec)} entries/s${auditFigures.complete ? (auditFigures.ok ? ', ok' : ', FAILED') : ' (stopped early)'}`);
 
-    // ---- writes on the large ledger, then on a fresh one for comparison ----
-    say(`writes @${writeConcurrency} on the large ledger, then on a fresh ledger for comparison:`);
-    const large = await writeBench(server, `writes@${writeConcurrency}-large`);
-    const rssAfterWrites = server.memory();
-    await server.stop();
-    server = undefined;
+    // ---- writes: the large ledger and a fresh one, interleaved ----
+    // A fresh ledger is served beside the large one (each idle while the other is measured), and
+    // the two are run in rounds of fresh, large, large, fresh: one run of each minutes apart
+    // compared this VM's weather more than the ledgers (+5.6 %, +11.5 %, −1.9 % and −19 % in
+    // four single pairs at the same server CPU per op).
+    say(`writes @${writeConcurrency}: the large ledger (L) and a fresh one (F), ${writeRounds} round(s) of F L L F:`);
     const freshDir = await mkdtemp(path.join(tmpdir(), 'rvl-bench-fresh-'));
-    let baseline: Awaited<ReturnType<typeof writeBench>>;
+    type WriteRun = Awaited<ReturnType<typeof writeBench>> & PairedRun;
+    const writeRuns: WriteRun[] = [];
+    let rssAfterWrites: ReturnType<RunningServer['memory']>;
     try {
       const fresh = await startServer({ dataDir: freshDir, main: mainJs });
+      const freshLoad = LoadProcess.start();
       try {
         const freshInfo = await ledgerInfo(fresh.url);
         const freshOperator = JSON.parse(await readFile(path.join(freshDir, 'operator.key'), 'utf8')) as { secretKey: string };
-        await load.init({ url: fresh.url, ledgerId: freshInfo.ledgerId, operatorSeed: freshOperator.secretKey, suppliers: parties.suppliers.length, banks: parties.banks.length });
-        baseline = await writeBench(fresh, `writes@${writeConcurrency}-fresh`);
+        await freshLoad.init({ url: fresh.url, ledgerId: freshInfo.ledgerId, operatorSeed: freshOperator.secretKey, suppliers: parties.suppliers.length, banks: parties.banks.length });
+        const warmed = new Set<Side>();
+        for (let round = 1; round <= writeRounds; round += 1) {
+          for (const side of ROUND) {
+            // A: the fresh ledger; B: the large one.
+            const [on, by, label] = side === 'A' ? [fresh, freshLoad, 'fresh'] : [server, load, 'large'];
+            const w = await writeBench(on, by, `writes@${writeConcurrency}-${label}`, !warmed.has(side));
+            warmed.add(side);
+            writeRuns.push({ ...w, side, round });
+          }
+        }
+        rssAfterWrites = server.memory();
       } finally {
+        await freshLoad.close();
         await fresh.stop();
       }
     } finally {
       await rm(freshDir, { recursive: true, force: true });
     }
-    const change = baseline.ratio > 0 ? +((large.ratio / baseline.ratio - 1) * 100).toFixed(1) : 0;
-    // Server CPU per op moves less with the neighbours' load than throughput does.
-    const cpuChange = baseline.serverCpuUsPerOp > 0 ? +((large.serverCpuUsPerOp / baseline.serverCpuUsPerOp - 1) * 100).toFixed(1) : 0;
+    await server.stop();
+    server = undefined;
+    const large = medianRun(writeRuns, 'B', (r) => r.opsPerSec);
+    const baseline = medianRun(writeRuns, 'A', (r) => r.opsPerSec);
+    const percent = (x: number) => +((x - 1) * 100).toFixed(1);
+    const opsPaired = paired(writeRuns, (r) => r.opsPerSec);
+    const ratioPaired = paired(writeRuns, (r) => r.ratio);
+    const cpuPaired = paired(writeRuns, (r) => r.serverCpuUsPerOp);
+    // Headline: ops/s paired within rounds (the runs of a round share the machine's speed, so
+    // the yardstick's own noise stays out); the ratios' pairing and server CPU per op beside it.
+    const change = percent(opsPaired.median);
+    const cpuChange = percent(cpuPaired.median);
+    const span = (p: { min: number; max: number }) => `${percent(p.min) >= 0 ? '+' : ''}${percent(p.min)} … ${percent(p.max) >= 0 ? '+' : ''}${percent(p.max)} %`;
 
-    const valid = baseline.valid && large.valid && reads.every((r) => r.valid) && buildFailed === 0 && auditFigures.ok !== false;
+    const valid = writeRuns.every((w) => w.valid) && reads.every((r) => r.valid) && buildFailed === 0 && auditFigures.ok !== false;
     const finishedAt = new Date();
     say();
     say(`=== rvl scale benchmark: ${fmt(size)} entries ===`);
     say(`machine: ${describeMachine(machine)}; load average at end ${loadAverage().join(' ')}`);
-    say(`yardstick: node:crypto Ed25519 verifies/s, 1 thread ${fmt(yardOne.verifiesPerSecond)} at the start and ${fmt(auditFigures.oneThreadBeforeAndAfter[0])} / ${fmt(auditFigures.oneThreadBeforeAndAfter[1])} before / after the audit; 2 threads ${fmt(large.yardstickTwoThreads)} (before the large-ledger writes) and ${fmt(baseline.yardstickTwoThreads)} (before the fresh-ledger writes)`);
+    say(`yardstick: node:crypto Ed25519 verifies/s, 1 thread ${fmt(yardOne.verifiesPerSecond)} at the start and ${fmt(auditFigures.oneThreadBeforeAndAfter[0])} / ${fmt(auditFigures.oneThreadBeforeAndAfter[1])} before / after the audit; 2 threads before each write run ${writeRuns.map((r) => fmt(r.yardstickTwoThreads)).join(', ')}`);
     say();
     say(
       table(
@@ -390,9 +419,12 @@ const main = async (): Promise<number> => {
             'audit',
             `${fmt(auditFigures.entriesPerSec)} entries/s = ${auditFigures.ratioToOneThreadVerify.toFixed(2)} × 1-thread verify (${fmt(auditFigures.oneThreadVerifiesPerSec)}/s)${auditFigures.complete ? '' : ' (stopped early)'}; client CPU ${auditFigures.clientCpuSeconds} s, server CPU ${auditFigures.serverCpuSeconds} s`,
           ],
-          [`writes @${writeConcurrency} at ${fmt(large.ledgerSize)} entries`, `${fmt(large.opsPerSec)} ops/s, ratio ${large.ratio.toFixed(3)}, p99 ${ms(large.latencyUs.p99)} ms`],
-          [`writes @${writeConcurrency}, fresh ledger (${fmt(baseline.ledgerSize)})`, `${fmt(baseline.opsPerSec)} ops/s, ratio ${baseline.ratio.toFixed(3)}, p99 ${ms(baseline.latencyUs.p99)} ms`],
-          ['large vs fresh', `ratio ${change >= 0 ? '+' : ''}${change}%; server CPU per op ${cpuChange >= 0 ? '+' : ''}${cpuChange}% (${fmt(large.serverCpuUsPerOp)} vs ${fmt(baseline.serverCpuUsPerOp)} µs)`],
+          [`writes @${writeConcurrency} at ${fmt(large.ledgerSize)} entries (median run)`, `${fmt(large.opsPerSec)} ops/s, ratio ${large.ratio.toFixed(3)}, p99 ${ms(large.latencyUs.p99)} ms`],
+          [`writes @${writeConcurrency}, fresh ledger (median run)`, `${fmt(baseline.opsPerSec)} ops/s, ratio ${baseline.ratio.toFixed(3)}, p99 ${ms(baseline.latencyUs.p99)} ms`],
+          [
+            `large vs fresh, paired in ${writeRounds} round(s)`,
+            `ops/s ${change >= 0 ? '+' : ''}${change}% (${span(opsPaired)}); ratio ${percent(ratioPaired.median) >= 0 ? '+' : ''}${percent(ratioPaired.median)}% (${span(ratioPaired)}); server CPU per op ${cpuChange >= 0 ? '+' : ''}${cpuChange}% (${span(cpuPaired)})`,
+          ],
         ],
       ),
     );
@@ -413,7 +445,7 @@ const main = async (): Promise<number> => {
       command: ['npm run bench:scale --', ...process.argv.slice(2)].join(' '),
       machine: { ...machine, loadAverageAfter: loadAverage() },
       config: { target, chunk, buildConcurrency, readRequests, writeConcurrency, seconds, ops, auditSeconds, warmupOps, server: path.relative(REPO_ROOT, mainJs), reused },
-      yardstick: { oneThread: yardOne.verifiesPerSecond, oneThreadBeforeAudit: auditFigures.oneThreadVerifiesPerSec, twoThreadsLarge: large.yardstickTwoThreads, twoThreadsFresh: baseline.yardstickTwoThreads, seconds: yardSeconds },
+      yardstick: { oneThread: yardOne.verifiesPerSecond, oneThreadBeforeAudit: auditFigures.oneThreadVerifiesPerSec, twoThreadsBeforeEachWriteRun: writeRuns.map((r) => r.yardstickTwoThreads), seconds: yardSeconds },
       entries: size,
       build: { entries: built, seconds: +buildSeconds.toFixed(2), entriesPerSec: built > 0 ? +(built / buildSeconds).toFixed(1) : 0, chunks, failed: buildFailed },
       startupMs: Math.round(startupMs),
@@ -424,7 +456,16 @@ const main = async (): Promise<number> => {
       rssAnon: { afterStart: rssAfterStart.anon, afterLogCheck: rssAfterLogCheck.anon, afterReads: rssAfterReads.anon, afterWrites: rssAfterWrites.anon },
       reads,
       audit: auditFigures,
-      writes: { large, fresh: baseline, ratioChangePercent: change, serverCpuPerOpChangePercent: cpuChange },
+      writes: {
+        large,
+        fresh: baseline,
+        rounds: writeRounds,
+        runs: writeRuns,
+        opsChangePercent: change,
+        ratioChangePercent: percent(ratioPaired.median),
+        serverCpuPerOpChangePercent: cpuChange,
+        paired: { opsPerSec: opsPaired, ratio: ratioPaired, serverCpuUsPerOp: cpuPaired },
+      },
     };
     const file = await writeJson(outDir, 'bench-scale', startedAt, result);
     say(`\nJSON: ${path.relative(process.cwd(), file)}`);

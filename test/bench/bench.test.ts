@@ -112,8 +112,8 @@ describe('benchmark harness (smoke)', () => {
     const json = await onlyJson(out, 'bench-ab');
     expect(json.kind).toBe('rvl-bench-ab');
     expect(json.valid).toBe(true);
-    const runs = json.runs as { variant: string; round: number; yardstick: number; figures: Record<string, unknown> }[];
-    expect(runs.map((r) => r.variant)).toEqual(['A', 'B', 'B', 'A']);
+    const runs = json.runs as { side: string; round: number; yardstick: number; figures: Record<string, unknown> }[];
+    expect(runs.map((r) => r.side)).toEqual(['A', 'B', 'B', 'A']);
     for (const r of runs) {
       expect(r.figures.ops).toBe(30);
       expect(r.figures.failed).toBe(0);
@@ -163,7 +163,12 @@ describe('benchmark harness (smoke)', () => {
       expect(r.failed).toBe(0);
       latencyPositive(r.latencyUs, `${String(r.endpoint)}.latencyUs`);
     }
-    const writes = json.writes as { large: Record<string, unknown>; fresh: Record<string, unknown> };
+    const writes = json.writes as { large: Record<string, unknown>; fresh: Record<string, unknown>; runs: { side: string; round: number; ops: number }[]; opsChangePercent: unknown };
+    // Two rounds of fresh (A), large (B), large, fresh.
+    expect(writes.runs.map((r) => `${r.round}${r.side}`)).toEqual(['1A', '1B', '1B', '1A', '2A', '2B', '2B', '2A']);
+    for (const r of writes.runs) expect(r.ops).toBe(40);
+    expect(typeof writes.opsChangePercent).toBe('number');
+    expect(run.stdout).toMatch(/large vs fresh, paired in 2 round\(s\)\s+ops\/s [+-]?\d/);
     expect(writes.large.ledgerSize as number).toBeGreaterThanOrEqual(300);
     for (const w of [writes.large, writes.fresh]) {
       expect(w.failed).toBe(0);
