@@ -410,6 +410,8 @@ export class LedgerService {
         head,
       };
       this.#tip = { head, frontier, view };
+      // Built now, while the batch before is being written, not after it is durable.
+      if (behindCommit) this.store.stage?.(batch);
     }
     return { jobs, outcomes, batch, checkpoint, frontier, takenAt, decidedAt: performance.now() };
   }

@@ -95,5 +95,12 @@ export interface Store {
   merkleNode(key: string): Promise<Uint8Array | undefined>;
   merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]>;
 
+  /**
+   * Optional: builds a batch's writes ahead of its commit (the writer stages a batch while the one
+   * before it is being written); `commit` of a batch with the same `entries` array then writes
+   * them with its checkpoint. Staging writes nothing, and a staged batch never committed is
+   * never written.
+   */
+  stage?(batch: Omit<CommitBatch, 'checkpoint'>): void;
   commit(batch: CommitBatch): Promise<void>;
 }
