@@ -190,7 +190,9 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     done(new Problem('MALFORMED_REQUEST', 'the body must be application/json'), undefined);
   });
 
-  app.addHook('onRequest', async (req) => {
+  // Hooks on every request take `done` rather than returning a promise: one allocation and one
+  // microtask fewer each, on the path of every op.
+  app.addHook('onRequest', (req, _reply, done) => {
     req.startedAt = performance.now();
     // RFC 9112 §3.2: an HTTP/1.1 request without Host, or any request with two, is refused (Node
     // keeps the first of two Host lines, so they are counted in the raw headers).
@@ -198,8 +200,10 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     const raw = req.raw.rawHeaders;
     for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host') hosts += 1;
     if (hosts > 1 || (hosts === 0 && req.raw.httpVersionMajor === 1 && req.raw.httpVersionMinor >= 1)) {
-      throw new Problem('MALFORMED_REQUEST', 'a request needs exactly one Host header');
+      done(new Problem('MALFORMED_REQUEST', 'a request needs exactly one Host header'));
+      return;
     }
+    done();
   });
 
   // Once the server is closing, answers end their connection so that shutdown need not wait
@@ -208,16 +212,17 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   app.addHook('preClose', async () => {
     closing = true;
   });
-  app.addHook('onSend', async (_req, reply, payload) => {
+  app.addHook('onSend', (_req, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 
-  app.addHook('onResponse', async (req, reply) => {
+  app.addHook('onResponse', (req, reply, done) => {
     const seconds = (performance.now() - (req.startedAt ?? performance.now())) / 1000;
     const route = req.routeOptions.url ?? 'unmatched';
     metrics.requestSeconds.observe({ method: req.method, route, status: String(reply.statusCode) }, seconds);
     req.log.debug({ method: req.method, route, status: reply.statusCode, ms: +(seconds * 1000).toFixed(2) }, 'request');
+    done();
   });
 
   app.setErrorHandler((err: unknown, req: FastifyRequest, reply: FastifyReply) => {
