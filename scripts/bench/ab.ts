@@ -11,7 +11,7 @@
  *   npm run bench:ab -- [--base HEAD] [--rounds 3] [--seconds 6 | --ops N] [--concurrency 64]
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -53,13 +53,25 @@ const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: 
   const sha = git('rev-parse', '--verify', `${ref}^{commit}`);
   const dir = await mkdtemp(path.join(tmpdir(), `rvl-ab-${sha.slice(0, 8)}-`));
   git('worktree', 'add', '--detach', '--force', dir, sha);
-  const cleanup = async () => {
+  const removeWorktree = () => {
     try {
       git('worktree', 'remove', '--force', dir);
     } catch {
-      await rm(dir, { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
       git('worktree', 'prune');
     }
+  };
+  // An interrupted run removes its worktree too.
+  const onSignal = (signal: NodeJS.Signals) => {
+    removeWorktree();
+    process.kill(process.pid, signal);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const cleanup = async () => {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    removeWorktree();
   };
   try {
     const lockHere = await readFile(path.join(REPO_ROOT, 'package-lock.json'), 'utf8');
