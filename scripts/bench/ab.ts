@@ -1,5 +1,5 @@
 /**
- * `npm run bench:ab`: is a change faster? This VM's CPU speed swings by up to 1.7× within minutes,
+ * `npm run bench:ab`: is a change faster? This VM's CPU speed swings by up to 2× within minutes,
  * so two `npm run bench` runs taken minutes apart cannot tell a 10 % change from the weather. This
  * script compares two builds of the server under the same write load, interleaved in time:
  * rounds of A B B A (the second half mirrors the first, so a steady drift falls on both alike),
