@@ -15,11 +15,11 @@ import { existsSync, rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { num, readArgs, UsageError } from './lib/args.js';
+import { num, readArgs, runMain, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { median, paired, ROUND, type PairedRun, type Side } from './lib/paired.js';
-import { budgetFor, writeFigures, writeJson, type WriteFigures } from './lib/report.js';
+import { budgetFor, closeRun, writeFigures, type WriteFigures, writeJson } from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer } from './lib/server.js';
 import { fmt, table } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
@@ -36,7 +36,7 @@ const USAGE = `usage: npm run bench:ab -- [options]
   --out DIR            where the JSON goes (default bench-results)`;
 
 interface Variant {
-  readonly name: 'A' | 'B';
+  readonly name: Side;
   readonly label: string;
   readonly main: string;
 }
@@ -49,7 +49,7 @@ interface Run extends PairedRun {
 const git = (...args: string[]): string => execFileSync('git', args, { cwd: REPO_ROOT, encoding: 'utf8' }).trim();
 
 /** Builds `ref` into a temporary worktree sharing this checkout's node_modules; its server entry point. */
-const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: string; sha: string; cleanup: () => Promise<void> }> => {
+const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: string; sha: string; cleanup: () => void }> => {
   const sha = git('rev-parse', '--verify', `${ref}^{commit}`);
   const dir = await mkdtemp(path.join(tmpdir(), `rvl-ab-${sha.slice(0, 8)}-`));
   git('worktree', 'add', '--detach', '--force', dir, sha);
@@ -68,7 +68,7 @@ const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: 
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  const cleanup = async () => {
+  const cleanup = () => {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     removeWorktree();
@@ -84,7 +84,7 @@ const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: 
     if (!existsSync(main)) throw new Error(`${ref} built no dist/src/main.js`);
     return { main, sha, cleanup };
   } catch (err) {
-    await cleanup();
+    cleanup();
     throw err;
   }
 };
@@ -159,7 +159,7 @@ const main = async (): Promise<number> => {
 
   const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src') !== '';
   const built = await buildRef(base, say);
-  const variants: Record<'A' | 'B', Variant> = {
+  const variants: Record<Side, Variant> = {
     A: { name: 'A', label: `${base} (${built.sha.slice(0, 12)})`, main: built.main },
     B: { name: 'B', label: `work tree (${git('rev-parse', '--short=12', 'HEAD')}${dirty ? ' + uncommitted changes' : ''})`, main: mainB },
   };
@@ -182,7 +182,7 @@ const main = async (): Promise<number> => {
       }
     }
   } finally {
-    await built.cleanup();
+    built.cleanup();
   }
 
   const pick = (name: Side, f: (r: Run) => number) => median(runs.filter((r) => r.side === name).map(f));
@@ -219,22 +219,7 @@ const main = async (): Promise<number> => {
     config: { base, baseSha: built.sha, rounds, seconds, ops, concurrency, warmupOps, yardstickSeconds: yardSeconds, B: variants.B.label, mainB: path.relative(REPO_ROOT, mainB) },
     runs,
   });
-  say(`\nJSON: ${path.relative(process.cwd(), file)}`);
-  if (!valid) {
-    say('INVALID: some requests failed (see above); the figures do not count.');
-    return 1;
-  }
-  return 0;
+  return closeRun(say, file, valid ? undefined : 'some requests failed (see above)');
 };
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`bench:ab failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('bench:ab', USAGE, main);

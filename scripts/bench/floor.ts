@@ -12,13 +12,14 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { num, readArgs, UsageError } from './lib/args.js';
+import { num, readArgs, runMain } from './lib/args.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { processCpuUs } from './lib/server.js';
 import { fmt } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
 
 const SERVER_FLAG = '--floor-server';
+const USAGE = 'usage: npm run bench:floor -- [--concurrency 64] [--seconds 5] [--yardstick-seconds 2]';
 
 /** A 201 body the size of a split's receipt (about 1.3 KB), and a request body the size of an envelope. */
 const voucher = (i: number) => ({
@@ -59,11 +60,11 @@ const serve = async (): Promise<void> => {
   process.send!({ port: typeof address === 'object' && address ? address.port : 0 });
 };
 
-const main = async (): Promise<void> => {
+const main = async (): Promise<number> => {
   const a = readArgs({ concurrency: { type: 'string' }, seconds: { type: 'string' }, 'yardstick-seconds': { type: 'string' }, help: { type: 'boolean' } });
   if (a.help) {
-    process.stdout.write('usage: npm run bench:floor -- [--concurrency 64] [--seconds 5] [--yardstick-seconds 2]\n');
-    return;
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
   }
   const concurrency = num(a.concurrency, 'concurrency', 64)!;
   const seconds = num(a.seconds, 'seconds', 5, true)!;
@@ -116,6 +117,7 @@ const main = async (): Promise<void> => {
   } finally {
     server.kill('SIGKILL');
   }
+  return 0;
 };
 
 if (process.argv.includes(SERVER_FLAG)) {
@@ -124,11 +126,5 @@ if (process.argv.includes(SERVER_FLAG)) {
     process.exit(1);
   });
 } else {
-  main().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      process.stderr.write(`${err instanceof UsageError ? err.message : `bench:floor failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`}\n`);
-      process.exit(err instanceof UsageError ? 2 : 1);
-    },
-  );
+  runMain('bench:floor', USAGE, main);
 }

@@ -13,10 +13,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { intList, num, readArgs, UsageError } from './lib/args.js';
+import { intList, num, readArgs, runMain, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
-import { budgetFor, readFigures, readTable, writeFigures, stageTable, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
+import { budgetFor, closeRun, readFigures, type ReadFigures, readTable, stageTable, writeFigures, type WriteFigures, writeJson, writeTable } from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { fmt, mib } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
@@ -204,22 +204,7 @@ const main = async (): Promise<number> => {
     serverMemory,
   };
   const file = await writeJson(outDir, 'bench', startedAt, result);
-  say(`\nJSON: ${path.relative(process.cwd(), file)}`);
-  if (!valid) {
-    say('INVALID RUN: some requests failed (see failures above); the figures do not count.');
-    return 1;
-  }
-  return 0;
+  return closeRun(say, file, valid ? undefined : 'some requests failed (see failures above)');
 };
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('bench', USAGE, main);

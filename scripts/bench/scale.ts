@@ -15,12 +15,12 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { num, readArgs, UsageError } from './lib/args.js';
+import { num, readArgs, runMain, UsageError } from './lib/args.js';
 import { diskUsage } from './lib/disk.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
 import { medianRun, paired, ROUND, type PairedRun, type Side } from './lib/paired.js';
-import { budgetFor, readFigures, readTable, writeFigures, stageTable, writeJson, writeTable, type ReadFigures, type WriteFigures } from './lib/report.js';
+import { budgetFor, closeRun, readFigures, type ReadFigures, readTable, stageTable, writeFigures, type WriteFigures, writeJson, writeTable } from './lib/report.js';
 import { DEFAULT_MAIN, processCpuUs, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { duration, fmt, mib, ms, table } from './lib/table.js';
 import { benchParties } from './lib/workload.js';
@@ -468,12 +468,7 @@ const main = async (): Promise<number> => {
       },
     };
     const file = await writeJson(outDir, 'bench-scale', startedAt, result);
-    say(`\nJSON: ${path.relative(process.cwd(), file)}`);
-    if (!valid) {
-      say('INVALID RUN: some requests failed or the audit failed; the figures do not count.');
-      return 1;
-    }
-    return 0;
+    return closeRun(say, file, valid ? undefined : 'some requests failed or the audit failed');
   } finally {
     await load?.close();
     await server?.stop();
@@ -482,14 +477,4 @@ const main = async (): Promise<number> => {
   }
 };
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    if (err instanceof UsageError) {
-      process.stderr.write(`${err.message}\n${USAGE}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`bench:scale failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runMain('bench:scale', USAGE, main);

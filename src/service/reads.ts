@@ -103,15 +103,20 @@ export class Reads {
     return { from, to, hashes: hashes.map(toHex) };
   }
 
-  async #hashedEntries(seqs: readonly number[]): Promise<EntryWithHash[]> {
+  /** Each entry's stored text (its JCS, the bytes that were hashed) and hash, or NOT_FOUND. */
+  async #storedEntries(seqs: readonly number[]): Promise<{ text: string; hash: string }[]> {
     const texts = await Promise.all(seqs.map((seq) => this.#store.entry(seq)));
     const leaves = await this.#store.merkleNodes(seqs.map((seq) => nodeKey(0, seq)));
     return seqs.map((seq, i) => {
       const text = texts[i];
       const leaf = leaves[i];
       if (text === undefined || !leaf) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
-      return { entry: JSON.parse(text) as unknown, hash: toHex(leaf) };
+      return { text, hash: toHex(leaf) };
     });
+  }
+
+  async #hashedEntries(seqs: readonly number[]): Promise<EntryWithHash[]> {
+    return (await this.#storedEntries(seqs)).map(({ text, hash }) => ({ entry: JSON.parse(text) as unknown, hash }));
   }
 
   /**
@@ -127,14 +132,7 @@ export class Reads {
     const end = Math.min(size, from + limit);
     const seqs: number[] = [];
     for (let s = from; s < end; s += 1) seqs.push(s);
-    const texts = await Promise.all(seqs.map((seq) => this.#store.entry(seq)));
-    const leaves = await this.#store.merkleNodes(seqs.map((seq) => nodeKey(0, seq)));
-    const items = seqs.map((seq, i) => {
-      const text = texts[i];
-      const leaf = leaves[i];
-      if (text === undefined || !leaf) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
-      return `{"entry":${text},"hash":"${toHex(leaf)}"}`;
-    });
+    const items = (await this.#storedEntries(seqs)).map(({ text, hash }) => `{"entry":${text},"hash":"${hash}"}`);
     return `{"entries":[${items.join(',')}],"next":${end < size ? end : 'null'}}`;
   }
 

@@ -37,3 +37,21 @@ export const intList = (raw: string | boolean | undefined, name: string, fallbac
   if (out.length === 0) throw new UsageError(`--${name} needs at least one value`);
   return out;
 };
+
+/**
+ * Runs a bench script's `main` and exits with its code: 2 with the usage on a UsageError, 1 with
+ * the stack on any other error (`name` says which script failed).
+ */
+export const runMain = (name: string, usage: string, main: () => Promise<number>): void => {
+  main().then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      if (err instanceof UsageError) {
+        process.stderr.write(`${err.message}\n${usage}\n`);
+        process.exit(2);
+      }
+      process.stderr.write(`${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+};

@@ -4,6 +4,8 @@
  * request time per route.
  */
 
+import { WRITER_STAGES, type WriterStage } from '../../../src/service/metrics.js';
+
 export interface Sample {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
@@ -59,9 +61,9 @@ export const routeCounters = (s: Scrape, route: string, method = 'GET'): { count
   seconds: sumOf(s, 'rvl_http_request_seconds_sum', { route, method }),
 });
 
-/** The writer's stages (`rvl_op_stage_seconds_total`, summed over ops) and the ops counted. */
-export const STAGES = ['verify', 'queue', 'decide', 'wait', 'commit'] as const;
-export type Stage = (typeof STAGES)[number];
+/** The writer's stages (`rvl_op_stage_seconds_total`, summed over ops), as the service names them. */
+export const STAGES = WRITER_STAGES;
+export type Stage = WriterStage;
 
 export const stageCounters = (s: Scrape): { ops: number; seconds: Record<Stage, number> } => ({
   ops: sumOf(s, 'rvl_op_stage_ops_total'),

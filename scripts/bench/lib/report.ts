@@ -182,3 +182,14 @@ export const budgetFor = (concurrency: number, seconds: number, maxRate: number)
   const perStreamMax = 1500; // ops/s one stream could reach at ≈0.7 ms a round trip
   return Math.ceil(seconds * Math.min(concurrency * perStreamMax, maxRate) * 1.15) + concurrency * 10;
 };
+
+/**
+ * The end of a bench script: where its JSON went, and for a run with failures (`invalid` says
+ * which), that its figures do not count. Returns the exit code.
+ */
+export const closeRun = (say: (line: string) => void, file: string, invalid: string | undefined): number => {
+  say(`\nJSON: ${path.relative(process.cwd(), file)}`);
+  if (invalid === undefined) return 0;
+  say(`INVALID RUN: ${invalid}; the figures do not count.`);
+  return 1;
+};
