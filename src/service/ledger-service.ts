@@ -108,11 +108,18 @@ export interface LedgerServiceOptions {
   /** The most ops one commit takes; more wait for the next. */
   readonly batchOpsMax?: number;
   /**
-   * Worker threads for signature verification (default: one per core); 0 verifies on libuv's
-   * thread pool, one job per signature.
+   * Worker threads for signature verification (default: {@link defaultVerifyThreads}); 0
+   * verifies on libuv's thread pool, one job per signature.
    */
   readonly verifyThreads?: number;
 }
+
+/**
+ * One verify worker per core. One per core but one was tried on 2 cores (bench:ab at concurrency
+ * 64, two sets of 3 rounds): ops/s ×0.97–1.13 in one set and ×0.80–1.02 in the other, no
+ * measurable difference, and bench:floor's verify rung ran faster with two.
+ */
+export const defaultVerifyThreads = (): number => availableParallelism();
 
 export class LedgerService {
   readonly meta: LedgerMeta;
@@ -156,7 +163,7 @@ export class LedgerService {
     this.#metrics = o.metrics;
     this.#now = o.now ?? Date.now;
     this.#batchOpsMax = o.batchOpsMax ?? 1024;
-    const threads = o.verifyThreads ?? availableParallelism();
+    const threads = o.verifyThreads ?? defaultVerifyThreads();
     this.#verifyPool = threads > 0 ? new VerifyPool(threads) : undefined;
     const pool = this.#verifyPool;
     this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;

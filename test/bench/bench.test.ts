@@ -128,12 +128,23 @@ describe('benchmark harness (smoke)', () => {
     await expect(readdir(built)).rejects.toThrow();
   });
 
-  it('npm run bench:floor: a bare Fastify POST under the same client, with its CPU per request', { timeout: 60_000 }, async () => {
-    const run = await tsx('scripts/bench/floor.ts', ['--concurrency', '4', '--seconds', '0.5', '--yardstick-seconds', '0.2']);
+  it('npm run bench:floor: the http, verify and durable rungs under the same client, with CPU per request and the JSON', { timeout: 60_000 }, async () => {
+    const run = await tsx('scripts/bench/floor.ts', ['--concurrency', '4', '--seconds', '0.5', '--yardstick-seconds', '0.2', '--out', out]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
-    const m = /HTTP floor at concurrency 4:[^\n]*\n\s+([\d,]+) requests\/s[^\n]*\n\s+server CPU ([\d,]+) µs\/request \([\d.]+ cores\); client CPU ([\d,]+) µs\/request/.exec(run.stdout);
-    expect(m, run.stdout).not.toBeNull();
-    for (const figure of m!.slice(1)) expect(Number(figure!.replace(/,/g, ''))).toBeGreaterThan(0);
+    for (const rung of ['http', 'verify', 'durable']) {
+      const row = new RegExp(`^${rung}\\s+([\\d,]+)\\s+([\\d.]+)\\s+([\\d.]+)\\s+([\\d.]+)\\s+([\\d,]+)\\s+[\\d.]+\\s+([\\d,]+)`, 'm').exec(run.stdout);
+      expect(row, run.stdout).not.toBeNull();
+      for (const figure of row!.slice(1)) expect(Number(figure!.replace(/,/g, ''))).toBeGreaterThan(0);
+    }
+    expect(run.stdout).toMatch(/ceiling: [\d,]+ ops\/s = ratio [\d.]+ \(durable\)/);
+    const json = await onlyJson(out, 'bench-floor');
+    expect(json.kind).toBe('rvl-bench-floor');
+    const rungs = json.rungs as { rung: string; requests: number; serverCpuUsPerRequest: number }[];
+    expect(rungs.map((r) => r.rung)).toEqual(['http', 'verify', 'durable']);
+    for (const r of rungs) {
+      positive(r.requests, `${r.rung} requests`);
+      positive(r.serverCpuUsPerRequest, `${r.rung} server CPU`);
+    }
   });
 
   it('npm run bench:scale: builds, restarts, reads, audits, writes again, writes the JSON', { timeout: 60_000 }, async () => {
