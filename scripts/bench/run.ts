@@ -6,19 +6,24 @@
  * concurrency level; then reads. For each level it reports ops/s, latency (HDR histogram, µs),
  * server CPU per op (/proc), fsyncs/s and ops per group commit (/metrics), and the ratio of ops/s
  * to the yardstick: node:crypto Ed25519 verifies/s on two threads, measured in the same run.
+ * Right after the level at 64 it measures bench:floor's durable rung at 64 (the ceiling: HTTP,
+ * canonical JSON, the signatures and an fsync'd append, nothing else) and prints the share of it
+ * the service reached.
  *
  *   npm run bench [-- --levels 1,16,64,256] [--seconds 8 | --ops N] [--read-seconds 4]
- *                 [--cpu-prof DIR] [--main dist/src/main.js] [--out bench-results]
+ *                 [--ceiling-at 64|none] [--cpu-prof DIR] [--main dist/src/main.js] [--out bench-results]
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { defaultVerifyThreads } from '../../src/service/ledger-service.js';
 import { intList, num, readArgs, runMain, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
+import { floorInput, measureRung, type RungFigures } from './lib/floor.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
 import { budgetFor, closeRun, readFigures, type ReadFigures, readTable, stageTable, writeFigures, type WriteFigures, writeJson, writeTable } from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
-import { fmt, mib } from './lib/table.js';
+import { fmt, mib, ms } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -32,6 +37,8 @@ const USAGE = `usage: npm run bench -- [options]
   --suppliers N --banks N parties of the load (default 16 and 8)
   --max-rate N            ops/s the pre-signed budget of a timed level allows for (default 0.6 × yardstick)
   --cpu-prof DIR          run the server under --cpu-prof, writing the profile to DIR
+  --ceiling-at N          after the level at N (default 64), bench:floor's durable rung at N: the
+                          most any server on this stack writes here (none = skip)
   --main FILE             the compiled server (default dist/src/main.js)
   --out DIR               where the JSON goes (default bench-results)
   --keep                  keep the temporary ledger`;
@@ -49,6 +56,7 @@ const main = async (): Promise<number> => {
     banks: { type: 'string' },
     'max-rate': { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'ceiling-at': { type: 'string' },
     main: { type: 'string' },
     out: { type: 'string' },
     keep: { type: 'boolean' },
@@ -72,6 +80,7 @@ const main = async (): Promise<number> => {
   const mainJs = typeof a.main === 'string' ? path.resolve(a.main) : DEFAULT_MAIN;
   const outDir = typeof a.out === 'string' ? a.out : 'bench-results';
   const profDir = typeof a['cpu-prof'] === 'string' ? path.resolve(a['cpu-prof']) : undefined;
+  const ceilingAt = a['ceiling-at'] === 'none' ? undefined : num(a['ceiling-at'], 'ceiling-at', 64)!;
 
   const startedAt = new Date();
   const machine = machineInfo();
@@ -91,6 +100,7 @@ const main = async (): Promise<number> => {
   const reads: ReadFigures[] = [];
   let warmup: { ops: number; seconds: number; failed: number } | undefined;
   let serverMemory: { rss: number; hwm: number } | undefined;
+  let ceiling: RungFigures | undefined;
   try {
     server = await startServer({
       dataDir,
@@ -128,6 +138,12 @@ const main = async (): Promise<number> => {
           (w.stoppedBy === 'exhausted' ? ' — pre-signed ops ran out before the time was up; raise --max-rate' : ''),
       );
       for (const f of w.failureSamples) say(`  failure: ${f.what} → ${f.status} ${f.detail}`);
+      if (concurrency === ceilingAt) {
+        // bench:floor's durable rung at the same concurrency, right after the level: the most any
+        // server on this stack writes here, measured in the same minute as the service.
+        ceiling = await measureRung('durable', { ...floorInput(), concurrency, seconds: seconds ?? 1, verifyThreads: defaultVerifyThreads(), yardstick: yardBefore.verifiesPerSecond });
+        say(`ceiling @${concurrency} (bench:floor's durable rung): ${fmt(ceiling.perSecond)} ops/s, p99 ${(ceiling.latencyUs.p99 / 1000).toFixed(2)} ms; the service reached ${(w.opsPerSec / ceiling.perSecond).toFixed(2)} of it`);
+      }
     }
 
     for (const [kind, endpoint, route] of [
@@ -177,6 +193,17 @@ const main = async (): Promise<number> => {
   say();
   say("where a write's time goes in the server (mean ms per op; the writer's stages from /metrics):");
   say(stageTable(finalWrites));
+  const ceilingShare = (() => {
+    const w = finalWrites.find((x) => x.concurrency === ceiling?.concurrency);
+    return ceiling && w ? +(w.opsPerSec / ceiling.perSecond).toFixed(3) : undefined;
+  })();
+  if (ceiling) {
+    say();
+    say(
+      `ceiling at concurrency ${ceiling.concurrency}: ${fmt(ceiling.perSecond)} ops/s = ratio ${(ceiling.perSecond / yardstick).toFixed(3)}, p99 ${ms(ceiling.latencyUs.p99)} ms ` +
+        `(npm run bench:floor's durable rung: HTTP, JCS, 1.2 signatures verified and an fsync'd append per op, nothing else); the service reached ${ceilingShare} of it`,
+    );
+  }
   say();
   say(readTable(reads));
   if (serverMemory) say(`\nserver RSS at end ${mib(serverMemory.rss)}, peak ${mib(serverMemory.hwm)}`);
@@ -200,6 +227,7 @@ const main = async (): Promise<number> => {
     },
     warmup,
     writes: finalWrites,
+    ceiling: ceiling && { ...ceiling, ratio: +(ceiling.perSecond / yardstick).toFixed(4), serviceShare: ceilingShare },
     reads,
     serverMemory,
   };

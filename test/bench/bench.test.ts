@@ -63,7 +63,7 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it('npm run bench: runs the levels and reads, prints the tables, writes the JSON', { timeout: 60_000 }, async () => {
-    const run = await tsx('scripts/bench/run.ts', ['--levels', '1,4', '--ops', '40', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
+    const run = await tsx('scripts/bench/run.ts', ['--levels', '1,4', '--ops', '40', '--ceiling-at', '4', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
     expect(run.stderr + run.stdout).not.toMatch(/INVALID/);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toMatch(/concurrency\s+ops\/s\s+ratio\s+p50 ms\s+p99 ms\s+p99\.9 ms\s+server CPU µs\/op/);
@@ -71,6 +71,7 @@ describe('benchmark harness (smoke)', () => {
     expect(run.stdout).toMatch(/read\s+concurrency\s+req\/s\s+p50 ms/);
     expect(run.stdout).toContain('GET /v1/vouchers/:id');
     expect(run.stdout).toContain('GET /v1/proofs/inclusion');
+    expect(run.stdout).toMatch(/ceiling at concurrency 4: [\d,]+ ops\/s = ratio [\d.]+, p99 [\d.]+ ms .*the service reached [\d.]+ of it/);
 
     const json = await onlyJson(out, 'bench');
     expect(json.kind).toBe('rvl-bench');
@@ -94,6 +95,12 @@ describe('benchmark harness (smoke)', () => {
       const types = Object.keys(w.byType as object).sort();
       expect(types).toEqual(['voucher.accept', 'voucher.pledge', 'voucher.release', 'voucher.split', 'voucher.transfer']);
     }
+    // bench:floor's durable rung, measured right after the level it is compared with.
+    const ceiling = json.ceiling as Record<string, unknown>;
+    expect(ceiling.rung).toBe('durable');
+    expect(ceiling.concurrency).toBe(4);
+    for (const k of ['perSecond', 'ratio', 'serverCpuUsPerRequest', 'serviceShare']) positive(ceiling[k], `ceiling.${k}`);
+    expect(ceiling.serviceShare).toBeCloseTo((writes[1]!.opsPerSec as number) / (ceiling.perSecond as number), 2);
     const reads = json.reads as Record<string, unknown>[];
     expect(reads.map((r) => r.endpoint)).toEqual(['GET /v1/vouchers/:id', 'GET /v1/proofs/inclusion']);
     for (const r of reads) {
