@@ -152,6 +152,11 @@ describe('benchmark harness (smoke)', () => {
       positive(r.requests, `${r.rung} requests`);
       positive(r.serverCpuUsPerRequest, `${r.rung} server CPU`);
     }
+    // --verify-threads 0 verifies on the floor server's event loop (it was once refused as not positive).
+    const inline = await tsx('scripts/bench/floor.ts', ['--concurrency', '2', '--seconds', '0.3', '--rungs', 'verify', '--verify-threads', '0', '--yardstick-seconds', '0.2', '--out', out]);
+    expect(inline.code, inline.stderr + inline.stdout).toBe(0);
+    expect(inline.stdout).toMatch(/verify threads 0/);
+    expect(inline.stdout).toMatch(/^verify\s+[\d,]+\s/m);
   });
 
   it('npm run bench:scale: builds, restarts, reads, audits, writes again, writes the JSON', { timeout: 60_000 }, async () => {
