@@ -9,8 +9,9 @@
  *            the §3 preimage, and its signatures (1.2 per op on average, as in the bench's mix)
  *            verified with node:crypto on the service's verify workers (`--verify-threads`,
  *            default the service's: one per core; 0 verifies on the event loop);
- *   durable  + a group commit: each op's preimage and signatures appended to a file, all ops that
- *            arrive while one write + fdatasync runs taken by the next, answered once durable.
+ *   durable  + a group commit: each op's preimage and signatures appended to a file opened with
+ *            O_DSYNC (a write returns once durable, as write + fdatasync, in one trip to libuv's
+ *            pool); the ops that arrive during one write go in the next; answered once durable.
  *
  * Nothing else a ledger does (strict parsing, schema checks, rules, the hash chain, the Merkle
  * tree, indexes, checkpoints, LevelDB) is in any rung, so the durable rung's ops/s is an upper

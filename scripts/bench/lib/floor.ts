@@ -4,6 +4,7 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -21,7 +22,7 @@ export type Rung = (typeof RUNGS)[number];
 export const RUNG_TEXT: Record<Rung, string> = {
   http: 'bare Fastify POST: JSON.parse, a fixed 201',
   verify: '+ JCS preimage, signatures verified (node:crypto)',
-  durable: '+ group commit: append, fdatasync, then answer',
+  durable: '+ group commit: a durable append (O_DSYNC), then answer',
 };
 
 /** Distinct pre-signed bodies; streams cycle through them (no rung remembers an op). */
@@ -82,9 +83,11 @@ interface ServerStart {
   readonly keys: Readonly<Record<string, string>>;
 }
 
-/** Appends records and makes them durable in groups: every record waits for the next write + fdatasync after it. */
+/** Appends records and makes them durable in groups: every record waits for the next durable write after it. */
 const groupCommitter = async (file: string) => {
-  const fh = await open(file, 'a');
+  // O_DSYNC: each write returns once its data is durable (as write + fdatasync), in one trip to
+  // libuv's pool instead of two; the cheapest durable append Node offers.
+  const fh = await open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_DSYNC);
   let waiting: { bytes: Buffer; done: () => void }[] = [];
   let running = false;
   const run = async () => {
@@ -93,7 +96,6 @@ const groupCommitter = async (file: string) => {
       const group = waiting;
       waiting = [];
       await fh.write(Buffer.concat(group.map((g) => g.bytes)));
-      await fh.datasync();
       for (const g of group) g.done();
     }
     running = false;
