@@ -7,7 +7,7 @@
  * server CPU per op (/proc), fsyncs/s and ops per group commit (/metrics), and the ratio of ops/s
  * to the yardstick: node:crypto Ed25519 verifies/s on two threads, measured in the same run.
  * Right after the level at 64 it measures bench:floor's durable rung at 64 (the ceiling: HTTP,
- * canonical JSON, the signatures and an fsync'd append, nothing else) and prints the share of it
+ * canonical JSON, the signatures and a durable append, nothing else) and prints the share of it
  * the service reached.
  *
  *   npm run bench [-- --levels 1,16,64,256] [--seconds 8 | --ops N] [--read-seconds 4]
@@ -141,7 +141,7 @@ const main = async (): Promise<number> => {
       if (concurrency === ceilingAt) {
         // bench:floor's durable rung at the same concurrency, right after the level: the most any
         // server on this stack writes here, measured in the same minute as the service.
-        ceiling = await measureRung('durable', { ...floorInput(), concurrency, seconds: seconds ?? 1, verifyThreads: defaultVerifyThreads(), yardstick: yardBefore.verifiesPerSecond });
+        ceiling = await measureRung('durable', { ...floorInput(), concurrency, seconds: seconds ?? 1, verifyThreads: defaultVerifyThreads() });
         say(`ceiling @${concurrency} (bench:floor's durable rung): ${fmt(ceiling.perSecond)} ops/s, p99 ${(ceiling.latencyUs.p99 / 1000).toFixed(2)} ms; the service reached ${(w.opsPerSec / ceiling.perSecond).toFixed(2)} of it`);
       }
     }
@@ -201,7 +201,7 @@ const main = async (): Promise<number> => {
     say();
     say(
       `ceiling at concurrency ${ceiling.concurrency}: ${fmt(ceiling.perSecond)} ops/s = ratio ${(ceiling.perSecond / yardstick).toFixed(3)}, p99 ${ms(ceiling.latencyUs.p99)} ms ` +
-        `(npm run bench:floor's durable rung: HTTP, JCS, 1.2 signatures verified and an fsync'd append per op, nothing else); the service reached ${ceilingShare} of it`,
+        `(npm run bench:floor's durable rung: HTTP, JCS, 1.2 signatures verified and a durable append per op, nothing else); the service reached ${ceilingShare} of it`,
     );
   }
   say();

@@ -81,6 +81,8 @@ interface ServerStart {
   readonly rung: Rung;
   readonly verifyThreads: number;
   readonly keys: Readonly<Record<string, string>>;
+  /** Where the durable rung appends (made and removed by the measuring side: the server is killed). */
+  readonly dir: string;
 }
 
 /** Appends records and makes them durable in groups: every record waits for the next durable write after it. */
@@ -113,9 +115,7 @@ export const serveFloor = async (): Promise<void> => {
   const keys = new Map(Object.entries(start.keys));
   const pool = start.rung !== 'http' && start.verifyThreads > 0 ? new VerifyPool(start.verifyThreads) : undefined;
   const verify = pool ? (k: string, m: Uint8Array, s: string) => pool.verify(k, m, s) : (k: string, m: Uint8Array, s: string) => Promise.resolve(verifyNode(k, m, s));
-  const dir = await mkdtemp(path.join(tmpdir(), 'rvl-floor-'));
-  const append = start.rung === 'durable' ? await groupCommitter(path.join(dir, 'log')) : undefined;
-  process.once('exit', () => void rm(dir, { recursive: true, force: true }));
+  const append = start.rung === 'durable' ? await groupCommitter(path.join(start.dir, 'log')) : undefined;
 
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false });
@@ -142,7 +142,6 @@ export interface RungFigures {
   readonly requests: number;
   readonly seconds: number;
   readonly perSecond: number;
-  readonly ratio: number;
   readonly serverCpuUsPerRequest: number;
   readonly serverCores: number;
   readonly clientCpuUsPerRequest: number;
@@ -170,14 +169,15 @@ const FLOOR_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..'
 /** Starts one rung's server in its own process and measures it under `concurrency` keep-alive streams for `seconds`. */
 export const measureRung = async (
   rung: Rung,
-  o: FloorInput & { concurrency: number; seconds: number; verifyThreads: number; yardstick: number },
+  o: FloorInput & { concurrency: number; seconds: number; verifyThreads: number },
 ): Promise<RungFigures> => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'rvl-floor-'));
   const server = fork(FLOOR_ENTRY, [FLOOR_SERVER_FLAG], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       server.once('message', (m: { port: number }) => resolve(m.port));
       server.once('exit', (code) => reject(new Error(`the floor server exited (${code})`)));
-      const start: ServerStart = { rung, verifyThreads: o.verifyThreads, keys: Object.fromEntries(o.signers.map((s) => [s.id, s.publicKey])) };
+      const start: ServerStart = { rung, verifyThreads: o.verifyThreads, keys: Object.fromEntries(o.signers.map((s) => [s.id, s.publicKey])), dir };
       server.send(start);
     });
     const pool = new Pool(`http://127.0.0.1:${port}`, { connections: o.concurrency, pipelining: 1 });
@@ -219,7 +219,6 @@ export const measureRung = async (
       requests: n,
       seconds: +wall.toFixed(3),
       perSecond: +(n / wall).toFixed(1),
-      ratio: +(n / wall / o.yardstick).toFixed(4),
       serverCpuUsPerRequest: Math.round(serverUs / n),
       serverCores: +(serverUs / 1e6 / wall).toFixed(2),
       clientCpuUsPerRequest: Math.round((client.user + client.system) / n),
@@ -227,6 +226,7 @@ export const measureRung = async (
     };
   } finally {
     server.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
   }
 };
 
