@@ -80,7 +80,10 @@ export class BatchView implements LedgerView {
 
   voucher(id: string): Voucher | undefined {
     const record = this.record(id);
-    if (!record) return undefined;
+    return record && this.#decodedOf(record);
+  }
+
+  #decodedOf(record: VoucherRecord): Voucher {
     let decoded = this.#decoded.get(record);
     if (!decoded) this.#decoded.set(record, (decoded = voucherFromWire(record.state)));
     return decoded;
@@ -125,7 +128,7 @@ export class BatchView implements LedgerView {
         if (siblings) siblings.push(voucher);
         else born.set(voucher.parentId, [voucher]);
       }
-      this.#relist(before ? voucherFromWire(before.state) : undefined, voucher);
+      this.#relist(before ? this.#decodedOf(before) : undefined, voucher);
       if (voucher.parentId !== null) this.#grantAncestors(voucher.parentId, involved);
     }
     for (const [parentId, kids] of born) this.#adopt(parentId, kids);
@@ -150,19 +153,22 @@ export class BatchView implements LedgerView {
 
   /** Moves a voucher's rows in the per-party lists from its old fields to its new ones. */
   #relist(before: Voucher | undefined, after: Voucher): void {
-    const key = (party: string) => partyVoucherKey(party, after.createdSeq, after.range.start);
+    // A voucher's rows differ only in the party at the front of the key: the rest is built once.
+    const tail = partyVoucherKey('', after.createdSeq, after.range.start);
     const now = listedParties(after);
     if (before) {
       for (const p of listedParties(before)) {
         if (!now.has(p)) {
-          this.partyVouchersPut.delete(key(p));
-          this.partyVouchersDel.add(key(p));
+          const key = p + tail;
+          this.partyVouchersPut.delete(key);
+          this.partyVouchersDel.add(key);
         }
       }
     }
     for (const p of now) {
-      this.partyVouchersDel.delete(key(p));
-      this.partyVouchersPut.set(key(p), [key(p), after.id, after.status]);
+      const key = p + tail;
+      this.partyVouchersDel.delete(key);
+      this.partyVouchersPut.set(key, [key, after.id, after.status]);
     }
   }
 
