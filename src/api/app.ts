@@ -152,6 +152,14 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     // over 16 KiB) never become a request: answer them with a problem too, then close.
     clientErrorHandler: (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      // The request's head was good enough to be answered, and the answer has started (a request
+      // refused from its headers, with bytes after them that Node's parser then rejects, such as
+      // an unknown Transfer-Encoding): a second answer on the same socket would be read as the
+      // first one's body. Let the answer already written reach the client, then close.
+      if ((socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent) {
+        socket.end(() => socket.destroy());
+        return;
+      }
       const detail =
         err.code === 'HPE_HEADER_OVERFLOW'
           ? 'the request headers are too large'
