@@ -6,11 +6,14 @@
  * (`crypto.verify`, cofactorless, as `verifyNode` does), with each key imported once per worker.
  *
  * Work goes to a worker as one packed, transferred buffer (no structured clone of arrays of
- * strings and byte arrays). Single signatures (`verify`) are sent as soon as a worker has room
- * (fewer than DEPTH messages in flight), gathered over the current synchronous burst of calls;
- * while no worker has room they queue and go together to the first worker that comes back. So an
- * idle service answers with the latency of one verification, and a busy one sends few, large
- * messages.
+ * strings and byte arrays). Single signatures (`verify`) are gathered over the current turn of
+ * the event loop (every request read in one poll phase) and sent at its end to the workers with
+ * room (fewer than DEPTH messages in flight); while no worker has room they queue and go together
+ * to the first worker that comes back. So an idle service answers with the latency of one
+ * verification, and a busy one sends few, large messages: a message costs the event loop far more
+ * than a signature's bytes (a structured clone, a transfer, a wake-up of the worker and an answer
+ * back). Gathering per turn instead of per microtask burst (one per socket read) cut the main
+ * thread's CPU per write by 9 % at concurrency 64 (bench:ab, 3 rounds: ×0.89–0.93).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -107,6 +110,7 @@ export class VerifyPool {
   /** Messages in flight on each worker: one with work keeps the process alive, an idle one does not. */
   readonly #busy = new Map<Worker, number>();
   #nextId = 0;
+  #messages = 0;
   #queue: Queued[] = [];
   #dispatchScheduled = false;
   #failed: unknown;
@@ -142,6 +146,11 @@ export class VerifyPool {
     return this.#workers.length;
   }
 
+  /** Messages posted to the workers so far (each a packed set of signatures). */
+  get messages(): number {
+    return this.#messages;
+  }
+
   /** Verifies every request under the same strict rules as `verifyNode`; results in order. Never rejects on bad input. */
   async verifyMany(items: readonly VerifyRequest[]): Promise<boolean[]> {
     const out = new Array<boolean>(items.length).fill(false);
@@ -168,9 +177,9 @@ export class VerifyPool {
   }
 
   /**
-   * One signature: sent with the others asked for in the same synchronous burst to a worker with
-   * room, or, when none has room, with everything queued to the first one back.
-   * Never rejects on bad input.
+   * One signature: sent at the end of this turn of the event loop, with the others asked for in
+   * it, to a worker with room, or, when none has room, with everything queued to the first one
+   * back. Never rejects on bad input.
    */
   verify(publicKey: string, msg: Uint8Array, sig: string): Promise<boolean> {
     const s = screenForNode(publicKey, msg, sig);
@@ -179,7 +188,7 @@ export class VerifyPool {
       this.#queue.push({ ...s, resolve });
       if (!this.#dispatchScheduled) {
         this.#dispatchScheduled = true;
-        queueMicrotask(() => {
+        setImmediate(() => {
           this.#dispatchScheduled = false;
           this.#dispatch();
         });
@@ -214,6 +223,7 @@ export class VerifyPool {
   #run(w: Worker, part: readonly Screened[]): Promise<Uint8Array> {
     if (this.#failed !== undefined) return Promise.reject(this.#failed);
     const id = this.#nextId++;
+    this.#messages += 1;
     const pending = (this.#busy.get(w) ?? 0) + 1;
     this.#busy.set(w, pending);
     if (pending === 1) w.ref();

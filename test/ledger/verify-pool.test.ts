@@ -83,6 +83,19 @@ describe('VerifyPool', () => {
     expect(waves).toEqual([true, true, true, true, true]);
   });
 
+  it('gathers the calls of one turn of the event loop, made from separate callbacks, into one message', async () => {
+    const own = new VerifyPool(1);
+    const all = cases(12);
+    // Twelve callbacks of one check phase, as the requests read in one poll phase would be.
+    const answers = await Promise.all(
+      all.map(({ req }) => new Promise<boolean>((resolve) => setImmediate(() => resolve(own.verify(req.publicKey, req.msg, req.sig))))),
+    );
+    expect(answers).toEqual(all.map((c) => c.what === 'valid'));
+    // The screens refuse the garbage cases on the calling thread; the rest go in one message.
+    expect(own.messages).toBe(1);
+    await own.close();
+  });
+
   it('verifyMany keeps the order of an audit-sized set, alongside single calls', async () => {
     const all = cases(777);
     const [many, singles] = await Promise.all([
