@@ -29,7 +29,8 @@ const refuse = (detail: string): never => {
   throw new LedgerError('BAD_JSON_VALUE', detail);
 };
 
-const quote = (s: string): string => {
+/** A string's JCS text (RFC 8785 §3.2.2.2); throws `BAD_JSON_VALUE` on a lone surrogate. */
+export const quote = (s: string): string => {
   if (hasLoneSurrogate(s)) refuse('string with a lone surrogate');
   // For well-formed strings JSON.stringify's QuoteJSONString is exactly RFC 8785 §3.2.2.2.
   return JSON.stringify(s);

@@ -5,7 +5,7 @@
  * being written form the next batch, decided on top of the one in flight). A batch is one atomic,
  * fsync'd store commit together with the checkpoint that covers it; only then are its ops answered.
  */
-import { createHash, hash as oneShotHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import {
@@ -29,16 +29,16 @@ import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
-import { VerifyPool } from '../ledger/verify-pool.js';
+import { VerifyPool, WRITER_VERIFY_NICE } from '../ledger/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
 
-/** RFC 9162 §2.1.1: the leaf hash prefix. */
-const LEAF_PREFIX = Buffer.from([0x00]);
-
-/** Entry hash = SHA-256(0x00 ‖ JCS(entry)), from the JCS text already built for storage. */
-export const hashEntryText = (text: string): Uint8Array =>
-  new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
+/**
+ * Entry hash = SHA-256(0x00 ‖ JCS(entry)), from the JCS text already built for storage. The RFC
+ * 9162 leaf prefix 0x00 is U+0000 in UTF-8, so the prefixed text goes to node:crypto's one-shot
+ * hash as one string (no Hash object: about 2 µs less per entry here).
+ */
+export const hashEntryText = (text: string): Uint8Array => new Uint8Array(oneShotHash('sha256', `\u0000${text}`, 'buffer'));
 
 /** The op id: SHA-256 of the preimage, hex (PROTOCOL.md §4). */
 const opIdOf = (preimage: Uint8Array): string => oneShotHash('sha256', preimage, 'hex');
@@ -112,6 +112,8 @@ export interface LedgerServiceOptions {
    * verifies on libuv's thread pool, one job per signature.
    */
   readonly verifyThreads?: number;
+  /** The verify workers' nice value (default {@link WRITER_VERIFY_NICE}). */
+  readonly verifyNice?: number;
 }
 
 /**
@@ -164,7 +166,7 @@ export class LedgerService {
     this.#now = o.now ?? Date.now;
     this.#batchOpsMax = o.batchOpsMax ?? 1024;
     const threads = o.verifyThreads ?? defaultVerifyThreads();
-    this.#verifyPool = threads > 0 ? new VerifyPool(threads) : undefined;
+    this.#verifyPool = threads > 0 ? new VerifyPool(threads, { nice: o.verifyNice ?? WRITER_VERIFY_NICE }) : undefined;
     const pool = this.#verifyPool;
     this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;
   }

@@ -6,6 +6,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { entryHash, entryTextFromPayloadJcs, verifyChain, type Entry } from '../../src/ledger/entry.js';
 import { canonicalize } from '../../src/ledger/jcs.js';
+import { toHex } from '../../src/ledger/hex.js';
+import { nobleSha256Of } from '../../src/ledger/sha256.js';
+import { utf8 } from '../../src/ledger/utf8.js';
+import { hashEntryText } from '../../src/service/ledger-service.js';
 
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
 const time = fc
@@ -40,6 +44,49 @@ describe('entryTextFromPayloadJcs', () => {
         expect(memo.get(entry)).toBe(canonicalize(p));
         const other = entryHash({ ...entry, seq: seq + 1 });
         expect(verifyChain([{ entry, hash: other }], prev, { startSeq: seq }).ok).toBe(false);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('writes signatures as canonicalize does, or refuses them alike, whatever their keys and strings', () => {
+    const odd = fc.oneof(
+      fc.record({ signer: fc.string({ unit: 'binary' }), sig: fc.string({ unit: 'binary' }) }),
+      // Lone surrogates: refused (BAD_JSON_VALUE) by both.
+      fc.record({ signer: fc.string({ unit: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)), minLength: 1 }), sig: hex(128) }),
+      fc.record({ sig: hex(128), signer: fc.string() }),
+      fc.record({ signer: fc.string(), sig: hex(128), extra: fc.jsonValue({ maxDepth: 1 }) }),
+      fc.record({ signer: fc.string(), sig: fc.oneof(fc.integer(), fc.constant(null), fc.constant(undefined)) }),
+      fc.record({ signer: fc.string() }),
+    );
+    fc.assert(
+      fc.property(fc.array(odd, { maxLength: 3 }), (sigs) => {
+        const entry = { v: 1, seq: 3, time: '2026-11-28T09:30:00.000Z', prev: '0'.repeat(64), op: { payload: {}, signatures: sigs } };
+        const expected = (() => {
+          try {
+            return canonicalize(entry);
+          } catch (err) {
+            return err;
+          }
+        })();
+        const actual = (() => {
+          try {
+            return entryTextFromPayloadJcs('{}', sigs as never, entry.prev, 3, entry.time);
+          } catch (err) {
+            return err;
+          }
+        })();
+        if (typeof expected === 'string') expect(actual).toBe(expected);
+        else expect((actual as { code?: string }).code).toBe((expected as { code?: string }).code);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it("the writer's entry hash (one string to node:crypto) is the RFC 9162 leaf hash of the text's UTF-8 (@noble)", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 600 }), (text) => {
+        expect(toHex(hashEntryText(text))).toBe(toHex(nobleSha256Of([Uint8Array.of(0), utf8(text)])));
       }),
       { numRuns: 500 },
     );

@@ -13,6 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_ENV_VARS } from '../../src/service/config.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -20,8 +21,6 @@ export const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
 /** How long a start may take before we give up (a cold start on a loaded 2-core box is ~1 s). */
 export const START_TIMEOUT_MS = 30_000;
 
-/** The PROTOCOL §10 variables: never inherited from the test runner's environment. */
-const SERVICE_VARS = ['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_NAME', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE', 'LOG_LEVEL', 'RATE_LIMIT_PER_MIN'];
 
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
@@ -84,7 +83,8 @@ export interface SpawnOptions {
 
 export const spawnService = (o: SpawnOptions): Proc => {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of SERVICE_VARS) delete env[name];
+  // The service's own variables are never inherited from the environment of whoever runs this.
+  for (const name of SERVICE_ENV_VARS) delete env[name];
   const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), o.mainJs], {
     cwd: REPO_ROOT,
     env: { ...env, HOST: '127.0.0.1', PORT: '0', LEDGER_DATA_DIR: o.dataDir, LEDGER_NAME: 'test', LOG_LEVEL: 'warn', RATE_LIMIT_PER_MIN: '0', ...o.env },

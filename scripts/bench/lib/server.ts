@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVICE_ENV_VARS } from '../../../src/service/config.js';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const DEFAULT_MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
@@ -89,7 +90,6 @@ export interface RunningServer {
   stop(timeoutMs?: number): Promise<number>;
 }
 
-const SERVICE_VARS = ['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_NAME', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE', 'LOG_LEVEL', 'RATE_LIMIT_PER_MIN'];
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -98,7 +98,8 @@ process.once('exit', () => {
 
 export const startServer = async (o: ServerOptions): Promise<RunningServer> => {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of SERVICE_VARS) delete env[name];
+  // The service's own variables are never inherited from the environment of whoever runs this.
+  for (const name of SERVICE_ENV_VARS) delete env[name];
   Object.assign(env, {
     HOST: '127.0.0.1',
     PORT: '0',
