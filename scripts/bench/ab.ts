@@ -8,7 +8,11 @@
  * A is a git ref (default HEAD), built into a temporary worktree; B is this work tree's
  * `dist/` (built by the npm script). Both use this checkout's node_modules.
  *
+ * With `--a-env` / `--b-env` (the service's own variables, e.g. VERIFY_NICE=0) it compares two
+ * settings as well as, or instead of, two builds.
+ *
  *   npm run bench:ab -- [--base HEAD] [--rounds 3] [--seconds 6 | --ops N] [--concurrency 64]
+ *                       [--a-env NAME=VALUE,…] [--b-env NAME=VALUE,…]
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
@@ -21,6 +25,7 @@ import { describeMachine, machineInfo } from './lib/machine.js';
 import { median, paired, ROUND, type PairedRun, type Side } from './lib/paired.js';
 import { budgetFor, closeRun, writeFigures, type WriteFigures, writeJson } from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer } from './lib/server.js';
+import { SERVICE_ENV_VARS } from '../../src/service/config.js';
 import { fmt, table } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
 
@@ -33,13 +38,39 @@ const USAGE = `usage: npm run bench:ab -- [options]
   --main FILE          B's compiled server (default dist/src/main.js)
   --concurrency N      concurrency of the write load (default 64)
   --warmup-ops N       untimed mixed ops per run before the window (default 2000)
+  --a-env NAME=VALUE,…  the service's variables for A's server (e.g. VERIFY_NICE=0) …
+  --b-env NAME=VALUE,…  … and for B's (each run otherwise gets the service's defaults)
   --out DIR            where the JSON goes (default bench-results)`;
 
 interface Variant {
   readonly name: Side;
   readonly label: string;
   readonly main: string;
+  readonly env: Record<string, string>;
 }
+
+/** The service's variables a run may set (the others are the benchmark's: where it listens, its data, its keys). */
+const TUNABLE: readonly string[] = SERVICE_ENV_VARS.filter(
+  (name) => !['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE'].includes(name),
+);
+
+/** `NAME=VALUE,NAME=VALUE` of the tunable service variables. */
+const serviceEnv = (raw: unknown, option: string): Record<string, string> => {
+  if (raw === undefined) return {};
+  const env: Record<string, string> = {};
+  for (const item of String(raw).split(',')) {
+    const at = item.indexOf('=');
+    const name = item.slice(0, at);
+    if (at < 1 || !TUNABLE.includes(name)) {
+      throw new UsageError(`--${option} takes NAME=VALUE items of ${TUNABLE.join(', ')}; got ${JSON.stringify(item)}`);
+    }
+    env[name] = item.slice(at + 1);
+  }
+  return env;
+};
+
+const envLabel = (env: Record<string, string>): string =>
+  Object.keys(env).length === 0 ? '' : ` with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`;
 
 interface Run extends PairedRun {
   readonly yardstick: number;
@@ -97,7 +128,7 @@ const runOnce = async (
   // A short yardstick right before the run: the machine's speed at this moment.
   const yard = await measureVerifyRate(2, o.yardSeconds);
   const dataDir = await mkdtemp(path.join(tmpdir(), 'rvl-ab-data-'));
-  const server = await startServer({ dataDir, main: v.main });
+  const server = await startServer({ dataDir, main: v.main, env: v.env });
   let load: LoadProcess | undefined;
   try {
     const ledger = (await (await fetch(`${server.url}/v1/ledger`)).json()) as { ledgerId: string };
@@ -134,6 +165,8 @@ const main = async (): Promise<number> => {
     main: { type: 'string' },
     concurrency: { type: 'string' },
     'warmup-ops': { type: 'string' },
+    'a-env': { type: 'string' },
+    'b-env': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean' },
   });
@@ -151,6 +184,8 @@ const main = async (): Promise<number> => {
   const concurrency = num(a.concurrency, 'concurrency', 64)!;
   const warmupOps = a['warmup-ops'] === '0' ? 0 : num(a['warmup-ops'], 'warmup-ops', 2000)!;
   const outDir = typeof a.out === 'string' ? a.out : 'bench-results';
+  const envA = serviceEnv(a['a-env'], 'a-env');
+  const envB = serviceEnv(a['b-env'], 'b-env');
   const say = (line = '') => process.stdout.write(`${line}\n`);
   const startedAt = new Date();
   const machine = machineInfo();
@@ -160,8 +195,8 @@ const main = async (): Promise<number> => {
   const dirty = git('status', '--porcelain', '--untracked-files=no', '--', 'src') !== '';
   const built = await buildRef(base, say);
   const variants: Record<Side, Variant> = {
-    A: { name: 'A', label: `${base} (${built.sha.slice(0, 12)})`, main: built.main },
-    B: { name: 'B', label: `work tree (${git('rev-parse', '--short=12', 'HEAD')}${dirty ? ' + uncommitted changes' : ''})`, main: mainB },
+    A: { name: 'A', label: `${base} (${built.sha.slice(0, 12)})${envLabel(envA)}`, main: built.main, env: envA },
+    B: { name: 'B', label: `work tree (${git('rev-parse', '--short=12', 'HEAD')}${dirty ? ' + uncommitted changes' : ''})${envLabel(envB)}`, main: mainB, env: envB },
   };
   say(`A = ${variants.A.label}`);
   say(`B = ${variants.B.label}`);
@@ -216,7 +251,7 @@ const main = async (): Promise<number> => {
     valid,
     command: ['npm run bench:ab --', ...process.argv.slice(2)].join(' '),
     machine,
-    config: { base, baseSha: built.sha, rounds, seconds, ops, concurrency, warmupOps, yardstickSeconds: yardSeconds, B: variants.B.label, mainB: path.relative(REPO_ROOT, mainB) },
+    config: { base, baseSha: built.sha, rounds, seconds, ops, concurrency, warmupOps, yardstickSeconds: yardSeconds, B: variants.B.label, mainB: path.relative(REPO_ROOT, mainB), envA, envB },
     runs,
   });
   return closeRun(say, file, valid ? undefined : 'some requests failed (see above)');
