@@ -8,7 +8,8 @@
  * A is a git ref (default HEAD), built into a temporary worktree; B is this work tree's
  * `dist/` (built by the npm script). Both use this checkout's node_modules.
  *
- * With `--a-env` / `--b-env` (the service's own variables, e.g. VERIFY_NICE=0) it compares two
+ * With `--a-env` / `--b-env` (the service's own variables, e.g. RATE_LIMIT_PER_MIN=60000 to
+ * measure the rate limiter) it compares two
  * settings as well as, or instead of, two builds.
  *
  *   npm run bench:ab -- [--base HEAD] [--rounds 3] [--seconds 6 | --ops N] [--concurrency 64]
@@ -38,7 +39,7 @@ const USAGE = `usage: npm run bench:ab -- [options]
   --main FILE          B's compiled server (default dist/src/main.js)
   --concurrency N      concurrency of the write load (default 64)
   --warmup-ops N       untimed mixed ops per run before the window (default 2000)
-  --a-env NAME=VALUE,…  the service's variables for A's server (e.g. VERIFY_NICE=0) …
+  --a-env NAME=VALUE,…  the service's variables for A's server (e.g. RATE_LIMIT_PER_MIN=60000) …
   --b-env NAME=VALUE,…  … and for B's (each run otherwise gets the service's defaults)
   --out DIR            where the JSON goes (default bench-results)`;
 

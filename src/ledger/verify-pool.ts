@@ -24,12 +24,8 @@ import { screenForNode } from './ed25519-node.js';
  * the message. The worker answers with one byte per item (1 = verified).
  */
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createPublicKey, verify } = require('node:crypto');
-// Linux: PRIO_PROCESS with who = 0 is this thread alone, not the process.
-if (workerData.nice !== 0) {
-  try { require('node:os').setPriority(0, workerData.nice); } catch {}
-}
 const SPKI = Buffer.from('302a300506032b6570032100', 'hex');
 const keys = new Map();
 const keyOf = (buf, at) => {
@@ -67,27 +63,6 @@ parentPort.on('message', ({ id, work }) => {
  * same within noise.)
  */
 const DEPTH = 2;
-
-/**
- * The writer's verify workers run at nice 19 (`VerifyPoolOptions.nice`). On a machine whose cores
- * are all busy, a worker woken by a message otherwise preempts the event loop on its own core to
- * verify the batch it was just sent: postMessage then took 0.3–0.5 ms on average at concurrency
- * 64 (p50 40 µs, p90 0.9–2 ms, p99 4–5 ms; measured on this 2-core VM), the event loop waiting
- * while a worker did work that another core could have done. At nice 19 a worker takes a core
- * that is free, or one the event loop leaves: p99 of postMessage 0.1–0.16 ms in a two-thread
- * microbenchmark (2 ms with nice 0), and the service's ops/s at concurrency 64 ×1.05–1.14 in six
- * interleaved pairs (nice 10: ×0.97–1.09). A worker's lower priority never starves verification:
- * when the event loop waits for answers, it leaves its core to the workers.
- */
-export const WRITER_VERIFY_NICE = 19;
-
-export interface VerifyPoolOptions {
-  /**
-   * The workers' nice value (Linux: per thread; the main thread's is unchanged). Default 0: an
-   * audit on its own wants its workers at full priority; the writer uses {@link WRITER_VERIFY_NICE}.
-   */
-  readonly nice?: number;
-}
 
 export interface VerifyRequest {
   readonly publicKey: string;
@@ -140,10 +115,9 @@ export class VerifyPool {
   #dispatchScheduled = false;
   #failed: unknown;
 
-  constructor(threads = Math.max(1, availableParallelism()), options: VerifyPoolOptions = {}) {
-    const workerData = { nice: options.nice ?? 0 };
+  constructor(threads = Math.max(1, availableParallelism())) {
     this.#workers = Array.from({ length: threads }, () => {
-      const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
+      const w = new Worker(WORKER_SOURCE, { eval: true });
       this.#busy.set(w, 0);
       w.on('message', ({ id, ok }: { id: number; ok: Uint8Array }) => {
         const waiting = this.#waiting.get(id);

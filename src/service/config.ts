@@ -4,7 +4,6 @@
  */
 import path from 'node:path';
 import { isStrictPublicKey } from '../ledger/ed25519.js';
-import { WRITER_VERIFY_NICE } from '../ledger/verify-pool.js';
 
 export interface Config {
   readonly host: string;
@@ -17,8 +16,6 @@ export interface Config {
   readonly rateLimitPerMin: number;
   /** `tail` (default): a quick start, the whole log checked in the background; `full`: before serving. */
   readonly startupVerify: 'full' | 'tail';
-  /** The signature-verify workers' nice value, 0–19 (default `WRITER_VERIFY_NICE`, 19). */
-  readonly verifyNice: number;
 }
 
 /** Every variable `readConfig` reads (PROTOCOL §10 and the service's own). */
@@ -32,7 +29,6 @@ export const SERVICE_ENV_VARS = [
   'LOG_LEVEL',
   'RATE_LIMIT_PER_MIN',
   'STARTUP_VERIFY',
-  'VERIFY_NICE',
 ] as const;
 
 export class ConfigError extends Error {
@@ -73,6 +69,5 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     logLevel,
     rateLimitPerMin: integer('RATE_LIMIT_PER_MIN', env.RATE_LIMIT_PER_MIN ?? '60000', 0, 1_000_000_000),
     startupVerify: startupVerify(env.STARTUP_VERIFY || 'tail'),
-    verifyNice: integer('VERIFY_NICE', env.VERIFY_NICE || String(WRITER_VERIFY_NICE), 0, 19),
   };
 };

@@ -29,7 +29,7 @@ import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
-import { VerifyPool, WRITER_VERIFY_NICE } from '../ledger/verify-pool.js';
+import { VerifyPool } from '../ledger/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
 
@@ -112,8 +112,6 @@ export interface LedgerServiceOptions {
    * verifies on libuv's thread pool, one job per signature.
    */
   readonly verifyThreads?: number;
-  /** The verify workers' nice value (default {@link WRITER_VERIFY_NICE}). */
-  readonly verifyNice?: number;
 }
 
 /**
@@ -166,7 +164,7 @@ export class LedgerService {
     this.#now = o.now ?? Date.now;
     this.#batchOpsMax = o.batchOpsMax ?? 1024;
     const threads = o.verifyThreads ?? defaultVerifyThreads();
-    this.#verifyPool = threads > 0 ? new VerifyPool(threads, { nice: o.verifyNice ?? WRITER_VERIFY_NICE }) : undefined;
+    this.#verifyPool = threads > 0 ? new VerifyPool(threads) : undefined;
     const pool = this.#verifyPool;
     this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;
   }

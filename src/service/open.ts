@@ -62,8 +62,6 @@ export type OpenOptions = Pick<Config, 'dataDir' | 'ledgerName' | 'operatorPubli
    */
   readonly startupVerify?: StartupVerify;
   readonly tailEntries?: number;
-  /** The verify workers' nice value (default `WRITER_VERIFY_NICE`). */
-  readonly verifyNice?: number;
 };
 
 export type StartupVerify = 'full' | 'tail';
@@ -97,7 +95,6 @@ const serve = (
     logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     ...(o.now ? { now: o.now } : {}),
-    ...(o.verifyNice !== undefined ? { verifyNice: o.verifyNice } : {}),
   });
   void service.fillOpIndex();
   return service;

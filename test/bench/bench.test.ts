@@ -112,9 +112,9 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it('npm run bench:ab: builds the base ref, runs A B B A, prints the paired table, writes the JSON', { timeout: 120_000 }, async () => {
-    const run = await tsx('scripts/bench/ab.ts', ['--rounds', '1', '--ops', '30', '--warmup-ops', '0', '--yardstick-seconds', '0.2', '--main', mainJs(), '--b-env', 'VERIFY_NICE=3', '--out', out]);
+    const run = await tsx('scripts/bench/ab.ts', ['--rounds', '1', '--ops', '30', '--warmup-ops', '0', '--yardstick-seconds', '0.2', '--main', mainJs(), '--b-env', 'RATE_LIMIT_PER_MIN=1000000', '--out', out]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
-    expect(run.stdout).toMatch(/^B = work tree \(.*\) with VERIFY_NICE=3$/m);
+    expect(run.stdout).toMatch(/^B = work tree \(.*\) with RATE_LIMIT_PER_MIN=1000000$/m);
     expect(run.stdout).toMatch(/figure\s+A\s+B\s+B ÷ A \(median\)\s+B ÷ A \(range\)/);
     expect(run.stdout).toMatch(/^ops\/s\s+\d+\s+\d+\s+\d+\.\d{3}/m);
     const json = await onlyJson(out, 'bench-ab');
@@ -131,7 +131,7 @@ describe('benchmark harness (smoke)', () => {
     // The base was built in a temporary worktree, and that worktree is gone.
     const config = json.config as { baseSha: string; envA: unknown; envB: unknown };
     expect(config.baseSha).toMatch(/^[0-9a-f]{40}$/);
-    expect(config).toMatchObject({ envA: {}, envB: { VERIFY_NICE: '3' } });
+    expect(config).toMatchObject({ envA: {}, envB: { RATE_LIMIT_PER_MIN: '1000000' } });
     expect(run.stdout).toMatch(/building HEAD \([0-9a-f]{12}\) in (\S+) …/);
     const built = /building HEAD \([0-9a-f]{12}\) in (\S+) …/.exec(run.stdout)![1]!;
     await expect(readdir(built)).rejects.toThrow();

@@ -3,7 +3,6 @@
  * later start prints, and the operator keys it must refuse before writing anything.
  */
 import { existsSync } from 'node:fs';
-import os, { availableParallelism } from 'node:os';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -99,40 +98,6 @@ describe('e2e: start-up', () => {
     expect(run.code).not.toBe(0);
     expect(run.stderr).toContain('LEDGER_OPERATOR_PUBLIC_KEY');
     expect(await readdir(dir)).toEqual([]);
-  });
-
-  /** The nice value of each thread of a process (Linux /proc; the 19th field of a task's stat). */
-  const threadNices = async (pid: number): Promise<{ tid: number; nice: number }[]> => {
-    const out: { tid: number; nice: number }[] = [];
-    for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
-      const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
-      if (stat !== undefined) out.push({ tid: Number(tid), nice: Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]) });
-    }
-    return out;
-  };
-
-  it.runIf(process.platform === 'linux').for([
-    ['by default at nice 19', {}, 19],
-    ['at VERIFY_NICE=7', { VERIFY_NICE: '7' }, 7],
-  ] as const)('runs its signature workers, one per core, %s, and its event loop at its own', async ([, env, nice]) => {
-    const server = await startServer({ env });
-    const pid = server.proc.pid!;
-    let threads = await threadNices(pid);
-    // The workers set their priority as they start, which may be just after the listening line.
-    for (let i = 0; i < 100 && threads.filter((t) => t.nice === nice).length < availableParallelism(); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-      threads = await threadNices(pid);
-    }
-    expect(threads.filter((t) => t.nice === nice)).toHaveLength(availableParallelism());
-    expect(threads.find((t) => t.tid === pid)?.nice).toBe(os.getPriority());
-    await server.stop();
-  });
-
-  it('refuses VERIFY_NICE outside 0–19, naming it', async () => {
-    const run = await runToExit({ env: { VERIFY_NICE: '20' } });
-    expect(run.code).not.toBe(0);
-    expect(run.stdout).not.toContain('listening on');
-    expect(run.stderr).toMatch(/VERIFY_NICE must be an integer from 0 to 19/);
   });
 
   it('refuses a data folder whose node key file belongs to another ledger', async () => {

@@ -4,7 +4,6 @@
  * than the workers can take at once, and in audit-sized sets; and a close that waits for every
  * answer.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { signNode, verifyNode } from '../../src/ledger/ed25519-node.js';
 import { ED25519_L, generateSeed, publicKeyFromSeed, verify } from '../../src/ledger/ed25519.js';
@@ -95,31 +94,6 @@ describe('VerifyPool', () => {
     // The screens refuse the garbage cases on the calling thread; the rest go in one message.
     expect(own.messages).toBe(1);
     await own.close();
-  });
-
-  it.runIf(process.platform === 'linux')('runs its workers at the nice value asked for, and leaves the calling thread at its own', async () => {
-    // /proc/self/task/<tid>/stat: the 19th field is the thread's nice value (after the name in
-    // parentheses, which may hold spaces).
-    const niceOf = (tid: string): number | undefined => {
-      try {
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
-      } catch {
-        return undefined; // a thread that ended meanwhile
-      }
-    };
-    const before = new Set(readdirSync('/proc/self/task'));
-    const mainNice = niceOf(String(process.pid));
-    const own = new VerifyPool(2, { nice: 19 });
-    const plain = new VerifyPool(1);
-    const all = cases(9);
-    // Answered by the workers: their setup, the priority included, is done.
-    await Promise.all([own.verifyMany(all.map((c) => c.req)), plain.verifyMany(all.map((c) => c.req))]);
-    const added = readdirSync('/proc/self/task').filter((t) => !before.has(t)).map(niceOf);
-    expect(added.filter((n) => n === 19)).toHaveLength(2);
-    expect(niceOf(String(process.pid))).toBe(mainNice);
-    expect(mainNice).not.toBe(19);
-    await Promise.all([own.close(), plain.close()]);
   });
 
   it('verifyMany keeps the order of an audit-sized set, alongside single calls', async () => {

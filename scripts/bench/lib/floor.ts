@@ -13,7 +13,7 @@ import { Pool } from 'undici';
 import { publicKeyFromSeedNode, signNode, verifyNode } from '../../../src/ledger/ed25519-node.js';
 import { canonicalize } from '../../../src/ledger/jcs.js';
 import { opPreimageFromJcs } from '../../../src/ledger/op.js';
-import { VerifyPool, WRITER_VERIFY_NICE } from '../../../src/ledger/verify-pool.js';
+import { VerifyPool } from '../../../src/ledger/verify-pool.js';
 import { newHistogram, recordMs, summarize, type LatencySummary } from './hist.js';
 import { processCpuUs } from './server.js';
 
@@ -113,7 +113,7 @@ const groupCommitter = async (file: string) => {
 export const serveFloor = async (): Promise<void> => {
   const start = await new Promise<ServerStart>((resolve) => process.once('message', (m) => resolve(m as ServerStart)));
   const keys = new Map(Object.entries(start.keys));
-  const pool = start.rung !== 'http' && start.verifyThreads > 0 ? new VerifyPool(start.verifyThreads, { nice: WRITER_VERIFY_NICE }) : undefined;
+  const pool = start.rung !== 'http' && start.verifyThreads > 0 ? new VerifyPool(start.verifyThreads) : undefined;
   const verify = pool ? (k: string, m: Uint8Array, s: string) => pool.verify(k, m, s) : (k: string, m: Uint8Array, s: string) => Promise.resolve(verifyNode(k, m, s));
   const append = start.rung === 'durable' ? await groupCommitter(path.join(start.dir, 'log')) : undefined;
 
