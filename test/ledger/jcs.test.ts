@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { toHex } from '../../src/ledger/hex.js';
 import { canonicalBytes, canonicalize } from '../../src/ledger/jcs.js';
 import { LEDGER_LIMITS } from '../../src/ledger/limits.js';
+import { hasLoneSurrogate, hasLoneSurrogateLoop } from '../../src/ledger/utf8.js';
 import { expectLedgerError, loadVectors } from './helpers.js';
 
 interface Rfc8785Vectors {
@@ -82,6 +83,25 @@ describe('string escaping (RFC 8785 §3.2.2.2)', () => {
       expectLedgerError(() => canonicalize(s), 'BAD_JSON_VALUE');
       expectLedgerError(() => canonicalize({ [s]: 1 }), 'BAD_JSON_VALUE');
     }
+  });
+
+  it('the native surrogate check (isWellFormed) and the portable loop agree on any string of UTF-16 code units (property)', () => {
+    // Code units near and inside the surrogate ranges, so that pairs, lone halves and reversed
+    // pairs all come up often.
+    const unit = fc.oneof(
+      fc.integer({ min: 0xd7f0, max: 0xe00f }),
+      fc.integer({ min: 0, max: 0xffff }),
+    ).map((c) => String.fromCharCode(c));
+    expect(typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed).toBe('function');
+    expect(hasLoneSurrogate).not.toBe(hasLoneSurrogateLoop);
+    fc.assert(
+      fc.property(fc.string({ unit, maxLength: 40 }), (s) => {
+        expect(hasLoneSurrogate(s)).toBe(hasLoneSurrogateLoop(s));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const s of ['\ud800', 'a\udc00', '\udbff\ud800', 'x\ud83d', '\udc00\ud800']) expect(hasLoneSurrogate(s)).toBe(true);
+    for (const s of ['', 'abc', '\ud83d\ude00', 'é', '\uffff']) expect(hasLoneSurrogate(s)).toBe(false);
   });
 });
 
