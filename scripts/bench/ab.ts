@@ -9,8 +9,7 @@
  * `dist/` (built by the npm script). Both use this checkout's node_modules.
  *
  * With `--a-env` / `--b-env` (the service's own variables, e.g. RATE_LIMIT_PER_MIN=60000 to
- * measure the rate limiter) it compares two
- * settings as well as, or instead of, two builds.
+ * measure the rate limiter) it compares two settings as well as, or instead of, two builds.
  *
  *   npm run bench:ab -- [--base HEAD] [--rounds 3] [--seconds 6 | --ops N] [--concurrency 64]
  *                       [--a-env NAME=VALUE,…] [--b-env NAME=VALUE,…]

@@ -21,7 +21,6 @@ export const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
 /** How long a start may take before we give up (a cold start on a loaded 2-core box is ~1 s). */
 export const START_TIMEOUT_MS = 30_000;
 
-
 const live = new Set<ChildProcess>();
 const dirs = new Set<string>();
 process.once('exit', () => {

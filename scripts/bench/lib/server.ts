@@ -90,7 +90,6 @@ export interface RunningServer {
   stop(timeoutMs?: number): Promise<number>;
 }
 
-
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of live) p.kill('SIGKILL');
