@@ -6,7 +6,6 @@
  * fsync'd store commit together with the checkpoint that covers it; only then are its ops answered.
  */
 import { createHash, hash as oneShotHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import {
   decide,
@@ -29,7 +28,7 @@ import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
-import { VerifyPool } from '../ledger/verify-pool.js';
+import { defaultVerifyThreads, VerifyPool } from '../ledger/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
 
@@ -113,13 +112,6 @@ export interface LedgerServiceOptions {
    */
   readonly verifyThreads?: number;
 }
-
-/**
- * One verify worker per core. One per core but one was tried on 2 cores (bench:ab at concurrency
- * 64, two sets of 3 rounds): ops/s ×0.97–1.13 in one set and ×0.80–1.02 in the other, no
- * measurable difference, and bench:floor's verify rung ran faster with two.
- */
-export const defaultVerifyThreads = (): number => availableParallelism();
 
 export class LedgerService {
   readonly meta: LedgerMeta;
