@@ -5,7 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generateSeed, publicKeyFromSeed } from '../ledger/ed25519.js';
+import { generateSeed } from '../ledger/ed25519.js';
+import { publicKeyFromSeedNode } from '../ledger/ed25519-node.js';
 import { PATTERNS } from '../domain/limits.js';
 
 export interface KeyFile {
@@ -18,9 +19,14 @@ export class KeyFileError extends Error {
   override readonly name = 'KeyFileError';
 }
 
+/**
+ * The service derives public keys with node:crypto: @noble's first derivation builds its
+ * base-point tables, about 70 ms of the service's start-up (measured with `--cpu-prof`, issue 5).
+ * The two agree on every seed (test/ledger/ed25519.test.ts).
+ */
 export const newKeyFile = (party: string): KeyFile => {
   const secretKey = generateSeed();
-  return { party, publicKey: publicKeyFromSeed(secretKey), secretKey };
+  return { party, publicKey: publicKeyFromSeedNode(secretKey), secretKey };
 };
 
 /** Reads and checks a key file: the public key must be the seed's. */
@@ -40,7 +46,7 @@ export const readKeyFile = async (file: string): Promise<KeyFile> => {
   ) {
     throw new KeyFileError(`key file ${file} is not {"party","publicKey","secretKey"} with hex keys`);
   }
-  if (publicKeyFromSeed(k.secretKey) !== k.publicKey) {
+  if (publicKeyFromSeedNode(k.secretKey) !== k.publicKey) {
     throw new KeyFileError(`key file ${file}: publicKey does not belong to secretKey`);
   }
   return { party: k.party, publicKey: k.publicKey, secretKey: k.secretKey };

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { clearNodeKeyCache, publicKeyFromSeedNode, signNode, verifyNode, verifyNodeAsync } from '../../src/ledger/ed25519-node.js';
 import { isStrictPublicKey, publicKeyFromSeed, sign, verify } from '../../src/ledger/ed25519.js';
@@ -40,6 +41,16 @@ describe('RFC 8032 §7.1 test vectors, through both implementations', () => {
     expect(verifyNode(t.publicKey, new Uint8Array(), t.signature)).toBe(true);
     expect(verifyNode(t.publicKey, new Uint8Array(), t.signature)).toBe(true);
     expect(verifyNode(t.publicKey, new Uint8Array([0]), t.signature)).toBe(false);
+  });
+
+  it('both derive the same public key from any seed (the service derives with node:crypto)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (seed) => {
+        const hex = toHex(seed);
+        expect(publicKeyFromSeedNode(hex)).toBe(publicKeyFromSeed(hex));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 
