@@ -181,17 +181,21 @@ export const verifyNodeAsync = (publicKeyHex: unknown, msg: unknown, sigHex: unk
  * Private keys are imported from PKCS#8 DER (RFC 8410), not JWK: a JWK needs `x` beside `d`, and
  * OpenSSL silently ignores a wrong `x`, so the DER form (seed only) leaves nothing to get wrong.
  */
-const privateKeyObject = (seedHex: string): KeyObject => {
-  const cached = recall(privateKeys, seedHex);
-  if (cached !== undefined) return cached;
+const importPrivateKey = (seedHex: string): KeyObject => {
   const seed = fromHex(seedHex, SEED_BYTES);
   const der = Buffer.concat([PKCS8_ED25519_PREFIX, seed]);
-  let key: KeyObject;
   try {
-    key = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    return createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   } catch (err) {
     throw new LedgerError('BAD_HEX', 'seed rejected by node:crypto', { cause: err });
   }
+};
+
+/** The seed's KeyObject, kept for the next signature (a signing key is used again and again). */
+const privateKeyObject = (seedHex: string): KeyObject => {
+  const cached = recall(privateKeys, seedHex);
+  if (cached !== undefined) return cached;
+  const key = importPrivateKey(seedHex);
   remember(privateKeys, seedHex, key, PRIVATE_KEY_CACHE_MAX);
   return key;
 };
@@ -217,9 +221,12 @@ export const signNodeAsync = (seedHex: string, msg: Uint8Array): Promise<string>
   });
 };
 
-/** The public key of a hex seed, on node:crypto. */
+/**
+ * The public key of a hex seed, on node:crypto. The seed's KeyObject is not kept: a key only
+ * checked here (the operator's key file, read once at genesis) must not stay in the process.
+ */
 export const publicKeyFromSeedNode = (seedHex: string): string => {
-  const jwk = createPublicKey(privateKeyObject(seedHex)).export({ format: 'jwk' });
+  const jwk = createPublicKey(importPrivateKey(seedHex)).export({ format: 'jwk' });
   if (typeof jwk.x !== 'string') throw new LedgerError('BAD_KEY', 'node:crypto exported no public key');
   return toHex(Buffer.from(jwk.x, 'base64url'));
 };
