@@ -5,6 +5,10 @@
  * demo's story is checked against what is really on the ledger), and the ways it must fail
  * loudly and still clean up: a wrong operator key, Ctrl-C halfway, a bad command line.
  *
+ * The story is checked in the order a bank lives it (its check of the proof bundle before the
+ * pledge, the pledge before settlement), in plain words with Chinese first, and without jargon: no
+ * protocol sections, no check names, and codes only as bracketed technical details.
+ *
  * The runs are independent (each remote run gets its own server), so they run concurrently.
  */
 import { spawn } from 'node:child_process';
@@ -24,7 +28,7 @@ interface DemoRun {
   readonly stderr: string;
 }
 
-/** The PROTOCOL §10 variables, and colour settings: never inherited from the runner. */
+/** The docs/protocol.md §10 variables, and colour settings: never inherited from the runner. */
 const STRIPPED = ['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_NAME', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE', 'LOG_LEVEL', 'RATE_LIMIT_PER_MIN', 'NO_COLOR', 'FORCE_COLOR'];
 const RUN_TIMEOUT_MS = 25_000;
 
@@ -62,57 +66,126 @@ const runDemo = (
 
 const explain = (r: DemoRun): string => `exit ${r.code} (${r.signal})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
 
-/** The key facts of every step of the story, in order. */
-const expectTheStory = (out: string): void => {
-  const bankA = 'ICBC Guangzhou (bank A)';
-  // Steps 1–8, numbered, in order.
-  const at = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => out.indexOf(`Step ${n}. `));
-  expect(at.every((i) => i >= 0)).toBe(true);
-  expect([...at].sort((a, b) => a - b)).toEqual(at);
-  const step = (n: number): string => out.slice(at[n - 1], n < 8 ? at[n] : out.indexOf('\nSummary'));
+/** Escapes a literal for a RegExp. */
+const lit = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-  // 1. five parties, each registered with its own key, each an entry.
-  for (const name of ['Guangzhou Motors (core enterprise)', 'Dongguan Parts (tier-1 supplier)', 'Chen Electronics (tier-2 supplier)', bankA, 'CMB Shenzhen (bank B)']) {
-    expect(step(1)).toMatch(new RegExp(`✓ ${name.replace(/[()]/g, '\\$&')} registered as "[a-z0-9-]+", key [0-9a-f]{12}…[0-9a-f]{4} — accepted, entry #\\d+`));
+/** The output with every bracketed aside removed: technical details, entry numbers, notes. */
+const outsideBrackets = (out: string): string => {
+  let s = out;
+  for (let prev = ''; prev !== s; ) {
+    prev = s;
+    s = s.replace(/\([^()]*\)|（[^（）]*）/g, '');
   }
-  // 2. ¥1,000,000.00 against two invoices, offered to tier 1.
-  expect(step(2)).toMatch(/issues ¥1,000,000\.00 to Dongguan Parts \(tier-1 supplier\), due \d{4}-\d\d-\d\d — accepted, entry #\d+/);
-  expect(step(2)).toMatch(/v[0-9a-f]{24}\s+¥1,000,000\.00\s+offered to Dongguan Parts/);
-  expect(step(2)).toMatch(/invoices GZM-INV-0417\S* and GZM-INV-0418/);
-  // 3. accept, split 600k + 400k, partial transfer of ¥100,000.00.
-  expect(step(3)).toMatch(/accepts the voucher — accepted, entry #\d+/);
-  expect(step(3)).toContain('splits it into ¥600,000.00 + ¥400,000.00');
-  expect(step(3)).toMatch(/transfers ¥100,000\.00 of it to Chen Electronics \(tier-2 supplier\) \(partial transfer\) — accepted, entry #\d+/);
-  expect(step(3)).toMatch(/:60000000-70000000\s+¥100,000\.00\s+offered to Chen Electronics/);
-  expect(step(3)).toMatch(/:70000000-100000000\s+¥300,000\.00\s+active, held by Dongguan Parts/);
-  // 4. co-signed pledge: two signatures.
-  expect(step(4)).toContain('signature 1 of 2');
-  expect(step(4)).toContain('signature 2 of 2');
-  expect(step(4)).toMatch(/¥100,000\.00\s+pledged to ICBC Guangzhou/);
-  // 5. the double pledge refused.
-  expect(step(5)).toMatch(/✗ .*CMB Shenzhen \(bank B\) — refused\n\s+VOUCHER_PLEDGED: /);
-  // 6. the duplicate invoice refused.
-  expect(step(6)).toMatch(/✗ .* — refused\n\s+INVOICE_ALREADY_USED: /);
-  // 7. settlement: the pledged voucher pays bank A, the active ones their holder.
-  expect(step(7)).toMatch(/settled: paid to ICBC Guangzhou/);
-  expect(step(7)).toContain(`→ paid to ${bankA}: the voucher is pledged, so the money goes to the bank`);
-  expect(step(7)).toContain('→ paid to its holder, Dongguan Parts (tier-1 supplier)');
-  expect(step(7)).toContain('In all: ¥900,000.00 to Dongguan Parts, ¥100,000.00 to ICBC Guangzhou.');
-  // 8. the offline verification: twelve checks passed, and the verdict.
-  expect(step(8).match(/^ {2}✓ /gm)?.length).toBe(12 + 1); // the 12 checks, and the forged copy caught
-  expect(step(8)).toContain('Verdict: the bundle is valid.');
-  expect(step(8)).toMatch(/holder\s+Chen Electronics \(tier-2 supplier\)/);
-  expect(step(8)).toMatch(/amount\s+¥100,000\.00 \(CNY\)/);
-  expect(step(8)).toMatch(/status\s+settled/);
-  expect(step(8)).toMatch(new RegExp(`payee\\s+${bankA.replace(/[()]/g, '\\$&')}, payment GZM-PAY-`));
-  expect(step(8)).toMatch(/path\s+v[0-9a-f]{24} \(root\) → v[0-9a-f]{24}:60000000-100000000 → v[0-9a-f]{24}:60000000-70000000/);
-  expect(step(8)).toContain('is caught: ✗ STATE_MISMATCH');
+  return s;
+};
+
+/** The key facts of every step of the story, in the order a banker lives it. */
+const expectTheStory = (out: string): void => {
+  // Steps 1–8, each headed in Chinese first, then English, numbered, in order.
+  const at = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => out.search(new RegExp(`^第${n}步 \\S[^\\n]* · Step ${n}\\. `, 'm')));
+  expect(at.every((i) => i >= 0), out).toBe(true);
+  expect([...at].sort((a, b) => a - b)).toEqual(at);
+  const summary = out.indexOf('\n小结 · Summary');
+  expect(summary).toBeGreaterThan(at[7]!);
+  const step = (n: number): string => out.slice(at[n - 1], n < 8 ? at[n] : summary);
+  // Every sentence is Chinese first: a ✓/✗/→ line in Chinese, its English under it.
+  for (const m of out.matchAll(/^ {2}[✓✗→] (.*)\n {4}(.*)$/gm)) {
+    expect(m[1], m[0]).toMatch(/[\u4e00-\u9fff]/);
+    expect(m[2], m[0]).toMatch(/^[\x20-\x7e¥→…·]+$/);
+  }
+
+  // 1. The operator registers the core enterprise, both suppliers, both banks and the auditor.
+  expect(step(1)).toMatch(/^第1步 运营方登记参与方 · Step 1\. The operator registers the parties$/m);
+  for (const [zh, en, id] of [
+    ['广州汽车（核心企业）', 'Guangzhou Motors (core enterprise)', 'gz-motors'],
+    ['东莞零件（一级供应商）', 'Dongguan Parts (tier-1 supplier)', 'dongguan-parts'],
+    ['陈氏电子（二级供应商）', 'Chen Electronics (tier-2 supplier)', 'chen-electronics'],
+    ['工商银行广州分行（银行）', 'ICBC Guangzhou (bank)', 'icbc-gz'],
+    ['招商银行深圳分行（银行）', 'CMB Shenzhen (bank)', 'cmb-sz'],
+    ['信诚会计师事务所（审计师）', 'Xincheng Auditors (auditor)', 'xincheng-audit'],
+  ] as const) {
+    expect(step(1)).toMatch(new RegExp(`✓ ${lit(zh)}登记为 ${id}(-[0-9a-f]{6})?（记录 #\\d+）\\n {4}${lit(en)} registered as ${id}\\S* \\(entry #\\d+\\)`));
+  }
+
+  // 2. Issued against invoices, accepted, split, part transferred up the chain and accepted.
+  expect(step(2)).toMatch(/发票 GZM-INV-0417\S*、GZM-INV-0418/);
+  expect(step(2)).toMatch(/Guangzhou Motors issues ¥1,000,000\.00 to Dongguan Parts, due \d{4}-\d\d-\d\d \(entry #\d+\)/);
+  expect(step(2)).toMatch(/v[0-9a-f]{24}\s+¥1,000,000\.00\s+待东莞零件接受 · offered to Dongguan Parts/);
+  expect(step(2)).toContain('Dongguan Parts accepts the voucher');
+  expect(step(2)).toContain('Dongguan Parts splits it into ¥600,000.00 and ¥400,000.00');
+  expect(step(2)).toMatch(/Dongguan Parts transfers ¥100,000\.00 of it to Chen Electronics \(entry #\d+\)/);
+  expect(step(2)).toMatch(/:70000000-100000000\s+¥300,000\.00\s+东莞零件持有 · held by Dongguan Parts/);
+  expect(step(2)).toMatch(/Chen Electronics accepts ¥100,000\.00 \(entry #\d+\)/);
+
+  // 3. The bank checks the voucher BEFORE it lends: every check, then both signatures, then the pledge.
+  const s3 = step(3);
+  expect(s3).toMatch(/^第3步 银行放款前核验凭证 · Step 3\. The bank checks the voucher before it lends$/m);
+  const checks = [
+    /✓ 出自运营方公布的那本账.*\n {4}It comes from the ledger the operator published \(ledger id [0-9a-f]{12}…[0-9a-f]{4}\)/,
+    /Its history goes back to issuance: issued #(\d+) → accepted #\d+ → split #\d+ → transferred #\d+ → accepted #\d+/,
+    /Guangzhou Motors issued it against invoices GZM-INV-0417\S* and GZM-INV-0418\S*, due \d{4}-\d\d-\d\d/,
+    /Every step is signed by the firm that took it; nothing is missing, nothing was edited/,
+    /It is now ¥100,000\.00, held by Chen Electronics \(as of entry #\d+/,
+    /✓ 没有任何银行对它设有质押\n {4}No bank holds a pledge on it/,
+    /The pledge request is signed by its holder, Chen Electronics/,
+    /all 12 technical checks passed/,
+  ].map((re) => {
+    const i = s3.search(re);
+    expect(i, String(re)).toBeGreaterThanOrEqual(0);
+    return i;
+  });
+  const signed1 = s3.indexOf('Chen Electronics signs the pledge request (signature 1 of 2)');
+  const signed2 = s3.indexOf('ICBC Guangzhou agrees to lend and co-signs the pledge (signature 2 of 2)');
+  const pledged = s3.search(/¥100,000\.00 pledged to ICBC Guangzhou, loan ICBC-GZ-LN-0001\S* \(entry #\d+\)/);
+  expect(signed1).toBeGreaterThanOrEqual(0);
+  expect(Math.min(...checks)).toBeGreaterThan(signed1);
+  expect(signed2).toBeGreaterThan(Math.max(...checks));
+  expect(pledged).toBeGreaterThan(signed2);
+  expect(s3).toMatch(/¥100,000\.00\s+陈氏电子持有，已质押给工商银行广州分行 · held by Chen Electronics, pledged to ICBC Guangzhou/);
+  // The history the bank checked starts at the issuance of step 2.
+  const issuedAt = /issues ¥1,000,000\.00 to Dongguan Parts, due \S+ \(entry #(\d+)\)/.exec(step(2))?.[1];
+  expect(/issuance: issued #(\d+)/.exec(s3)?.[1]).toBe(issuedAt);
+  // …and all of it before the second bank, and long before settlement.
+  expect(out.indexOf('No bank holds a pledge on it')).toBeLessThan(at[3]!);
+
+  // 4. The second bank is refused, in a banker's words, the code only in brackets.
+  expect(step(4)).toMatch(/^第4步 另一家银行想用同一笔钱放款：被拒绝 · Step 4\. A second bank tries to lend against the same money: refused$/m);
+  expect(step(4)).toMatch(/✗ 招商银行深圳分行会签并提交同一笔 ¥100,000\.00 的质押：账本拒绝\n {4}CMB Shenzhen co-signs and submits a pledge of the same ¥100,000\.00: the ledger refuses\n/);
+  expect(step(4)).toMatch(/ {4}这笔钱已经为另一笔贷款作担保。\n {4}This money already secures another loan\.\n {4}\(技术细节 · technical detail: VOUCHER_PLEDGED\)/);
+  expect(step(4)).toContain("ICBC Guangzhou's pledge is untouched; nothing was written");
+
+  // 5. The reused invoice is refused.
+  expect(step(5)).toMatch(/✗ 广州汽车凭发票 GZM-INV-0418\S*、GZM-INV-0420\S* 向东莞零件签发 ¥250,000\.00：账本拒绝/);
+  expect(step(5)).toMatch(/An invoice can back only one live voucher, and this one already does\.\n {4}\(技术细节 · technical detail: INVOICE_ALREADY_USED\)/);
+
+  // 6. Settlement: the pledged part to the bank, the rest to the holder.
+  expect(step(6)).toMatch(/合计 total\s+¥1,000,000\.00/);
+  expect(step(6)).toMatch(/→ 付给工商银行广州分行：这部分已质押，钱付给银行，不付给陈氏电子\n {4}Paid to ICBC Guangzhou: this part is pledged, so the money goes to the bank, not to Chen Electronics/);
+  expect(step(6).match(/Paid to its holder, Dongguan Parts/g)).toHaveLength(2);
+  expect(step(6)).toContain('In all: ¥900,000.00 to Dongguan Parts, ¥100,000.00 to ICBC Guangzhou.');
+
+  // 7. The tampered bundle is caught, explained in plain words, the code only in brackets.
+  expect(step(7)).toContain('from ¥100,000.00 to ¥1,000,000.00');
+  expect(step(7)).toMatch(
+    /✗ 银行核验不通过：历史记录加起来不是所示的状态：有人改动过。\n {4}The bank's check fails: the history does not add up to the state shown: someone edited it\.\n {4}\(技术细节 · technical detail: STATE_MISMATCH\)/,
+  );
+
+  // 8. The auditor's check of the whole ledger.
+  expect(step(8)).toMatch(/✓ 全部 \d+ 条记录、\d+ 个签名核对无误.*\n {4}All \d+ entries and \d+ signatures check out and match the seal: the ledger was never rewritten/);
+
   // Summary.
-  expect(out).toMatch(/entries written\s+14 by this demo \(2 attempts refused/);
-  expect(out).toMatch(/checkpoint\s+\d+ entries, root [0-9a-f]{64}, signed by the node key ✓/);
-  expect(out).toContain('The story went as told.');
-  // Only the two refusals and the forged copy are crosses.
+  expect(out).toMatch(/15 entries written; 2 attempts refused/);
+  expect(out).toContain('演示按剧情完成 · The story went as told.');
+  // The crosses: the two refusals and the tampered bundle.
   expect(out.match(/✗/g)?.length).toBe(3);
+
+  // No jargon: no protocol sections, no "replay", no check names, no codes outside brackets.
+  expect(out).not.toContain('§');
+  expect(out).not.toMatch(/replay/i);
+  expect(out).not.toMatch(/\((?:state|replay|signatures|inclusion|completeness|hash links|entry hashes)\)/);
+  expect(outsideBrackets(out)).not.toMatch(/\b[A-Z]{2,}(?:_[A-Z]+)+\b/);
+  // Every amount is ¥1,000,000.00-shaped.
+  for (const m of out.matchAll(/¥\S*/g)) expect(m[0]).toMatch(/^¥\d{1,3}(,\d{3})*\.\d\d/);
 };
 
 const tmpRoots: string[] = [];
@@ -139,8 +212,8 @@ describe.concurrent('npm run demo', { timeout: 60_000 }, () => {
     // Not a terminal: no colours, even without NO_COLOR.
     expect(r.stdout).not.toContain('\x1b[');
     expect(r.stdout).toMatch(/service\s+http:\/\/127\.0\.0\.1:\d+ \(started in this process, on a fresh ledger\)/);
-    // A fresh ledger: genesis + the demo's 14 entries, nothing else.
-    expect(r.stdout).toMatch(/checkpoint\s+15 entries/);
+    // A fresh ledger: genesis + the demo's 15 entries, nothing else, all audited.
+    expect(r.stdout).toMatch(/All 16 entries and \d+ signatures check out/);
     const dir = /data dir\s+(\S+)/.exec(r.stdout)?.[1];
     expect(dir).toBeDefined();
     expect(r.stdout).toContain(`Cleaned up: stopped the service, removed ${dir}.`);
@@ -174,18 +247,18 @@ describe.concurrent('npm run demo', { timeout: 60_000 }, () => {
     const first = await runDemo(args);
     expect(first.code, explain(first)).toBe(0);
     expectTheStory(first.stdout);
-    expect(first.stdout).toContain(`service    ${server.url} (already running)`);
+    expect(first.stdout).toMatch(new RegExp(`service\\s+${lit(server.url)} \\(already running\\)`));
     expect(first.stdout).not.toMatch(/data dir/);
 
     // What the demo told is what the ledger holds, read independently as the operator.
     const op = new LedgerClient({ baseUrl: server.url, key: operator });
     const entries = [];
     for await (const e of op.iterateEntries()) entries.push(e);
-    expect(entries).toHaveLength(15);
+    expect(entries).toHaveLength(16);
     const types = entries.map((e) => (e.entry.op.payload as { type: string }).type);
     expect(types).toEqual([
       'ledger.genesis',
-      ...Array<string>(5).fill('party.register'),
+      ...Array<string>(6).fill('party.register'),
       'voucher.issue',
       'voucher.accept',
       'voucher.split',
@@ -196,7 +269,9 @@ describe.concurrent('npm run demo', { timeout: 60_000 }, () => {
       'voucher.settle',
       'voucher.settle',
     ]);
-    const pledge = entries[11]!.entry.op;
+    const roles = entries.slice(1, 7).map((e) => (e.entry.op.payload as { party: { role: string } }).party.role);
+    expect(roles).toEqual(['core', 'supplier', 'supplier', 'bank', 'bank', 'auditor']);
+    const pledge = entries[12]!.entry.op;
     expect(pledge.signatures).toHaveLength(2);
     const bankA = (pledge.payload as { bank: string }).bank;
     expect(bankA).toMatch(/^icbc-gz-[0-9a-f]{6}$/);
@@ -209,7 +284,7 @@ describe.concurrent('npm run demo', { timeout: 60_000 }, () => {
     const second = await runDemo(args, { env: { NO_COLOR: '1' } });
     expect(second.code, explain(second)).toBe(0);
     expectTheStory(second.stdout);
-    expect((await op.ledger()).size).toBe(15 + 14);
+    expect((await op.ledger()).size).toBe(16 + 15);
     await server.stop();
   });
 
