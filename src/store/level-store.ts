@@ -16,8 +16,10 @@ import type {
   Head,
   LedgerMeta,
   PartyVoucherRow,
+  RawRecord,
   StoredEntry,
   Store,
+  StoreSnapshot,
   VoucherRecord,
 } from './port.js';
 
@@ -234,6 +236,59 @@ export class LevelStore implements Store {
     batch ??= this.#build(b);
     batch.put(this.#prefix.meta + CHECKPOINT_KEY, JSON.stringify(b.checkpoint));
     await batch.write({ sync: true });
+  }
+
+  /**
+   * One explicit LevelDB snapshot: the ledger's facts are read from it, and then one iterator over
+   * the whole database, reading from the same snapshot, yields every record as raw bytes. LevelDB
+   * takes a snapshot without blocking writes; it only keeps the data it covers from being
+   * compacted away until it is closed.
+   */
+  async snapshot(): Promise<StoreSnapshot> {
+    const snap = this.#db.snapshot();
+    try {
+      const at = { snapshot: snap };
+      const [meta, head, checkpoint] = await Promise.all([
+        this.#meta.get(META_KEY, at) as Promise<LedgerMeta | undefined>,
+        this.#meta.get(HEAD_KEY, at) as Promise<Head | undefined>,
+        this.#meta.get(CHECKPOINT_KEY, at) as Promise<string | undefined>,
+      ]);
+      const db = this.#db;
+      let read = false;
+      return {
+        meta,
+        head,
+        checkpoint,
+        async *records(chunkRecordsMax: number): AsyncIterable<readonly RawRecord[]> {
+          if (read) throw new Error('a store snapshot is read once');
+          read = true;
+          const it = db.iterator<Uint8Array, Uint8Array>({ snapshot: snap, keyEncoding: 'view', valueEncoding: 'view' });
+          try {
+            for (;;) {
+              const chunk = await it.nextv(chunkRecordsMax);
+              if (chunk.length === 0) return;
+              yield chunk;
+            }
+          } finally {
+            await it.close();
+          }
+        },
+        close: () => snap.close(),
+      };
+    } catch (err) {
+      await snap.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Writes raw records (from a backup) as one batch, fsync'd when `sync`. Only for filling a new,
+   * empty database: it bypasses every check of `commit`.
+   */
+  async importRecords(records: readonly RawRecord[], o: { readonly sync: boolean }): Promise<void> {
+    const batch = this.#db.batch();
+    for (const [key, value] of records) batch.put(key as never, value as never, { keyEncoding: 'view', valueEncoding: 'view' });
+    await batch.write({ sync: o.sync });
   }
 
   #build(b: Omit<CommitBatch, 'checkpoint'>): ReturnType<Level<string, string>['batch']> {

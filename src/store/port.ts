@@ -65,6 +65,23 @@ export interface CommitBatch {
   readonly checkpoint: string;
 }
 
+/** One stored key and its value, as the bytes LevelDB holds them (a backup's record). */
+export type RawRecord = readonly [key: Uint8Array, value: Uint8Array];
+
+/**
+ * A consistent read of everything stored, as of the moment it was taken: writes committed after
+ * it are not seen, and a commit is seen whole or not at all. Used for backups; it holds no lock,
+ * so the writer goes on while it is read. Close it when done (it pins old data until then).
+ */
+export interface StoreSnapshot {
+  readonly meta: LedgerMeta | undefined;
+  readonly head: Head | undefined;
+  readonly checkpoint: string | undefined;
+  /** Every stored record in key order, at most `chunkRecordsMax` at a time. Call it once. */
+  records(chunkRecordsMax: number): AsyncIterable<readonly RawRecord[]>;
+  close(): Promise<void>;
+}
+
 export interface Store {
   open(): Promise<void>;
   close(): Promise<void>;
@@ -103,4 +120,7 @@ export interface Store {
    */
   stage?(batch: Omit<CommitBatch, 'checkpoint'>): void;
   commit(batch: CommitBatch): Promise<void>;
+
+  /** Takes a consistent snapshot of everything stored (see {@link StoreSnapshot}). */
+  snapshot(): Promise<StoreSnapshot>;
 }
