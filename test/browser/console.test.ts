@@ -3,7 +3,7 @@
  * service on a real port and a fresh ledger: the whole story clicked through as its parties would
  * — issue, accept, split, transfer, accept, prepare and co-sign a pledge, a second pledge refused
  * by the ledger, settle, verify — then a bank's check of a genuine and a tampered bundle, the
- * auditor's view with a full audit, and "remember" / "forget" of a key.
+ * auditor's view with a full audit, and "remember" (sealed under a passphrase) / "forget" of a key.
  *
  * Each main screen is saved to test-artifacts/browser/*.png and must not be blank (its pixels are
  * decoded and measured; a blank page is measured too, and must fail the same check). The steps
@@ -26,6 +26,7 @@ const TIER2 = 'chen-electronics';
 const BANK = 'icbc-gz';
 const BANK2 = 'cmb-sz';
 const AUDITOR = 'audit-office';
+const PASSPHRASE = 'auditor passphrase 2027';
 
 let server: Server;
 let browser: Browser;
@@ -76,12 +77,16 @@ const docShot = async (name: string, ...selectors: string[]): Promise<void> => {
   expect(looksRendered(pixelStats(decodePng(png))), `${name}.png looks blank`).toBe(true);
 };
 
-/** Loads the console afresh (the key in memory is gone) and signs in with a key file. */
-const signIn = async (party: string, o: { remember?: boolean } = {}): Promise<void> => {
+/** Loads the sign-in page and signs in with a key file (remembered under `passphrase` if given). */
+const signIn = async (party: string, o: { passphrase?: string } = {}): Promise<void> => {
   await page.goto(url('/sign-in'));
   await page.setInputFiles('[data-testid=key-file]', keys[party]!.file);
   await page.getByTestId('key-loaded').getByText(party).waitFor();
-  if (o.remember) await page.getByTestId('remember').check();
+  if (o.passphrase !== undefined) {
+    await page.getByTestId('remember').check();
+    await page.getByTestId('remember-passphrase').fill(o.passphrase);
+    await page.getByTestId('remember-passphrase2').fill(o.passphrase);
+  }
   await page.getByTestId('sign-in').click();
   await page.getByTestId('signed-in-as').getByText(party).waitFor();
 };
@@ -193,7 +198,7 @@ describe('web console, in Chromium, against the real service', () => {
     await page.goto(url('/sign-in'));
     // A file that is not a key file is refused with the SDK's code.
     const bad = path.join(dir, 'not-a-key.json');
-    await writeFile(bad, JSON.stringify({ party: CORE, publicKey: 'ab'.repeat(32) }));
+    await writeFile(bad, JSON.stringify({ party: CORE, note: 'not a key' }));
     await page.setInputFiles('[data-testid=key-file]', bad);
     expect(await page.locator('.problem').getAttribute('data-code')).toBe('BAD_SHAPE');
     await page.setInputFiles('[data-testid=key-file]', keys[CORE]!.file);
@@ -340,7 +345,7 @@ describe('web console, in Chromium, against the real service', () => {
     const text = (await problem.textContent()) ?? '';
     expect(text).toContain('HTTP 409');
     expect(text).toContain('cannot be pledged again');
-    expect(text).toContain(BANK); // the ledger's detail names the pledgee
+    expect(text).not.toContain(BANK); // another bank's pledge is not this bank's business (§8)
     await shot('06-second-pledge-refused', true);
   });
 
@@ -455,7 +460,7 @@ describe('web console, in Chromium, against the real service', () => {
   });
 
   it('auditor: size, checkpoint, recent activity, and a full audit with a progress bar', async () => {
-    await signIn(AUDITOR, { remember: true });
+    await signIn(AUDITOR, { passphrase: PASSPHRASE });
     await page.getByRole('link', { name: 'Auditor' }).click();
     const size = Number(((await page.getByTestId('ledger-size').textContent()) ?? '').replace(/\D/g, ''));
     expect(size).toBe(16); // genesis, 6 parties, 9 voucher ops (the refused pledge wrote nothing)
@@ -473,10 +478,14 @@ describe('web console, in Chromium, against the real service', () => {
     await docShot('auditor');
   });
 
-  it('a remembered key survives a reload until “forget”', async () => {
-    const name = `rvl-console/key/${ledgerId}`;
-    expect(JSON.parse((await page.evaluate((n) => (globalThis as unknown as BrowserGlobals).localStorage.getItem(n), name)) ?? 'null')).toMatchObject({ party: AUDITOR });
+  it('a remembered key is sealed under its passphrase and opens with it, until “forget”', async () => {
+    const name = `rvl-console/sealed-key/${ledgerId}`;
+    const sealed = JSON.parse((await page.evaluate((n) => (globalThis as unknown as BrowserGlobals).localStorage.getItem(n), name)) ?? 'null') as { party: string; ciphertext: string } | null;
+    expect(sealed).toMatchObject({ party: AUDITOR });
+    expect(JSON.stringify(sealed)).not.toContain(keys[AUDITOR]!.key.secretKey);
+    await page.getByTestId('sign-out').click();
     await page.goto(url('/sign-in'));
+    await page.getByTestId('unlock-passphrase').fill(PASSPHRASE);
     await page.getByTestId('continue-remembered').click();
     await page.getByTestId('signed-in-as').getByText(AUDITOR).waitFor();
     await page.getByTestId('forget').click();
@@ -484,9 +493,10 @@ describe('web console, in Chromium, against the real service', () => {
     await page.goto(url('/sign-in'));
     await page.getByTestId('sign-in').waitFor();
     expect(await page.getByTestId('continue-remembered').count()).toBe(0);
-    // A key signed in without "remember" is never stored.
+    // A key signed in without "remember" is never stored beyond the tab.
     await signIn(TIER1);
-    expect(await page.evaluate(() => Object.keys((globalThis as unknown as BrowserGlobals).localStorage))).toEqual([]);
+    const kept = await page.evaluate(() => Object.keys((globalThis as unknown as BrowserGlobals).localStorage));
+    expect(kept.filter((k) => k.includes('key'))).toEqual([]);
   });
 
   it('raised no script error on any page', () => {

@@ -70,6 +70,13 @@ export const flash = new Store<Flash | undefined>(undefined);
 
 const codePoints = (s: string): number => [...s].length;
 
+/**
+ * What an amount field says before anything is typed. Fields are free text (no `type=number`, no
+ * pattern, no numeric keyboard) so that every form `parseAmount` reads can be typed; the parsed
+ * amount is shown back as "= ¥…" before signing.
+ */
+const AMOUNT_HINT = '例如 e.g. 1,000,000.00 · ¥ 1,000 · 100万 · 1.5亿';
+
 /** An amount as typed: its fen, or why it is not one (empty → undefined both). */
 const amountOf = (text: string): { fen?: bigint; error?: string } => {
   if (text.trim().length === 0) return {};
@@ -221,10 +228,9 @@ const SplitForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
       <p>Split into {LIMITS.splitPartsMin}–{LIMITS.splitPartsMax} parts that add up to exactly {yuan(total)}. Each part becomes its own voucher that you hold.</p>
       {parts.map((text, i) => (
         <div class="split-row">
-          <Field label={`Part ${i + 1}`} id={`split-part-${i}`} error={parsed[i]?.error}>
+          <Field label={`Part ${i + 1}`} id={`split-part-${i}`} error={parsed[i]?.error} hint={parsed[i]?.fen !== undefined ? `= ${yuan(parsed[i]!.fen!)}` : undefined}>
             <input
               id={`split-part-${i}`}
-              inputMode="decimal"
               placeholder="e.g. 600,000.00"
               value={text}
               data-testid={`split-part-${i}`}
@@ -328,8 +334,8 @@ const TransferForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) =>
         Transfer only part of it (the rest stays with you as its own voucher)
       </label>
       {partial ? (
-        <Field label="Amount to transfer" id="transfer-amount" error={part.error} hint={part.fen !== undefined ? `${yuan(part.fen)} to ${to || '…'}, ${yuan(total - part.fen)} stays with you` : undefined}>
-          <input id="transfer-amount" inputMode="decimal" value={amount} placeholder="e.g. 100,000.00" data-testid="transfer-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
+        <Field label="Amount to transfer" id="transfer-amount" error={part.error} hint={part.fen !== undefined ? `= ${yuan(part.fen)} to ${to || '…'}, ${yuan(total - part.fen)} stays with you` : AMOUNT_HINT}>
+          <input id="transfer-amount" value={amount} placeholder="e.g. 100,000.00" data-testid="transfer-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
       ) : null}
       <p class="muted">The recipient must accept it; until then you can withdraw the offer.</p>
@@ -464,8 +470,8 @@ const PledgeForm = ({ voucher: v, session: s, onClose }: Omit<FormProps, 'onDone
         Pledge only part of it
       </label>
       {partial ? (
-        <Field label="Amount to pledge" id="pledge-amount" error={part.error}>
-          <input id="pledge-amount" inputMode="decimal" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
+        <Field label="Amount to pledge" id="pledge-amount" error={part.error} hint={part.fen !== undefined ? `= ${yuan(part.fen)}` : AMOUNT_HINT}>
+          <input id="pledge-amount" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
       ) : null}
       <Field label="The request expires after (hours)" id="pledge-hours" error={hoursError}>
@@ -616,8 +622,8 @@ export const IssueDialog = ({ onClose, onDone }: { onClose: () => void; onDone: 
           A voucher is your signed promise to pay a supplier on the due date, backed by invoices. The supplier must accept it. Currency: {info.currency}.
         </p>
         <PartyChoice id="issue-to" label="Supplier" value={to} onInput={setTo} roles={['supplier']} error={toError} />
-        <Field label="Amount (¥)" id="issue-amount" error={a.error} hint={a.fen !== undefined ? yuan(a.fen) : 'e.g. 1,000,000.00'}>
-          <input id="issue-amount" inputMode="decimal" value={amount} data-testid="issue-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
+        <Field label="Amount (¥)" id="issue-amount" error={a.error} hint={a.fen !== undefined ? <span data-testid="issue-amount-parsed">= {yuan(a.fen)}</span> : AMOUNT_HINT}>
+          <input id="issue-amount" value={amount} data-testid="issue-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
         <Field label="Due date" id="issue-due" error={dueError} hint={`between ${minDue} and ${maxDue}`}>
           <input id="issue-due" type="date" min={minDue} max={maxDue} value={due} data-testid="issue-due" onInput={(e) => setDue(e.currentTarget.value)} />

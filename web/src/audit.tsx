@@ -104,13 +104,13 @@ const Recent = () => {
     <div class="card">
       <h2>Recent activity</h2>
       {!allowed ? (
-        <p class="muted">The raw log is readable by auditors and the operator only (PROTOCOL §8). Sign in with an auditor’s key to see it and to run a full audit.</p>
+        <p class="muted">The raw log is readable by auditors and the operator only (docs/protocol.md §8). Sign in with an auditor’s key to see it and to run a full audit.</p>
       ) : problem ? (
         <ProblemBox problem={problem} title="Could not read the log" />
       ) : entries === undefined ? (
         <Spinner />
       ) : (
-        <table class="recent" data-testid="recent">
+        <table class="recent stack" data-testid="recent">
           <thead>
             <tr>
               <th class="num">#</th>
@@ -125,13 +125,13 @@ const Recent = () => {
               const d = describeEntry(e);
               return (
                 <tr>
-                  <td class="num">{e.entry.seq}</td>
-                  <td class="nowrap">{shortTime(e.entry.time)}</td>
-                  <td>
+                  <td class="num" data-label="#">{e.entry.seq}</td>
+                  <td class="nowrap" data-label="time">{shortTime(e.entry.time)}</td>
+                  <td data-label="op">
                     <code>{d.type}</code>
                   </td>
-                  <td>{d.text}</td>
-                  <td>{d.signers.join(', ') || '—'}</td>
+                  <td data-label="what">{d.text}</td>
+                  <td data-label="signed by">{d.signers.join(', ') || '—'}</td>
                 </tr>
               );
             })}

@@ -1,27 +1,45 @@
 /**
  * Bank check: a proof bundle (a dropped file, or fetched by voucher id when signed in) and the
  * ledger id the bank trusts, checked entirely in this browser with `verifyBundle`. Nothing the
- * service says is trusted: the ledger id is typed by the bank, and genesis must hash to it.
+ * service says is trusted: the ledger id is typed by the bank (and remembered in this browser), and
+ * genesis must hash to it. A bundle is a snapshot: the result says which entry it is as of, and,
+ * signed in to this ledger, compares it with the voucher's current state.
  */
 import { useState } from 'preact/hooks';
 
-import { verifyBundle, type BundleReport } from '../../src/client/index.js';
+import { verifyBundle, type BundleReport, type WireVoucher } from '../../src/client/index.js';
 import { PATTERNS } from '../../src/domain/limits.js';
 import { toShown, type Shown } from './explain.js';
-import { session, use } from './state.js';
+import { ledger, session, setTrustedLedgerId, trustedLedgerId, use, type Session } from './state.js';
 import { Field, FileDrop, ProblemBox } from './ui.js';
-import { BundleResult } from './verdict.js';
+import { BundleResult, type Current } from './verdict.js';
 
 export const BankCheck = () => {
   const s = use(session);
-  const [ledgerId, setLedgerId] = useState('');
+  const l = use(ledger);
+  const [ledgerId, setLedgerId] = useState(trustedLedgerId);
   const [expected, setExpected] = useState('');
   const [bundle, setBundle] = useState<{ value: unknown; from: string } | undefined>(undefined);
   const [fileProblem, setFileProblem] = useState<string | undefined>(undefined);
   const [fetchId, setFetchId] = useState('');
   const [fetchProblem, setFetchProblem] = useState<Shown | undefined>(undefined);
   const [fetching, setFetching] = useState(false);
-  const [report, setReport] = useState<{ report: BundleReport; ledgerId: string } | undefined>(undefined);
+  const [report, setReport] = useState<{ report: BundleReport; ledgerId: string; bundle: unknown } | undefined>(undefined);
+  const [current, setCurrent] = useState<Current>({ kind: 'signed-out' });
+
+  /** Reads the voucher's current state and history from this ledger, to compare with the bundle's. */
+  const readCurrent = async (who: Session | undefined, trusted: string, state: WireVoucher | undefined) => {
+    if (state === undefined) return;
+    if (!who) return setCurrent({ kind: 'signed-out' });
+    if (l.kind !== 'ready' || l.info.ledgerId !== trusted) return setCurrent({ kind: 'other-ledger' });
+    setCurrent({ kind: 'loading' });
+    try {
+      const [voucher, history] = await Promise.all([who.client.voucher(state.id), who.client.history(state.id)]);
+      setCurrent({ kind: 'read', voucher, history, readAt: new Date().toISOString() });
+    } catch (err) {
+      setCurrent({ kind: 'failed', problem: toShown(err) });
+    }
+  };
 
   const id = ledgerId.trim().toLowerCase();
   const ledgerError = id.length > 0 && !PATTERNS.hash.test(id) ? `a ledger id is 64 hexadecimal characters (${id.length} now)` : undefined;
@@ -52,7 +70,7 @@ export const BankCheck = () => {
         Check a voucher before lending against it, trusting only the ledger id you were given — not this service. The proof bundle is checked here, in your browser.
       </p>
       <div class="card">
-        <Field label="Ledger id you trust" id="bank-ledger-id" error={ledgerError} hint="64 hexadecimal characters, from your onboarding papers or rvl ledger">
+        <Field label="Ledger id you trust" id="bank-ledger-id" error={ledgerError} hint="64 hexadecimal characters, as your operator published it (onboarding papers, the contract) — not read from this service; remembered in this browser">
           <input id="bank-ledger-id" value={ledgerId} spellcheck={false} autocomplete="off" data-testid="bank-ledger-id" onInput={(e) => setLedgerId(e.currentTarget.value)} />
         </Field>
         <FileDrop
@@ -97,14 +115,17 @@ export const BankCheck = () => {
             onClick={() => {
               if (!bundle) return;
               const e = expected.trim();
-              setReport({ report: verifyBundle(bundle.value, id, e.length > 0 ? { voucherId: e } : {}), ledgerId: id });
+              const r = verifyBundle(bundle.value, id, e.length > 0 ? { voucherId: e } : {});
+              setTrustedLedgerId(id);
+              setReport({ report: r, ledgerId: id, bundle: bundle.value });
+              if (r.ok) void readCurrent(s, id, (bundle.value as { state?: WireVoucher }).state);
             }}
           >
             Check the bundle
           </button>
         </div>
       </div>
-      {report ? <BundleResult report={report.report} ledgerId={report.ledgerId} /> : null}
+      {report ? <BundleResult report={report.report} ledgerId={report.ledgerId} trust="entered" bundle={report.bundle} current={current} /> : null}
     </section>
   );
 };

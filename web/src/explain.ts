@@ -22,6 +22,7 @@ import {
   type TrustErrorCode,
 } from '../../src/client/index.js';
 import { AmountError } from '../../src/cli/money.js';
+import { SealError, type SealErrorCode } from './keystore.js';
 
 /** §7–§8 refusals, in the words of the console (every code, so a new one fails to compile). */
 export const REFUSAL_TEXT: Record<RefusalCode, string> = {
@@ -44,7 +45,7 @@ export const REFUSAL_TEXT: Record<RefusalCode, string> = {
   DUE_DATE_INVALID: 'The due date must be after today (ledger time) and within the ledger’s maximum tenor.',
   CURRENCY_INVALID: 'Only the ledger’s currency is accepted.',
   INVOICE_ALREADY_USED: 'An invoice can back only one live voucher.',
-  UNAUTHENTICATED: "The ledger did not accept the sign-in token: the key is not the party's current key, the party is suspended, or this computer's clock is off.",
+  UNAUTHENTICATED: 'The ledger did not accept the sign-in token.',
   NOT_FOUND: 'Nothing there, or your party may not read it.',
   RATE_LIMITED: 'Too many requests; wait a minute and try again.',
   LEDGER_UNAVAILABLE: 'The ledger cannot write right now; nothing was written. Try again later.',
@@ -82,7 +83,8 @@ export const AUDIT_TEXT: Record<AuditFailureCode, string> = {
 
 const KEY_TEXT: Record<KeyFileErrorCode, string> = {
   NOT_JSON: 'The key file is not JSON.',
-  BAD_SHAPE: 'A key file has exactly the fields party, publicKey and secretKey.',
+  PUBLIC_KEY_FILE: '这是公钥文件，请选择 .key 文件。 This is a public key file; choose the .key file (it holds the secret key too).',
+  BAD_SHAPE: 'This file is not a key file (from rvl keygen).',
   BAD_PARTY: 'The party is not a valid party id.',
   BAD_HEX: 'A key must be 64 lowercase hexadecimal characters.',
   BAD_PUBLIC_KEY: 'The public key is not a valid Ed25519 key.',
@@ -127,6 +129,55 @@ const PLEDGE_REVIEW_TEXT: Partial<Record<PledgeReviewCode, string>> = {
 export const pledgeReviewText = (code: PledgeReviewCode): string =>
   PLEDGE_REVIEW_TEXT[code] ?? BUNDLE_TEXT[code as BundleFailureCode] ?? '';
 
+/**
+ * Why the ledger refused a sign-in token: the `reason` member the service puts on a 401
+ * UNAUTHENTICATED problem (docs/protocol.md §8), one sentence each, Chinese first.
+ */
+export type UnauthenticatedReason =
+  | 'TOKEN_MISSING'
+  | 'TOKEN_MALFORMED'
+  | 'PARTY_UNKNOWN'
+  | 'PARTY_SUSPENDED'
+  | 'KEY_NOT_CURRENT'
+  | 'TOKEN_EXPIRED'
+  | 'TOKEN_NOT_YET_VALID'
+  | 'WRONG_AUDIENCE';
+
+/** Who a sign-in sentence is about: the party named, or the signed-in one. */
+interface Who {
+  readonly zh: string;
+  readonly en: string;
+  readonly enPossessive: string;
+}
+
+const who = (party: string | undefined): Who =>
+  party === undefined ? { zh: '你的参与方', en: 'Your party', enPossessive: 'your party’s' } : { zh: `参与方 ${party} `, en: `Party ${party}`, enPossessive: `${party}’s` };
+
+export const UNAUTHENTICATED_TEXT: Record<UnauthenticatedReason, (w: Who) => string> = {
+  TOKEN_MISSING: () => '请求未带登录令牌。 The request carried no sign-in token.',
+  TOKEN_MALFORMED: () => '登录令牌格式不对（控制台出错）。 The sign-in token is malformed (a fault in the console).',
+  PARTY_UNKNOWN: (w) => `${w.zh}未在本账本注册。 ${w.en} is not registered on this ledger: ask the operator to register it, or check that this is the right ledger.`,
+  PARTY_SUSPENDED: (w) => `${w.zh}已被运营方暂停。 ${w.en} is suspended by the operator; it can do nothing until reactivated.`,
+  KEY_NOT_CURRENT: (w) => `此密钥不是${w.zh}当前的密钥（可能已轮换）。 This key is not ${w.enPossessive} current key on the ledger (it may have been rotated): use the newest key file.`,
+  TOKEN_EXPIRED: () => '登录令牌已过期：请检查本机时钟。 The sign-in token had expired when it arrived: this computer’s clock may be behind.',
+  TOKEN_NOT_YET_VALID: () => '登录令牌尚未生效：请检查本机时钟。 The sign-in token is not valid yet: this computer’s clock is ahead of the ledger’s.',
+  WRONG_AUDIENCE: () => '登录令牌是给另一个账本的。 The sign-in token was made for another ledger.',
+};
+
+const isUnauthenticatedReason = (x: unknown): x is UnauthenticatedReason => typeof x === 'string' && Object.hasOwn(UNAUTHENTICATED_TEXT, x);
+
+/** The `reason` of a 401 the SDK threw, if it carries one the console knows. */
+export const unauthenticatedReason = (err: unknown): UnauthenticatedReason | undefined => {
+  if (!(err instanceof LedgerRefusal) || err.code !== 'UNAUTHENTICATED') return undefined;
+  return isUnauthenticatedReason(err.reason) ? err.reason : undefined;
+};
+
+const SEAL_TEXT: Record<SealErrorCode, string> = {
+  NO_WEBCRYPTO: '此页面不是安全连接（https 或 localhost），无法加密保存密钥。 This page is not a secure context (https or localhost), so the browser cannot encrypt a key to remember it.',
+  BAD_SEALED_KEY: '浏览器中保存的密钥已损坏。 The key this browser remembers is damaged; sign in with the key file.',
+  WRONG_PASSPHRASE: '口令不对，未登录。 Wrong passphrase: nothing was signed and you are not signed in.',
+};
+
 /** A failure as the console shows it. */
 export interface Shown {
   readonly code: string;
@@ -140,8 +191,15 @@ export interface Shown {
   readonly source: 'ledger' | 'console';
 }
 
-/** Anything thrown by the SDK or the service call, as the console shows it. */
-export const toShown = (err: unknown): Shown => {
+/**
+ * Anything thrown by the SDK or the service call, as the console shows it; `signingParty` names the
+ * party in a refused sign-in.
+ */
+export const toShown = (err: unknown, signingParty?: string): Shown => {
+  const reason = unauthenticatedReason(err);
+  if (reason !== undefined && err instanceof LedgerRefusal) {
+    return { code: reason, text: UNAUTHENTICATED_TEXT[reason](who(signingParty)), detail: err.detail, status: err.status, source: 'ledger' };
+  }
   if (err instanceof LedgerRefusal) {
     return { code: err.code, text: REFUSAL_TEXT[err.code], detail: err.detail || err.title || '', status: err.status, source: 'ledger' };
   }
@@ -149,6 +207,9 @@ export const toShown = (err: unknown): Shown => {
   if (err instanceof LedgerNetworkError) {
     return { code: 'NO_ANSWER', text: 'The ledger service did not answer. Is it running, and is this computer online?', detail: err.detail, source: 'console' };
   }
+  if (err instanceof SealError) return { code: err.code, text: SEAL_TEXT[err.code], source: 'console' };
+  // A public key file needs one sentence, not the same one twice (text and detail).
+  if (err instanceof KeyFileError && err.code === 'PUBLIC_KEY_FILE') return { code: err.code, text: KEY_TEXT[err.code], source: 'console' };
   if (err instanceof KeyFileError) return { code: err.code, text: KEY_TEXT[err.code], detail: err.detail, source: 'console' };
   if (err instanceof InvalidOpError) return { code: err.code, text: 'The console will not sign this: the ledger would refuse it as malformed.', detail: err.detail, source: 'console' };
   if (err instanceof AmountError) return { code: 'BAD_AMOUNT', text: 'That is not an amount the console can read exactly.', detail: err.reason, source: 'console' };

@@ -9,6 +9,10 @@
  *   /pledges        load a pledge request, co-sign it (banks), submit it
  *   /bank-check     verify a proof bundle against a ledger id, in the browser
  *   /audit          ledger size, checkpoint, recent activity, full audit
+ *   /parties        the registered parties (the operator's start page)
+ *
+ * After sign-in each role lands on its own page (`LANDING` in state.ts), and the navigation shows
+ * the pages of that role's work.
  */
 import './app.css';
 
@@ -22,8 +26,10 @@ import { Audit } from './audit.js';
 import { BankCheck } from './bank-check.js';
 import { Pledges } from './pledges.js';
 import { SignIn } from './signin.js';
-import { ledger, loadLedger, navigate, route, session, signOut, use } from './state.js';
+import { Parties } from './parties.js';
+import { LANDING, ledger, loadLedger, navigate, restoreSession, restoring, route, session, signOut, Store, use } from './state.js';
 import { Link, Notice, ProblemBox, Spinner } from './ui.js';
+import type { Role } from '../../src/domain/types.js';
 import { VoucherPage } from './voucher.js';
 import { Vouchers } from './vouchers.js';
 
@@ -31,12 +37,46 @@ import { Vouchers } from './vouchers.js';
 // plain HTTP to another host has no `crypto.subtle`, so give noble the portable SHA-512 there.
 if (globalThis.crypto?.subtle === undefined) ed.hashes.sha512Async = (m: Uint8Array) => Promise.resolve(sha512(m));
 
-const NAV: readonly { href: string; label: string; signedIn: boolean }[] = [
-  { href: '/vouchers', label: 'My vouchers', signedIn: true },
-  { href: '/pledges', label: 'Pledges', signedIn: true },
-  { href: '/bank-check', label: 'Bank check', signedIn: false },
-  { href: '/audit', label: 'Auditor', signedIn: false },
-];
+interface NavItem {
+  readonly href: string;
+  readonly label: string;
+}
+
+const VOUCHERS: NavItem = { href: '/vouchers', label: 'My vouchers' };
+const PLEDGES: NavItem = { href: '/pledges', label: 'Pledges' };
+const BANK_CHECK: NavItem = { href: '/bank-check', label: 'Bank check' };
+const AUDIT: NavItem = { href: '/audit', label: 'Auditor' };
+const PARTIES: NavItem = { href: '/parties', label: 'Parties' };
+
+/** The pages each role works on, its landing page first; signed out, the public ones. */
+const NAV: Record<Role | 'signed-out', readonly NavItem[]> = {
+  core: [VOUCHERS, BANK_CHECK, AUDIT],
+  supplier: [VOUCHERS, PLEDGES, BANK_CHECK, AUDIT],
+  bank: [PLEDGES, VOUCHERS, BANK_CHECK, AUDIT],
+  auditor: [AUDIT, BANK_CHECK],
+  operator: [PARTIES, AUDIT, BANK_CHECK],
+  'signed-out': [BANK_CHECK, AUDIT],
+};
+
+/** The party whose clear-text key was deleted on start, until the user dismisses the notice. */
+const deletedKeyOf = new Store<string | undefined>(undefined);
+
+const DeletedKeyNotice = () => {
+  const party = use(deletedKeyOf);
+  if (party === undefined) return null;
+  return (
+    <div class="flash" data-testid="clear-key-deleted">
+      <Notice kind="warn">{clearTextKeyNotice(party)}</Notice>
+      <button type="button" class="icon-button" aria-label="Dismiss" onClick={() => deletedKeyOf.set(undefined)}>
+        ×
+      </button>
+    </div>
+  );
+};
+
+/** Shown once, when the console deletes a key an earlier version kept in clear. */
+const clearTextKeyNotice = (party: string): string =>
+  `旧版控制台曾以明文保存 ${party} 的密钥，现已删除；请重新登录，并可选择用口令加密记住。 An earlier version of this console kept the key of ${party} in this browser unencrypted; it has been deleted. Sign in again, and tick “remember” to keep it encrypted under a passphrase.`;
 
 const Header = () => {
   const s = use(session);
@@ -54,7 +94,7 @@ const Header = () => {
         </span>
       </Link>
       <nav>
-        {NAV.map((n) => (
+        {NAV[s ? s.party.role : 'signed-out'].map((n) => (
           <Link href={n.href} class={r.path === n.href || (n.href === '/vouchers' && r.path.startsWith('/vouchers/')) ? 'nav nav-on' : 'nav'} data-nav={n.href}>
             {n.label}
           </Link>
@@ -95,7 +135,7 @@ const Home = () => {
         lent against twice. This console signs with your key in this browser and checks every proof here, so you need not trust the server to know a voucher is genuine.
       </p>
       <div class="tiles">
-        <Link href={s ? '/vouchers' : '/sign-in'} class="tile">
+        <Link href={s ? LANDING[s.party.role] : '/sign-in'} class="tile">
           <strong>My vouchers</strong>
           <span>Accept, split, transfer, pledge, settle, issue.</span>
         </Link>
@@ -125,10 +165,11 @@ const NotFound = () => (
 const NeedsKey = ({ children }: { children: preact.ComponentChildren }) => {
   const s = use(session);
   const r = use(route);
+  const back = use(restoring);
   useEffect(() => {
-    if (!s) navigate(`/sign-in?next=${encodeURIComponent(r.path)}`, true);
-  }, [s, r.path]);
-  return s ? <>{children}</> : null;
+    if (!s && !back) navigate(`/sign-in?next=${encodeURIComponent(r.path)}`, true);
+  }, [s, back, r.path]);
+  return s ? <>{children}</> : back ? <Spinner label="Signing you back in…" /> : null;
 };
 
 const Page = () => {
@@ -142,6 +183,12 @@ const Page = () => {
     return (
       <NeedsKey>
         <Vouchers />
+      </NeedsKey>
+    );
+  if (path === '/parties')
+    return (
+      <NeedsKey>
+        <Parties />
       </NeedsKey>
     );
   if (path === '/pledges')
@@ -187,12 +234,13 @@ const Flash = () => {
 
 const App = () => {
   const l = use(ledger);
+  const back = use(restoring);
   return (
     <>
       <Header />
       <main>
-        {l.kind === 'loading' ? (
-          <Spinner label="Connecting to the ledger…" />
+        {l.kind === 'loading' || back ? (
+          <Spinner label={back ? 'Signing you back in…' : 'Connecting to the ledger…'} />
         ) : l.kind === 'failed' ? (
           <section class="page page-narrow">
             <h1>The ledger cannot be reached</h1>
@@ -203,6 +251,7 @@ const App = () => {
           </section>
         ) : (
           <>
+            <DeletedKeyNotice />
             <Flash />
             <Page />
           </>
@@ -211,7 +260,7 @@ const App = () => {
       <footer class="foot">
         {l.kind === 'ready' ? (
           <>
-            ledger <code title={l.info.ledgerId}>{l.info.ledgerId.slice(0, 16)}…</code> · {l.info.size} entries · protocol rvl/op/v1 ·{' '}
+            ledger <code title={l.info.ledgerId}>{l.info.ledgerId.slice(0, 16)}…</code> · {l.info.size} {l.info.size === 1 ? 'entry' : 'entries'} · protocol rvl/op/v1 ·{' '}
           </>
         ) : null}
         <a href="/docs">API docs</a>
@@ -220,5 +269,12 @@ const App = () => {
   );
 };
 
+/** Connects, then signs the tab's key back in (a reload or a link opened in the tab). */
+const start = async (): Promise<void> => {
+  await loadLedger();
+  const { clearTextKeyDeleted } = await restoreSession();
+  if (clearTextKeyDeleted !== undefined) deletedKeyOf.set(clearTextKeyDeleted);
+};
+
 render(<App />, document.getElementById('app')!);
-void loadLedger();
+void start();

@@ -1,14 +1,17 @@
 /**
  * The console's state: the ledger it talks to, who is signed in, and the current route.
  *
- * The secret key lives in memory only (in `session.key`), unless the user ticks "remember in this
- * browser": then the key file's text is kept in localStorage under a name that carries the ledger
- * id, until "forget" removes it. It is never sent anywhere: the console signs ops and read tokens
- * (§8 JWTs) itself.
+ * The secret key lives in memory (`session.key`) and in the tab's sessionStorage, so a reload or a
+ * link opened in the tab keeps the party signed in; closing the tab or "sign out" drops it. With
+ * "remember in this browser" it is also kept in localStorage, sealed under a passphrase
+ * (keystore.ts), until "forget" removes it. Names carry the ledger id. The key is never sent
+ * anywhere: the console signs ops and read tokens (docs/protocol.md §8 JWTs) itself.
  */
 import { useLayoutEffect, useReducer } from 'preact/hooks';
 
 import { keyFileText, LedgerClient, parseKeyFile, type KeyFile, type LedgerInfo, type Party } from '../../src/client/index.js';
+import type { Role } from '../../src/domain/types.js';
+import { openSealedKey, readSealedKey, SealError, sealKey, type SealedKey } from './keystore.js';
 import { toShown, type Shown } from './explain.js';
 
 /** A value with subscribers; `use(store)` re-renders a component when it changes. */
@@ -96,58 +99,138 @@ export interface Session {
   readonly party: Party;
   /** Acts as `key.party`: signs read tokens, pinned to the ledger id. */
   readonly client: LedgerClient;
+  /** Whether this browser keeps the key sealed under a passphrase. */
   readonly remembered: boolean;
 }
 
 export const session = new Store<Session | undefined>(undefined);
 
-const storageName = (ledgerId: string): string => `rvl-console/key/${ledgerId}`;
+/** True while the console signs the tab's key back in after a reload. */
+export const restoring = new Store<boolean>(false);
 
-const storage = (): Storage | undefined => {
+/** The tab's key (sessionStorage: it survives a reload and goes with the tab). */
+const sessionName = (ledgerId: string): string => `rvl-console/session-key/${ledgerId}`;
+/** The key sealed under a passphrase (localStorage, see keystore.ts). */
+const sealedName = (ledgerId: string): string => `rvl-console/sealed-key/${ledgerId}`;
+/** Where earlier consoles kept a remembered key file in clear; read only to delete it. */
+const clearTextName = (ledgerId: string): string => `rvl-console/key/${ledgerId}`;
+
+const storage = (kind: 'local' | 'session'): Storage | undefined => {
   try {
-    return globalThis.localStorage;
+    return kind === 'local' ? globalThis.localStorage : globalThis.sessionStorage;
   } catch {
     return undefined; // storage disabled by the browser
   }
 };
 
+/** What to do with the remembered (sealed) key when signing in: forget this party's, seal this one, or leave it. */
+export type Remember = { readonly kind: 'forget' } | { readonly kind: 'seal'; readonly passphrase: string } | { readonly kind: 'keep' };
+
 /**
  * Signs in with a key: makes a read token and reads the party's own record with it, which proves
- * to the ledger (and to us) that the key is the party's current key. Throws the SDK's errors.
+ * to the ledger (and to us) that the key is the party's current key. Keeps the key for this tab,
+ * and seals it under the passphrase if asked. Throws the SDK's errors and `SealError`.
  */
-export const signIn = async (key: KeyFile, remember: boolean): Promise<Session> => {
+export const signIn = async (key: KeyFile, remember: Remember): Promise<Session> => {
   const info = ledgerInfo();
   const client = new LedgerClient({ baseUrl: BASE_URL, ledgerId: info.ledgerId, key });
   const party = await client.party(key.party);
-  const s: Session = { key, party, client, remembered: remember };
-  const store = storage();
-  if (remember) store?.setItem(storageName(info.ledgerId), keyFileText(key));
-  else store?.removeItem(storageName(info.ledgerId));
+  const local = storage('local');
+  if (remember.kind === 'seal') local?.setItem(sealedName(info.ledgerId), JSON.stringify(await sealKey(key, keyFileText(key), remember.passphrase, info.ledgerId)));
+  // Not remembering this key forgets its sealed copy; another party's stays until its "forget".
+  if (remember.kind === 'forget' && rememberedKey()?.party === key.party) local?.removeItem(sealedName(info.ledgerId));
+  storage('session')?.setItem(sessionName(info.ledgerId), keyFileText(key));
+  const sealed = rememberedKey();
+  const s: Session = { key, party, client, remembered: sealed?.party === key.party && sealed.publicKey === key.publicKey };
   session.set(s);
   parties.set(undefined);
   return s;
 };
 
-/** Signs out; the key is dropped from memory (and from this browser if `forget`). */
+/** Signs out; the key is dropped from memory and the tab (and the sealed copy if `forget`). */
 export const signOut = (forget: boolean): void => {
   const l = ledger.value;
-  if (forget && l.kind === 'ready') storage()?.removeItem(storageName(l.info.ledgerId));
+  if (l.kind === 'ready') {
+    storage('session')?.removeItem(sessionName(l.info.ledgerId));
+    if (forget) storage('local')?.removeItem(sealedName(l.info.ledgerId));
+  }
   session.set(undefined);
   parties.set(undefined);
 };
 
-/** Whether this browser remembers a key for the ledger. */
-export const rememberedKey = (): KeyFile | undefined => {
+/** The key this browser keeps sealed for the ledger (not opened), if any. */
+export const rememberedKey = (): SealedKey | undefined => {
   const l = ledger.value;
   if (l.kind !== 'ready') return undefined;
-  const text = storage()?.getItem(storageName(l.info.ledgerId));
+  const text = storage('local')?.getItem(sealedName(l.info.ledgerId));
   if (text == null) return undefined;
   try {
-    return parseKeyFile(text);
+    return readSealedKey(text);
   } catch {
-    storage()?.removeItem(storageName(l.info.ledgerId));
+    storage('local')?.removeItem(sealedName(l.info.ledgerId));
     return undefined;
   }
+};
+
+/** Opens the sealed key with the passphrase and signs in with it; throws `SealError` on a wrong one. */
+export const signInRemembered = async (passphrase: string): Promise<Session> => {
+  const sealed = rememberedKey();
+  if (sealed === undefined) throw new SealError('BAD_SEALED_KEY', 'this browser remembers no key');
+  const key = await openSealedKey(sealed, passphrase, ledgerInfo().ledgerId);
+  return signIn(key, { kind: 'keep' });
+};
+
+/**
+ * On start: deletes a key file an earlier console kept in clear (and says so once), then signs the
+ * tab's key back in, if the tab has one. A key the ledger no longer accepts is dropped.
+ */
+export const restoreSession = async (): Promise<{ clearTextKeyDeleted: string | undefined }> => {
+  const l = ledger.value;
+  if (l.kind !== 'ready') return { clearTextKeyDeleted: undefined };
+  const local = storage('local');
+  const old = local?.getItem(clearTextName(l.info.ledgerId)) ?? null;
+  let clearTextKeyDeleted: string | undefined;
+  if (old !== null) {
+    local?.removeItem(clearTextName(l.info.ledgerId));
+    try {
+      clearTextKeyDeleted = parseKeyFile(old).party;
+    } catch {
+      clearTextKeyDeleted = '?';
+    }
+  }
+  const text = storage('session')?.getItem(sessionName(l.info.ledgerId));
+  if (text == null) return { clearTextKeyDeleted };
+  restoring.set(true);
+  try {
+    await signIn(parseKeyFile(text), { kind: 'keep' });
+  } catch {
+    storage('session')?.removeItem(sessionName(l.info.ledgerId));
+  } finally {
+    restoring.set(false);
+  }
+  return { clearTextKeyDeleted };
+};
+
+/**
+ * The ledger id the user trusts, typed from what the operator gave out of band (published, printed
+ * in a contract), remembered in this browser for Verify and Bank check. Public, so kept in clear.
+ */
+const trustedIdName = 'rvl-console/trusted-ledger-id';
+
+export const trustedLedgerId = (): string => storage('local')?.getItem(trustedIdName) ?? '';
+
+export const setTrustedLedgerId = (id: string): void => {
+  if (id.length === 0) storage('local')?.removeItem(trustedIdName);
+  else storage('local')?.setItem(trustedIdName, id);
+};
+
+/** Where each role starts: the page of the work it does. */
+export const LANDING: Record<Role, string> = {
+  core: '/vouchers',
+  supplier: '/vouchers',
+  bank: '/pledges',
+  auditor: '/audit',
+  operator: '/parties',
 };
 
 // ---- parties (names and roles for forms and views) ----

@@ -2,6 +2,11 @@
  * A voucher's split tree (`GET /v1/vouchers/:id/tree`) drawn as an SVG: the root on top, each
  * split's children below it in range order, every node coloured by status, the voucher being
  * viewed outlined. Leaves take one column each and a parent sits over the middle of its children.
+ *
+ * The ledger shows a party only the branches it may see (docs/protocol.md §8), so a split voucher's
+ * visible children may not cover its range. Each uncovered run of units is drawn as a dashed
+ * "not visible to you" box with its amount (1 unit = 1 fen), and the card says per node how much
+ * is hidden, so nothing is left out silently.
  */
 import type { TreeNode } from '../../src/client/index.js';
 import { navigate, voucherPath } from './state.js';
@@ -13,37 +18,105 @@ const GAP_X = 14;
 const GAP_Y = 44;
 const PAD = 8;
 
+/** The sentences of this view that are new in both languages (the rest waits for the zh catalog). */
+const TEXT = {
+  hiddenBox: '不可见 not visible to you',
+  hidden: (n: number, amount: string) => `有 ${amount}（${n} 段）你无权查看 ${amount} in ${n} hidden range${n === 1 ? '' : 's'}: parts not visible to you`,
+};
+
+/** A run of a split voucher's units that none of its visible children covers. */
+export interface Gap {
+  readonly parentId: string;
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/** The runs of `n`'s range that its visible children leave uncovered (none if it was not split). */
+export const gapsOf = (n: TreeNode): Gap[] => {
+  if (n.status !== 'split') return [];
+  const out: Gap[] = [];
+  let at = BigInt(n.range.start);
+  const end = BigInt(n.range.end);
+  for (const c of [...n.children].sort((a, b) => (BigInt(a.range.start) < BigInt(b.range.start) ? -1 : 1))) {
+    const cs = BigInt(c.range.start);
+    if (cs > at) out.push({ parentId: n.id, start: at, end: cs });
+    if (BigInt(c.range.end) > at) at = BigInt(c.range.end);
+  }
+  if (at < end) out.push({ parentId: n.id, start: at, end });
+  return out;
+};
+
+/** Every node of the tree with hidden parts, and the parts, top down. */
+export const hiddenParts = (root: TreeNode): { node: TreeNode; gaps: Gap[] }[] => {
+  const out: { node: TreeNode; gaps: Gap[] }[] = [];
+  const walk = (n: TreeNode): void => {
+    const gaps = gapsOf(n);
+    if (gaps.length > 0) out.push({ node: n, gaps });
+    n.children.forEach(walk);
+  };
+  walk(root);
+  return out;
+};
+
+type Item = { readonly kind: 'node'; readonly node: TreeNode } | { readonly kind: 'gap'; readonly gap: Gap };
+
 interface Placed {
-  readonly node: TreeNode;
+  readonly item: Item;
   readonly x: number;
   readonly y: number;
   readonly children: readonly Placed[];
 }
 
+const startOf = (i: Item): bigint => (i.kind === 'node' ? BigInt(i.node.range.start) : i.gap.start);
+
+/** A node's children and hidden runs, in range order. */
+const childItems = (n: TreeNode): Item[] =>
+  [...n.children.map((c): Item => ({ kind: 'node', node: c })), ...gapsOf(n).map((g): Item => ({ kind: 'gap', gap: g }))].sort((a, b) =>
+    startOf(a) < startOf(b) ? -1 : 1,
+  );
+
 /** Lays out the tree: leaves left to right, parents centred over their children. */
 const layout = (root: TreeNode): { placed: Placed; width: number; height: number } => {
   let column = 0;
   let depthMax = 0;
-  const place = (n: TreeNode, depth: number): Placed => {
+  const place = (item: Item, depth: number): Placed => {
     depthMax = Math.max(depthMax, depth);
     const y = PAD + depth * (NODE_H + GAP_Y);
-    if (n.children.length === 0) {
+    const items = item.kind === 'node' ? childItems(item.node) : [];
+    if (items.length === 0) {
       const x = PAD + column * (NODE_W + GAP_X);
       column += 1;
-      return { node: n, x, y, children: [] };
+      return { item, x, y, children: [] };
     }
-    const children = n.children.map((c) => place(c, depth + 1));
+    const children = items.map((c) => place(c, depth + 1));
     const x = (children[0]!.x + children[children.length - 1]!.x) / 2;
-    return { node: n, x, y, children };
+    return { item, x, y, children };
   };
-  const placed = place(root, 0);
+  const placed = place({ kind: 'node', node: root }, 0);
   return { placed, width: PAD * 2 + column * (NODE_W + GAP_X) - GAP_X, height: PAD * 2 + (depthMax + 1) * (NODE_H + GAP_Y) - GAP_Y };
 };
 
 const rangeLabel = (n: TreeNode): string => (n.parentId === null ? 'root' : `${yuan(n.range.start)} – ${yuan(n.range.end)}`);
 
+const GapBox = ({ p, gap }: { p: Placed; gap: Gap }) => (
+  <g class="tree-node tree-hidden" transform={`translate(${p.x},${p.y})`} data-hidden-part={gap.parentId} data-amount={String(gap.end - gap.start)}>
+    <title>{`${TEXT.hiddenBox}: ${yuan(gap.end - gap.start)}`}</title>
+    <rect width={NODE_W} height={NODE_H} rx={8} />
+    <text x={10} y={20} class="tree-amount">
+      {yuan(gap.end - gap.start)}
+    </text>
+    <text x={10} y={38} class="tree-owner">
+      {TEXT.hiddenBox}
+    </text>
+    <text x={10} y={55} class="tree-range">
+      {`${yuan(gap.start)} – ${yuan(gap.end)}`}
+    </text>
+  </g>
+);
+
 const Node = ({ p, current }: { p: Placed; current: string }) => {
-  const n = p.node;
+  if (p.item.kind === 'gap') return <GapBox p={p} gap={p.item.gap} />;
+  const n = p.item.node;
   const owner = n.status === 'offered' ? `${n.holder} → ${n.offeredTo ?? '?'}` : n.status === 'pledged' ? `${n.holder} ⟶ ${n.pledge?.bank ?? '?'}` : n.status === 'settled' ? `paid to ${n.settlement?.payee ?? '?'}` : n.holder;
   return (
     <g
@@ -103,13 +176,26 @@ const Nodes = ({ p, current }: { p: Placed; current: string }) => (
 
 export const SplitTree = ({ root, current }: { root: TreeNode; current: string }) => {
   const { placed, width, height } = layout(root);
+  const hidden = hiddenParts(root);
   return (
-    <div class="tree-scroll">
-      <svg class="tree" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Split tree of the voucher" data-testid="split-tree">
-        <Edges p={placed} />
-        <Nodes p={placed} current={current} />
-      </svg>
-    </div>
+    <>
+      {hidden.length > 0 ? (
+        <ul class="tree-hidden-list" data-testid="tree-hidden">
+          {hidden.map(({ node, gaps }) => (
+            <li data-hidden-for={node.id}>
+              <code title={node.id}>{node.id.includes(':') ? node.id.slice(node.id.indexOf(':')) : `${node.id.slice(0, 9)}…`}</code>{' '}
+              {TEXT.hidden(gaps.length, yuan(gaps.reduce((a, g) => a + (g.end - g.start), 0n)))}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <div class="tree-scroll">
+        <svg class="tree" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Split tree of the voucher" data-testid="split-tree">
+          <Edges p={placed} />
+          <Nodes p={placed} current={current} />
+        </svg>
+      </div>
+    </>
   );
 };
 

@@ -9,10 +9,19 @@ import { verifyBundle, type BundleReport, type HashedEntry, type ProofBundle, ty
 import { ACTION_LABEL, actionsFor, ActionDialog, type ActionKind } from './actions.js';
 import { describeEntry } from './describe.js';
 import { toShown, type Shown } from './explain.js';
-import { ledgerInfo, loadParties, parties, session, use } from './state.js';
+import { ledgerInfo, loadParties, parties, session, setTrustedLedgerId, trustedLedgerId, use } from './state.js';
 import { SplitTree, TreeLegend } from './tree.js';
-import { Download, fileNameFor, Link, Money, Party, ProblemBox, shortTime, Spinner, Status } from './ui.js';
-import { BundleResult } from './verdict.js';
+import { PATTERNS } from '../../src/domain/limits.js';
+import { Download, Field, fileNameFor, Link, Money, Party, ProblemBox, shortTime, Spinner, Status } from './ui.js';
+import { BundleResult, type Current, type TrustSource } from './verdict.js';
+
+/** The sentences of this page that are new in both languages (the rest waits for the zh catalog). */
+const TEXT = {
+  trustedLabel: '你信任的账本 ID（可选） Ledger id you trust (optional)',
+  trustedHint: '运营方在本系统之外公布的 ID（公告、合同）；留空则使用此服务器给出的 ID。 The id your operator published outside this system (a notice, the contract). Left empty, Verify uses the id this server gives, which only shows the server agrees with itself.',
+  badId: (n: number) => `账本 ID 为 64 个十六进制字符 a ledger id is 64 hexadecimal characters (${n} now)`,
+  differs: (server: string) => `⚠ 此服务器的账本 ID 不同 This server’s ledger id (${server.slice(0, 16)}…) is not the one you entered: it is not the ledger you trust.`,
+};
 
 const Timeline = ({ entries, focus }: { entries: readonly HashedEntry[]; focus: string }) => {
   const names = use(parties);
@@ -78,7 +87,8 @@ export const VoucherPage = ({ id }: { id: string }) => {
   const [problem, setProblem] = useState<Shown | undefined>(undefined);
   const [action, setAction] = useState<ActionKind | undefined>(undefined);
   const [verifying, setVerifying] = useState(false);
-  const [report, setReport] = useState<{ report: BundleReport; bundle: ProofBundle } | undefined>(undefined);
+  const [report, setReport] = useState<{ report: BundleReport; bundle: ProofBundle; ledgerId: string; trust: TrustSource; current: Current } | undefined>(undefined);
+  const [trusted, setTrusted] = useState(trustedLedgerId);
   const [verifyProblem, setVerifyProblem] = useState<Shown | undefined>(undefined);
 
   const load = useCallback(async () => {
@@ -108,10 +118,17 @@ export const VoucherPage = ({ id }: { id: string }) => {
     setReport(undefined);
     setVerifyProblem(undefined);
     try {
-      const bundle = await s.client.proof(id);
+      // The current state is read with the bundle, to say whether the voucher changed in between.
+      const [bundle, now, nowHistory] = await Promise.all([s.client.proof(id), s.client.voucher(id), s.client.history(id)]);
+      const readAt = new Date().toISOString();
       // Let the browser paint "Verifying…" before the checks take the main thread.
       await new Promise((r) => setTimeout(r, 0));
-      setReport({ report: verifyBundle(bundle, ledgerInfo().ledgerId, { voucherId: id }), bundle });
+      const entered = trusted.trim().toLowerCase();
+      const trust: TrustSource = entered.length > 0 ? 'entered' : 'server';
+      const ledgerId = trust === 'entered' ? entered : ledgerInfo().ledgerId;
+      setTrustedLedgerId(entered);
+      const current: Current = ledgerId === ledgerInfo().ledgerId ? { kind: 'read', voucher: now, history: nowHistory, readAt } : { kind: 'other-ledger' };
+      setReport({ report: verifyBundle(bundle, ledgerId, { voucherId: id }), bundle, ledgerId, trust, current });
     } catch (err) {
       setVerifyProblem(toShown(err));
     } finally {
@@ -134,6 +151,9 @@ export const VoucherPage = ({ id }: { id: string }) => {
   if (!voucher || !tree || !history) return <Spinner label="Reading the voucher…" />;
   const v = voucher;
   const actions = actionsFor(v, s.key.party);
+  const enteredId = trusted.trim().toLowerCase();
+  const trustedError = enteredId.length > 0 && !PATTERNS.hash.test(enteredId) ? TEXT.badId(enteredId.length) : undefined;
+  const serverId = ledgerInfo().ledgerId;
   return (
     <section class="page">
       <div class="page-head">
@@ -194,11 +214,19 @@ export const VoucherPage = ({ id }: { id: string }) => {
           <h2>Is it genuine?</h2>
           <p class="muted">
             Fetches the voucher’s proof bundle and checks it here, in your browser: genesis against the ledger id, the node’s signed checkpoint, every entry’s hash and inclusion, every
-            signature, and a replay of the history under the rules. It trusts only the ledger id this service gave the console; to check against the id you were given
-            yourself, download the bundle and use <Link href="/bank-check">Bank check</Link>.
+            signature, and a replay of the history under the rules, trusting only the ledger id below. A bundle can also be checked on its own with{' '}
+            <Link href="/bank-check">Bank check</Link>.
           </p>
+          <Field label={TEXT.trustedLabel} id="trusted-ledger-id" error={trustedError} hint={TEXT.trustedHint}>
+            <input id="trusted-ledger-id" value={trusted} spellcheck={false} autocomplete="off" data-testid="trusted-ledger-id-input" onInput={(e) => setTrusted(e.currentTarget.value)} />
+          </Field>
+          {enteredId.length > 0 && !trustedError && enteredId !== serverId ? (
+            <p class="field-error" role="alert" data-testid="ledger-id-differs">
+              {TEXT.differs(serverId)}
+            </p>
+          ) : null}
           <div class="actions actions-left">
-            <button type="button" class="button" onClick={() => void verify()} disabled={verifying} data-testid="verify">
+            <button type="button" class="button" onClick={() => void verify()} disabled={verifying || trustedError !== undefined} data-testid="verify">
               {verifying ? 'Verifying…' : 'Verify'}
             </button>
             {report ? (
@@ -208,7 +236,15 @@ export const VoucherPage = ({ id }: { id: string }) => {
             ) : null}
           </div>
           {verifyProblem ? <ProblemBox problem={verifyProblem} title="Could not fetch the proof" /> : null}
-          {report ? <BundleResult report={report.report} ledgerId={ledgerInfo().ledgerId} /> : null}
+          {report ? (
+            <BundleResult
+              report={report.report}
+              ledgerId={report.ledgerId}
+              trust={report.trust}
+              bundle={report.bundle}
+              current={report.current}
+            />
+          ) : null}
         </div>
       </div>
       <div class="card" data-testid="tree-card">

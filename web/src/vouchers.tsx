@@ -2,14 +2,32 @@
  * "My vouchers": every voucher the signed-in party holds, is offered, has pledged or been pledged,
  * was paid, or issued (`GET /v1/parties/:id/vouchers`, every page), grouped with totals, and the
  * ops the party can take on each.
+ *
+ * Settled vouchers are grouped by who was paid (`settlement.payee`): "settled to me" counts only
+ * money paid to this party; a voucher it held but had pledged was paid to the bank, and is shown
+ * apart, never in what it received. Parties that hold no vouchers (auditors, the operator) are
+ * pointed to their own pages.
  */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 
 import type { WireVoucher } from '../../src/client/index.js';
 import { ACTION_LABEL, actionsFor, ActionDialog, IssueDialog, type ActionKind } from './actions.js';
 import { toShown, type Shown } from './explain.js';
-import { loadParties, use, session, type Session } from './state.js';
-import { Money, Party, ProblemBox, Spinner, Status, sum, VoucherLink } from './ui.js';
+import { LANDING, loadParties, use, session, type Session } from './state.js';
+import { Link, Money, Party, ProblemBox, Spinner, Status, sum, VoucherLink } from './ui.js';
+
+/** The sentences of this page that are new in both languages (the rest waits for the zh catalog). */
+const TEXT = {
+  settledToMe: '已结清给我 Settled to me',
+  settledToMeBlurb: '到期付给你的款项 vouchers paid to you at maturity',
+  paidByMe: '已付款 Settled (paid by me)',
+  paidByMeBlurb: '你已付款的凭证 vouchers you have paid',
+  settledToPledgee: '已结清，付给质权银行 Settled, paid to your bank',
+  settledToPledgeeBlurb: '你质押的凭证到期付给了银行，不是你收到的款项 vouchers you had pledged: the issuer paid the bank that held them, not you',
+  paidToPledgee: (bank: string) => `已结清（付给 ${bank}，质押） settled, paid to ${bank} (pledged)`,
+  noVouchers: (role: string) => `${role === 'auditor' ? '审计方' : '运营方'}不持有凭证。 An ${role} holds no vouchers.`,
+  goToOwnPage: (role: string) => (role === 'auditor' ? 'Go to the audit page' : 'Go to the parties'),
+};
 
 interface Group {
   readonly key: string;
@@ -50,14 +68,23 @@ export const groupsOf = (all: readonly WireVoucher[], s: Session): Group[] => {
       other: (v) => (v.pledge?.bank === me ? v.holder : (v.pledge?.bank ?? null)),
       otherLabel: role === 'bank' ? 'holder' : 'bank',
     },
-    {
-      key: 'settled',
-      title: 'Settled',
-      blurb: role === 'core' ? 'vouchers you have paid' : 'vouchers paid at maturity',
-      items: all.filter((v) => v.status === 'settled' && (v.settlement?.payee === me || v.holder === me || v.issuer === me)),
-      other: (v) => (v.issuer === me ? (v.settlement?.payee ?? null) : v.issuer),
-      otherLabel: role === 'core' ? 'paid to' : 'issuer',
-    },
+    role === 'core'
+      ? {
+          key: 'settled',
+          title: TEXT.paidByMe,
+          blurb: TEXT.paidByMeBlurb,
+          items: all.filter((v) => v.status === 'settled' && v.issuer === me),
+          other: (v) => v.settlement?.payee ?? null,
+          otherLabel: 'paid to',
+        }
+      : {
+          key: 'settled',
+          title: TEXT.settledToMe,
+          blurb: TEXT.settledToMeBlurb,
+          items: all.filter((v) => v.status === 'settled' && v.settlement?.payee === me),
+          other: (v) => v.issuer,
+          otherLabel: 'paid by',
+        },
     {
       key: 'outgoing',
       title: 'Offered by me',
@@ -67,6 +94,18 @@ export const groupsOf = (all: readonly WireVoucher[], s: Session): Group[] => {
       otherLabel: 'to',
     },
   ];
+  const paidToPledgee = all.filter((v) => v.status === 'settled' && v.holder === me && v.settlement !== null && v.settlement.payee !== me);
+  if (role !== 'core' && paidToPledgee.length > 0) {
+    // Right after "settled to me", so the two are read together.
+    groups.splice(groups.findIndex((x) => x.key === 'settled') + 1, 0, {
+      key: 'settled-to-pledgee',
+      title: TEXT.settledToPledgee,
+      blurb: TEXT.settledToPledgeeBlurb,
+      items: paidToPledgee,
+      other: (v) => v.settlement?.payee ?? null,
+      otherLabel: 'paid to',
+    });
+  }
   if (role === 'core') {
     groups.push({
       key: 'outstanding',
@@ -81,7 +120,7 @@ export const groupsOf = (all: readonly WireVoucher[], s: Session): Group[] => {
 };
 
 const VoucherTable = ({ group, me, onAction }: { group: Group; me: string; onAction: (kind: ActionKind, v: WireVoucher) => void }) => (
-  <table class="vouchers" data-group={group.key}>
+  <table class="vouchers stack" data-group={group.key}>
     <thead>
       <tr>
         <th>voucher</th>
@@ -93,30 +132,39 @@ const VoucherTable = ({ group, me, onAction }: { group: Group; me: string; onAct
       </tr>
     </thead>
     <tbody>
-      {group.items.map((v) => (
-        <tr data-voucher-row={v.id}>
-          <td>
-            <VoucherLink id={v.id} />
-          </td>
-          <td class="num">
-            <Money fen={v.amount} />
-          </td>
-          <td>
-            <Party id={group.other(v)} />
-          </td>
-          <td>{v.dueDate}</td>
-          <td>
-            <Status status={v.status} />
-          </td>
-          <td class="row-actions">
-            {actionsFor(v, me).map((a) => (
-              <button type="button" class={a === 'reject' || a === 'cancel' ? 'button button-small button-secondary' : 'button button-small'} data-action={a} onClick={() => onAction(a, v)}>
-                {ACTION_LABEL[a]}
-              </button>
-            ))}
-          </td>
-        </tr>
-      ))}
+      {group.items.map((v) => {
+        const actions = actionsFor(v, me);
+        return (
+          <tr data-voucher-row={v.id}>
+            <td data-label="voucher">
+              <VoucherLink id={v.id} />
+            </td>
+            <td class="num" data-label="amount">
+              <Money fen={v.amount} />
+            </td>
+            <td data-label={group.otherLabel}>
+              <Party id={group.other(v)} />
+            </td>
+            <td data-label="due">{v.dueDate}</td>
+            <td data-label="status">
+              {v.status === 'settled' && v.settlement !== null && v.settlement.payee !== me && v.holder === me ? (
+                <span class="status status-settled" data-testid="paid-to-pledgee">
+                  {TEXT.paidToPledgee(v.settlement.payee)}
+                </span>
+              ) : (
+                <Status status={v.status} />
+              )}
+            </td>
+            <td class={actions.length > 0 ? 'row-actions' : 'row-actions row-actions-none'}>
+              {actions.map((a) => (
+                <button type="button" class={a === 'reject' || a === 'cancel' ? 'button button-small button-secondary' : 'button button-small'} data-action={a} onClick={() => onAction(a, v)}>
+                  {ACTION_LABEL[a]}
+                </button>
+              ))}
+            </td>
+          </tr>
+        );
+      })}
     </tbody>
   </table>
 );
@@ -130,7 +178,7 @@ export const Vouchers = () => {
   const [loading, setLoading] = useState(false);
 
   const load = useCallback(async () => {
-    if (!s) return;
+    if (!s || s.party.role === 'auditor' || s.party.role === 'operator') return;
     setLoading(true);
     try {
       const items: WireVoucher[] = [];
@@ -150,6 +198,19 @@ export const Vouchers = () => {
   }, [load]);
 
   if (!s) return null;
+  if (s.party.role === 'auditor' || s.party.role === 'operator') {
+    return (
+      <section class="page page-narrow">
+        <h1>My vouchers</h1>
+        <p data-testid="no-vouchers">{TEXT.noVouchers(s.party.role)}</p>
+        <p>
+          <Link href={LANDING[s.party.role]} class="button">
+            {TEXT.goToOwnPage(s.party.role)}
+          </Link>
+        </p>
+      </section>
+    );
+  }
   const groups = all ? groupsOf(all, s) : [];
   return (
     <section class="page">
