@@ -1,10 +1,11 @@
 /**
- * `npm start`: the ledger service (PROTOCOL.md §10). Prints where it listens, the ledger id, the
- * docs, and where a generated operator key is; stops cleanly on SIGTERM or SIGINT.
+ * `npm start`: the ledger service (docs/protocol.md §10). Prints where it listens, the web console,
+ * the ledger id, the docs, and where a generated operator key is; stops cleanly on SIGTERM or SIGINT.
  */
 import { ConfigError, readConfig } from './service/config.js';
 import { StartupError } from './service/open.js';
-import { createLogger, startServer } from './server.js';
+import { findConsoleBuild } from './api/console.js';
+import { createLogger, startBanner, startServer } from './server.js';
 
 const main = async (): Promise<void> => {
   let config;
@@ -30,19 +31,19 @@ const main = async (): Promise<void> => {
     throw err;
   }
   const { service, opened, url } = running;
-  const lines = [
-    `rvl ledger service listening on ${url}`,
-    `  ledger id   ${service.meta.ledgerId}`,
-    `  ledger      ${service.meta.name}, ${service.size} entries, data in ${config.dataDir}`,
-    `  API docs    ${url}/docs   (OpenAPI: ${url}/openapi.json)`,
-    opened.operatorKeyFile
-      ? `  operator    key written to ${opened.operatorKeyFile} (keep it safe; it registers parties)`
-      : opened.created
-        ? '  operator    key from LEDGER_OPERATOR_PUBLIC_KEY'
-        : '  operator    as registered at genesis',
-    `  node key    ${opened.nodeKeyFile}`,
-  ];
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(
+    startBanner({
+      url,
+      ledgerId: service.meta.ledgerId,
+      name: service.meta.name,
+      size: service.size,
+      dataDir: config.dataDir,
+      consoleBuilt: findConsoleBuild() !== undefined,
+      operatorKeyFile: opened.operatorKeyFile,
+      created: opened.created,
+      nodeKeyFile: opened.nodeKeyFile,
+    }),
+  );
   logger.info({ url, ledgerId: service.meta.ledgerId, size: service.size }, 'listening');
 
   const stop = (signal: string) => {

@@ -27,6 +27,54 @@ export const createLogger = (level: string): Logger =>
     redact: { paths: ['secretKey', '*.secretKey', 'req.headers.authorization'], censor: '[redacted]' },
   });
 
+/** Columns a terminal gives `s`: CJK ideographs and full-width forms take two. */
+const displayWidth = (s: string): number => {
+  let n = 0;
+  for (const ch of s) n += /[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6]/u.test(ch) ? 2 : 1;
+  return n;
+};
+
+/** `1 entry`, `2 entries`, `12,345 entries`. */
+export const entriesText = (n: number): string => `${String(n).replace(/\B(?=(\d{3})+$)/g, ',')} ${n === 1 ? 'entry' : 'entries'}`;
+
+export interface BannerFacts {
+  readonly url: string;
+  readonly ledgerId: string;
+  readonly name: string;
+  readonly size: number;
+  readonly dataDir: string;
+  /** Whether the web console is built (served at `/`). */
+  readonly consoleBuilt: boolean;
+  readonly operatorKeyFile: string | undefined;
+  readonly created: boolean;
+  readonly nodeKeyFile: string;
+}
+
+/**
+ * What `npm start` prints once the service listens: Chinese first, then English, labels aligned
+ * by display width. The first line ends with the URL (scripts read it to find the service).
+ */
+export const startBanner = (f: BannerFacts): string => {
+  const rows: [string, string][] = [
+    ['控制台 console', f.consoleBuilt ? `${f.url}/` : `${f.url}/   (未构建 not built: npm run build)`],
+    ['账本编号 ledger id', f.ledgerId],
+    ['账本 ledger', `${f.name} · ${String(f.size).replace(/\B(?=(\d{3})+$)/g, ',')} 条记录 ${entriesText(f.size)} · 数据目录 data in ${f.dataDir}`],
+    ['接口文档 API docs', `${f.url}/docs   (OpenAPI: ${f.url}/openapi.json)`],
+    [
+      '运营方 operator',
+      f.operatorKeyFile !== undefined
+        ? `密钥已写入 key written to ${f.operatorKeyFile} (请妥善保管 keep it safe: it registers parties)`
+        : f.created
+          ? '密钥来自 key from LEDGER_OPERATOR_PUBLIC_KEY'
+          : '按创世登记 as registered at genesis',
+    ],
+    ['节点密钥 node key', f.nodeKeyFile],
+  ];
+  const width = Math.max(...rows.map(([label]) => displayWidth(label)));
+  const lines = rows.map(([label, value]) => `  ${label}${' '.repeat(width - displayWidth(label) + 3)}${value}`);
+  return [`账本服务已启动 rvl ledger service listening on ${f.url}`, ...lines].join('\n') + '\n';
+};
+
 export const startServer = async (config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Running> => {
   const metrics = new Metrics(true);
   const opened = await openLedger({ ...config, logger, metrics });

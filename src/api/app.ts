@@ -1,5 +1,5 @@
 /**
- * The HTTP API of PROTOCOL.md §8 on Fastify. Routes parse and authenticate, call the service or
+ * The HTTP API of docs/protocol.md §8 on Fastify. Routes parse and authenticate, call the service or
  * the reads, and map outcomes to answers; no rule of §7 lives here. Every error answer is an
  * RFC 9457 problem with a stable code, and no input, however malformed, gets a 5xx.
  */
@@ -15,6 +15,7 @@ import type { LedgerService } from '../service/ledger-service.js';
 import type { Metrics } from '../service/metrics.js';
 import { ReadError, Reads, VOUCHER_STATUSES, type Caller } from '../service/reads.js';
 import { authenticate } from './auth.js';
+import { registerBackupRoute } from './backup.js';
 import webConsole from './console.js';
 import { parseIJson } from './ijson.js';
 import { openApiDocument } from './openapi.js';
@@ -118,7 +119,7 @@ const answerSocket = (socket: Duplex, code: 'MALFORMED_REQUEST' | 'NOT_FOUND', d
  * Requests are validated with zod and answers are serialized by the routes, so no route has a
  * Fastify schema (`body`, `querystring`, `params`, `headers`, `response`) to compile. Giving
  * Fastify compilers of our own keeps it from loading Ajv and fast-json-stringify at start-up:
- * about 0.12–0.19 s of the service's start (measured with `--cpu-prof`, issue 5). A route that
+ * about 0.12–0.19 s of the service's start (measured with `--cpu-prof`). A route that
  * gains such a schema fails when the routes are compiled at start-up, not silently unvalidated.
  */
 const NO_ROUTE_SCHEMAS = {
@@ -256,7 +257,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     if (err instanceof Problem) {
       metrics.refused(err.code);
       if (err.retryAfterSeconds !== undefined) reply.header('retry-after', String(err.retryAfterSeconds));
-      return sendProblem(reply, err.code, err.detail);
+      return sendProblem(reply, err.code, err.detail, err.reason);
     }
     if (err instanceof ReadError) return sendProblem(reply, err.code, err.detail);
     const e = err as { code?: string; statusCode?: number; message?: string };
@@ -284,14 +285,17 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       nowSeconds: Math.floor(now() / 1000),
       lookupParty: (id) => service.cache.party(id),
     });
-    if (!r.ok) throw new Problem('UNAUTHENTICATED', r.detail);
+    if (!r.ok) throw new Problem('UNAUTHENTICATED', r.detail, undefined, r.reason);
     await partyLimit.hit(req, r.party.id);
     return { id: r.party.id, role: r.party.role as Caller['role'] };
   };
 
   // ---- docs ----
   await app.register(swagger, { mode: 'static', specification: { document: openApiDocument() as never } });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Swagger UI's standalone layout has a top bar whose logo is an SVG with an inline <style>, which
+  // the CSP (style-src 'self') blocks; the base layout has no top bar, so the page needs nothing
+  // inline. The top bar's only other part, a box to load another document, is of no use here.
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { layout: 'BaseLayout' }, theme: { title: 'Receivable Voucher Ledger API 应收凭证账本接口' } });
   app.get('/openapi.json', { schema: { hide: true } }, async () => openApiDocument());
 
   // ---- operations ----
@@ -414,6 +418,8 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     const id = voucherIdParam(req.params);
     return reads.proof(await caller(req), id);
   });
+
+  registerBackupRoute(app, { service, caller }); // GET /admin/backup, the operator's
 
   await app.register(webConsole); // the web console at / (web/, built into dist/web)
   return app;

@@ -1,5 +1,5 @@
 /**
- * Bearer-token authentication for reads (PROTOCOL.md §8).
+ * Bearer-token authentication for reads (docs/protocol.md §8).
  *
  * A token is a compact JWS (RFC 7515) carrying a JWT (RFC 7519):
  *   - protected header: `alg` exactly "EdDSA" (RFC 8037), no `crit`, `typ` optional ("JWT");
@@ -8,7 +8,8 @@
  *   - refused when `iat` is more than 300 s ahead of the server's clock, or `exp ≤ now`;
  *   - signed by the party's *current* key (the caller's lookup), and the party must be active.
  *
- * Checks run cheapest first and every refusal names its reason in `detail`. The header and claims
+ * Checks run cheapest first. Every refusal carries a stable `reason` (UNAUTHENTICATED_REASONS,
+ * answered as the problem's `reason` member, for clients to branch on) and a `detail` for people. The header and claims
  * are decoded with the strict I-JSON parser, so a duplicate `alg` or `iss` cannot mean one thing here
  * and another to jose. The signature is then checked with jose (`jwtVerify`, algorithms pinned to
  * EdDSA, the clock given as `currentDate`), which also re-checks `iss`, `aud`, `exp` and `nbf`.
@@ -23,6 +24,7 @@
 import * as ed from '@noble/ed25519';
 import { base64url, errors as joseErrors, importJWK, jwtVerify, type CryptoKey } from 'jose';
 
+import type { UnauthenticatedReason } from '../domain/codes.js';
 import { LIMITS, PATTERNS } from '../domain/limits.js';
 import { parseIJson } from './ijson.js';
 
@@ -34,7 +36,15 @@ export interface AuthParty {
   status: 'active' | 'suspended';
 }
 
-export type AuthResult = { ok: true; party: AuthParty } | { ok: false; detail: string };
+export type AuthResult = { ok: true; party: AuthParty } | { ok: false; reason: UnauthenticatedReason; detail: string };
+
+/** Why a token is refused, and what to tell a person. */
+interface AuthRefusal {
+  readonly reason: UnauthenticatedReason;
+  readonly detail: string;
+}
+
+const malformed = (detail: string): AuthRefusal => ({ reason: 'TOKEN_MALFORMED', detail });
 
 export interface AuthOptions {
   /** §6: the hex hash of entry 0; the only accepted `aud`. */
@@ -48,7 +58,7 @@ export interface AuthOptions {
 /** The longest `Authorization` header read at all; a real token is about 300 chars. */
 export const AUTHORIZATION_CHARS_MAX = 8 * 1024;
 
-/** RFC 6750 §2.1, spelled exactly as PROTOCOL.md §8 writes it (see the note in authenticate). */
+/** RFC 6750 §2.1, spelled exactly as docs/protocol.md §8 writes it (see the note in authenticate). */
 const BEARER_PREFIX = 'Bearer ';
 
 /** RFC 7515 §7.1: three base64url segments. Nothing else is allowed in the credentials. */
@@ -94,43 +104,45 @@ export async function authenticate(authorizationHeader: string | undefined, opts
   // 1. The header. The scheme is matched exactly: "bearer" or "BEARER" are refused, although
   //    RFC 9110 §11.1 calls schemes case-insensitive (our clients always send "Bearer").
   if (typeof authorizationHeader !== 'string' || authorizationHeader.length === 0) {
-    return refuse('missing Authorization header');
+    return refuse({ reason: 'TOKEN_MISSING', detail: 'missing Authorization header: this read needs a bearer token (`rvl token` prints one)' });
   }
   if (authorizationHeader.length > AUTHORIZATION_CHARS_MAX) {
-    return refuse(`Authorization header longer than ${AUTHORIZATION_CHARS_MAX} chars`);
+    return refuse(malformed(`Authorization header longer than ${AUTHORIZATION_CHARS_MAX} chars`));
   }
   if (!authorizationHeader.startsWith(BEARER_PREFIX)) {
-    return refuse('Authorization scheme must be "Bearer" followed by one space');
+    return refuse(malformed('Authorization scheme must be "Bearer" followed by one space'));
   }
   const token = authorizationHeader.slice(BEARER_PREFIX.length);
-  if (token.length === 0) return refuse('empty bearer token');
+  if (token.length === 0) return refuse(malformed('empty bearer token'));
   const segments = COMPACT_JWS.exec(token);
-  if (segments === null) return refuse('bearer token is not a compact JWS (three base64url segments)');
+  if (segments === null) return refuse(malformed('bearer token is not a compact JWS (three base64url segments)'));
   const [, headerSegment = '', claimsSegment = '', signatureSegment = ''] = segments;
 
   // 2. The protected header.
   const header = decodeJsonSegment(headerSegment);
-  if (typeof header === 'string') return refuse(`token header ${header}`);
-  if (header.alg !== JWS_ALG) return refuse(`token "alg" must be "${JWS_ALG}"`);
-  if (Object.hasOwn(header, 'crit')) return refuse('token header must not have "crit"');
-  if (Object.hasOwn(header, 'typ') && !isJwtTyp(header.typ)) return refuse('token "typ", when present, must be "JWT"');
+  if (typeof header === 'string') return refuse(malformed(`token header ${header}`));
+  if (header.alg !== JWS_ALG) return refuse(malformed(`token "alg" must be "${JWS_ALG}"`));
+  if (Object.hasOwn(header, 'crit')) return refuse(malformed('token header must not have "crit"'));
+  if (Object.hasOwn(header, 'typ') && !isJwtTyp(header.typ)) return refuse(malformed('token "typ", when present, must be "JWT"'));
   if (signatureSegment.length !== SIGNATURE_BASE64URL_CHARS || decodeSegment(signatureSegment) === undefined) {
-    return refuse('token signature is not 64 base64url-encoded bytes');
+    return refuse(malformed('token signature is not 64 base64url-encoded bytes'));
   }
 
   // 3. The claims, before any lookup or signature work.
   const claims = decodeJsonSegment(claimsSegment);
-  if (typeof claims === 'string') return refuse(`token claims ${claims}`);
+  if (typeof claims === 'string') return refuse(malformed(`token claims ${claims}`));
   const claimsProblem = checkClaims(claims, opts);
   if (claimsProblem !== undefined) return refuse(claimsProblem);
   const partyId = claims.iss as string;
 
   // 4. The party's current key. A lookup failure is not caught (see the module comment).
   const party = await opts.lookupParty(partyId);
-  if (party === undefined || party === null) return refuse(`unknown party "${partyId}"`);
-  if (party.id !== partyId) return refuse(`the lookup for "${partyId}" returned another party`);
+  if (party === undefined || party === null) {
+    return refuse({ reason: 'PARTY_UNKNOWN', detail: `party ${partyId} is not registered on this ledger` });
+  }
+  if (party.id !== partyId) return refuse({ reason: 'PARTY_UNKNOWN', detail: `the lookup for "${partyId}" returned another party` });
   if (typeof party.publicKey !== 'string' || !PATTERNS.publicKey.test(party.publicKey)) {
-    return refuse('the party has no usable key');
+    return refuse({ reason: 'KEY_NOT_CURRENT', detail: 'the party has no usable key' });
   }
   // 5. The signature (and jose's own claim checks, redundant with step 3 by design), unless this
   //    very token verified under this very key before.
@@ -142,17 +154,19 @@ export async function authenticate(authorizationHeader: string | undefined, opts
   }
 
   // 6. Only a holder of the key learns that the party is suspended.
-  if (party.status !== 'active') return refuse(`party "${partyId}" is suspended`);
+  if (party.status !== 'active') {
+    return refuse({ reason: 'PARTY_SUSPENDED', detail: `party ${partyId} is suspended on this ledger; the operator can reactivate it` });
+  }
   return { ok: true, party };
 }
 
 /** jose's verification of the token under the key; what is wrong, or undefined. */
-async function verifySignature(token: string, publicKey: string, partyId: string, opts: AuthOptions): Promise<string | undefined> {
+async function verifySignature(token: string, publicKey: string, partyId: string, opts: AuthOptions): Promise<AuthRefusal | undefined> {
   let key: CryptoKey;
   try {
     key = await verificationKey(publicKey);
   } catch {
-    return 'the party has no usable key';
+    return { reason: 'KEY_NOT_CURRENT', detail: 'the party has no usable key' };
   }
   try {
     await jwtVerify(token, key, {
@@ -164,36 +178,50 @@ async function verifySignature(token: string, publicKey: string, partyId: string
     });
   } catch (error) {
     if (error instanceof joseErrors.JWSSignatureVerificationFailed) {
-      return "token signature does not verify under the party's current key";
+      return {
+        reason: 'KEY_NOT_CURRENT',
+        detail: `token signature does not verify under the party's current key: sign in with the current key file of ${partyId}`,
+      };
     }
-    if (error instanceof joseErrors.JOSEError) return `token refused: ${error.message}`;
-    return 'token could not be verified';
+    // jose re-checks the claims: its verdicts map onto the same reasons as checkClaims'.
+    if (error instanceof joseErrors.JWTExpired) return { reason: 'TOKEN_EXPIRED', detail: `token refused: ${error.message}` };
+    if (error instanceof joseErrors.JWTClaimValidationFailed) {
+      const reason: UnauthenticatedReason = error.claim === 'aud' ? 'WRONG_AUDIENCE' : error.claim === 'nbf' || error.claim === 'iat' ? 'TOKEN_NOT_YET_VALID' : 'TOKEN_MALFORMED';
+      return { reason, detail: `token refused: ${error.message}` };
+    }
+    if (error instanceof joseErrors.JOSEError) return malformed(`token refused: ${error.message}`);
+    return malformed('token could not be verified');
   }
   return undefined;
 }
 
 /** §8 claim rules; returns what is wrong, or undefined. */
-function checkClaims(claims: JsonObject, opts: AuthOptions): string | undefined {
+function checkClaims(claims: JsonObject, opts: AuthOptions): AuthRefusal | undefined {
   const { iss, aud, iat, exp } = claims;
-  if (iss === undefined) return 'token has no "iss" claim';
-  if (typeof iss !== 'string' || !PATTERNS.partyId.test(iss)) return 'token "iss" must be a party id';
-  if (aud === undefined) return 'token has no "aud" claim';
-  if (Array.isArray(aud)) return 'token "aud" must be a single string, not an array';
-  if (aud !== opts.ledgerId) return 'token "aud" is not this ledger\'s id';
-  if (iat === undefined) return 'token has no "iat" claim';
-  if (exp === undefined) return 'token has no "exp" claim';
-  if (!Number.isSafeInteger(iat)) return 'token "iat" must be an integer';
-  if (!Number.isSafeInteger(exp)) return 'token "exp" must be an integer';
+  if (iss === undefined) return malformed('token has no "iss" claim');
+  if (typeof iss !== 'string' || !PATTERNS.partyId.test(iss)) return malformed('token "iss" must be a party id');
+  if (aud === undefined) return malformed('token has no "aud" claim');
+  if (Array.isArray(aud)) return malformed('token "aud" must be a single string, not an array');
+  if (aud !== opts.ledgerId) {
+    return { reason: 'WRONG_AUDIENCE', detail: 'token "aud" is not this ledger\'s id: the token was made for another ledger' };
+  }
+  if (iat === undefined) return malformed('token has no "iat" claim');
+  if (exp === undefined) return malformed('token has no "exp" claim');
+  if (!Number.isSafeInteger(iat)) return malformed('token "iat" must be an integer');
+  if (!Number.isSafeInteger(exp)) return malformed('token "exp" must be an integer');
   const iatSeconds = iat as number;
   const expSeconds = exp as number;
-  if (expSeconds <= iatSeconds) return 'token "exp" must be after "iat"';
+  if (expSeconds <= iatSeconds) return malformed('token "exp" must be after "iat"');
   if (expSeconds - iatSeconds > LIMITS.jwtLifetimeSecondsMax) {
-    return `token lifetime (exp - iat) exceeds ${LIMITS.jwtLifetimeSecondsMax} s`;
+    return malformed(`token lifetime (exp - iat) exceeds ${LIMITS.jwtLifetimeSecondsMax} s`);
   }
   if (iatSeconds > opts.nowSeconds + LIMITS.jwtIatFutureSkewSecondsMax) {
-    return `token "iat" is more than ${LIMITS.jwtIatFutureSkewSecondsMax} s in the future`;
+    return {
+      reason: 'TOKEN_NOT_YET_VALID',
+      detail: `token "iat" is more than ${LIMITS.jwtIatFutureSkewSecondsMax} s in the future by the ledger's clock: check the clock of the computer that made it`,
+    };
   }
-  if (expSeconds <= opts.nowSeconds) return 'token has expired';
+  if (expSeconds <= opts.nowSeconds) return { reason: 'TOKEN_EXPIRED', detail: 'token has expired: make a new one' };
   return undefined;
 }
 
@@ -242,8 +270,8 @@ function verificationKey(publicKeyHex: string): Promise<CryptoKey> {
   return imported;
 }
 
-function refuse(detail: string): AuthResult {
-  return { ok: false, detail };
+function refuse(refusal: AuthRefusal): AuthResult {
+  return { ok: false, reason: refusal.reason, detail: refusal.detail };
 }
 
 function assertOptions(opts: AuthOptions): void {

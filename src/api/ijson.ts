@@ -1,5 +1,5 @@
 /**
- * Strict I-JSON body parser (PROTOCOL.md §2; RFC 8259 grammar, RFC 7493 restrictions).
+ * Strict I-JSON body parser (docs/protocol.md §2; RFC 8259 grammar, RFC 7493 restrictions).
  *
  * `JSON.parse` silently keeps the last of two duplicate keys and accepts lone surrogates, so request
  * bodies go through this small recursive-descent parser instead. It refuses:

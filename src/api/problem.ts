@@ -1,10 +1,10 @@
 /**
  * RFC 9457 problem details. Every error answer of the API is one of these, with a stable `code`
- * (PROTOCOL.md §7–§8) that clients branch on, and a `detail` for people. A 5xx never carries an
+ * (docs/protocol.md §7–§8) that clients branch on, and a `detail` for people. A 5xx never carries an
  * internal message.
  */
 import type { FastifyReply } from 'fastify';
-import { REFUSAL_HTTP_STATUS, type RefusalCode } from '../domain/codes.js';
+import { REFUSAL_HTTP_STATUS, type RefusalCode, type UnauthenticatedReason } from '../domain/codes.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -41,6 +41,8 @@ export interface ProblemBody {
   status: number;
   code: RefusalCode | 'INTERNAL';
   detail: string;
+  /** RFC 9457 §3.2 extension member of an `UNAUTHENTICATED` problem: why, as a stable name. */
+  reason?: UnauthenticatedReason;
 }
 
 /** An error that becomes a problem answer. */
@@ -52,22 +54,25 @@ export class Problem extends Error {
     readonly detail: string,
     /** For a 429: when to try again (RFC 9110 §10.2.3 `retry-after`). */
     readonly retryAfterSeconds?: number,
+    /** For an `UNAUTHENTICATED` problem: the `reason` member. */
+    readonly reason?: UnauthenticatedReason,
   ) {
     super(`${code}: ${detail}`);
     this.status = REFUSAL_HTTP_STATUS[code];
   }
 }
 
-export const problemBody = (code: RefusalCode | 'INTERNAL', detail: string): ProblemBody => ({
+export const problemBody = (code: RefusalCode | 'INTERNAL', detail: string, reason?: UnauthenticatedReason): ProblemBody => ({
   type: 'about:blank',
   title: TITLES[code],
   status: code === 'INTERNAL' ? 500 : REFUSAL_HTTP_STATUS[code],
   code,
   detail,
+  ...(reason === undefined ? {} : { reason }),
 });
 
-export const sendProblem = (reply: FastifyReply, code: RefusalCode | 'INTERNAL', detail: string): FastifyReply => {
-  const body = problemBody(code, detail);
+export const sendProblem = (reply: FastifyReply, code: RefusalCode | 'INTERNAL', detail: string, reason?: UnauthenticatedReason): FastifyReply => {
+  const body = problemBody(code, detail, reason);
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 };
 

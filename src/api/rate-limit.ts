@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §10 `RATE_LIMIT_PER_MIN` on `@fastify/rate-limit`: at most that many requests a
+ * docs/protocol.md §10 `RATE_LIMIT_PER_MIN` on `@fastify/rate-limit`: at most that many requests a
  * minute per client address (every route, the 404 answer included) and per party (the `iss` of a
  * verified read token; each signer of an op whose signatures verified). Past it: 429
  * `RATE_LIMITED`, with `retry-after`. `0` turns limiting off (the plugin is not registered).

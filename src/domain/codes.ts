@@ -1,5 +1,5 @@
 /**
- * Refusal codes of PROTOCOL.md §7 and §8, listed once, in the precedence order of the §7 table.
+ * Refusal codes of docs/protocol.md §7 and §8, listed once, in the precedence order of the §7 table.
  * A code is a stable name: never renamed, never reused for another reason.
  */
 export const REFUSAL_HTTP_STATUS = {
@@ -45,3 +45,29 @@ export interface Refusal {
 }
 
 export const refuse = (code: DecideCode, detail: string): Refusal => ({ ok: false, code, detail });
+
+/**
+ * Why a request was refused `UNAUTHENTICATED` (401): the RFC 9457 extension member `reason` of
+ * that problem, so that a client can tell its user what to do (docs/protocol.md §8). Stable names,
+ * like the codes; the code and status stay `UNAUTHENTICATED`/401 for every one of them.
+ */
+export const UNAUTHENTICATED_REASONS = [
+  /** No `Authorization` header. */
+  'TOKEN_MISSING',
+  /** Not `Bearer <compact JWS>` with the header and claims of §8. */
+  'TOKEN_MALFORMED',
+  /** `iss` names no party of this ledger. */
+  'PARTY_UNKNOWN',
+  /** The party is suspended (told only to a holder of its current key). */
+  'PARTY_SUSPENDED',
+  /** The signature does not verify under the party's current key (a rotated or wrong key). */
+  'KEY_NOT_CURRENT',
+  /** `exp` has passed. */
+  'TOKEN_EXPIRED',
+  /** `iat` (or `nbf`) is too far ahead of the service's clock: a clock is wrong. */
+  'TOKEN_NOT_YET_VALID',
+  /** `aud` is not this ledger's id. */
+  'WRONG_AUDIENCE',
+] as const;
+
+export type UnauthenticatedReason = (typeof UNAUTHENTICATED_REASONS)[number];

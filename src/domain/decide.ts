@@ -1,19 +1,27 @@
 /**
- * PROTOCOL.md §7 as one pure function: `decide(view, op, context)` returns the op's effects or the
+ * docs/protocol.md §7 as one pure function: `decide(view, op, context)` returns the op's effects or the
  * refusal that the §7 table puts first. It reads no clock, no randomness and no storage: the
  * ledger time, the seq, the op id and the signature checks are all inputs.
  *
  * The checks run in the table's order of precedence. Each op type contributes only what differs:
  * the parties it names, the signers it requires, and its rule checks after `SIGNERS_MISMATCH`.
+ *
+ * A refusal's `detail` goes back to whoever submitted the op, which may be any of its signers. It
+ * names only what every signer may see (docs/protocol.md §8): the op's own fields, parties' ids
+ * and roles (every authenticated party may list them), the ledger's facts, and a voucher's state
+ * (holder, pledgee, amount, due date, status) only when every signer may see that voucher.
+ * Otherwise it says the same thing without the names (`shown` below). Amounts read `¥1,234.56`.
  */
 import { refuse } from './codes.js';
 import { OPERATOR_ID } from './limits.js';
+import { formatAmount } from './money.js';
 import type {
   Decision,
   DecideContext,
   Effects,
   LedgerView,
   Op,
+  OpType,
   Party,
   PartyRegisterPayload,
   PartyUpdatePayload,
@@ -163,18 +171,22 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
     }
   }
 
+  // Whether every signer may see the voucher's state, and so may read it in a detail.
+  const shown = voucher === undefined || signers.every((s) => view.maySee(s, voucher.id));
+
   const required = requiredSigners(p, voucher);
   if (required === null) {
     assert(voucher, 'a missing required signer implies a voucher');
+    const needed = p.type === 'voucher.release' ? 'pledged' : 'offered';
     return refuse(
       'VOUCHER_STATE_CONFLICT',
-      `${p.type} needs a voucher that is ${p.type === 'voucher.release' ? 'pledged' : 'offered'}; ${voucher.id} is ${voucher.status}`,
+      `${p.type} needs a voucher that is ${needed}; ${voucher.id} is ${shown ? voucher.status : `not ${needed}`}`,
     );
   }
   if (!sameSigners(signers, required)) {
     return refuse(
       'SIGNERS_MISMATCH',
-      `${p.type} must be signed by exactly ${required.join(' and ')}; got ${signers.join(', ')}`,
+      `${p.type} must be signed by exactly ${shown ? required.join(' and ') : REQUIRED_SIGNERS_IN_WORDS[p.type]}; got ${signers.join(', ')}`,
     );
   }
 
@@ -204,12 +216,30 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
     case 'voucher.release':
       return accepted({ vouchers: [{ ...voucher, status: 'active', pledge: null, updatedSeq: ctx.seq }] });
     case 'voucher.settle':
-      return settle(voucher, p.paymentRef, ctx);
+      return settle(voucher, p.paymentRef, ctx, shown);
     case 'voucher.split':
     case 'voucher.transfer':
     case 'voucher.pledge':
-      return move(voucher, p, ctx, party);
+      return move(voucher, p, ctx, party, shown);
   }
+};
+
+/**
+ * Who must sign each op, without naming them: for a `SIGNERS_MISMATCH` detail read by a signer who
+ * may not see the voucher (and so not its holder, offeree or pledgee).
+ */
+const REQUIRED_SIGNERS_IN_WORDS: Record<OpType, string> = {
+  'party.register': 'the operator',
+  'party.update': 'the operator',
+  'voucher.issue': 'the issuer',
+  'voucher.accept': 'the party the voucher is offered to',
+  'voucher.reject': 'the party the voucher is offered to',
+  'voucher.cancel': 'the holder that offered the voucher',
+  'voucher.split': "the voucher's holder",
+  'voucher.transfer': "the voucher's holder",
+  'voucher.pledge': "the voucher's holder and the bank",
+  'voucher.release': 'the bank the voucher is pledged to',
+  'voucher.settle': "the voucher's issuer",
 };
 
 const accepted = (effects: Partial<Effects>): Decision => ({
@@ -269,7 +299,9 @@ const issue = (
   for (const invoiceId of p.invoiceIds) {
     const root = view.invoiceRoot(invoiceId);
     if (root !== undefined) {
-      return refuse('INVOICE_ALREADY_USED', `invoice ${invoiceId} already backs ${root}`);
+      // The root may be another issuer's: name it only to an issuer that may see it.
+      const backs = view.maySee(p.issuer, root) ? root : 'a voucher that is not cancelled';
+      return refuse('INVOICE_ALREADY_USED', `invoice ${invoiceId} already backs ${backs}`);
     }
   }
   const id = rootVoucherId(ctx.opId);
@@ -306,9 +338,12 @@ const withdraw = (voucher: Voucher, ctx: DecideContext): Decision => {
   return accepted({ vouchers: [{ ...voucher, status: 'active', offeredTo: null, updatedSeq: ctx.seq }] });
 };
 
-const settle = (voucher: Voucher, paymentRef: string, ctx: DecideContext): Decision => {
+const settle = (voucher: Voucher, paymentRef: string, ctx: DecideContext, shown: boolean): Decision => {
   if (voucher.status !== 'active' && voucher.status !== 'pledged') {
-    return refuse('VOUCHER_STATE_CONFLICT', `only an active or pledged voucher can be settled; ${voucher.id} is ${voucher.status}`);
+    return refuse(
+      'VOUCHER_STATE_CONFLICT',
+      `only an active or pledged voucher can be settled; ${voucher.id} is ${shown ? voucher.status : 'neither'}`,
+    );
   }
   const payee = voucher.pledge?.bank ?? voucher.holder;
   return accepted({
@@ -358,6 +393,7 @@ const move = (
   p: VoucherSplitPayload | VoucherTransferPayload | VoucherPledgePayload,
   ctx: DecideContext,
   party: (id: string) => Party,
+  shown: boolean,
 ): Decision => {
   const recipient = p.type === 'voucher.transfer' ? p.to : p.type === 'voucher.pledge' ? p.bank : null;
 
@@ -371,22 +407,28 @@ const move = (
     return refuse('ROLE_NOT_ALLOWED', `vouchers are pledged to banks; ${p.bank} is not one`);
   }
   if (voucher.status === 'pledged') {
-    return refuse('VOUCHER_PLEDGED', `${voucher.id} is pledged to ${voucher.pledge?.bank ?? 'a bank'}`);
+    const to = shown && voucher.pledge !== null ? ` to ${voucher.pledge.bank}` : '';
+    return refuse('VOUCHER_PLEDGED', `${voucher.id} is pledged${to}`);
   }
   if (voucher.status !== 'active') {
-    return refuse('VOUCHER_STATE_CONFLICT', `only an active voucher can be moved; ${voucher.id} is ${voucher.status}`);
+    return refuse(
+      'VOUCHER_STATE_CONFLICT',
+      `only an active voucher can be split, transferred or pledged; ${voucher.id} is ${shown ? voucher.status : 'not active'}`,
+    );
   }
   if (isOverdue(voucher, ctx.time)) {
-    return refuse('VOUCHER_OVERDUE', `${voucher.id} was due on ${voucher.dueDate}`);
+    return refuse('VOUCHER_OVERDUE', shown ? `${voucher.id} was due on ${voucher.dueDate}` : `${voucher.id} is past its due date`);
   }
   if (recipient !== null && recipient === voucher.holder) {
+    // The recipient is named by the op itself, and the code already says it is the holder.
     return refuse('INVALID_RECIPIENT', `${recipient} already holds ${voucher.id}`);
   }
 
+  const voucherAmount = shown ? `the voucher's ${formatAmount(voucher.amount)}` : "the voucher's amount";
   if (p.type === 'voucher.split') {
     const sum = p.amounts.reduce((a, b) => a + b, 0n);
     if (sum !== voucher.amount) {
-      return refuse('AMOUNT_INVALID', `the parts sum to ${sum}, not ${voucher.amount}`);
+      return refuse('AMOUNT_INVALID', `the parts sum to ${formatAmount(sum)}, not ${voucherAmount}`);
     }
     return accepted({
       vouchers: [parentSplit(voucher, ctx.seq), ...splitChildren(voucher, p.amounts, ctx.seq)],
@@ -394,7 +436,7 @@ const move = (
   }
 
   if (p.amount !== undefined && p.amount >= voucher.amount) {
-    return refuse('AMOUNT_INVALID', `a partial amount must be below the voucher's ${voucher.amount}`);
+    return refuse('AMOUNT_INVALID', `a partial amount must be below ${voucherAmount}; ${formatAmount(p.amount)} is not`);
   }
   const moveOne = (v: Voucher): Voucher =>
     p.type === 'voucher.transfer'

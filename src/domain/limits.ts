@@ -1,5 +1,5 @@
 /**
- * Every limit of PROTOCOL.md §2, §7 and §8 in one place. Schemas, the API and the store read them
+ * Every limit of docs/protocol.md §2, §7 and §8 in one place. Schemas, the API and the store read them
  * from here; nothing else spells these numbers.
  */
 export const LIMITS = {

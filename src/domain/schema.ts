@@ -1,5 +1,5 @@
 /**
- * The strict shape of a client envelope (PROTOCOL.md §2, §4, §7). Anything that is not exactly this
+ * The strict shape of a client envelope (docs/protocol.md §2, §4, §7). Anything that is not exactly this
  * shape is `MALFORMED_REQUEST`: an unknown, missing or mistyped field, a bad format, a count out of
  * range, a submitted `ledger.genesis`, or a bad public key.
  *
@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { isStrictPublicKey } from '../ledger/ed25519.js';
 import { refuse, type Refusal } from './codes.js';
 import { LIMITS, PATTERNS } from './limits.js';
+import { formatAmount } from './money.js';
 import type { Op } from './types.js';
 
 /** A UTF-16 string with an unpaired surrogate is not I-JSON (RFC 7493 §2.1). */
@@ -58,7 +59,10 @@ const amount = z
   .string()
   .regex(PATTERNS.amount, 'is not an amount in minor units')
   .transform((s) => BigInt(s))
-  .refine((n) => n >= LIMITS.amountMinMinor && n <= LIMITS.amountMaxMinor, 'is out of range');
+  .refine(
+    (n) => n >= LIMITS.amountMinMinor && n <= LIMITS.amountMaxMinor,
+    `must be from ${formatAmount(LIMITS.amountMinMinor)} to ${formatAmount(LIMITS.amountMaxMinor)}`,
+  );
 
 const publicKey = z
   .string()

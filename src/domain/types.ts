@@ -1,7 +1,7 @@
 /**
  * The domain's data: parties, vouchers, ops, and the result of `decide`.
  * Amounts are bigint minor units everywhere inside; `wire.ts` converts to and from the
- * decimal strings of PROTOCOL.md §2.
+ * decimal strings of docs/protocol.md §2.
  */
 import type { Refusal } from './codes.js';
 

@@ -1,5 +1,5 @@
 /**
- * The voucher as it travels (PROTOCOL.md §7): amounts and range bounds as decimal strings.
+ * The voucher as it travels (docs/protocol.md §7): amounts and range bounds as decimal strings.
  */
 import type { Party, Pledge, Settlement, Voucher, VoucherStatus } from './types.js';
 

@@ -39,7 +39,7 @@ const LEAF_PREFIX = Buffer.from([0x00]);
 export const hashEntryText = (text: string): Uint8Array =>
   new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
 
-/** The op id: SHA-256 of the preimage, hex (PROTOCOL.md §4). */
+/** The op id: SHA-256 of the preimage, hex (docs/protocol.md §4). */
 const opIdOf = (preimage: Uint8Array): string => oneShotHash('sha256', preimage, 'hex');
 
 export type { Receipt, ReceiptEffects } from '../domain/wire.js';
@@ -456,7 +456,7 @@ export class LedgerService {
     for (const job of jobs) {
       const outcome = outcomes.get(job);
       if (!outcome) throw new InvariantError('a job of the batch has no outcome');
-      this.#metrics?.decided(job.op.payload.type, outcome.kind === 'refused' ? outcome.code : undefined);
+      this.#metrics?.decided(job.op.payload.type, outcome.kind === 'refused' ? 'refused' : 'accepted');
       this.#logger.debug(
         { opId: job.opId, type: job.op.payload.type, outcome: outcome.kind === 'refused' ? outcome.code : outcome.kind, ms: +(performance.now() - job.received).toFixed(2) },
         'op decided',
@@ -530,11 +530,17 @@ export class LedgerService {
       if (changed !== undefined) into.keyOwners.set(key, changed);
       else loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, v ?? null)));
     }
+    // An invoice already used: its root is read too, so that the refusal can tell whether the
+    // issuer may see it (and name it). A rare path: only an op that will be refused takes it.
+    const withRoot = async (id: string, root: string | null): Promise<void> => {
+      into.invoices.set(id, root);
+      if (root !== null) await this.#prefetchLineage(root, into, ahead);
+    };
     for (const id of invoices) {
       if (into.invoices.has(id)) continue;
       const changed = ahead?.changedInvoice(id);
-      if (changed !== undefined) into.invoices.set(id, changed);
-      else loads.push(this.store.invoiceRoot(id).then((v) => into.invoices.set(id, v ?? null)));
+      if (changed !== undefined) loads.push(withRoot(id, changed));
+      else loads.push(this.store.invoiceRoot(id).then((v) => withRoot(id, v ?? null)));
     }
     if ('voucherId' in p) loads.push(this.#prefetchLineage(p.voucherId, into, ahead));
     await Promise.all(loads);

@@ -28,11 +28,15 @@ export class Metrics {
     if (defaults) collectDefaultMetrics({ register: this.registry });
   }
 
-  decided(type: string, refusal: string | undefined): void {
-    this.#ops.inc({ type, outcome: refusal === undefined ? 'accepted' : 'refused' });
-    if (refusal !== undefined) this.#refusals.inc({ code: refusal });
+  /**
+   * One op decided by the writer. A refusal is counted here only in `rvl_ops_total`: its code is
+   * counted in `rvl_refusals_total` by `refused`, once, where the refusal is answered.
+   */
+  decided(type: string, outcome: 'accepted' | 'refused'): void {
+    this.#ops.inc({ type, outcome });
   }
 
+  /** One refused op or request, counted where it is answered (the API's error handler). */
   refused(code: string): void {
     this.#refusals.inc({ code });
   }

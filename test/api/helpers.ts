@@ -4,6 +4,7 @@
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
+import { UNAUTHENTICATED_REASONS } from '../../src/domain/codes.js';
 import type { Store } from '../../src/store/port.js';
 import type { Harness } from '../support/harness.js';
 
@@ -13,6 +14,7 @@ export interface ProblemJson {
   status: number;
   code: string;
   detail: string;
+  reason?: string;
 }
 
 /** §8: `{type:'about:blank', title, status, code, detail}` as `application/problem+json`, and nothing else. */
@@ -20,7 +22,10 @@ export const expectProblem = (res: LightMyRequestResponse, status: number, code:
   expect({ status: res.statusCode, code: (res.json() as { code?: unknown }).code }, res.body).toEqual({ status, code });
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json(;|$)/);
   const body = res.json() as ProblemJson;
-  expect(Object.keys(body).sort()).toEqual(['code', 'detail', 'status', 'title', 'type']);
+  // An UNAUTHENTICATED problem also carries the extension member `reason` (one of a closed list).
+  const extra = body.code === 'UNAUTHENTICATED' ? ['reason'] : [];
+  expect(Object.keys(body).sort()).toEqual(['code', 'detail', 'status', 'title', 'type', ...extra].sort());
+  if (body.code === 'UNAUTHENTICATED') expect(UNAUTHENTICATED_REASONS).toContain(body.reason);
   expect(body.type).toBe('about:blank');
   expect(body.status).toBe(status);
   expect(typeof body.title).toBe('string');

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { expect, vi } from 'vitest';
-import { REFUSAL_HTTP_STATUS } from '../../src/domain/codes.js';
+import { REFUSAL_HTTP_STATUS, UNAUTHENTICATED_REASONS } from '../../src/domain/codes.js';
 import type { Harness, Key } from '../support/harness.js';
 
 const scale = (() => {
@@ -53,6 +53,7 @@ export interface Problem {
   status: number;
   code: string;
   detail: string;
+  reason?: string;
 }
 
 /**
@@ -69,7 +70,10 @@ export const assertProblem = (
   expect(res.statusCode, where).toBeLessThan(500);
   expect(String(res.headers['content-type']), where).toMatch(/^application\/problem\+json(;|$)/);
   const body = JSON.parse(res.body) as Problem;
-  expect(Object.keys(body).sort(), where).toEqual(['code', 'detail', 'status', 'title', 'type']);
+  // An UNAUTHENTICATED problem also carries the extension member `reason` (one of a closed list).
+  const extra = body.code === 'UNAUTHENTICATED' ? ['reason'] : [];
+  expect(Object.keys(body).sort(), where).toEqual(['code', 'detail', 'status', 'title', 'type', ...extra].sort());
+  if (body.code === 'UNAUTHENTICATED') expect(UNAUTHENTICATED_REASONS, where).toContain(body.reason);
   expect(body.type).toBe('about:blank');
   expect(body.status, where).toBe(res.statusCode);
   expect(KNOWN_CODES.has(body.code), where).toBe(true);
