@@ -66,6 +66,13 @@ export const durationArg = (value: string): number => {
   return ms;
 };
 
+/** A read token's lifetime: a duration of 1 s … 1 h (docs/protocol.md §8) → milliseconds. */
+export const tokenTtlArg = (value: string): number => {
+  const ms = durationArg(value);
+  if (ms > LIMITS.jwtLifetimeSecondsMax * 1000) throw new InvalidArgumentError(`a read token lives at most ${LIMITS.jwtLifetimeSecondsMax / 60} minutes (1h)`);
+  return ms;
+};
+
 /** `offered,active` → the statuses, each checked. */
 export const statusListArg = (value: string): VoucherStatus[] => {
   const items = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);

@@ -3,14 +3,27 @@
  * key file, one `LedgerClient`, the ledger's facts (read once from `GET /v1/ledger`), and where
  * output goes.
  */
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import path from 'node:path';
 
 import type { KeyFile, LedgerClient, LedgerInfo } from '../client/index.js';
-import { usageError } from './errors.js';
+import { refusedError, usageError } from './errors.js';
 import { readText } from './files.js';
 import { marks, type Marks } from './format.js';
+import { PATTERNS } from '../domain/limits.js';
 
 export const URL_DEFAULT = 'http://127.0.0.1:8080';
+
+/**
+ * The folder `rvl keygen` writes keys to by default, outside any work tree: `$RVL_KEY_DIR` if
+ * set, else `~/.rvl/keys`.
+ */
+export const keyDirOf = (env: NodeJS.ProcessEnv): string => {
+  const dir = env.RVL_KEY_DIR?.trim();
+  return dir !== undefined && dir.length > 0 ? path.resolve(dir) : path.join(homedir(), '.rvl', 'keys');
+};
 
 export interface GlobalOptions {
   readonly url?: string;
@@ -31,6 +44,8 @@ export class Context {
   readonly url: string;
   readonly json: boolean;
   #key: Promise<KeyFile> | undefined;
+  /** The party of the key file, once it is loaded (errors name it). */
+  party: string | undefined;
   #client: LedgerClient | undefined;
   #ledger: Promise<LedgerInfo> | undefined;
 
@@ -66,13 +81,29 @@ export class Context {
     this.out(JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2));
   }
 
-  /** The path of the key file (`--key`, else `RVL_KEY`); a usage error if there is none. */
+  /** The key folder (see `keyDirOf`). */
+  get keyDir(): string {
+    return keyDirOf(this.io.env);
+  }
+
+  /** True when a key is given (`--key` or `RVL_KEY`), whether or not it is usable. */
+  get hasKey(): boolean {
+    const given = this.options.key ?? this.io.env.RVL_KEY;
+    return given !== undefined && given.length > 0;
+  }
+
+  /**
+   * The path of the key file (`--key`, else `RVL_KEY`); a usage error if there is none. A bare
+   * party id (`dongguan-parts`) that is not a file in the working folder means
+   * `<key folder>/<id>.key`, where `rvl keygen` puts keys.
+   */
   keyPath(why = 'this command'): string {
-    const path = this.options.key ?? this.io.env.RVL_KEY;
-    if (path === undefined || path.length === 0) {
-      throw usageError(`${why} needs your key file: give it with --key FILE or set RVL_KEY`);
+    const given = this.options.key ?? this.io.env.RVL_KEY;
+    if (given === undefined || given.length === 0) {
+      throw usageError(`${why} needs your key file: give it with --key FILE (or your party id, for ${path.join(this.keyDir, '<id>.key')}) or set RVL_KEY`);
     }
-    return path;
+    if (PATTERNS.partyId.test(given) && !existsSync(given)) return path.join(this.keyDir, `${given}.key`);
+    return given;
   }
 
   /** The key file, read and checked once. Warns when others may read it. */
@@ -81,20 +112,22 @@ export class Context {
     return this.#key;
   }
 
-  async #loadKey(path: string): Promise<KeyFile> {
-    const text = await readText(path, 'key file');
+  async #loadKey(file: string): Promise<KeyFile> {
+    const text = await readText(file, 'key file');
     const { parseKeyFile } = await import('../client/index.js');
     let key: KeyFile;
     try {
       key = parseKeyFile(text);
     } catch (err) {
       const e = err as { code?: string; detail?: string };
-      throw usageError(`${path} is not a usable key file: ${e.code ?? 'BAD'}: ${e.detail ?? 'unreadable'}`);
+      if (e.code === 'PUBLIC_KEY_FILE') throw usageError(`${file}: ${e.detail ?? 'a public key file'}`);
+      throw usageError(`${file} is not a usable key file: ${e.code ?? 'BAD'}: ${e.detail ?? 'unreadable'}`);
     }
+    this.party = key.party;
     try {
-      const { mode } = await stat(path);
+      const { mode } = await stat(file);
       if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-        this.note(`rvl: warning: ${path} can be read by others (mode ${(mode & 0o777).toString(8)}); protect it with: chmod 600 ${path}`);
+        this.note(`rvl: warning: ${file} can be read by others (mode ${(mode & 0o777).toString(8)}); protect it with: chmod 600 ${file}`);
       }
     } catch {
       // stat after a successful read cannot fail in practice; the warning is only a courtesy.
@@ -118,6 +151,21 @@ export class Context {
     const client = await this.client(false);
     this.#ledger ??= client.ledger();
     return this.#ledger;
+  }
+
+  /**
+   * `GET /v1/ledger`, checked against `trusted` when given: the ledger id a user trusts comes from
+   * the operator out of band, so a service that reports another id is refused (exit 1).
+   */
+  async ledgerTrusted(trusted: string | undefined): Promise<LedgerInfo> {
+    const info = await this.ledger();
+    if (trusted !== undefined && info.ledgerId !== trusted) {
+      throw refusedError(
+        `the service at ${this.url} serves ledger ${info.ledgerId}, not the ledger ${trusted} you trust (--ledger); nothing was done — check --url, and the id with the ledger's operator`,
+        'WRONG_LEDGER',
+      );
+    }
+    return info;
   }
 
   /** `expiresAt` for a new op, from `--expires-in` (or a command's default). */

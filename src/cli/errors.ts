@@ -11,7 +11,7 @@
  * | 3    | the ledger cannot be reached or is unavailable (no answer, 503, 429, an answer rvl    |
  * |      | cannot use)                                                                          |
  */
-import type { RefusalCode } from '../client/index.js';
+import type { RefusalCode, UnauthenticatedReason } from '../client/index.js';
 import { clean } from './format.js';
 import { AmountError } from './money.js';
 
@@ -52,27 +52,47 @@ export const HINTS: Partial<Record<RefusalCode, string>> = {
   DUE_DATE_INVALID: "the due date must be after today (ledger time) and within the ledger's maximum tenor",
   CURRENCY_INVALID: "use the ledger's currency",
   INVOICE_ALREADY_USED: 'an invoice can back only one live voucher',
-  UNAUTHENTICATED: "the key is not the party's current key, the party is suspended, or this computer's clock is off",
+  UNAUTHENTICATED: "the key is not the party's current key, the party is not registered or is suspended, or this computer's clock is off",
   NOT_FOUND: 'nothing there, or your party may not read it',
   RATE_LIMITED: 'too many requests; try again in a minute',
   LEDGER_UNAVAILABLE: 'the ledger cannot write right now and nothing was written; try again later',
 };
+
+/**
+ * The `reason` a 401 `UNAUTHENTICATED` problem carries (which check of the read token failed),
+ * said plainly for `party` (the key's party, when a key was loaded) and the service at `url`.
+ * A reason not listed here gets the general hint.
+ */
+export const UNAUTHENTICATED_TEXT: Readonly<Record<UnauthenticatedReason, (party: string, url: string) => string>> = {
+  TOKEN_MISSING: () => 'the request carried no read token — give your key with --key FILE or RVL_KEY',
+  TOKEN_MALFORMED: () => 'the service could not read the token rvl made — rvl and the service may be of different versions',
+  PARTY_UNKNOWN: (party, url) => `party ${party} is not registered on this ledger — the operator of ${url} registers parties (rvl party register --key-file ${party}.pub …); check --url`,
+  PARTY_SUSPENDED: (party) => `party ${party} is suspended on this ledger — only the operator can reactivate it`,
+  KEY_NOT_CURRENT: (party) => `this key is not the current key of ${party} on this ledger — its key was changed; use the key file the operator registered last`,
+  TOKEN_EXPIRED: () => "the token had expired when it arrived — this computer's clock is probably behind; set it right (e.g. with NTP) and try again",
+  TOKEN_NOT_YET_VALID: () => "the token is dated in the future — this computer's clock is ahead; set it right (e.g. with NTP) and try again",
+  WRONG_AUDIENCE: (_party, url) => `the token was made for another ledger than the one at ${url} — check --url`,
+};
+
+/** Names the key's party in messages, or says "your party" when no key was loaded. */
+const partyName = (party: string | undefined): string => (party === undefined ? 'your party' : clean(party));
 
 export interface Described {
   readonly exit: ExitCode;
   /** The one line for stderr, without the `rvl: ` prefix. */
   readonly line: string;
   /** For `--json`: the error as data. */
-  readonly json: { readonly kind: string; readonly code?: string; readonly status?: number; readonly detail: string };
+  readonly json: { readonly kind: string; readonly code?: string; readonly reason?: string; readonly status?: number; readonly detail: string };
 }
 
 const oneLine = (s: string): string => clean(s.replace(/\s*\n\s*/g, ' ').trim());
 
 /**
- * Maps anything thrown to its exit code and line. `url` names the service for network errors.
- * The SDK is imported here only when needed (it is loaded already if it threw).
+ * Maps anything thrown to its exit code and line. `url` names the service for network errors;
+ * `party` is the party of the key the command used, if it loaded one. The SDK is imported here
+ * only when needed (it is loaded already if it threw).
  */
-export const describeError = async (err: unknown, url: string): Promise<Described> => {
+export const describeError = async (err: unknown, url: string, party?: string): Promise<Described> => {
   if (err instanceof CliError) {
     const kind = err.exit === EXIT.usage ? 'usage' : err.exit === EXIT.unavailable ? 'unavailable' : 'refused';
     return { exit: err.exit, line: oneLine(err.message), json: { kind, ...(err.code ? { code: err.code } : {}), detail: err.message } };
@@ -81,6 +101,14 @@ export const describeError = async (err: unknown, url: string): Promise<Describe
     return { exit: EXIT.usage, line: oneLine(err.message), json: { kind: 'usage', code: 'BAD_AMOUNT', detail: err.message } };
   }
   const { InvalidOpError, KeyFileError, LedgerHttpError, LedgerNetworkError, LedgerRefusal, TrustError } = await import('../client/index.js');
+  if (err instanceof LedgerRefusal && err.code === 'UNAUTHENTICATED' && err.reason !== undefined && Object.hasOwn(UNAUTHENTICATED_TEXT, err.reason)) {
+    const text = UNAUTHENTICATED_TEXT[err.reason as UnauthenticatedReason](partyName(party), url);
+    return {
+      exit: EXIT.refused,
+      line: `refused UNAUTHENTICATED (${err.status}, ${err.reason}): ${text}`,
+      json: { kind: 'refusal', code: err.code, reason: err.reason, status: err.status, detail: err.detail },
+    };
+  }
   if (err instanceof LedgerRefusal) {
     const transient = err.code === 'LEDGER_UNAVAILABLE' || err.code === 'RATE_LIMITED';
     const hint = HINTS[err.code];
@@ -88,7 +116,7 @@ export const describeError = async (err: unknown, url: string): Promise<Describe
     return {
       exit: transient ? EXIT.unavailable : EXIT.refused,
       line: `refused ${err.code} (${err.status})${detail ? `: ${detail}` : ''}${hint ? ` — ${hint}` : ''}`,
-      json: { kind: 'refusal', code: err.code, status: err.status, detail: err.detail },
+      json: { kind: 'refusal', code: err.code, ...(err.reason === undefined ? {} : { reason: err.reason }), status: err.status, detail: err.detail },
     };
   }
   if (err instanceof LedgerNetworkError) {
@@ -105,6 +133,9 @@ export const describeError = async (err: unknown, url: string): Promise<Describe
         ? `the service at ${url} serves another ledger: ${oneLine(err.detail)}`
         : `the service at ${url} gave an answer rvl cannot use: ${err.reason} (HTTP ${err.status}): ${oneLine(err.detail)}`;
     return { exit: err.reason === 'WRONG_LEDGER' ? EXIT.refused : EXIT.unavailable, line, json: { kind: 'bad-answer', code: err.reason, status: err.status, detail: err.detail } };
+  }
+  if (err instanceof KeyFileError && err.code === 'PUBLIC_KEY_FILE') {
+    return { exit: EXIT.usage, line: oneLine(err.detail), json: { kind: 'usage', code: err.code, detail: err.detail } };
   }
   if (err instanceof KeyFileError) {
     return { exit: EXIT.usage, line: `bad key file: ${err.code}: ${oneLine(err.detail)}`, json: { kind: 'usage', code: err.code, detail: err.detail } };

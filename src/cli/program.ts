@@ -1,5 +1,5 @@
 /**
- * The `rvl` command line: every op and read of PROTOCOL.md §7–§8, co-signed pledges across two
+ * The `rvl` command line: every op and read of docs/protocol.md §7–§8, co-signed pledges across two
  * machines, offline proof checks and the audit. `run(argv)` parses, runs one command and returns
  * the exit code (see errors.ts); it never throws and never prints a stack.
  */
@@ -23,6 +23,7 @@ import {
   refArg,
   statusListArg,
   textArg,
+  tokenTtlArg,
   voucherIdArg,
 } from './args.js';
 import type { IssueOptions } from './commands/ops.js';
@@ -50,13 +51,15 @@ const version = (): string => {
 
 const EXAMPLES = `
 Getting started:
-  rvl keygen --party dongguan-parts                 # writes dongguan-parts.key (secret) and .pub
-  export RVL_URL=http://ledger.example:8080 RVL_KEY=dongguan-parts.key
+  rvl keygen --party dongguan-parts                 # ~/.rvl/keys/dongguan-parts.key (secret) and .pub
+  export RVL_URL=http://ledger.example:8080 RVL_KEY=dongguan-parts
   rvl list                                          # your vouchers, with totals per status
   rvl accept v3f9a0c…                               # accept a voucher offered to you
   rvl transfer v3f9a0c… --to chen-electronics --amount 200,000.00
 
-Amounts are yuan as you would write them: 1,000,000.00, 1000000, ¥1,234.56 (at most 2 decimals).
+Amounts are yuan as you would write them: 1,000,000.00, ¥ 1,234.56, １０００, 100万, 1.5亿元
+(exactly; anything that could be read two ways is refused).
+The ledger id to trust comes from the operator (published, or in your contract), not from the service.
 Exit codes: 0 done, 1 refused or a check failed, 2 usage error, 3 ledger unreachable or unavailable.`;
 
 /** Builds the program. `exec` runs a command's handler with its context. */
@@ -66,6 +69,8 @@ const party = () => import('./commands/party.js');
 const pledge = () => import('./commands/pledge.js');
 const reads = () => import('./commands/reads.js');
 const checks = () => import('./commands/checks.js');
+const tokens = () => import('./commands/token.js');
+const backups = () => import('./commands/backup.js');
 
 const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) => Promise<void>, io: Streams): Command => {
   const program = new Command('rvl')
@@ -73,7 +78,7 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
     .version(version(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .option('--url <url>', `the ledger service (default: $RVL_URL or ${URL_DEFAULT})`)
-    .option('--key <file>', 'your key file (default: $RVL_KEY)')
+    .option('--key <file>', 'your key file, or your party id for <key folder>/<id>.key (default: $RVL_KEY)')
     .option('--json', 'print machine-readable JSON on stdout')
     .option('--expires-in <duration>', 'ops you sign expire after this long, e.g. 10m, 2h, 1d', durationArg)
     .addHelpText('after', EXAMPLES)
@@ -95,7 +100,7 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
   program.commandsGroup('Keys and parties:');
   sub(program, 'keygen', 'make a new key pair: a secret key file (mode 0600) and a public file for the operator')
     .requiredOption('--party <id>', 'the party id the key is for', partyIdArg)
-    .option('--out <file>', 'where to write the key file (default: <party>.key; refuses to overwrite)')
+    .option('--out <file>', 'where to write the key file (default: <party>.key in $RVL_KEY_DIR, else ~/.rvl/keys; refuses to overwrite)')
     .action((o: { party: string; out?: string }, cmd: Command) => exec(cmd, async (ctx) => (await party()).keygen(ctx, o)));
 
   const partyCmd = sub(program, 'party', "the party register (the operator's ops, and reads)");
@@ -177,7 +182,7 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
   // ---- reads ----
 
   program.commandsGroup('Reading:');
-  sub(program, 'ledger', "the ledger's id, name, size and keys (no key needed)").action((_o: unknown, cmd: Command) => exec(cmd, async (ctx) => (await reads()).ledger(ctx)));
+  sub(program, 'ledger', "the ledger's id, name, size and keys, as the service reports them (no key needed)").action((_o: unknown, cmd: Command) => exec(cmd, async (ctx) => (await reads()).ledger(ctx)));
   sub(program, 'show', "a voucher's state")
     .argument('<voucher>', 'the voucher id', voucherIdArg)
     .action((id: string, _o: unknown, cmd: Command) => exec(cmd, async (ctx) => (await reads()).show(ctx, id)));
@@ -195,26 +200,39 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
     .argument('<voucher>', 'the voucher id', voucherIdArg)
     .requiredOption('--out <file>', 'where to save it (refuses to overwrite without --force)')
     .option('--force', 'overwrite --out')
-    .action((id: string, o: { out: string; force?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await reads()).proof(ctx, id, o)));
+    .option('--ledger <id>', 'the ledger id you trust, as its operator published it: refuse a service of another ledger', ledgerIdArg)
+    .action((id: string, o: { out: string; force?: boolean; ledger?: string }, cmd: Command) => exec(cmd, async (ctx) => (await reads()).proof(ctx, id, o)));
   sub(program, 'entries', 'raw ledger entries (operator and auditor keys)')
     .option('--from <seq>', 'first seq (default 0)', countArg)
     .option('--limit <n>', `how many (1–${LIMITS.pageLimitMax}, default ${LIMITS.pageLimitDefault})`, countArg)
     .action((o: { from?: number; limit?: number }, cmd: Command) => exec(cmd, async (ctx) => (await reads()).entries(ctx, o)));
+  sub(program, 'token', 'print a read token for your key, for the API docs (/docs "Authorize") or curl')
+    .option('--ttl <duration>', 'how long it is valid, e.g. 10m (the default), at most 1h', tokenTtlArg)
+    .option('--ledger <id>', 'the ledger id for the token (default: the one the service reports)', ledgerIdArg)
+    .action((o: { ttl?: number; ledger?: string }, cmd: Command) => exec(cmd, async (ctx) => (await tokens()).token(ctx, o)));
 
   // ---- checks ----
 
   program.commandsGroup('Checking (trust nothing but the ledger id):');
   sub(program, 'checkpoint', 'the latest signed checkpoint, checked against the one you trusted last (kept in ~/.rvl)')
     .option('--trust <file>', 'the trust file (default: ~/.rvl/trust-<ledger id>.json)')
-    .action((o: { trust?: string }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).checkpoint(ctx, o)));
-  sub(program, 'verify-bundle', 'check a proof bundle offline, trusting only the ledger id')
+    .option('--ledger <id>', 'the ledger id you trust, as its operator published it: refuse a service of another ledger', ledgerIdArg)
+    .action((o: { trust?: string; ledger?: string }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).checkpoint(ctx, o)));
+  sub(program, 'verify-bundle', 'check a proof bundle offline, trusting only the ledger id; then, if it can, ask the ledger whether the voucher changed since')
     .argument('<file>', 'the bundle (from rvl proof)')
-    .requiredOption('--ledger <id>', 'the ledger id you trust', ledgerIdArg)
+    .requiredOption('--ledger <id>', 'the ledger id you trust, as its operator published it (not as a server says it)', ledgerIdArg)
     .option('--voucher <id>', 'insist the bundle is for this voucher', voucherIdArg)
-    .action((file: string, o: { ledger: string; voucher?: string }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).verifyBundle(ctx, file, o)));
+    .option('--offline', 'do not ask the ledger whether the voucher changed since (without a key, rvl never asks)')
+    .action((file: string, o: { ledger: string; voucher?: string; offline?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).verifyBundle(ctx, file, o)));
   sub(program, 'audit', 'check the whole log against the signed checkpoint (operator or auditor key)')
     .option('--no-replay', 'skip replaying every op under the rules (less memory)')
     .action((o: { replay?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).audit(ctx, o)));
+
+  program.commandsGroup('Operations:');
+  sub(program, 'backup', 'save a consistent backup of the running ledger (operator key); restore it with npm run restore')
+    .requiredOption('--out <file>', 'where to save it (refuses to overwrite without --force)')
+    .option('--force', 'replace --out')
+    .action((o: { out: string; force?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await backups()).backup(ctx, o)));
 
   program.commandsGroup('Help:');
   return program;
@@ -224,8 +242,10 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
 export const run = async (argv: readonly string[], io: Streams): Promise<ExitCode> => {
   let url = io.env.RVL_URL ?? URL_DEFAULT;
   let json = false;
+  let context: Context | undefined;
   const exec = async (cmd: Command, handler: (ctx: Context) => Promise<void>): Promise<void> => {
     const ctx = new Context(cmd.optsWithGlobals<GlobalOptions>(), io);
+    context = ctx;
     url = ctx.url;
     json = ctx.json;
     await handler(ctx);
@@ -243,7 +263,7 @@ export const run = async (argv: readonly string[], io: Streams): Promise<ExitCod
       // Commander has printed its message (or the help) already.
       return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
-    const d = await describeError(err, url);
+    const d = await describeError(err, url, context?.party);
     if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: d.json }, null, 2)}\n`);
     io.stderr.write(`rvl: ${d.line}\n`);
     return d.exit;

@@ -1,5 +1,5 @@
 /**
- * The shapes of the service's answers (PROTOCOL.md §8–§9) as the client sees them, and the checks
+ * The shapes of the service's answers (docs/protocol.md §8–§9) as the client sees them, and the checks
  * the client runs on them before handing them out. The checks only look (`safeParse`); the value
  * handed out is the parsed JSON itself, never a copy, so an entry's bytes stay exactly what was
  * hashed.
@@ -108,5 +108,16 @@ export const ANSWERS = {
   proof: z.looseObject({ checkpoint: z.string(), voucherId: z.string(), entries: z.array(z.unknown()) }),
   inclusion: z.looseObject({ seq: count, treeSize: count, entryHash: hex32, hashes: z.array(hex32) }),
   consistency: z.looseObject({ from: count, to: count, hashes: z.array(hex32) }),
-  problem: z.looseObject({ code: z.string(), status: z.number().optional(), title: z.string().optional(), detail: z.string().optional() }),
+  problem: z.looseObject({
+    code: z.string(),
+    status: z.number().optional(),
+    title: z.string().optional(),
+    detail: z.string().optional(),
+    /**
+     * An extension member (RFC 9457 §3.2): which check failed, e.g. for `UNAUTHENTICATED`. Not
+     * checked here: an odd value must not turn a refusal into an unusable answer; the client
+     * keeps it only when it is a short code.
+     */
+    reason: z.unknown().optional(),
+  }),
 } as const;

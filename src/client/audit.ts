@@ -1,5 +1,5 @@
 /**
- * The operator's or auditor's full check of a ledger (PROTOCOL.md §3–§7), over `GET /v1/entries`.
+ * The operator's or auditor's full check of a ledger (docs/protocol.md §3–§7), over `GET /v1/entries`.
  *
  * It reads the signed checkpoint first and audits exactly the entries it covers, page by page
  * (1000 a request), checking for each entry in seq order:

@@ -1,5 +1,5 @@
 /**
- * `LedgerClient`: PROTOCOL.md §8 over `fetch`, portable (a browser, Node ≥ 18, Deno).
+ * `LedgerClient`: docs/protocol.md §8 over `fetch`, portable (a browser, Node ≥ 18, Deno).
  *
  * - Writes: `submit(envelope)` posts a signed envelope. On a network error, a 503
  *   (`LEDGER_UNAVAILABLE`) or a 429 (`RATE_LIMITED`) it sends the SAME envelope again, so a retry
@@ -40,7 +40,12 @@ import { makeToken, TOKEN_LIFETIME_SECONDS_DEFAULT } from './token.js';
 
 // ---- errors ----
 
-/** The service refused: an RFC 9457 problem whose `code` is one of §7–§8. */
+/**
+ * The service refused: an RFC 9457 problem whose `code` is one of §7–§8. `reason` is the
+ * problem's `reason` extension member when it has one (a 401 `UNAUTHENTICATED` says which check
+ * of the read token failed, e.g. `PARTY_UNKNOWN`, `TOKEN_EXPIRED`); a string, since the service
+ * may add values.
+ */
 export class LedgerRefusal extends Error {
   override readonly name = 'LedgerRefusal';
   constructor(
@@ -48,6 +53,7 @@ export class LedgerRefusal extends Error {
     readonly status: number,
     readonly detail: string,
     readonly title?: string,
+    readonly reason?: string,
   ) {
     super(`${code} (${status}): ${detail}`);
   }
@@ -88,6 +94,9 @@ export class LedgerNetworkError extends Error {
     super(detail, options);
   }
 }
+
+/** A problem's `reason` is kept when it looks like a code (`PARTY_UNKNOWN`), else dropped. */
+const REASON_PATTERN = /^[A-Z][A-Z0-9_]{0,63}$/;
 
 const isRefusalCode = (code: string): code is RefusalCode => Object.hasOwn(REFUSAL_HTTP_STATUS, code);
 
@@ -486,9 +495,10 @@ export class LedgerClient {
     if (!problem.success || !/json/.test(contentType)) {
       return new LedgerHttpError('NOT_PROBLEM', status, `HTTP ${status} without a problem body`, body);
     }
-    const { code, detail, title } = problem.data;
+    const { code, detail, title, reason } = problem.data;
     if (!isRefusalCode(code)) return new LedgerHttpError('UNKNOWN_CODE', status, `${code}: ${detail ?? ''}`, body);
-    return new LedgerRefusal(code, status, detail ?? '', title);
+    const reasonCode = typeof reason === 'string' && REASON_PATTERN.test(reason) ? reason : undefined;
+    return new LedgerRefusal(code, status, detail ?? '', title, reasonCode);
   }
 
   #json(answer: Answer, schema: z.ZodType): unknown {

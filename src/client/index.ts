@@ -1,5 +1,5 @@
 /**
- * The typed client SDK of the receivable voucher ledger (PROTOCOL.md v1), portable: it runs in
+ * The typed client SDK of the receivable voucher ledger (docs/protocol.md), portable: it runs in
  * Node and in a browser (only @noble, jose, zod, and the ledger's and domain's pure modules).
  *
  * - `keys`: parse and generate §3 key files.
@@ -8,12 +8,23 @@
  * - `LedgerClient`: §8 over fetch — retry-safe submit, typed refusals, every read with cached
  *   read tokens, paging iterators.
  * - `CheckpointTracker`: a trusted checkpoint that only moves along verified consistency proofs.
- * - `verifyBundle`: the bank's offline check of a §9 proof bundle, trusting only the ledger id.
+ * - `verifyBundle`: the bank's offline check of a §9 proof bundle, trusting only the ledger id;
+ *   `compareWithCurrent`: how the voucher changed since the state a bundle proved.
  * - `audit`: the auditor's full check of the log against the signed checkpoint.
  * - `pledge-request`: the pledge request file a holder hands a bank, and the bank's review of it.
  */
 export { makeToken, TOKEN_LIFETIME_SECONDS_DEFAULT, type TokenRequest } from './token.js';
-export { generateKeyFile, keyFileFromJson, keyFileText, parseKeyFile, KeyFileError, type KeyFile, type KeyFileErrorCode, type Signer } from './keys.js';
+export {
+  generateKeyFile,
+  keyFileFromJson,
+  keyFileText,
+  parseKeyFile,
+  KeyFileError,
+  PUBLIC_KEY_FILE_DETAIL,
+  type KeyFile,
+  type KeyFileErrorCode,
+  type Signer,
+} from './keys.js';
 export {
   addSignature,
   amountToWire,
@@ -94,6 +105,7 @@ export {
 export {
   BUNDLE_ENTRIES_MAX,
   verifyBundle,
+  type BundleAsOf,
   type BundleCheck,
   type BundleCheckName,
   type BundleFailure,
@@ -102,6 +114,7 @@ export {
   type BundleVerdict,
   type VerifyBundleOptions,
 } from './verify-bundle.js';
+export { compareWithCurrent, type Freshness, type VoucherChange } from './freshness.js';
 export {
   checkedPledgeEnvelope,
   keyInProof,
@@ -118,5 +131,5 @@ export {
   type PledgeReviewOptions,
 } from './pledge-request.js';
 export { audit, type AuditFailure, type AuditFailureCode, type AuditOptions, type AuditProgress, type AuditReport } from './audit.js';
-export type { RefusalCode } from '../domain/codes.js';
+export type { RefusalCode, UnauthenticatedReason } from '../domain/codes.js';
 export type { VerifyFn } from '../ledger/checkpoint.js';

@@ -1,5 +1,5 @@
 /**
- * Key files (PROTOCOL.md §3): `{"party":"<id>","publicKey":"<hex>","secretKey":"<hex seed>"}`.
+ * Key files (docs/protocol.md §3): `{"party":"<id>","publicKey":"<hex>","secretKey":"<hex seed>"}`.
  * Portable: parsing works on the file's text, so the CLI reads the file and a browser reads an
  * upload; writing the file with mode 0600 is the CLI's job.
  *
@@ -28,14 +28,19 @@ export interface Signer {
 /**
  * | code           | meaning                                                          |
  * |----------------|------------------------------------------------------------------|
- * | NOT_JSON       | the text is not JSON                                             |
- * | BAD_SHAPE      | not an object with exactly `party`, `publicKey`, `secretKey`     |
- * | BAD_PARTY      | `party` is not a party id (§2)                                   |
- * | BAD_HEX        | a key that is not 64 lowercase hex chars                         |
- * | BAD_PUBLIC_KEY | `publicKey` is not a strict Ed25519 public key (§3)              |
- * | KEY_MISMATCH   | `publicKey` is not the key of `secretKey`                        |
+ * | NOT_JSON        | the text is not JSON                                            |
+ * | PUBLIC_KEY_FILE | a public file `{party, publicKey}` (no secret key): the wrong   |
+ * |                 | file of the pair, chosen by mistake                             |
+ * | BAD_SHAPE       | not an object with exactly `party`, `publicKey`, `secretKey`    |
+ * | BAD_PARTY       | `party` is not a party id (§2)                                  |
+ * | BAD_HEX         | a key that is not 64 lowercase hex chars                        |
+ * | BAD_PUBLIC_KEY  | `publicKey` is not a strict Ed25519 public key (§3)             |
+ * | KEY_MISMATCH    | `publicKey` is not the key of `secretKey`                       |
  */
-export type KeyFileErrorCode = 'NOT_JSON' | 'BAD_SHAPE' | 'BAD_PARTY' | 'BAD_HEX' | 'BAD_PUBLIC_KEY' | 'KEY_MISMATCH';
+export type KeyFileErrorCode = 'NOT_JSON' | 'PUBLIC_KEY_FILE' | 'BAD_SHAPE' | 'BAD_PARTY' | 'BAD_HEX' | 'BAD_PUBLIC_KEY' | 'KEY_MISMATCH';
+
+/** What a `PUBLIC_KEY_FILE` error says, for every caller that shows it. */
+export const PUBLIC_KEY_FILE_DETAIL = 'this is a public key file (it has no secret key); choose the .key file';
 
 export class KeyFileError extends Error {
   override readonly name = 'KeyFileError';
@@ -57,6 +62,9 @@ export const keyFileFromJson = (value: unknown): KeyFile => {
   }
   const record = value as Record<string, unknown>;
   const keys = Object.keys(record);
+  if (keys.length === 2 && Object.hasOwn(record, 'party') && Object.hasOwn(record, 'publicKey')) {
+    throw new KeyFileError('PUBLIC_KEY_FILE', PUBLIC_KEY_FILE_DETAIL);
+  }
   if (keys.length !== FIELDS.length || !FIELDS.every((f) => Object.hasOwn(record, f))) {
     throw new KeyFileError('BAD_SHAPE', `a key file has exactly the fields ${FIELDS.join(', ')}`);
   }

@@ -1,5 +1,5 @@
 /**
- * Building and signing ops (PROTOCOL.md §3, §4, §7), portable.
+ * Building and signing ops (docs/protocol.md §3, §4, §7), portable.
  *
  * Builders take typed parameters (amounts as `bigint` minor units) and return the wire payload
  * (amounts as decimal strings, §2) with `ledger`, a fresh random `nonce` and an optional

@@ -1,5 +1,5 @@
 /**
- * Read tokens (PROTOCOL.md §8), the client side: a compact JWS (RFC 7515) carrying a JWT
+ * Read tokens (docs/protocol.md §8), the client side: a compact JWS (RFC 7515) carrying a JWT
  * (RFC 7519), `alg: "EdDSA"` (RFC 8037), claims `iss` (party id), `aud` (the ledger id), integer
  * `iat` and `exp` with `iat < exp ≤ iat + 3600`, signed with the party's Ed25519 seed.
  *

@@ -1,5 +1,5 @@
 /**
- * A trusted checkpoint store (PROTOCOL.md §5–§6): the client's memory of the largest checkpoint
+ * A trusted checkpoint store (docs/protocol.md §5–§6): the client's memory of the largest checkpoint
  * it has verified, moved forward only along an append-only path.
  *
  * `update(client)` reads the service's latest checkpoint and checks, in this order:

@@ -1,5 +1,5 @@
 /**
- * The bank's offline check of a proof bundle (PROTOCOL.md §9), trusting ONLY the ledger id.
+ * The bank's offline check of a proof bundle (docs/protocol.md §9), trusting ONLY the ledger id.
  *
  * A checklist, in this order; each step is one entry of `checks`, and `firstFailure` is the first
  * failing one:
@@ -40,7 +40,9 @@
  * signed by the parties, and replay under §7 to `state`. What it cannot prove: that no entry
  * after the bundle's history touched the voucher before the checkpoint (there is no
  * non-membership proof in §9); the verdict carries the checkpoint size so the caller can insist
- * on a recent one (e.g. one a `CheckpointTracker` trusts).
+ * on a recent one (e.g. one a `CheckpointTracker` trusts). A valid report says how old the state
+ * is (`asOf`: the newest entry's seq and time, the checkpoint's size); `compareWithCurrent`
+ * (freshness.ts) compares it with the ledger's current state where the ledger can be reached.
  */
 import { decide } from '../domain/decide.js';
 import { parseOp } from '../domain/schema.js';
@@ -141,11 +143,24 @@ export interface BundleVerdict {
   readonly checkpointRoot: string;
 }
 
+/**
+ * How old the proven state is: the seq and ledger time of the newest entry in the bundle (the
+ * state is proven as of that entry), and the size of the checkpoint it is proven under. Later
+ * entries may have changed the voucher; `compareWithCurrent` (freshness.ts) says how.
+ */
+export interface BundleAsOf {
+  readonly seq: number;
+  readonly time: string;
+  readonly treeSize: number;
+}
+
 export interface BundleReport {
   readonly ok: boolean;
   readonly checks: readonly BundleCheck[];
   readonly firstFailure?: BundleFailure;
   readonly verdict?: BundleVerdict;
+  /** Set whenever `ok`. */
+  readonly asOf?: BundleAsOf;
 }
 
 export interface VerifyBundleOptions {
@@ -184,6 +199,8 @@ class Stop extends Error {}
 class BundleVerifier {
   readonly checks: BundleCheck[] = [];
   verdict: BundleVerdict | undefined;
+  /** The newest entry of a bundle that passed the shape check. */
+  newest: { readonly seq: number; readonly time: string } | undefined;
   readonly #verify: VerifyFn;
 
   constructor(
@@ -204,6 +221,8 @@ class BundleVerifier {
 
   run(): void {
     const { items, voucherId, state, ledger, note } = this.shape();
+    const last = items.at(-1);
+    if (last) this.newest = { seq: last.entry.seq, time: last.entry.time };
     this.wantedVoucher(voucherId);
     const genesis = this.genesis(items);
     const checkpoint = this.checkpoint(note, genesis);
@@ -616,6 +635,7 @@ export const verifyBundle = (bundle: unknown, ledgerId: string, options: VerifyB
         ...(failed.signer === undefined ? {} : { signer: failed.signer }),
       }
     : undefined;
-  const ok = failed === undefined && v.verdict !== undefined;
-  return { ok, checks: v.checks, ...(firstFailure ? { firstFailure } : {}), ...(ok ? { verdict: v.verdict } : {}) };
+  const ok = failed === undefined && v.verdict !== undefined && v.newest !== undefined;
+  const asOf: BundleAsOf | undefined = ok ? { seq: v.newest!.seq, time: v.newest!.time, treeSize: v.verdict!.checkpointSize } : undefined;
+  return { ok, checks: v.checks, ...(firstFailure ? { firstFailure } : {}), ...(ok ? { verdict: v.verdict, asOf } : {}) };
 };

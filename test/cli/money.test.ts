@@ -37,6 +37,35 @@ const ACCEPTED: readonly (readonly [string, bigint])[] = [
   ['7.05', 705n],
 ];
 
+/** As people in China write amounts: a space after the sign, full-width forms, 万/亿/元. [typed, fen] */
+const ACCEPTED_CN: readonly (readonly [string, bigint])[] = [
+  ['¥ 1,000', 100_000n],
+  ['￥ 1,000.50', 100_050n],
+  ['¥\u3000100', 10_000n],
+  ['１０００', 100_000n],
+  ['１，０００．５０', 100_050n],
+  ['￥１２３４．５６', 123_456n],
+  ['１00', 10_000n],
+  ['100万', 100_000_000n],
+  ['100万元', 100_000_000n],
+  ['100 万', 100_000_000n],
+  ['１００万', 100_000_000n],
+  ['1.5亿', 15_000_000_000n],
+  ['1.5亿元', 15_000_000_000n],
+  ['0.5万', 500_000n],
+  ['1.23456万', 1_234_560n],
+  ['1.234567万', 1_234_567n],
+  ['1,000万', 1_000_000_000n],
+  ['1.0000000001亿', 10_000_000_001n],
+  ['1000元', 100_000n],
+  ['1,000.50元', 100_050n],
+  ['人民币100万元', 100_000_000n],
+  ['人民币 1,000', 100_000n],
+  ['人民币¥1,000', 100_000n],
+  ['¥100万', 100_000_000n],
+  ['100000亿', 1_000_000_000_000_000n],
+];
+
 /** [typed, a fragment of the reason] */
 const REFUSED: readonly (readonly [string, string])[] = [
   ['', 'required'],
@@ -70,7 +99,6 @@ const REFUSED: readonly (readonly [string, string])[] = [
   ['2e-2', 'scientific notation'],
   ['1 000', 'spaces inside'],
   ['1 000.00', 'spaces inside'],
-  ['¥ 100', 'spaces inside'],
   ['1\t000', 'spaces inside'],
   ['.5', 'a digit before the decimal point'],
   ['5.', 'nothing after the decimal point'],
@@ -85,14 +113,59 @@ const REFUSED: readonly (readonly [string, string])[] = [
   ['0x10', 'unexpected character "x"'],
   ['Infinity', 'unexpected character'],
   ['NaN', 'unexpected character'],
-  ['１００', 'unexpected character'],
-  ['¥', 'needs digits after it'],
+  ['¥', 'needs digits with it'],
+  ['万', 'needs digits with it'],
+  ['人民币', 'needs digits with it'],
   ['12abc', 'unexpected character "a"'],
+  // Still ambiguous with units, or not whole fen.
+  ['1.2345678万', 'more than 6 decimals with 万'],
+  ['1.00000000001亿', 'more than 10 decimals with 亿'],
+  ['1.5万5', 'digits after "万" are ambiguous'],
+  ['1亿5000万', 'digits after "亿" are ambiguous'],
+  ['100万万', '"万" goes once, at the end'],
+  ['100元5角', 'digits after "元" are ambiguous'],
+  ['3千', '"千" is not accepted'],
+  ['5角', '"角" is not accepted'],
+  ['3k', '"k" is not accepted'],
+  ['1 000万', 'spaces inside'],
+  ['-100万', 'negative'],
+  ['－１００', 'negative'],
+  ['¥ -5', 'negative'],
+  ['100001亿', 'above the maximum'],
+  ['0万', 'at least ¥0.01'],
+  ['0.0000000000亿', 'at least ¥0.01'],
+  ['1,00万', 'misplaced comma'],
+  ['1.000.000万', 'more than one decimal point'],
+  ['100¥', 'once, in front'],
 ];
 
 describe('parseAmount accepts yuan as people write them', () => {
   it.each(ACCEPTED)('%j → %s fen', (typed, fen) => {
     expect(parseAmount(typed)).toBe(fen);
+  });
+});
+
+describe('parseAmount accepts what people in China write, exactly', () => {
+  it.each(ACCEPTED_CN)('%j → %s fen', (typed, fen) => {
+    expect(parseAmount(typed)).toBe(fen);
+  });
+
+  it('gives each refusal a stable code', () => {
+    const codeOf = (typed: string): string | undefined => {
+      try {
+        parseAmount(typed);
+        return undefined;
+      } catch (err) {
+        return (err as AmountError).code;
+      }
+    };
+    expect(codeOf('1.2345678万')).toBe('DECIMALS');
+    expect(codeOf('1.5万5')).toBe('UNIT');
+    expect(codeOf('3千')).toBe('UNIT');
+    expect(codeOf('-1')).toBe('NEGATIVE');
+    expect(codeOf('1,00')).toBe('COMMAS');
+    expect(codeOf('0')).toBe('TOO_SMALL');
+    expect(codeOf('$1')).toBe('NOT_YUAN');
   });
 });
 
@@ -142,6 +215,61 @@ describe('formatAmount', () => {
         expect(parseAmount(formatAmount(fen).slice(1).replaceAll(',', ''))).toBe(fen);
       }),
       { numRuns: 500 },
+    );
+  });
+});
+
+/** The decimal text of `fen / 10^scale`, without trailing zeros after the point. */
+const decimal = (fen: bigint, scale: number): string => {
+  const base = 10n ** BigInt(scale);
+  const whole = (fen / base).toString();
+  const fraction = (fen % base).toString().padStart(scale, '0').replace(/0+$/, '');
+  return fraction.length > 0 ? `${whole}.${fraction}` : whole;
+};
+
+/** ASCII digits, comma and point → their full-width forms; ¥ → ￥. */
+const toFullWidth = (s: string): string => s.replace(/[0-9.,]/g, (ch) => String.fromCharCode(ch.charCodeAt(0) + 0xfee0)).replace('¥', '￥');
+
+describe('properties of the Chinese forms', () => {
+  it('N万 is N × 10,000 yuan exactly, and N亿 is N × 100,000,000 yuan (N with any decimals that make whole fen)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n }), fc.constantFrom('', '元'), (fen, suffix) => {
+        // fen = N × 10^6 for N = fen / 10^6 (万), fen = N × 10^10 for 亿.
+        expect(parseAmount(`${decimal(fen, 6)}万${suffix}`)).toBe(fen);
+        expect(parseAmount(`${decimal(fen, 10)}亿${suffix}`)).toBe(fen);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('N万 equals the same yuan written out in full', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 9n }), (n) => {
+        expect(parseAmount(`${n}万`)).toBe(parseAmount(`${n * 10_000n}`));
+        expect(parseAmount(`${n}万`)).toBe(n * 10_000n * 100n);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('full-width equals half-width, for every formatted amount', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n }), (fen) => {
+        const text = formatAmount(fen);
+        expect(parseAmount(toFullWidth(text))).toBe(fen);
+        expect(parseAmount(toFullWidth(text.slice(1).replaceAll(',', '')))).toBe(fen);
+        expect(parseAmount(`¥ ${text.slice(1)}`)).toBe(fen);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a sub-fen amount with a unit is refused, never rounded', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 14n }), fc.integer({ min: 1, max: 9 }), (fen, extra) => {
+        expect(() => parseAmount(`${decimal(fen * 10n + BigInt(extra), 7)}万`)).toThrow(AmountError);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -63,7 +63,8 @@ let operatorKey: string;
 let ledgerId = '';
 const keys: Record<string, KeyFile> = {};
 
-const run = (args: readonly string[]): Promise<Result> => rvl(args, { cwd: dir, home, url: server.url });
+/** Runs rvl in the story's folder, which is also its key folder (RVL_KEY_DIR), so keys land beside the files. */
+const run = (args: readonly string[]): Promise<Result> => rvl(args, { cwd: dir, home, url: server.url, env: { RVL_KEY_DIR: dir } });
 /** `rvl --key <party>.key …` */
 const as = (party: string, ...args: string[]): Promise<Result> => run(['--key', party === 'operator' ? operatorKey : `${party}.key`, ...args]);
 const ok = (r: Result): Result => {
@@ -80,7 +81,7 @@ const noStack = (r: Result): void => {
 let root = '';
 const part = (start: number, end: number): string => `${root}:${start}-${end}`;
 let pledged = ''; // root:0-20000000, tier 2's, pledged to BANK
-let seqs = { registerTier2: 0, transfer: 0, pledge: 0 };
+let seqs = { registerTier2: 0, transfer: 0, pledge: 0, settle: 0 };
 
 beforeAll(async () => {
   server = await startServer();
@@ -108,7 +109,7 @@ describe('rvl keygen', () => {
     const before = await readFile(path.join(dir, `${CORE}.key`), 'utf8');
     const r = await run(['keygen', '--party', CORE]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^rvl: gz-motors\.key already exists/);
+    expect(r.stderr.startsWith(`rvl: ${path.join(dir, `${CORE}.key`)} already exists`), r.stderr).toBe(true);
     noStack(r);
     expect(await readFile(path.join(dir, `${CORE}.key`), 'utf8')).toBe(before);
   });
@@ -253,7 +254,8 @@ describe('the story, by CLI', () => {
     ]);
     expect(ok(again).stdout).toContain(`already on the ledger: voucher.pledge at seq ${first.seq}`);
     expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(/^rvl: refused VOUCHER_PLEDGED \(409\): .*pledged to icbc-gz — the bank must release it first\n$/);
+    expect(second.stderr).toMatch(/^rvl: refused VOUCHER_PLEDGED \(409\): .*is pledged — the bank must release it first\n$/);
+    expect(second.stderr).not.toContain(BANK); // another bank's pledge is not named (§8 visibility)
     noStack(second);
     expect(fresh.code).toBe(1);
     expect(fresh.stderr).toContain('VOUCHER_PLEDGED');
@@ -273,6 +275,7 @@ describe('the story, by CLI', () => {
     expect(released.effects.vouchers).toMatchObject([{ id: pledged, status: 'active', pledge: null }]);
     const settled = ok(await as(CORE, 'settle', pledged, '--payment-ref', 'PAY-2027-001'));
     expect(settled.stdout).toContain(`Paid ¥200,000.00 to ${TIER2} (payment PAY-2027-001)`);
+    seqs.settle = Number(/at seq (\d+)/.exec(settled.stdout)![1]);
     const twice = await as(CORE, 'settle', pledged, '--payment-ref', 'PAY-2027-002');
     expect(twice.code).toBe(1);
     expect(twice.stderr).toMatch(/^rvl: refused VOUCHER_STATE_CONFLICT \(409\)/);
@@ -417,8 +420,14 @@ describe('rvl verify-bundle (offline)', () => {
     expect(r.stdout).toMatch(/status\s+pledged/);
     expect(r.stdout).toMatch(/pledge\s+pledged to icbc-gz, loan LN-2026-001/);
     expect(r.stdout).toContain(`path        ${root} → ${part(0, 60_000_000)} → ${pledged}`);
-    const j = json<{ ok: boolean; verdict: { holder: string } }>(ok(asJson));
+    const newest = bundle.entries.at(-1)!.entry;
+    expect(newest.seq).toBe(seqs.pledge);
+    expect(r.stdout).toContain(`VALID — state as of entry #${seqs.pledge}, ${newest.time.slice(0, 10)} ${newest.time.slice(11, 19)}Z`);
+    expect(r.stdout).toContain('Not compared with the ledger (offline): no key to read the ledger with');
+    const j = json<{ ok: boolean; verdict: { holder: string }; asOf: unknown; comparison: unknown }>(ok(asJson));
     expect(j).toMatchObject({ ok: true, verdict: { holder: TIER2 } });
+    expect(j.asOf).toEqual({ seq: seqs.pledge, time: newest.time, treeSize: bundle.ledger.size });
+    expect(j.comparison).toMatchObject({ compared: false, offline: true });
   });
 
   const tamperings: [string, string, () => MBundle, (() => string[])?][] = [
@@ -508,6 +517,36 @@ describe('rvl verify-bundle (offline)', () => {
     noStack(r);
   });
 
+  it('a bundle fetched while pledged, checked after settlement with a key: VALID as of the pledge, and CHANGED since, how and when', async () => {
+    const [r0, asJson, offline] = await Promise.all([
+      as(TIER2, 'verify-bundle', 'pledged.json', '--ledger', ledgerId),
+      as(TIER2, '--json', 'verify-bundle', 'pledged.json', '--ledger', ledgerId),
+      as(TIER2, 'verify-bundle', 'pledged.json', '--ledger', ledgerId, '--offline'),
+    ]);
+    const r = ok(r0);
+    expect(r.stdout).toContain(`VALID — state as of entry #${seqs.pledge}`);
+    expect(r.stdout).toMatch(/status\s+pledged/);
+    const m = new RegExp(`✗ CHANGED since, at entry #${seqs.settle}, [0-9-]+ [0-9:]+Z: (.*)\\.`).exec(r.stdout);
+    expect(m, r.stdout).not.toBeNull();
+    expect(m![1]).toBe('status pledged → settled; no longer pledged to icbc-gz (loan LN-2026-001); paid to chen-electronics, payment PAY-2027-001');
+    const j = json<{ ok: boolean; comparison: { compared: boolean; freshness: { kind: string; atSeq: number; changes: { kind: string }[] } } }>(ok(asJson));
+    expect(j.comparison).toMatchObject({ compared: true, freshness: { kind: 'changed', atSeq: seqs.settle } });
+    expect(j.comparison.freshness.changes.map((c) => c.kind)).toEqual(['status', 'pledgeLost', 'settled']);
+    expect(ok(offline).stdout).toContain('Not compared with the ledger (offline): --offline was given');
+  });
+
+  it('a fresh bundle of a voucher nobody has touched since: UNCHANGED; a ledger that cannot be reached: offline, still VALID (exit 0)', async () => {
+    const id = part(20_000_000, 60_000_000);
+    ok(await as(TIER1, 'proof', id, '--out', 'fresh.json'));
+    const [r, down] = await Promise.all([
+      as(TIER1, 'verify-bundle', 'fresh.json', '--ledger', ledgerId),
+      rvl(['--key', `${TIER1}.key`, 'verify-bundle', 'fresh.json', '--ledger', ledgerId], { cwd: dir, home, url: 'http://127.0.0.1:1' }),
+    ]);
+    expect(ok(r).stdout).toMatch(/✓ UNCHANGED since: checked with the ledger at http:\/\/127\.0\.0\.1:\d+: a fresh proof under its checkpoint of size \d+ verifies/);
+    expect(ok(down).stdout).toContain('VALID — state as of entry #');
+    expect(down.stdout).toContain('Not compared with the ledger (offline): cannot reach the ledger at http://127.0.0.1:1');
+  });
+
   it('a bundle checked against another ledger id → GENESIS_MISMATCH; a file that is not JSON → exit 2', async () => {
     await writeFile(path.join(dir, 'b.json'), JSON.stringify(bundle));
     await writeFile(path.join(dir, 'junk.json'), 'not json');
@@ -519,6 +558,70 @@ describe('rvl verify-bundle (offline)', () => {
     expect(r.stderr).toContain('GENESIS_MISMATCH');
     expect(junk.code).toBe(2);
     expect(junk.stderr).toBe('rvl: junk.json is not a proof bundle (not JSON)\n');
+  });
+});
+
+describe('the ledger id to trust comes from the operator, out of band', () => {
+  it('rvl ledger says so, and how to pass the published id', async () => {
+    const r = ok(await run(['ledger']));
+    expect(r.stdout).toMatch(/ledger id\s+[0-9a-f]{64}  \(as this service reports it\)/);
+    expect(r.stdout).toContain("The ledger id to trust comes from the ledger's operator, out of band (published on its\nwebsite, printed in your contract)");
+    expect(r.stdout).toContain('rvl verify-bundle FILE --ledger <published id>');
+  });
+
+  it('rvl proof says so without --ledger; with --ledger it refuses a service of another ledger (exit 1, nothing saved)', async () => {
+    const [plain, trusted, wrong] = await Promise.all([
+      as(TIER1, 'proof', root, '--out', 'root-plain.json'),
+      as(TIER1, 'proof', root, '--out', 'root-trusted.json', '--ledger', ledgerId),
+      as(TIER1, 'proof', root, '--out', 'root-wrong.json', '--ledger', 'cd'.repeat(32)),
+    ]);
+    expect(ok(plain).stdout).toContain('out of band');
+    expect(plain.stdout).toContain('rvl verify-bundle root-plain.json --ledger <published id>');
+    expect(plain.stdout).not.toContain(`--ledger ${ledgerId}`);
+    expect(ok(trusted).stdout).toContain(`rvl verify-bundle root-trusted.json --ledger ${ledgerId}`);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toBe(
+      `rvl: the service at ${server.url} serves ledger ${ledgerId}, not the ledger ${'cd'.repeat(32)} you trust (--ledger); nothing was done — check --url, and the id with the ledger's operator\n`,
+    );
+    await expect(stat(path.join(dir, 'root-wrong.json'))).rejects.toThrow();
+  });
+
+  it('rvl checkpoint --ledger refuses a service of another ledger (exit 1)', async () => {
+    const r = await run(['checkpoint', '--ledger', 'cd'.repeat(32), '--trust', path.join(dir, 'never-written.json')]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`not the ledger ${'cd'.repeat(32)} you trust`);
+    await expect(stat(path.join(dir, 'never-written.json'))).rejects.toThrow();
+  });
+});
+
+describe('key files and read tokens', () => {
+  it('a public file given as the key: one line saying so, exit 2', async () => {
+    const r = await run(['--key', `${TIER1}.pub`, 'list']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`rvl: ${TIER1}.pub: this is a public key file (it has no secret key); choose the .key file\n`);
+  });
+
+  it('a party that is not registered: "party X is not registered on this ledger" (exit 1)', async () => {
+    ok(await run(['keygen', '--party', 'stranger-co', '--out', 'stranger.key']));
+    const r = await run(['--key', 'stranger.key', 'list']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^rvl: refused UNAUTHENTICATED \(401, PARTY_UNKNOWN\): party stranger-co is not registered on this ledger — /);
+    expect(r.stderr).not.toContain('clock');
+    noStack(r);
+  });
+
+  it('rvl token prints a read token that the real service accepts on GET /v1/parties', async () => {
+    const r = ok(await as(AUDITOR, 'token'));
+    const token = r.stdout.trim();
+    const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as { iss: string; aud: string; iat: number; exp: number };
+    expect(claims).toMatchObject({ iss: AUDITOR, aud: ledgerId });
+    expect(claims.exp - claims.iat).toBe(600);
+    const answer = await fetch(`${server.url}/v1/parties`, { headers: { authorization: `Bearer ${token}` } });
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as { items: { id: string }[] };
+    expect(body.items.map((p) => p.id)).toContain(TIER1);
+    const tampered = `${token.slice(0, -2)}${token.endsWith('AA') ? 'BA' : 'AA'}`;
+    expect((await fetch(`${server.url}/v1/parties`, { headers: { authorization: `Bearer ${tampered}` } })).status).toBe(401);
   });
 });
 

@@ -18,6 +18,7 @@ const run = (args: readonly string[]): Promise<Result> => rvl(args, { cwd: dir, 
 beforeAll(async () => {
   dir = await tempDir('rvl-cli-usage-');
   await writeFile(path.join(dir, 'me.key'), keyFileText(generateKeyFile('me')), { mode: 0o600 });
+  await writeFile(path.join(dir, 'me.pub'), JSON.stringify({ party: 'me', publicKey: generateKeyFile('me').publicKey }));
   await writeFile(path.join(dir, 'bad.key'), '{"party":"me","publicKey":"00","secretKey":"00"}', { mode: 0o600 });
 });
 afterAll(cleanup);
@@ -39,7 +40,10 @@ const CASES: readonly (readonly [string, readonly string[], RegExp])[] = [
   ['a bad --expires-in', ['--key', 'me.key', '--expires-in', '5 minutes', 'accept', V], /a duration is a number and a unit/],
   ['a bad role', ['--key', 'me.key', 'party', 'register', '--id', 'x', '--name', 'X', '--role', 'king', '--public-key', 'ab'.repeat(32)], /Allowed choices are core, supplier, bank, auditor/],
   ['both --public-key and --key-file', ['--key', 'me.key', 'party', 'register', '--name', 'X', '--role', 'bank', '--public-key', 'ab'.repeat(32), '--key-file', 'me.key'], /exactly one of --public-key HEX or --key-file FILE/],
-  ['no key file', ['accept', V], /^rvl: this command needs your key file: give it with --key FILE or set RVL_KEY\n$/],
+  ['no key file', ['accept', V], /^rvl: this command needs your key file: give it with --key FILE \(or your party id, for .+\/\.rvl\/keys\/<id>\.key\) or set RVL_KEY\n$/],
+  ['a public key file instead of the key file', ['--key', 'me.pub', 'accept', V], /^rvl: me\.pub: this is a public key file \(it has no secret key\); choose the \.key file\n$/],
+  ['a bare party id with no key in the key folder', ['--key', 'nobody', 'accept', V], /^rvl: no key file at .+\/\.rvl\/keys\/nobody\.key\n$/],
+  ['a read token that would live more than an hour', ['--key', 'me.key', 'token', '--ttl', '2h'], /at most 60 minutes/],
   ['a key file that is not there', ['--key', 'nope.key', 'accept', V], /^rvl: no key file at nope\.key\n$/],
   ['a key file that is not a key', ['--key', 'bad.key', 'accept', V], /^rvl: bad\.key is not a usable key file: BAD_HEX/],
   ['verify-bundle without --ledger', ['verify-bundle', 'b.json'], /required option '--ledger <id>' not specified/],
@@ -63,7 +67,7 @@ describe('usage errors exit 2 with one line on stderr', () => {
     const help = await run(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Exit codes: 0 done, 1 refused or a check failed, 2 usage error, 3 ledger unreachable or unavailable');
-    for (const cmd of ['keygen', 'issue', 'split', 'pledge', 'verify-bundle', 'audit', 'checkpoint']) expect(help.stdout).toContain(cmd);
+    for (const cmd of ['keygen', 'issue', 'split', 'pledge', 'verify-bundle', 'audit', 'checkpoint', 'token']) expect(help.stdout).toContain(cmd);
     const pledgeHelp = await run(['pledge', 'cosign', '--help']);
     expect(pledgeHelp.code).toBe(0);
     expect(pledgeHelp.stdout).toContain('--yes');

@@ -72,12 +72,20 @@ describe('key files (§3)', () => {
     ['not JSON', '{party:', 'NOT_JSON'],
     ['an array', '[]', 'BAD_SHAPE'],
     ['an extra field', JSON.stringify({ ...keyFile('p1'), note: 'x' }), 'BAD_SHAPE'],
-    ['a missing field', JSON.stringify({ party: 'p1', publicKey: keyFile('p1').publicKey }), 'BAD_SHAPE'],
+    ['a missing field', JSON.stringify({ party: 'p1', secretKey: keyFile('p1').secretKey }), 'BAD_SHAPE'],
+    ['a public file (party and publicKey only)', JSON.stringify({ party: 'p1', publicKey: keyFile('p1').publicKey }), 'PUBLIC_KEY_FILE'],
     ['a bad party id', JSON.stringify({ ...keyFile('p1'), party: 'Not A Party' }), 'BAD_PARTY'],
     ['uppercase hex', JSON.stringify({ ...keyFile('p1'), secretKey: keyFile('p1').secretKey.toUpperCase() }), 'BAD_HEX'],
     ['a small-order public key', JSON.stringify({ ...keyFile('p1'), publicKey: `01${'00'.repeat(31)}` }), 'BAD_PUBLIC_KEY'],
   ])('refuses %s with a code', (_what, text, code) => {
     expect(() => parseKeyFile(text)).toThrowError(expect.objectContaining({ code }) as Error);
+  });
+
+  it('says a public file is one, and which file to choose instead', () => {
+    const pub = JSON.stringify({ party: 'p1', publicKey: keyFile('p1').publicKey });
+    expect(() => parseKeyFile(pub)).toThrowError(
+      expect.objectContaining({ code: 'PUBLIC_KEY_FILE', detail: 'this is a public key file (it has no secret key); choose the .key file' }) as Error,
+    );
   });
 
   it('accepts the node key file and the operator key file shapes', () => {

@@ -8,11 +8,24 @@ import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 
-import { audit as auditLedger, CheckpointTracker, verifyBundle as verifyBundleReport, type BundleVerdict } from '../../client/index.js';
+import {
+  audit as auditLedger,
+  CheckpointTracker,
+  compareWithCurrent,
+  LedgerClient,
+  verifyBundle as verifyBundleReport,
+  type BundleAsOf,
+  type BundleReport,
+  type BundleVerdict,
+  type Freshness,
+  type ProofBundle,
+  type VoucherChange,
+  type WireVoucher,
+} from '../../client/index.js';
 import { verifyNode } from '../../ledger/ed25519-node.js';
 import { VerifyPool } from '../../ledger/verify-pool.js';
 import type { Context } from '../context.js';
-import { refusedError, usageError } from '../errors.js';
+import { describeError, EXIT, refusedError, usageError } from '../errors.js';
 import { readJson, replaceFile } from '../files.js';
 import { clean, count, duration, keyValues, plural, shortTime } from '../format.js';
 import { formatAmount } from '../money.js';
@@ -23,8 +36,8 @@ import { progress } from '../progress.js';
 /** Where the trusted checkpoint of a ledger is kept by default. */
 export const trustFileOf = (ledgerId: string): string => path.join(homedir(), '.rvl', `trust-${ledgerId}.json`);
 
-export const checkpoint = async (ctx: Context, o: { readonly trust?: string }): Promise<void> => {
-  const info = await ctx.ledger();
+export const checkpoint = async (ctx: Context, o: { readonly trust?: string; readonly ledger?: string }): Promise<void> => {
+  const info = await ctx.ledgerTrusted(o.ledger);
   const client = await ctx.client(false);
   const file = o.trust ?? trustFileOf(info.ledgerId);
   let stored: string | undefined;
@@ -37,6 +50,9 @@ export const checkpoint = async (ctx: Context, o: { readonly trust?: string }): 
     stored === undefined
       ? new CheckpointTracker({ ledgerId: info.ledgerId, nodeKey: info.nodeKey, verify: verifyNode })
       : CheckpointTracker.fromJSON(stored, { verify: verifyNode });
+  if (o.ledger !== undefined && tracker.ledgerId !== o.ledger) {
+    throw refusedError(`the trust file ${file} is for ledger ${tracker.ledgerId}, not the ledger ${o.ledger} you trust (--ledger)`, 'WRONG_LEDGER');
+  }
   const before = tracker.trusted;
   const result = await tracker.update(client);
   await replaceFile(file, `${JSON.stringify(tracker.toJSON(), null, 2)}\n`, 0o600);
@@ -56,7 +72,9 @@ export const checkpoint = async (ctx: Context, o: { readonly trust?: string }): 
   }
   const trust =
     before === undefined
-      ? 'first use: nothing was trusted for this ledger yet, so this checkpoint is trusted as it is (check the ledger id and node key with the operator)'
+      ? o.ledger === undefined
+        ? 'first use: nothing was trusted for this ledger yet, so this checkpoint is trusted as it is (the ledger id and node key are as this service reports them: check the id with the one the operator published, or pass it with --ledger)'
+        : 'first use: nothing was trusted for this ledger yet; the service serves the ledger id you trust (--ledger), and its node key and this checkpoint are trusted as they are'
       : before.size === now.size
         ? `the same as the checkpoint you trusted at size ${count(before.size)}`
         : `consistent with the checkpoint you trusted at size ${count(before.size)} (verified proof); now trusting size ${count(now.size)}`;
@@ -92,21 +110,125 @@ const verdictLines = (v: BundleVerdict): [string, string][] => {
   return lines;
 };
 
-export const verifyBundle = async (ctx: Context, file: string, o: { readonly ledger: string; readonly voucher?: string }): Promise<void> => {
+/** How long the best-effort comparison with the ledger waits for each answer. */
+const COMPARE_TIMEOUT_MS = 5_000;
+
+/**
+ * What `verify-bundle` learned from the ledger about the voucher since the bundle's state:
+ * `compared: false` with why not (offline, no key, not reachable, not visible), or the freshness
+ * of the proven state against a fresh bundle from the ledger that verified against the same id.
+ */
+export type Comparison =
+  | { readonly compared: false; readonly offline: boolean; readonly why: string }
+  | { readonly compared: true; readonly url: string; readonly checkedAsOf: BundleAsOf; readonly freshness: Freshness; readonly changedAt?: string };
+
+/** One change in plain words. */
+const changeText = (c: VoucherChange): string => {
+  switch (c.kind) {
+    case 'status':
+      return `status ${c.from} → ${c.to}`;
+    case 'holder':
+      return `now held by ${clean(c.to)} (was ${clean(c.from)})`;
+    case 'offer':
+      return c.to === null ? `the offer to ${clean(c.from ?? '')} is closed` : `offered to ${clean(c.to)}`;
+    case 'pledgeGained':
+      return `pledged to ${clean(c.pledge.bank)}, loan ${clean(c.pledge.loanRef)}`;
+    case 'pledgeLost':
+      return `no longer pledged to ${clean(c.pledge.bank)} (loan ${clean(c.pledge.loanRef)})`;
+    case 'settled':
+      return `paid to ${clean(c.settlement.payee)}, payment ${clean(c.settlement.paymentRef)}`;
+    case 'split':
+      return 'split into parts (see rvl tree)';
+    case 'other':
+      return `changed: ${c.fields.map(clean).join(', ')}`;
+  }
+};
+
+/**
+ * Best effort: reads a fresh bundle of the voucher from the ledger (with the key, at `ctx.url`),
+ * checks it against the same trusted ledger id, and compares its state with the proven one.
+ * Never throws for the ledger being out of reach; a fresh bundle that does not verify is a
+ * failed check.
+ */
+const compareWithLedger = async (ctx: Context, ledgerId: string, proven: WireVoucher, offline: boolean): Promise<Comparison> => {
+  if (offline) return { compared: false, offline: true, why: '--offline was given' };
+  if (!ctx.hasKey) return { compared: false, offline: true, why: 'no key to read the ledger with (give --key or RVL_KEY, and --url)' };
+  if (!/^https?:\/\/[^\s/]+/.test(ctx.url)) return { compared: false, offline: true, why: '--url is not an http(s) URL' };
+  let key;
+  try {
+    key = await ctx.key('comparing with the ledger');
+  } catch (err) {
+    return { compared: false, offline: true, why: `the key cannot be used: ${err instanceof Error ? clean(err.message) : 'unreadable'}` };
+  }
+  const client = new LedgerClient({
+    baseUrl: ctx.url,
+    key,
+    ledgerId,
+    readRetries: 0,
+    fetch: (input, init) => globalThis.fetch(input, { ...init, signal: AbortSignal.timeout(COMPARE_TIMEOUT_MS) }),
+  });
+  let fresh: ProofBundle;
+  try {
+    await client.ledger(); // refuses a service of another ledger (WRONG_LEDGER)
+    fresh = await client.proof(proven.id);
+  } catch (err) {
+    const d = await describeError(err, ctx.url, key.party);
+    return { compared: false, offline: d.exit === EXIT.unavailable, why: d.line };
+  }
+  const report = verifyBundleReport(fresh, ledgerId, { verify: verifyNode, voucherId: proven.id });
+  if (!report.ok || !report.asOf) {
+    const f = report.firstFailure;
+    throw refusedError(`the ledger at ${ctx.url} answered with a bundle of ${proven.id} that does not verify: ${f ? `${f.code}: ${clean(f.detail)}` : 'no verdict'}`, f?.code);
+  }
+  const freshness = compareWithCurrent(proven, fresh.state);
+  const changedSeq = freshness.kind === 'changed' ? freshness.atSeq : undefined;
+  const changedAt = changedSeq === undefined ? undefined : fresh.entries.find((e) => e.entry.seq === changedSeq)?.entry.time;
+  return { compared: true, url: ctx.url, checkedAsOf: report.asOf, freshness, ...(changedAt === undefined ? {} : { changedAt }) };
+};
+
+/** The lines that say how the proven state stands against the ledger now. */
+const comparisonText = (ctx: Context, c: Comparison): string => {
+  const { ok, bad } = ctx.marks;
+  if (!c.compared) return `Not compared with the ledger${c.offline ? ' (offline)' : ''}: ${c.why}. The voucher may have changed since.\n`;
+  const now = `checked with the ledger at ${c.url}: a fresh proof under its checkpoint of size ${count(c.checkedAsOf.treeSize)} verifies`;
+  const f = c.freshness;
+  switch (f.kind) {
+    case 'unchanged':
+      return `${ok} UNCHANGED since: ${now}.\n`;
+    case 'changed': {
+      const when = `at entry #${f.atSeq}${c.changedAt ? `, ${shortTime(c.changedAt)}` : ''}`;
+      const how = f.changes.length === 0 ? 'touched, but back to the state proven here (e.g. an offer made and withdrawn)' : f.changes.map(changeText).join('; ');
+      return `${bad} CHANGED since, ${when}: ${how}.\n  (${now})\n  The state above is no longer current: rely on the current one, e.g. rvl proof ${clean(f.current.id)} --out FILE\n`;
+    }
+    case 'inconsistent':
+      return `${bad} the ledger's current state of this voucher cannot follow the proven one (${f.why === 'OLDER' ? 'it is older' : 'another state under the same entry'}); do not rely on ${c.url}.\n`;
+  }
+};
+
+export const verifyBundle = async (
+  ctx: Context,
+  file: string,
+  o: { readonly ledger: string; readonly voucher?: string; readonly offline?: boolean },
+): Promise<void> => {
   const bundle = await readJson(file, 'proof bundle');
-  const report = verifyBundleReport(bundle, o.ledger, { verify: verifyNode, ...(o.voucher ? { voucherId: o.voucher } : {}) });
+  const report: BundleReport = verifyBundleReport(bundle, o.ledger, { verify: verifyNode, ...(o.voucher ? { voucherId: o.voucher } : {}) });
   const f = report.firstFailure;
   const failure = f ? `${f.code} (${f.check}${f.seq === undefined ? '' : `, entry ${f.seq}`}${f.signer === undefined ? '' : `, signer ${clean(f.signer)}`}): ${clean(f.detail)}` : '';
+  // A valid bundle's state is the replayed one, so it is the proven state.
+  const comparison = report.ok ? await compareWithLedger(ctx, o.ledger, (bundle as { state: WireVoucher }).state, o.offline === true) : undefined;
   if (ctx.json) {
-    ctx.emit({ file, ledgerId: o.ledger, ...report });
+    ctx.emit({ file, ledgerId: o.ledger, ...report, ...(comparison ? { comparison } : {}) });
   } else {
     const { ok, bad } = ctx.marks;
     const width = Math.max(...report.checks.map((c) => c.name.length));
     const checks = report.checks.map((c) => `  ${c.ok ? ok : bad} ${c.name.padEnd(width)}  ${c.ok ? '' : `${c.code}: `}${clean(c.detail)}`).join('\n');
-    const verdict = report.ok && report.verdict
-      ? `\n${ok} VALID: the voucher's history is on the ledger, signed by its parties, and replays to this state:\n\n${keyValues(verdictLines(report.verdict), '  ')}` +
-        '  (the bundle proves the state as of that checkpoint; the ledger itself refuses a second pledge)\n'
-      : `\n${bad} NOT VALID: ${failure}\n`;
+    const verdict =
+      report.ok && report.verdict && report.asOf
+        ? `\n${ok} VALID — state as of entry #${report.asOf.seq}, ${shortTime(report.asOf.time)}: the voucher's history is on the ledger, signed by its parties, and replays to this state:\n\n` +
+          keyValues(verdictLines(report.verdict), '  ') +
+          '  (the bundle proves the state as of that entry; the ledger itself refuses a second pledge)\n\n' +
+          comparisonText(ctx, comparison!)
+        : `\n${bad} NOT VALID: ${failure}\n`;
     ctx.out(`Proof bundle ${file}, checked offline against ledger ${o.ledger}:\n\n${checks}\n${verdict}`);
   }
   if (!report.ok) throw refusedError(`the bundle does not verify: ${failure}`, f?.code);

@@ -1,9 +1,11 @@
 /**
  * Keys and parties: `keygen` writes a §3 key file (mode 0600, never over an existing file) and a
- * public file beside it for the operator; `party register` / `party update` are the operator's
+ * public file beside it for the operator, by default in the key folder outside the work tree; `party register` / `party update` are the operator's
  * ops; `party list` / `party show` read the register.
  */
 import { existsSync } from 'node:fs';
+import { mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 
 import { generateKeyFile, keyFileFromJson, keyFileText, partyRegister, partyUpdate, type Party } from '../../client/index.js';
 import type { RegistrableRole } from '../../domain/types.js';
@@ -18,8 +20,26 @@ import { report, submitSigned } from './ops.js';
 /** `icbc-gz.key` → `icbc-gz.pub`; any other name gets `.pub` added. */
 export const publicFileOf = (keyFile: string): string => (keyFile.endsWith('.key') ? `${keyFile.slice(0, -'.key'.length)}.pub` : `${keyFile}.pub`);
 
+/**
+ * Writes a new key pair: `--out FILE` (the public file beside it), else `<party>.key` and
+ * `<party>.pub` in the key folder (`$RVL_KEY_DIR`, else `~/.rvl/keys`, created with mode 0700),
+ * which keeps secret keys out of the working folder and so out of any repository.
+ */
 export const keygen = async (ctx: Context, o: { readonly party: string; readonly out?: string }): Promise<void> => {
-  const file = o.out ?? `${o.party}.key`;
+  let file = o.out;
+  if (file === undefined) {
+    const dir = ctx.keyDir;
+    try {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+    } catch {
+      throw usageError(`cannot create the key folder ${dir}; choose where to write the key with --out FILE (or set RVL_KEY_DIR)`);
+    }
+    const folderMode = (await stat(dir)).mode & 0o777;
+    if (process.platform !== 'win32' && (folderMode & 0o077) !== 0) {
+      ctx.note(`rvl: warning: the key folder ${dir} can be opened by others (mode ${folderMode.toString(8)}); protect it with: chmod 700 ${dir}`);
+    }
+    file = path.join(dir, `${o.party}.key`);
+  }
   const pubFile = publicFileOf(file);
   for (const f of [file, pubFile]) {
     if (existsSync(f)) throw usageError(`${f} already exists; rvl never overwrites a key (choose another --out, or move it away)`);
@@ -31,6 +51,8 @@ export const keygen = async (ctx: Context, o: { readonly party: string; readonly
     ctx.emit({ party: key.party, publicKey: key.publicKey, keyFile: file, publicFile: pubFile });
     return;
   }
+  // In the key folder a bare party id finds the key (rvl --key <party>); elsewhere, the path does.
+  const keyArg = o.out === undefined ? key.party : file;
   ctx.out(
     keyValues([
       ['party', key.party],
@@ -38,7 +60,8 @@ export const keygen = async (ctx: Context, o: { readonly party: string; readonly
       ['key file', `${file}  (secret, mode 0600: keep it safe and never send it to anyone)`],
       ['public file', `${pubFile}  (give this one to the ledger operator)`],
     ]) +
-      `\nThe operator registers the party with:\n  rvl party register --key-file ${pubFile} --name "…" --role core|supplier|bank|auditor\n`,
+      `\nThe operator registers the party with:\n  rvl party register --key-file ${pubFile} --name "…" --role core|supplier|bank|auditor\n` +
+      `Then sign and read as ${key.party} with:\n  rvl --key ${keyArg} …     (or: export RVL_KEY=${keyArg})\n`,
   );
 };
 
@@ -89,7 +112,7 @@ export const register = async (ctx: Context, o: RegisterOptions): Promise<void> 
   const expiresAt = ctx.expiresAt();
   const payload = partyRegister({ ledger: ledgerId, ...(expiresAt ? { expiresAt } : {}), party: { id, name: o.name, role: o.role, publicKey: publicKey! } });
   const receipt = await submitSigned(ctx, payload, [operator]);
-  report(ctx, receipt, payload.type, receipt.duplicate ? [] : [`Registered ${id} as ${o.role}. It signs with its key file; reads need it too (rvl --key ${id}.key …).`]);
+  report(ctx, receipt, payload.type, receipt.duplicate ? [] : [`Registered ${id} as ${o.role}. It signs with its key file; reads need it too (rvl --key ${id} …, for ${id}.key in the key folder).`]);
 };
 
 export interface UpdateOptions {

@@ -4,12 +4,19 @@
  */
 import { parseVoucherId, type VoucherStatus, type WireVoucher } from '../../client/index.js';
 import type { Context } from '../context.js';
+import { refusedError } from '../errors.js';
 import { replaceFile, writeNew } from '../files.js';
 import { clean, count, keyValues, plural, short, shortTime, table } from '../format.js';
 import { formatAmount } from '../money.js';
 import { progress } from '../progress.js';
 import { historyTable, treeText, voucherDetails, voucherTable } from '../views.js';
 import { VOUCHER_STATUSES } from '../args.js';
+
+/** Where a user gets the ledger id to trust, and how to use it; `rvl ledger` and `rvl proof` say it. */
+export const TRUST_NOTE =
+  "The ledger id to trust comes from the ledger's operator, out of band (published on its\n" +
+  'website, printed in your contract), not from the service you are checking: a service can\n' +
+  'report any id about itself. Compare the two, then check proofs against the published id:';
 
 export const ledger = async (ctx: Context): Promise<void> => {
   const info = await ctx.ledger();
@@ -20,14 +27,15 @@ export const ledger = async (ctx: Context): Promise<void> => {
   ctx.out(
     keyValues([
       ['ledger', clean(info.name)],
-      ['ledger id', info.ledgerId],
+      ['ledger id', `${info.ledgerId}  (as this service reports it)`],
       ['service', ctx.url],
       ['entries', count(info.size)],
       ['currency', clean(info.currency)],
       ['max tenor', `${info.maxTenorDays} days`],
       ['node key', info.nodeKey],
       ['operator key', `${info.operatorKey} (at genesis)`],
-    ]),
+    ]) +
+      `\n${TRUST_NOTE}\n  rvl verify-bundle FILE --ledger <published id>\n  rvl proof VOUCHER --out FILE --ledger <published id>   (refuses a service of another ledger)\n`,
   );
 };
 
@@ -106,20 +114,33 @@ export const tree = async (ctx: Context, voucherId: string): Promise<void> => {
   else ctx.out(treeText(root));
 };
 
-export const proof = async (ctx: Context, voucherId: string, o: { readonly out: string; readonly force?: boolean }): Promise<void> => {
+export const proof = async (ctx: Context, voucherId: string, o: { readonly out: string; readonly force?: boolean; readonly ledger?: string }): Promise<void> => {
+  const info = await ctx.ledgerTrusted(o.ledger);
   const client = await ctx.client(true);
   const bundle = await client.proof(voucherId);
+  if (o.ledger !== undefined && bundle.ledger?.ledgerId !== o.ledger) {
+    throw refusedError(`the bundle from ${ctx.url} names ledger ${String(bundle.ledger?.ledgerId)}, not the ledger ${o.ledger} you trust; nothing saved`, 'WRONG_LEDGER');
+  }
   const text = `${JSON.stringify(bundle, null, 2)}\n`;
   if (o.force) await replaceFile(o.out, text);
   else await writeNew(o.out, text);
   const size = bundle.ledger?.size;
   if (ctx.json) {
-    ctx.emit({ file: o.out, voucherId: bundle.voucherId, entries: bundle.entries.length, checkpointSize: size, ledgerId: bundle.ledger?.ledgerId });
+    ctx.emit({
+      file: o.out,
+      voucherId: bundle.voucherId,
+      entries: bundle.entries.length,
+      checkpointSize: size,
+      ledgerId: bundle.ledger?.ledgerId,
+      ledgerIdTrusted: o.ledger !== undefined,
+    });
     return;
   }
+  const saved = `Saved the proof bundle of ${voucherId} to ${o.out}: ${plural(bundle.entries.length, 'entry', 'entries')} under the checkpoint of size ${count(size ?? 0)}.\n`;
   ctx.out(
-    `Saved the proof bundle of ${voucherId} to ${o.out}: ${plural(bundle.entries.length, 'entry', 'entries')} under the checkpoint of size ${count(size ?? 0)}.\n` +
-      `Anyone can check it offline, trusting only the ledger id, with:\n  rvl verify-bundle ${o.out} --ledger ${bundle.ledger?.ledgerId ?? '<ledger id>'}\n`,
+    o.ledger !== undefined
+      ? `${saved}The service serves ledger ${o.ledger}, the id you trust. Anyone can check the bundle offline against it with:\n  rvl verify-bundle ${o.out} --ledger ${o.ledger}\n`
+      : `${saved}This service reports ledger id ${info.ledgerId}.\n${TRUST_NOTE}\n  rvl verify-bundle ${o.out} --ledger <published id>\n`,
   );
 };
 
