@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the write benchmark of issue 5 (see README "Performance").
+ * `npm run bench`: the write benchmark (docs/performance.md).
  *
  * Starts the production server (`node dist/src/main.js`) on a temporary ledger, registers the
  * bench parties, and from a separate load process (load.ts) drives the mixed write load at each

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale`: the cost of growth (issue 5, part 2).
+ * `npm run bench:scale`: the cost of growth.
  *
  * Builds a ledger of N entries (default 1,000,000) through the real append path — POST /v1/ops
  * at high concurrency, the same mixed workload as `npm run bench` plus its issues and accepts,
@@ -57,7 +57,7 @@ interface AuditFigures {
   /** The one-thread verify yardstick: the mean of readings right before and right after the audit. */
   readonly oneThreadVerifiesPerSec: number;
   readonly oneThreadBeforeAndAfter: readonly [number, number];
-  /** entries/s ÷ that yardstick (issue 5 target: ≥ 0.8). */
+  /** entries/s ÷ that yardstick (the target is ≥ 0.8). */
   readonly ratioToOneThreadVerify: number;
   readonly clientCpuSeconds: number;
   readonly serverCpuSeconds: number;
@@ -434,7 +434,7 @@ const main = async (): Promise<number> => {
     say(stageTable([large, baseline]));
     say();
     say(readTable(reads));
-    if (target < 1_000_000) say(`\nnote: --entries ${fmt(target)} is below the 1,000,000 of issue 5; growth effects show less on a small ledger.`);
+    if (target < 1_000_000) say(`\nnote: --entries ${fmt(target)} is below the 1,000,000 the target is set at; growth effects show less on a small ledger.`);
 
     const result = {
       kind: 'rvl-bench-scale',

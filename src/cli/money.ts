@@ -25,9 +25,11 @@
  * `formatAmount` always writes `¥1,234,567.89`.
  */
 import { LIMITS } from '../domain/limits.js';
+import { formatAmount } from '../domain/money.js';
 
-/** Fen per yuan. */
-const FEN_PER_YUAN = 100n;
+/** One formatter for every amount shown, the domain's (refusal details use it too). */
+export { formatAmount };
+
 const DECIMALS_MAX = 2;
 /** Whole digits beyond this are over the limit anyway; refusing early keeps BigInt inputs small. */
 const WHOLE_DIGITS_MAX = 16;
@@ -204,15 +206,3 @@ export const parseAmount = (input: string): bigint => {
   return fen;
 };
 
-/** Fen (a bigint, or a §2 decimal string) → `¥1,234,567.89`. A negative value gets a leading `-`. */
-export const formatAmount = (fen: bigint | string): string => {
-  let value: bigint;
-  if (typeof fen === 'bigint') value = fen;
-  else if (/^-?[0-9]{1,40}$/.test(fen)) value = BigInt(fen);
-  else throw new TypeError(`not an amount in fen: ${JSON.stringify(fen).slice(0, 60)}`);
-  const negative = value < 0n;
-  const abs = negative ? -value : value;
-  const yuan = (abs / FEN_PER_YUAN).toString().replace(/\B(?=(\d{3})+$)/g, ',');
-  const cents = (abs % FEN_PER_YUAN).toString().padStart(DECIMALS_MAX, '0');
-  return `${negative ? '-' : ''}¥${yuan}.${cents}`;
-};

@@ -8,7 +8,7 @@ import { sha256 } from './sha256.js';
 import { decodeUtf8Strict, hasLoneSurrogate, utf8 } from './utf8.js';
 
 /**
- * PROTOCOL.md §6 checkpoints: a C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint) in a C2SP
+ * docs/protocol.md §6 checkpoints: a C2SP tlog-checkpoint (c2sp.org/tlog-checkpoint) in a C2SP
  * signed note (c2sp.org/signed-note@v1.0.0), signed by the node key.
  *
  *   rvl/<ledgerId>\n<size>\n<base64 root>\n\n— rvl/<ledgerId> <base64(key id ‖ signature)>\n
@@ -30,7 +30,7 @@ const KEY_ID_SEPARATOR = 0x0a;
 export const KEY_ID_BYTES = 4;
 const ED25519_SIGNATURE_BYTES = 64;
 
-/** PROTOCOL.md §6: the origin line and the key name are `rvl/<ledgerId>`. */
+/** docs/protocol.md §6: the origin line and the key name are `rvl/<ledgerId>`. */
 export const CHECKPOINT_ORIGIN_PREFIX = 'rvl/';
 export const checkpointOrigin = (ledgerId: string): string => `${CHECKPOINT_ORIGIN_PREFIX}${ledgerId}`;
 

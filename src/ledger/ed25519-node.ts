@@ -9,7 +9,7 @@ import { LEDGER_LIMITS } from './limits.js';
  * must agree with on every input:
  *
  *  - OpenSSL checks S < L itself (3.x), but we check it first anyway: it is the malleability
- *    rule of PROTOCOL.md §3 and must not depend on the OpenSSL version.
+ *    rule of docs/protocol.md §3 and must not depend on the OpenSSL version.
  *  - OpenSSL accepts any 32 bytes as a key, including small-order points: with the identity key,
  *    (R = identity, S = 0) verifies for every message. So keys are screened here: y (sign bit
  *    cleared) must be < p and must not be the y of one of the 8 small-order points. Keys whose y

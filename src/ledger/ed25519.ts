@@ -3,13 +3,13 @@ import { sha512 } from '@noble/hashes/sha2.js';
 import { bytesEqual, concatBytes, fromHex, parseHex, toHex } from './hex.js';
 
 /**
- * Ed25519 (RFC 8032) with strict verification (PROTOCOL.md §3) — the portable implementation:
+ * Ed25519 (RFC 8032) with strict verification (docs/protocol.md §3) — the portable implementation:
  * @noble/ed25519 + @noble/hashes only, no `node:*`, so it runs in a browser. The service's hot
  * path uses `ed25519-node.ts` (node:crypto); the two agree on every input (see the tests).
  *
  * Verification rules, all of which must hold:
  *  1. the key, 32 bytes, decodes under RFC 8032 §5.1.3 with y < p and is not x = 0 with the sign
- *     bit set (a canonical encoding), and is not of small order (PROTOCOL.md §3);
+ *     bit set (a canonical encoding), and is not of small order (docs/protocol.md §3);
  *  2. S < L (RFC 8032 §5.1.7: a non-canonical S is invalid);
  *  3. the cofactorless equation [S]B = R + [k]A, k = SHA-512(R ‖ A ‖ M) mod L, compared as
  *     encodings: encode([S]B − [k]A) = R (so R must also be a canonical encoding).
@@ -50,7 +50,7 @@ const strictKeyPoint = (publicKey: Uint8Array): ed.Point | undefined => {
 };
 
 /**
- * PROTOCOL.md §3: true only for 64 lowercase hex chars encoding a canonically encoded Ed25519
+ * docs/protocol.md §3: true only for 64 lowercase hex chars encoding a canonically encoded Ed25519
  * point that is not of small order. Keys failing this are refused wherever a key enters.
  */
 export const isStrictPublicKey = (publicKeyHex: unknown): boolean => {

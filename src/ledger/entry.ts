@@ -5,7 +5,7 @@ import { hashLeaf } from './merkle.js';
 import { utf8 } from './utf8.js';
 
 /**
- * PROTOCOL.md §5: an entry is `{"v":1,"seq":N,"time":"…","prev":"<hex>","op":<envelope>}`;
+ * docs/protocol.md §5: an entry is `{"v":1,"seq":N,"time":"…","prev":"<hex>","op":<envelope>}`;
  * its hash is SHA-256(0x00 ‖ JCS(entry)), the RFC 9162 leaf hash, so the hash chain and the
  * Merkle tree use the same value.
  */
@@ -14,9 +14,9 @@ import { utf8 } from './utf8.js';
 export { LEAF_PREFIX } from './merkle.js';
 
 export const ENTRY_VERSION = 1;
-/** PROTOCOL.md §5: genesis's `prev`. */
+/** docs/protocol.md §5: genesis's `prev`. */
 export const ZERO_HASH = '0'.repeat(64);
-/** PROTOCOL.md §2: RFC 3339 UTC with milliseconds. */
+/** docs/protocol.md §2: RFC 3339 UTC with milliseconds. */
 const TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export interface OpSignature {
@@ -24,7 +24,7 @@ export interface OpSignature {
   readonly sig: string;
 }
 
-/** PROTOCOL.md §4, as wire JSON. The payload's shape is the domain's business. */
+/** docs/protocol.md §4, as wire JSON. The payload's shape is the domain's business. */
 export interface Envelope {
   readonly payload: Readonly<Record<string, unknown>>;
   readonly signatures: readonly OpSignature[];
@@ -68,7 +68,7 @@ export const isLedgerTime = (t: unknown): t is string => {
   return Number.isFinite(ms) && new Date(ms).toISOString() === t;
 };
 
-/** Why `x` is not an entry of PROTOCOL.md §5, or undefined if it is one. */
+/** Why `x` is not an entry of docs/protocol.md §5, or undefined if it is one. */
 export const entryShapeProblem = (x: unknown): string | undefined => {
   if (!isPlainObject(x) || !hasExactKeys(x, ['v', 'seq', 'time', 'prev', 'op'])) {
     return 'entry must be an object with exactly v, seq, time, prev, op';

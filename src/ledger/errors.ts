@@ -1,5 +1,5 @@
 /**
- * Result codes of the ledger layer (PROTOCOL.md §2–§6). One closed list, each code one reason,
+ * Result codes of the ledger layer (docs/protocol.md §2–§6). One closed list, each code one reason,
  * never renamed. Verifiers return `LedgerResult`; they never throw on untrusted input. Functions
  * whose inputs are trusted (the service's own data) throw a `LedgerError` carrying the same codes.
  *
@@ -20,7 +20,7 @@
  * | BAD_NOTE          | a signed note that breaks C2SP signed-note framing or our limits           |
  * | BAD_CHECKPOINT    | a note text that is not a C2SP tlog-checkpoint body                         |
  * | ORIGIN_MISMATCH   | a checkpoint for another ledger (origin is not `rvl/<ledgerId>`)           |
- * | BAD_ENTRY         | an entry that is not the shape of PROTOCOL.md §5                           |
+ * | BAD_ENTRY         | an entry that is not the shape of docs/protocol.md §5                           |
  * | HASH_MISMATCH     | an entry whose given hash is not SHA-256(0x00 ‖ JCS(entry))                |
  * | SEQ_GAP           | an entry whose seq is not the previous seq + 1 (or 0 for genesis)          |
  * | CHAIN_BROKEN      | an entry whose `prev` is not the previous entry's hash                     |

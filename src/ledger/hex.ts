@@ -1,7 +1,7 @@
 import { LedgerError } from './errors.js';
 
 /**
- * PROTOCOL.md §2: binary values in JSON are lowercase hex. Only `0-9a-f` is accepted; uppercase,
+ * docs/protocol.md §2: binary values in JSON are lowercase hex. Only `0-9a-f` is accepted; uppercase,
  * odd lengths, prefixes and whitespace are refused.
  */
 const HEX_DIGITS = '0123456789abcdef';

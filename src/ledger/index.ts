@@ -1,5 +1,5 @@
 /**
- * The ledger layer's public API: PROTOCOL.md §2–§6, pure and portable (runs in a browser).
+ * The ledger layer's public API: docs/protocol.md §2–§6, pure and portable (runs in a browser).
  *
  * The node:crypto Ed25519 path is deliberately NOT re-exported here, so that importing this
  * index never pulls in `node:*`; the service imports it from './ed25519-node.js'.

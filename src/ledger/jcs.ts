@@ -3,7 +3,7 @@ import { LEDGER_LIMITS } from './limits.js';
 import { hasLoneSurrogate, utf8 } from './utf8.js';
 
 /**
- * RFC 8785 JSON Canonicalization Scheme (JCS). PROTOCOL.md §2: every hash and signature is over
+ * RFC 8785 JSON Canonicalization Scheme (JCS). docs/protocol.md §2: every hash and signature is over
  * these bytes.
  *
  * - §3.2.2.2 strings: the ECMAScript JSON.stringify escaping (`\b \t \n \f \r \" \\`, other

@@ -4,7 +4,7 @@ import { LEDGER_LIMITS } from './limits.js';
 import { sha256 } from './sha256.js';
 
 /**
- * RFC 9162 §2.1 Merkle tree over entry hashes (PROTOCOL.md §5).
+ * RFC 9162 §2.1 Merkle tree over entry hashes (docs/protocol.md §5).
  *
  *   MTH({})     = SHA-256()                                  (EMPTY_ROOT)
  *   MTH({d0})   = SHA-256(0x00 ‖ d0)                         (the leaf hash = the entry hash)
@@ -339,7 +339,7 @@ export const verifyInclusion = (
 /**
  * RFC 9162 §2.1.4.2: is the tree of size `n` with `rootN` an append-only extension of the tree of
  * size `m` with `rootM`? For m = 0 the proof must be empty and `rootM` the empty root; for m = n
- * it must be empty and the roots equal (PROTOCOL.md §8: those proofs are `[]`).
+ * it must be empty and the roots equal (docs/protocol.md §8: those proofs are `[]`).
  */
 export const verifyConsistency = (
   m: unknown,

@@ -3,7 +3,7 @@ import { canonicalBytes } from './jcs.js';
 import { sha256Hex } from './sha256.js';
 import { utf8 } from './utf8.js';
 
-/** PROTOCOL.md §3: the op preimage is the bytes of this string followed by JCS(payload). */
+/** docs/protocol.md §3: the op preimage is the bytes of this string followed by JCS(payload). */
 export const OP_DOMAIN = 'rvl/op/v1\n';
 const OP_DOMAIN_BYTES = utf8(OP_DOMAIN);
 
@@ -16,5 +16,5 @@ export const opPreimage = (payload: unknown): Uint8Array => concatBytes(OP_DOMAI
 /** The preimage from the payload's JCS text, for callers that keep that text (the writer). */
 export const opPreimageFromJcs = (payloadJcs: string): Uint8Array => concatBytes(OP_DOMAIN_BYTES, utf8(payloadJcs));
 
-/** PROTOCOL.md §3: `opId` = hex SHA-256 of the op preimage; the op's identity and idempotency key. */
+/** docs/protocol.md §3: `opId` = hex SHA-256 of the op preimage; the op's identity and idempotency key. */
 export const opId = (payload: unknown): string => sha256Hex(opPreimage(payload));

@@ -1,6 +1,6 @@
 /**
  * UTF-8 helpers that never substitute U+FFFD silently: a lone surrogate cannot be encoded and
- * invalid UTF-8 cannot be decoded (PROTOCOL.md §2, I-JSON).
+ * invalid UTF-8 cannot be decoded (docs/protocol.md §2, I-JSON).
  */
 
 /** `hasLoneSurrogate` in JavaScript, for engines without `String.prototype.isWellFormed`. */

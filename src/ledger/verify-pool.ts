@@ -12,8 +12,8 @@
  * to the first worker that comes back. So an idle service answers with the latency of one
  * verification, and a busy one sends few, large messages: a message costs the event loop far more
  * than a signature's bytes (a structured clone, a transfer, a wake-up of the worker and an answer
- * back). Gathering per turn instead of per microtask burst (one per socket read) cut the main
- * thread's CPU per write by 9 % at concurrency 64 (bench:ab, 3 rounds: ×0.89–0.93).
+ * back). Gathering per turn rather than per microtask burst (one per socket read) costs the main
+ * thread about 9 % less CPU per write at concurrency 64 (docs/performance.md).
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -65,10 +65,9 @@ parentPort.on('message', ({ id, work }) => {
 const DEPTH = 2;
 
 /**
- * One verify worker per core (the writer's, the floor's and the auditor's default). One worker on
- * 2 cores was tried (bench:ab at concurrency 64, two sets of 3 rounds): ops/s ×0.97–1.13 in one
- * set and ×0.80–1.02 in the other, no measurable difference, and bench:floor's verify rung ran
- * faster with two.
+ * One verify worker per core (the writer's, the floor's and the auditor's default). On 2 cores a
+ * single worker gives no measurable difference in ops/s at concurrency 64, and bench:floor's
+ * verify rung runs faster with two (docs/performance.md).
  */
 export const defaultVerifyThreads = (): number => Math.max(1, availableParallelism());
 

@@ -1,5 +1,5 @@
 /**
- * PROTOCOL.md §10: the service's configuration, read from the environment once at start.
+ * docs/protocol.md §10: the service's configuration, read from the environment once at start.
  * A bad value stops the service with a message naming the variable.
  */
 import path from 'node:path';
@@ -18,7 +18,7 @@ export interface Config {
   readonly startupVerify: 'full' | 'tail';
 }
 
-/** Every variable `readConfig` reads (PROTOCOL §10 and the service's own). */
+/** Every variable `readConfig` reads (docs/protocol.md §10 and the service's own). */
 export const SERVICE_ENV_VARS = [
   'HOST',
   'PORT',

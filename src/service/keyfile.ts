@@ -1,5 +1,5 @@
 /**
- * Key files (PROTOCOL.md §3): `{"party":"<id>","publicKey":"<hex>","secretKey":"<hex seed>"}`, mode
+ * Key files (docs/protocol.md §3): `{"party":"<id>","publicKey":"<hex>","secretKey":"<hex seed>"}`, mode
  * 0600. The secret never leaves this module except to the signer that needs it, and never reaches
  * a log.
  */
@@ -21,7 +21,7 @@ export class KeyFileError extends Error {
 
 /**
  * The service derives public keys with node:crypto: @noble's first derivation builds its
- * base-point tables, about 70 ms of the service's start-up (measured with `--cpu-prof`, issue 5).
+ * base-point tables, about 70 ms of the service's start-up (measured with `--cpu-prof`).
  * The two agree on every seed (test/ledger/ed25519.test.ts).
  */
 export const newKeyFile = (party: string): KeyFile => {

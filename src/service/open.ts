@@ -1,5 +1,5 @@
 /**
- * Start-up (PROTOCOL.md §6, §10). On an empty data folder: write genesis and the key files. On a
+ * Start-up (docs/protocol.md §6, §10). On an empty data folder: write genesis and the key files. On a
  * non-empty one: check the stored log against the last signed checkpoint without replaying any op
  * — quickly (the head, the tree's right edge, the last entries; the whole log then in the
  * background) or wholly before serving (every entry's hash, seq, `prev` link and time, and the

@@ -1,5 +1,5 @@
 /**
- * The read side of PROTOCOL.md §8 and §9: ledger facts, proofs, entries, parties, vouchers,
+ * The read side of docs/protocol.md §8 and §9: ledger facts, proofs, entries, parties, vouchers,
  * histories, trees and proof bundles, with the visibility rules. Everything read here is durable.
  * A read the caller may not make is `NOT_FOUND`, exactly as if the thing did not exist.
  */

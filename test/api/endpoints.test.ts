@@ -1,5 +1,5 @@
 /**
- * Every endpoint of PROTOCOL.md §8 with its success shape (app.inject, real LevelDB): the receipt,
+ * Every endpoint of docs/protocol.md §8 with its success shape (app.inject, real LevelDB): the receipt,
  * the ledger facts, the checkpoint, inclusion and consistency proofs with their defaults and edge
  * cases, entries, parties and voucher lists with paging, a voucher, its history, tree and proof
  * bundle; the operational routes; and MALFORMED_REQUEST for bad paths and query parameters.

@@ -1,5 +1,5 @@
 /**
- * Small helpers shared by the API tests: the RFC 9457 problem shape of PROTOCOL.md §8, the ledger
+ * Small helpers shared by the API tests: the RFC 9457 problem shape of docs/protocol.md §8, the ledger
  * size as a client sees it, raw posts, and a store wrapper that can fail or stall on purpose.
  */
 import type { LightMyRequestResponse } from 'fastify';

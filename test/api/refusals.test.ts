@@ -1,5 +1,5 @@
 /**
- * Every refusal of PROTOCOL.md §7 reached over HTTP through `POST /v1/ops` (app.inject, real
+ * Every refusal of docs/protocol.md §7 reached over HTTP through `POST /v1/ops` (app.inject, real
  * LevelDB): status, code, `application/problem+json` and the RFC 9457 body, and an unchanged
  * ledger size after each. Then duplicates (§4), refusals that consume nothing, ledger time
  * (OP_EXPIRED, VOUCHER_OVERDUE, DUE_DATE_INVALID at their boundaries), RATE_LIMITED and

@@ -1,5 +1,5 @@
 /**
- * Who may read what (PROTOCOL.md §8), over HTTP with real EdDSA tokens: UNAUTHENTICATED for every
+ * Who may read what (docs/protocol.md §8), over HTTP with real EdDSA tokens: UNAUTHENTICATED for every
  * kind of bad token, NOT_FOUND for what the caller may not see (answered exactly as for what does
  * not exist, so ids cannot be probed), and the visibility of vouchers, histories, trees, proof
  * bundles, voucher lists and the raw log for every role.

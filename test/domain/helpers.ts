@@ -1,6 +1,6 @@
 /**
  * Test helpers for the pure domain: real Ed25519 keys (node:crypto), real op preimages and opIds
- * (PROTOCOL.md §3), real signatures, and a small in-memory "world" that runs
+ * (docs/protocol.md §3), real signatures, and a small in-memory "world" that runs
  * parseOp → decide → MemoryState.apply the way the service's sequencer would.
  *
  * Tests read as given / when / then:

@@ -1,5 +1,5 @@
 /**
- * party.register and party.update (PROTOCOL.md §6, §7): registration, key rotation, suspension,
+ * party.register and party.update (docs/protocol.md §6, §7): registration, key rotation, suspension,
  * and the refusals that guard them.
  */
 import { describe, expect, test } from 'vitest';

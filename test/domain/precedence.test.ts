@@ -1,5 +1,5 @@
 /**
- * Refusal precedence (PROTOCOL.md §7: "the first that applies is the answer"). Each test builds an
+ * Refusal precedence (docs/protocol.md §7: "the first that applies is the answer"). Each test builds an
  * op to which two refusals apply and asserts the one earlier in the table wins.
  */
 import { describe, test } from 'vitest';

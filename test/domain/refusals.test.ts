@@ -1,5 +1,5 @@
 /**
- * Every refusal code decide can return, each on its own (PROTOCOL.md §7 refusal table), plus the
+ * Every refusal code decide can return, each on its own (docs/protocol.md §7 refusal table), plus the
  * time rules: expiry, overdue, due dates.
  */
 import { sign } from 'node:crypto';

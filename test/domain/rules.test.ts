@@ -1,5 +1,5 @@
 /**
- * The nine rules of PROTOCOL.md §7 that hold for every voucher at every entry: examples for each,
+ * The nine rules of docs/protocol.md §7 that hold for every voucher at every entry: examples for each,
  * and a fast-check property that drives random op sequences and checks them all after every entry,
  * then replays the accepted entries into a fresh state.
  */

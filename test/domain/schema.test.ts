@@ -1,5 +1,5 @@
 /**
- * parseOp: the strict shape check of a wire envelope (PROTOCOL.md §2, §4, §7). Anything that is
+ * parseOp: the strict shape check of a wire envelope (docs/protocol.md §2, §4, §7). Anything that is
  * not exactly the shape is MALFORMED_REQUEST; valid edge cases pass and come out with bigint
  * amounts.
  */

@@ -1,5 +1,5 @@
 /**
- * Every voucher op from every status (PROTOCOL.md §7 rule 4 and the operations table), and the exact
+ * Every voucher op from every status (docs/protocol.md §7 rule 4 and the operations table), and the exact
  * effects of every legal transition.
  */
 import { describe, expect, test } from 'vitest';

@@ -1,5 +1,5 @@
 /**
- * A small HTTP client for the e2e tests: signs envelopes (PROTOCOL §3–§4) and read tokens (§8)
+ * A small HTTP client for the e2e tests: signs envelopes (docs/protocol.md §3–§4) and read tokens (§8)
  * with the project's own ledger code, and talks to a running service over loopback with Node's
  * global `fetch` (undici underneath, keep-alive by default).
  */
@@ -25,7 +25,7 @@ export const key = (id: string, role: Role, salt = ''): Key => {
   return { id, role, seed, publicKey: publicKeyFromSeed(seed) };
 };
 
-/** The operator, from the key file the service wrote at genesis (PROTOCOL §10). */
+/** The operator, from the key file the service wrote at genesis (docs/protocol.md §10). */
 export const operatorKey = async (dataDir: string): Promise<Key> => {
   const file = JSON.parse(await readFile(path.join(dataDir, 'operator.key'), 'utf8')) as { party: string; publicKey: string; secretKey: string };
   return { id: 'operator', role: 'operator', seed: file.secretKey, publicKey: file.publicKey };

@@ -1,5 +1,5 @@
 /**
- * Races over real HTTP (PROTOCOL §7 rule 5, CONTEXT.md "double pledging"): many concurrent ops on
+ * Races over real HTTP (docs/protocol.md §7 rule 5, CONTEXT.md "double pledging"): many concurrent ops on
  * one voucher, each valid on its own; exactly one wins, every other is refused with the code §7
  * gives, and the ledger grows by exactly one entry.
  */

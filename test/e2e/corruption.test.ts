@@ -1,5 +1,5 @@
 /**
- * Tampering with the stored log (PROTOCOL §6, §10): the service checks the stored log against the
+ * Tampering with the stored log (docs/protocol.md §6, §10): the service checks the stored log against the
  * last signed checkpoint before it serves and refuses to start — exit code 1, "refusing to start"
  * on stderr, the first bad seq named — on any mismatch. Each case works on its own copy of one
  * stopped ledger, changed directly in LevelDB (sublevel 'e': entry JCS text keyed by 12-hex seq).

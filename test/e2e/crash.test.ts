@@ -1,5 +1,5 @@
 /**
- * SIGKILL under concurrent load (PROTOCOL §5, §6): an op answered 201 is durable, the log has no
+ * SIGKILL under concurrent load (docs/protocol.md §5, §6): an op answered 201 is durable, the log has no
  * gap, its hash chain holds, and the checkpoint signed at the restart covers exactly the log and
  * is consistent with every checkpoint signed before the crash.
  *

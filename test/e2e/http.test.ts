@@ -1,5 +1,5 @@
 /**
- * The HTTP edge over a real socket (PROTOCOL §2, §8): bytes that `fetch` would never send — invalid
+ * The HTTP edge over a real socket (docs/protocol.md §2, §8): bytes that `fetch` would never send — invalid
  * UTF-8, a BOM, bad percent-encoding, an oversized chunked body — all get an RFC 9457
  * `application/problem+json` answer with a §7/§8 code, and never a 5xx. And RATE_LIMIT_PER_MIN.
  */

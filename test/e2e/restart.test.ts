@@ -1,5 +1,5 @@
 /**
- * A graceful restart (PROTOCOL §6, §10): SIGTERM/SIGINT stop the service with exit code 0, and a
+ * A graceful restart (docs/protocol.md §6, §10): SIGTERM/SIGINT stop the service with exit code 0, and a
  * start on the same data folder serves the same ledger — same id, size and checkpoint root — and
  * answers every earlier op with its original receipt and `"duplicate": true`.
  */

@@ -37,7 +37,7 @@ export interface Exit {
 export interface StartOptions {
   /** Data folder; a fresh temporary one if omitted. */
   readonly dataDir?: string;
-  /** Extra or overriding environment (PROTOCOL §10 variables). */
+  /** Extra or overriding environment (docs/protocol.md §10 variables). */
   readonly env?: Record<string, string>;
 }
 

@@ -1,5 +1,5 @@
 /**
- * Starting the service (PROTOCOL §3, §10, main.ts): what the first start prints and writes, what a
+ * Starting the service (docs/protocol.md §3, §10, main.ts): what the first start prints and writes, what a
  * later start prints, and the operator keys it must refuse before writing anything.
  */
 import { existsSync } from 'node:fs';

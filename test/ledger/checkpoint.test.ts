@@ -49,7 +49,7 @@ const KNOWN_NOTE =
 
 const note = signCheckpoint({ ledgerId: LEDGER_ID, size: 8, root: ROOT }, SEED);
 
-describe('checkpoint notes (PROTOCOL §6, C2SP tlog-checkpoint + signed-note)', () => {
+describe('checkpoint notes (docs/protocol.md §6, C2SP tlog-checkpoint + signed-note)', () => {
   it('matches a note assembled independently with node:crypto and Buffer', () => {
     const text = `${NAME}\n8\n${Buffer.from(ROOT, 'hex').toString('base64')}\n`;
     const id = createHash('sha256')

@@ -93,7 +93,7 @@ describe('S must be canonical (S < L)', () => {
   });
 });
 
-describe('keys: small order and non-canonical encodings are refused (PROTOCOL §3)', () => {
+describe('keys: small order and non-canonical encodings are refused (docs/protocol.md §3)', () => {
   it('the 8 small-order encodings are small order (noble agrees) and not strict keys', () => {
     for (const hex of SMALL_ORDER) {
       expect(ed.Point.fromBytes(fromHex(hex)).isSmallOrder()).toBe(true);
@@ -160,7 +160,7 @@ describe('mixed-order keys and R: the cofactored/cofactorless difference is clos
   it('key A + T: valid cofactored, invalid cofactorless → both refuse (when 8 ∤ k)', () => {
     const mixedKey = B.multiply(a).add(T).toBytes();
     const keyHex = toHex(mixedKey);
-    expect(isStrictPublicKey(keyHex)).toBe(true); // PROTOCOL §3 refuses only small-order keys
+    expect(isStrictPublicKey(keyHex)).toBe(true); // docs/protocol.md §3 refuses only small-order keys
     let msg = ascii('m0');
     for (let i = 1; challenge(B.multiply(7n).toBytes(), mixedKey, msg) % 8n === 0n; i++) msg = ascii(`m${i}`);
     const sig = signWith(mixedKey, B.multiply(7n), 7n, msg);

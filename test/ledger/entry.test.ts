@@ -61,7 +61,7 @@ const relink = (entries: Entry[]): HashedEntry[] => {
   });
 };
 
-describe('entry hash (PROTOCOL §5)', () => {
+describe('entry hash (docs/protocol.md §5)', () => {
   it('is SHA-256(0x00 ‖ JCS(entry)), checked against node:crypto over hand-written JCS', () => {
     const jcs =
       '{"op":{"payload":{"createdAt":"2026-11-28T09:30:00.000Z","currency":"CNY","maxTenorDays":365,"name":"demo",' +

@@ -5,7 +5,7 @@ import { parseBase64, toBase64 } from '../../src/ledger/base64.js';
 import { bytesEqual, fromHex, isHex, parseHex, toHex } from '../../src/ledger/hex.js';
 import { expectLedgerError } from './helpers.js';
 
-describe('hex (PROTOCOL §2: lowercase hex)', () => {
+describe('hex (docs/protocol.md §2: lowercase hex)', () => {
   it('round-trips every byte value and agrees with Buffer', () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     expect(toHex(all)).toBe(Buffer.from(all).toString('hex'));

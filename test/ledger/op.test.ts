@@ -21,7 +21,7 @@ describe('sha256 (portable)', () => {
   });
 });
 
-describe('op preimage and opId (PROTOCOL §3)', () => {
+describe('op preimage and opId (docs/protocol.md §3)', () => {
   const payload = {
     type: 'voucher.transfer',
     ledger: 'ab'.repeat(32),

@@ -1,5 +1,5 @@
 /**
- * Properties of PROTOCOL.md §7 over random sequences of valid and invalid ops. Each sequence is a
+ * Properties of docs/protocol.md §7 over random sequences of valid and invalid ops. Each sequence is a
  * list of "intents" read against the state at the time, so most ops are plausible (the right
  * signer, an existing voucher) and many are not (a wrong signer, a final voucher, a bad amount).
  */

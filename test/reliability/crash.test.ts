@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 6, item 1), short version: SIGKILL at random moments of a shared-voucher
+ * Crash safety, short version: SIGKILL at random moments of a shared-voucher
  * workload, during the first start and during a later start-up, with the whole history checked
  * against the domain model after each restart (see lib/crash.ts for what is checked, and how it
  * adds to test/e2e/crash.test.ts). `npm run soak` runs the long version (≥ 20 kills).

@@ -1,8 +1,8 @@
 /**
- * Storage faults, simulated deterministically (issue 6, item 2): a failed batch, an fsync error,
+ * Storage faults, simulated deterministically: a failed batch, an fsync error,
  * a full disk and a torn write, each at a seeded commit (genesis included), with what survives a
  * power loss drawn from the seed. What each run checks, and which recovered state is right per
- * PROTOCOL, is in lib/faults-run.ts; how the faults are modelled is in test/support/faults.ts.
+ * docs/protocol.md, is in lib/faults-run.ts; how the faults are modelled is in test/support/faults.ts.
  *
  * The seeds below cover every kind and outcome, later and at genesis. A failure names its seed;
  * RVL_SEED=<n> npx vitest run test/reliability/faults.test.ts replays just that one.

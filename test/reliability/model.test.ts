@@ -1,5 +1,5 @@
 /**
- * Model checking (issue 6, item 3), short version: a concurrent run over HTTP whose history is
+ * Model checking, short version: a concurrent run over HTTP whose history is
  * checked against the pure domain model (lib/model-run.ts, lib/check.ts). Then the checker's own
  * tests, on the same real history: an altered receipt, a lost acknowledged op, a refusal the model
  * would not give, a changed served voucher and a missing entry must each be reported.

@@ -1,5 +1,5 @@
 /**
- * Races (issue 6, item 4), short version: 200 concurrent attempts on one asset for each of the four
+ * Races, short version: 200 concurrent attempts on one asset for each of the four
  * mixes (lib/races.ts), over HTTP against the compiled server. Exactly one winner; every loser gets
  * exactly the code §7 gives once the winner is applied (predicted from the winner, and confirmed by
  * the domain model); the ledger grows by one; the whole history then passes the model check.

@@ -1,5 +1,5 @@
 /**
- * Authentication and authorization over HTTP (issue 6, item 7), beyond test/api/visibility.test.ts
+ * Authentication and authorization over HTTP, beyond test/api/visibility.test.ts
  * (one hand-written story) and test/api/auth.test.ts (the token checks one by one):
  *
  *  - every endpoint of §8, for every role and for no token, against a model of §8 written from

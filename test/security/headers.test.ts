@@ -1,5 +1,5 @@
 /**
- * Security headers (helmet's, made once at start-up; issue 6 item 7) on every kind of answer: JSON, text, problem
+ * Security headers (helmet's, made once at start-up) on every kind of answer: JSON, text, problem
  * answers from every error path (a route's refusal, an unknown route, a bad URL, an over-long path
  * parameter, a rate limit), the docs and the web console's HTML. The Content-Security-Policy suits
  * an API and a same-origin static console: everything from 'self', no inline script or style, no

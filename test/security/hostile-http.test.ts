@@ -1,5 +1,5 @@
 /**
- * Hostile bytes over a real socket to the compiled server (issue 6, item 6): what `app.inject`
+ * Hostile bytes over a real socket to the compiled server: what `app.inject`
  * cannot send — broken request lines, illegal header bytes, obs-folds, conflicting lengths, bad
  * chunking, truncated bodies, CONNECT, a missing Host, overlong UTF-8 in the path — generated with
  * fast-check. Every request must get an answer; an error answer is an RFC 9457 problem with a code

@@ -1,5 +1,5 @@
 /**
- * Hostile input over `app.inject` (issue 6, item 6): thousands of generated requests against a
+ * Hostile input over `app.inject`: thousands of generated requests against a
  * real ledger (LevelDB, the real writer and the real Fastify app). Every one must get an RFC 9457
  * problem with a 4xx status and a code of the closed list, or, for a valid replay, the original
  * receipt with `duplicate: true`. None may get a 5xx, write anything (the store's `commit` is

@@ -1,5 +1,5 @@
 /**
- * No secret in the logs (issue 6, item 7). The compiled service runs with LOG_LEVEL=trace, its
+ * No secret in the logs. The compiled service runs with LOG_LEVEL=trace, its
  * stdout captured, through a full story: genesis with a generated operator key, registrations,
  * issue, accept, split, transfer, a co-signed pledge, release, settle, reads by every role, and
  * the unhappy paths where a careless implementation would log what it was sent: bad and expired

@@ -1,5 +1,5 @@
 /**
- * RATE_LIMIT_PER_MIN on @fastify/rate-limit (issue 6, item 7), beyond the basic cases in
+ * RATE_LIMIT_PER_MIN on @fastify/rate-limit, beyond the basic cases in
  * test/api/refusals.test.ts: per address on every route (unknown ones and the docs included, IPv6
  * per /64), per party for reads and ops sharing one quota, parties isolated from one another,
  * nobody able to spend another party's quota with forged tokens or forged envelopes, a 429 that is

@@ -1,5 +1,5 @@
 /**
- * The writer decides the next batch while the previous one's commit is in flight (issue 5). A
+ * The writer decides the next batch while the previous one's commit is in flight. A
  * batch decided on top of an uncommitted one must see its effects, commit after it, and be
  * answered 503 with nothing written if the commit below it fails.
  */

@@ -1,5 +1,5 @@
 /**
- * Start-up at scale (issue 5): the quick start checks the head, the checkpoint, the stored tree's
+ * Start-up at scale: the quick start checks the head, the checkpoint, the stored tree's
  * right edge and the last entries, then verifies the whole log in the background; a bad entry
  * found there makes the service read-only. The duplicate index fills in the background too, and
  * answers exactly once complete.

@@ -1,5 +1,5 @@
 /**
- * LevelStore.stage (issue 5): the writer builds a batch's writes while the batch before it is
+ * LevelStore.stage: the writer builds a batch's writes while the batch before it is
  * still being written. A staged batch must commit exactly what an unstaged one does, and one that
  * is never committed (its predecessor failed) must never reach the disk.
  */

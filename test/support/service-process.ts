@@ -74,7 +74,7 @@ export interface Proc {
 export interface SpawnOptions {
   readonly mainJs: string;
   readonly dataDir: string;
-  /** Extra or overriding environment (PROTOCOL §10 variables; LEDGER_NAME defaults to "test"). */
+  /** Extra or overriding environment (docs/protocol.md §10 variables; LEDGER_NAME defaults to "test"). */
   readonly env?: Record<string, string>;
   /** Arguments for node before the script (e.g. --import a preload). */
   readonly nodeArgs?: readonly string[];

@@ -1,5 +1,5 @@
 /**
- * Crash safety (issue 6, item 1), for the short CI run and the long soak alike.
+ * Crash safety, for the short CI run and the long soak alike.
  *
  * test/e2e/crash.test.ts kills the server a few times under load, after a chosen number of 201s,
  * with workers on disjoint vouchers, and checks the log and that every acknowledged op replays

@@ -1,5 +1,5 @@
 /**
- * Storage faults (issue 6, item 2): one seeded run. The service runs in this process over a real
+ * Storage faults: one seeded run. The service runs in this process over a real
  * LevelDB wrapped by the fault injector (test/support/faults.ts); a concurrent workload runs until
  * the planned commit fails, and a little after. Then:
  *
@@ -15,7 +15,7 @@
  *     signed before is a prefix, the whole history passes the model check; every op that got a
  *     503 is sent again and is a duplicate if it survived, else decided afresh.
  *
- * Which recovered state is right (PROTOCOL §4–§6): the failed batch was never acknowledged, so
+ * Which recovered state is right (docs/protocol.md §4–§6): the failed batch was never acknowledged, so
  * the protocol allows either outcome, exactly as for a crash in the middle of a request: losing it
  * loses nothing acknowledged, and keeping it is keeping a batch that is complete, hash-linked and
  * covered by the checkpoint signed in the same atomic write. What it does not allow is anything in

@@ -1,5 +1,5 @@
 /**
- * Model checking (issue 6, item 3): a concurrent run against the compiled server over HTTP, every
+ * Model checking: a concurrent run against the compiled server over HTTP, every
  * request and answer recorded, then the whole history checked against the pure domain model
  * (check.ts `checkModel`): every entry replayed through parseOp + decide + MemoryState in seq
  * order, every receipt (effects, seq, entry hash, time) and the final state of every voucher and

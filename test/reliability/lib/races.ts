@@ -1,5 +1,5 @@
 /**
- * Races (issue 6, item 4): hundreds of concurrent ops on one asset, each valid on its own. Exactly
+ * Races: hundreds of concurrent ops on one asset, each valid on its own. Exactly
  * one wins; every other is refused with the code §7 gives once the winner is applied, which the
  * race predicts from the winner alone and the domain model confirms:
  *
