@@ -151,7 +151,7 @@ const main = async (): Promise<number> => {
     const raceCheck = await checkAll(rt, operator, races.flatMap((r) => r.calls));
     failed('races: the model check of every race', SEED, raceCheck.findings);
     const size = raceCheck.snap.entries.length;
-    const agree = races.flatMap((r) => modelAgrees(raceCheck.model.model, { ledgerId: rt.ledgerId, seq: size, time: raceCheck.snap.entries[size - 1]!.entry.time }, r));
+    const agree = races.flatMap((r) => modelAgrees(raceCheck.model.model, { ledgerId: rt.ledgerId, nodeKey: raceCheck.snap.info.nodeKey, seq: size, time: raceCheck.snap.entries[size - 1]!.entry.time }, r));
     failed('races: the model on every loser', SEED, agree);
     say(`races: ${races.length} races of ${RACE_N} attempts; ${raceCheck.model.refusalsChecked} refusals model-checked`);
     await raceServer.stop();

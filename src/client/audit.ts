@@ -299,6 +299,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
           seq,
           time: entry.time,
           opId: sha256Hex(preimage),
+          nodeKey: g.nodeKey,
           verifySignature: (publicKey, sig) => results.get(`${publicKey}|${sig}`) ?? verify(publicKey, preimage, sig),
         });
       } catch (err) {

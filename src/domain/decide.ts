@@ -198,9 +198,9 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
 
   switch (p.type) {
     case 'party.register':
-      return register(view, p);
+      return register(view, p, ctx);
     case 'party.update':
-      return update(view, p, party(p.partyId));
+      return update(view, p, party(p.partyId), ctx);
     case 'voucher.issue':
       return issue(view, p, ctx, party);
   }
@@ -252,8 +252,21 @@ const accepted = (effects: Partial<Effects>): Decision => ({
   },
 });
 
-const register = (view: LedgerView, p: PartyRegisterPayload): Decision => {
+/**
+ * `PARTY_EXISTS` when `publicKey` is the node's key: genesis registers that key to the node (§6),
+ * so it is a key "that is or was registered" (§7). A party holding it could sign ops with the key
+ * that banks trust for checkpoints (§9). The node's key is public (genesis names it), so the
+ * detail may say so.
+ */
+const nodeKeyRefusal = (publicKey: string, ctx: DecideContext): Decision | undefined =>
+  publicKey === ctx.nodeKey
+    ? refuse('PARTY_EXISTS', "that public key is the node's checkpoint key, registered to the node at genesis")
+    : undefined;
+
+const register = (view: LedgerView, p: PartyRegisterPayload, ctx: DecideContext): Decision => {
   if (view.party(p.party.id)) return refuse('PARTY_EXISTS', `party ${p.party.id} is already registered`);
+  const nodeKey = nodeKeyRefusal(p.party.publicKey, ctx);
+  if (nodeKey !== undefined) return nodeKey;
   const owner = view.keyOwner(p.party.publicKey);
   if (owner !== undefined) {
     return refuse('PARTY_EXISTS', `that public key is or was registered to ${owner}`);
@@ -261,11 +274,13 @@ const register = (view: LedgerView, p: PartyRegisterPayload): Decision => {
   return accepted({ parties: [{ ...p.party, status: 'active' }] });
 };
 
-const update = (view: LedgerView, p: PartyUpdatePayload, target: Party): Decision => {
+const update = (view: LedgerView, p: PartyUpdatePayload, target: Party, ctx: DecideContext): Decision => {
   if (p.status === 'suspended' && target.role === 'operator') {
     return refuse('ROLE_NOT_ALLOWED', 'the operator cannot be suspended');
   }
   if (p.publicKey !== undefined) {
+    const nodeKey = nodeKeyRefusal(p.publicKey, ctx);
+    if (nodeKey !== undefined) return nodeKey;
     const owner = view.keyOwner(p.publicKey);
     if (owner !== undefined && owner !== target.id) {
       return refuse('PARTY_EXISTS', `that public key is or was registered to ${owner}`);

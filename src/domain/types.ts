@@ -196,6 +196,11 @@ export interface DecideContext {
   /** The op's id (hex SHA-256 of its preimage); the root voucher id derives from it. */
   readonly opId: string;
   /**
+   * The node's public key, from genesis (§6). Genesis registers it to the node, which signs
+   * checkpoints with it, so no party may take it (`PARTY_EXISTS`).
+   */
+  readonly nodeKey: string;
+  /**
    * Does `sig` verify over this op's preimage under `publicKey`? The service answers from
    * signatures it checked off the main thread; tests answer with a real verifier.
    */

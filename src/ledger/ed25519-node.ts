@@ -12,8 +12,11 @@ import { LEDGER_LIMITS } from './limits.js';
  *    rule of docs/protocol.md §3 and must not depend on the OpenSSL version.
  *  - OpenSSL accepts any 32 bytes as a key, including small-order points: with the identity key,
  *    (R = identity, S = 0) verifies for every message. So keys are screened here: y (sign bit
- *    cleared) must be < p and must not be the y of one of the 8 small-order points. Keys whose y
- *    is not on the curve cannot verify anything in OpenSSL.
+ *    cleared) must be < p, must not be the y of one of the 8 small-order points, must be the y of
+ *    a point on the curve, and that point must have no small-order component ([L]A = identity;
+ *    docs/protocol.md, "Decisions where the contract is silent"). The last check is computed here
+ *    independently of noble — an x-only Montgomery ladder — so the tests compare two
+ *    implementations; it runs once per key (the screen is cached).
  *  - OpenSSL verifies with the cofactorless equation and compares R as bytes, which also refuses
  *    non-canonical R encodings.
  *
@@ -66,12 +69,77 @@ const recall = (cache: Map<string, KeyObject>, id: string): KeyObject | undefine
   return key;
 };
 
-/** The key-encoding screen described above (canonical y, not small order). */
+const modP = (n: bigint): bigint => {
+  const r = n % FIELD_P;
+  return r < 0n ? r + FIELD_P : r;
+};
+
+const powModP = (base: bigint, exponent: bigint): bigint => {
+  let result = 1n;
+  let b = modP(base);
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = modP(result * b);
+    b = modP(b * b);
+  }
+  return result;
+};
+
+/** RFC 8032 §5.1: d = −121665 / 121666 of edwards25519. */
+const EDWARDS_D = modP(-121665n * powModP(121666n, FIELD_P - 2n));
+
+/** RFC 7748 §5: a24 = (486662 − 2) / 4 of curve25519, for the ladder's doubling. */
+const MONTGOMERY_A24 = 121665n;
+
+/**
+ * Is y (< p, not the y of a small-order point) the y of a point A on edwards25519 with [L]A the
+ * identity? On the curve: x² = (y² − 1) / (d·y² + 1) must be a square (Euler's criterion on
+ * (y² − 1)(d·y² + 1), as d·y² + 1 is never 0). Torsion-free: the map u = (1 + y) / (1 − y) takes A
+ * to curve25519, where an x-only Montgomery ladder (RFC 7748 §5, without clamping) computes
+ * [L]A projectively; it is the identity exactly when its Z is 0. The difference point's u is kept
+ * as the fraction (1 + y) : (1 − y), so nothing is inverted. y = ±1 (u = ∞ or 0) are small-order
+ * and never reach here.
+ */
+const isPrimeOrderY = (y: bigint): boolean => {
+  const y2 = modP(y * y);
+  const euler = powModP(modP((y2 - 1n) * (EDWARDS_D * y2 + 1n)), (FIELD_P - 1n) / 2n);
+  if (euler !== 1n) return false; // not a square: no x, not a point of the curve
+  const xd = modP(1n + y);
+  const zd = modP(1n - y);
+  let x2 = 1n;
+  let z2 = 0n; // the identity
+  let x3 = xd;
+  let z3 = zd; // A
+  for (let bit = 252; bit >= 0; bit--) {
+    const swap = (ED25519_L >> BigInt(bit)) & 1n;
+    if (swap) [x2, z2, x3, z3] = [x3, z3, x2, z2];
+    const a = x2 + z2;
+    const aa = modP(a * a);
+    const b = x2 - z2;
+    const bb = modP(b * b);
+    const e = aa - bb;
+    const c = x3 + z3;
+    const d = x3 - z3;
+    const da = modP(d * a);
+    const cb = modP(c * b);
+    const sum = da + cb;
+    const diff = da - cb;
+    x3 = modP(zd * modP(sum * sum));
+    z3 = modP(xd * modP(diff * diff));
+    x2 = modP(aa * bb);
+    z2 = modP(e * (aa + MONTGOMERY_A24 * e));
+    if (swap) [x2, z2, x3, z3] = [x3, z3, x2, z2];
+  }
+  return z2 === 0n;
+};
+
+/** The key-encoding screen described above (canonical y, not small order, prime order L). */
 const isAcceptableKeyEncoding = (publicKey: Uint8Array): boolean => {
   const masked = Uint8Array.from(publicKey);
   masked[31] = masked[31]! & 0x7f;
-  if (leBytesToBigint(masked) >= FIELD_P) return false;
-  return !SMALL_ORDER_Y.has(toHex(masked));
+  const y = leBytesToBigint(masked);
+  if (y >= FIELD_P) return false;
+  if (SMALL_ORDER_Y.has(toHex(masked))) return false;
+  return isPrimeOrderY(y);
 };
 
 const publicKeyObject = (publicKeyHex: unknown): KeyObject | undefined => {

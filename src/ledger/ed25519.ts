@@ -9,7 +9,11 @@ import { bytesEqual, concatBytes, fromHex, parseHex, toHex } from './hex.js';
  *
  * Verification rules, all of which must hold:
  *  1. the key, 32 bytes, decodes under RFC 8032 §5.1.3 with y < p and is not x = 0 with the sign
- *     bit set (a canonical encoding), and is not of small order (docs/protocol.md §3);
+ *     bit set (a canonical encoding), is not of small order (docs/protocol.md §3), and has no
+ *     small-order component: [L]A is the identity (torsion-free). An honest key, [a]B, always is.
+ *     A mixed-order key A + T (T of order 2, 4 or 8) is refused: under it, whether a crafted
+ *     signature verifies depends on which equation a verifier checks (cofactored or not), so
+ *     verifiers in other languages could disagree; refused, no verifier is ever asked;
  *  2. S < L (RFC 8032 §5.1.7: a non-canonical S is invalid);
  *  3. the cofactorless equation [S]B = R + [k]A, k = SHA-512(R ‖ A ‖ M) mod L, compared as
  *     encodings: encode([S]B − [k]A) = R (so R must also be a canonical encoding).
@@ -38,20 +42,39 @@ export const leBytesToBigint = (bytes: Uint8Array): bigint => {
   return n;
 };
 
-/** The point of a canonically encoded, non-small-order key, else undefined. */
+/**
+ * Keys already screened: their point, or null if refused. The torsion check costs about a
+ * quarter of a verification and a log has few keys and many signatures, so it runs once per key.
+ */
+const strictKeyPoints = new Map<string, ed.Point | null>();
+const STRICT_KEY_POINTS_MAX = 4096;
+
+/**
+ * The point of a canonically encoded key of prime order L (not small order, no small-order
+ * component), else undefined.
+ */
 const strictKeyPoint = (publicKey: Uint8Array): ed.Point | undefined => {
   if (publicKey.length !== PUBLIC_KEY_BYTES) return undefined;
+  const id = toHex(publicKey);
+  const known = strictKeyPoints.get(id);
+  if (known !== undefined) return known ?? undefined;
+  let point: ed.Point | null = null;
   try {
-    const point = ed.Point.fromBytes(publicKey, false); // strict RFC 8032 decoding
-    return point.isSmallOrder() ? undefined : point;
+    const decoded = ed.Point.fromBytes(publicKey, false); // strict RFC 8032 decoding
+    // isTorsionFree: [L]P is the identity. The identity itself passes it, so isSmallOrder goes first.
+    if (!decoded.isSmallOrder() && decoded.isTorsionFree()) point = decoded;
   } catch {
-    return undefined;
+    point = null;
   }
+  if (strictKeyPoints.size >= STRICT_KEY_POINTS_MAX) strictKeyPoints.clear();
+  strictKeyPoints.set(id, point);
+  return point ?? undefined;
 };
 
 /**
  * docs/protocol.md §3: true only for 64 lowercase hex chars encoding a canonically encoded Ed25519
- * point that is not of small order. Keys failing this are refused wherever a key enters.
+ * point of prime order L: not of small order, and with no small-order component. Keys failing
+ * this are refused wherever a key enters.
  */
 export const isStrictPublicKey = (publicKeyHex: unknown): boolean => {
   const bytes = parseHex(publicKeyHex, PUBLIC_KEY_BYTES);

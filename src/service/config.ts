@@ -16,6 +16,11 @@ export interface Config {
   readonly rateLimitPerMin: number;
   /** `tail` (default): a quick start, the whole log checked in the background; `full`: before serving. */
   readonly startupVerify: 'full' | 'tail';
+  /**
+   * The metrics listener (`METRICS_HOST`, `METRICS_PORT`): `GET /metrics` without a token, for a
+   * scraper on an address only the monitoring system reaches. Undefined (the default): off.
+   */
+  readonly metrics: { readonly host: string; readonly port: number } | undefined;
 }
 
 /** Every variable `readConfig` reads (docs/protocol.md §10 and the service's own). */
@@ -29,6 +34,8 @@ export const SERVICE_ENV_VARS = [
   'LOG_LEVEL',
   'RATE_LIMIT_PER_MIN',
   'STARTUP_VERIFY',
+  'METRICS_HOST',
+  'METRICS_PORT',
 ] as const;
 
 export class ConfigError extends Error {
@@ -49,19 +56,36 @@ const startupVerify = (raw: string): 'full' | 'tail' => {
   return raw;
 };
 
+/**
+ * `METRICS_PORT` turns the metrics listener on, on `METRICS_HOST` (default 127.0.0.1: loopback,
+ * never every interface unless asked). `METRICS_HOST` alone is a mistake, not a silent no-op.
+ */
+const metricsListener = (env: NodeJS.ProcessEnv, port: number): Config['metrics'] => {
+  const host = env.METRICS_HOST || undefined;
+  const rawPort = env.METRICS_PORT || undefined;
+  if (rawPort === undefined) {
+    if (host !== undefined) throw new ConfigError('METRICS_HOST is set but METRICS_PORT is not; set both to serve /metrics without a token, or neither');
+    return undefined;
+  }
+  const metricsPort = integer('METRICS_PORT', rawPort, 0, 65535);
+  if (metricsPort !== 0 && metricsPort === port) throw new ConfigError(`METRICS_PORT must differ from PORT (${port})`);
+  return { host: host ?? '127.0.0.1', port: metricsPort };
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const dataDir = path.resolve(env.LEDGER_DATA_DIR || './ledger-data');
   const operatorPublicKey = env.LEDGER_OPERATOR_PUBLIC_KEY || undefined;
   if (operatorPublicKey !== undefined && !isStrictPublicKey(operatorPublicKey)) {
     throw new ConfigError(
-      'LEDGER_OPERATOR_PUBLIC_KEY must be 64 lowercase hex characters of a valid Ed25519 public key (canonical, not of small order)',
+      'LEDGER_OPERATOR_PUBLIC_KEY must be 64 lowercase hex characters of a valid Ed25519 public key (canonical, of prime order: no small-order component)',
     );
   }
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LOG_LEVELS.has(logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
+  const port = integer('PORT', env.PORT || '8080', 0, 65535);
   return {
     host: env.HOST || '127.0.0.1',
-    port: integer('PORT', env.PORT || '8080', 0, 65535),
+    port,
     dataDir,
     ledgerName: env.LEDGER_NAME || 'demo',
     operatorPublicKey,
@@ -69,5 +93,6 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     logLevel,
     rateLimitPerMin: integer('RATE_LIMIT_PER_MIN', env.RATE_LIMIT_PER_MIN ?? '60000', 0, 1_000_000_000),
     startupVerify: startupVerify(env.STARTUP_VERIFY || 'tail'),
+    metrics: metricsListener(env, port),
   };
 };

@@ -166,6 +166,8 @@ export const snapshot = (s: MemoryState): Snapshot =>
 export interface WorldOptions {
   readonly ledgerId?: string;
   readonly operatorKey?: Key;
+  /** The node's checkpoint key from genesis; a fresh one by default. */
+  readonly nodeKey?: Key;
   readonly time?: string;
   readonly maxTenorDays?: number;
   readonly currency?: string;
@@ -187,6 +189,8 @@ export class World {
   readonly maxTenorDays: number;
   readonly state: MemoryState;
   readonly operator: Actor;
+  /** The node's key (genesis `nodeKey`): it signs checkpoints and belongs to no party. */
+  readonly nodeKey: Key;
   /** The seq the next accepted op gets. */
   seq = 1;
   /** The ledger time the next op gets. */
@@ -204,6 +208,7 @@ export class World {
     const key = opts.operatorKey ?? newKey();
     this.operator = { id: 'operator', key };
     this.#actors.set('operator', this.operator);
+    this.nodeKey = opts.nodeKey ?? newKey();
     this.state = new MemoryState({ operatorPublicKey: key.publicKey });
   }
 
@@ -243,6 +248,7 @@ export class World {
       seq: this.seq,
       time: this.time,
       opId: opIdOf(envelope.payload),
+      nodeKey: this.nodeKey.publicKey,
       verifySignature: verifierFor(envelope.payload),
       ...overrides,
     };
@@ -458,8 +464,16 @@ export const voucherIn = (status: Status, opts: WorldOptions = {}): Cast & { id:
 
 // ---------------------------------------------------------------- keys that must be refused
 
-/** §3: small-order or non-canonical Ed25519 public keys (32 bytes, little-endian y + sign bit). */
+/**
+ * §3: small-order, mixed-order (a small-order component) or non-canonical Ed25519 public keys
+ * (32 bytes, little-endian y + sign bit). The mixed-order ones are RFC 8032 TEST 1's key plus a
+ * point of order 2, 4 or 8.
+ */
 export const BAD_POINTS: readonly (readonly [string, string])[] = [
+  ['a mixed-order key: an honest key plus a point of order 8', '9158312a9a8d6e3b34c891d6d61444f8b8211c5117ebad15bdb0bd68b07e0245'],
+  ['a mixed-order key: an honest key plus the point of order 2', '16a567fe7d4ef5482ab4012c369bf8c5f11e8d0c2559dcda50fde59708f8aee5'],
+  ['a mixed-order key: an honest key plus a point of order 4', '40c7570f4dd54835b9131184410ed4a0cc93e7d9ad053cbc6d07a62426999582'],
+  ['a mixed-order key: vector 2 of "Taming the many EdDSAs"', 'f7badec5b8abeaf699583992219b7b223f1df3fbbea919844e3f7c554a43dd43'],
   ['the identity (order 1)', '0100000000000000000000000000000000000000000000000000000000000000'],
   ['y = -1 (order 2)', 'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f'],
   ['y = 0 (order 4)', '0000000000000000000000000000000000000000000000000000000000000000'],

@@ -3,7 +3,7 @@
  * and the refusals that guard them.
  */
 import { describe, expect, test } from 'vitest';
-import { expectOk, newKey, World, cast } from './helpers.js';
+import { cast, envelopeOf, expectCode, expectOk, newKey, World } from './helpers.js';
 
 describe('party.register', () => {
   test('given the genesis state, then the operator exists, active, with the genesis key', () => {
@@ -97,6 +97,23 @@ describe('party.register', () => {
     w.refuses([w.operator], w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'supplier', publicKey: oldKey.publicKey } }), 'PARTY_EXISTS');
   });
 
+  test("when a new id is registered with the node's key, then PARTY_EXISTS, and the detail says whose key it is", () => {
+    const w = new World();
+    const p = w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'bank', publicKey: w.nodeKey.publicKey } });
+    const d = w.decide(envelopeOf([w.operator], p));
+    expectCode(d, 'PARTY_EXISTS');
+    expect(d.ok ? '' : d.detail).toMatch(/node/);
+    w.refuses([w.operator], p, 'PARTY_EXISTS');
+  });
+
+  test("when a key is registered that is another ledger's node key, then it is accepted (decide reads the node key from its context)", () => {
+    const w = new World();
+    const other = newKey();
+    const p = w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'bank', publicKey: other.publicKey } });
+    expectCode(w.decide(envelopeOf([w.operator], p), { nodeKey: other.publicKey }), 'PARTY_EXISTS');
+    expectOk(w.submit([w.operator], p));
+  });
+
   test('when a party is registered, then its new id is not checked for existence (no UNKNOWN_PARTY)', () => {
     const w = new World();
     const d = w.submit([w.operator], w.payload('party.register', { party: { id: 'brand-new', name: 'B', role: 'core', publicKey: newKey().publicKey } }));
@@ -171,6 +188,18 @@ describe('party.update', () => {
     const old = sup2.key;
     w.rotate(sup2.id);
     w.refuses([w.operator], w.payload('party.update', { partyId: sup.id, publicKey: old.publicKey }), 'PARTY_EXISTS');
+  });
+
+  test.each(['party', 'operator'] as const)("when the %s's key is rotated to the node's key, then PARTY_EXISTS", (who) => {
+    const { w, sup } = cast();
+    const partyId = who === 'party' ? sup.id : 'operator';
+    w.refuses([w.operator], w.payload('party.update', { partyId, publicKey: w.nodeKey.publicKey }), 'PARTY_EXISTS');
+  });
+
+  test("when a key rotation to the node's key also suspends, then PARTY_EXISTS and the party stays active", () => {
+    const { w, sup } = cast();
+    w.refuses([w.operator], w.payload('party.update', { partyId: sup.id, publicKey: w.nodeKey.publicKey, status: 'suspended' }), 'PARTY_EXISTS');
+    expect(w.party(sup.id).status).toBe('active');
   });
 
   test('when an unknown party is updated, then UNKNOWN_PARTY', () => {

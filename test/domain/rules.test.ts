@@ -323,6 +323,7 @@ describe('property: any sequence of ops keeps every rule, and replay rebuilds th
             seq,
             time,
             opId: opIdOf(envelope.payload),
+            nodeKey: w.nodeKey.publicKey,
             verifySignature: verifierFor(envelope.payload),
           });
           expect(d.ok).toBe(true);

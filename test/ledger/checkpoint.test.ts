@@ -156,6 +156,11 @@ describe('unknown signatures are ignored; our key must sign, and validly', () =>
 
   it('a node key that is not strict is BAD_KEY; a bad ledger id is BAD_HEX', () => {
     expect(verifyCheckpoint(note, { ...trust, nodePublicKey: '01' + '00'.repeat(31) })).toMatchObject({ code: 'BAD_KEY' });
+    // NODE_KEY plus a point of order 8: a mixed-order key.
+    const mixed = '9158312a9a8d6e3b34c891d6d61444f8b8211c5117ebad15bdb0bd68b07e0245';
+    for (const verify of [undefined, verifyNode]) {
+      expect(verifyCheckpoint(note, { ...trust, nodePublicKey: mixed, ...(verify ? { verify } : {}) })).toMatchObject({ code: 'BAD_KEY' });
+    }
     expect(verifyCheckpoint(note, { ...trust, ledgerId: 'xyz' })).toMatchObject({ code: 'BAD_HEX' });
   });
 

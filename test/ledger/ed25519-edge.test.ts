@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   clearNodeKeyCache,
   nodeKeyCacheSize,
+  screenForNode,
   setNodeKeyCacheMax,
   signNode,
   verifyNode,
@@ -142,8 +143,8 @@ describe('keys: small order and non-canonical encodings are refused (docs/protoc
 /*
  * Keys and R with a small-order component. Honest keys never have one, but a signer can craft
  * one. noble's strict mode checks the cofactored equation and accepts such signatures; OpenSSL
- * checks the cofactorless one and refuses them. Our portable verifier also requires the
- * cofactorless equation, so both implementations refuse them.
+ * checks the cofactorless one and refuses them. Both our verifiers refuse a key with a
+ * small-order component outright, and require the cofactorless equation for R.
  */
 describe('mixed-order keys and R: the cofactored/cofactorless difference is closed', () => {
   const a = 0x1234567890abcdefn * 0x1000000000000001n; // a private scalar
@@ -160,7 +161,7 @@ describe('mixed-order keys and R: the cofactored/cofactorless difference is clos
   it('key A + T: valid cofactored, invalid cofactorless → both refuse (when 8 ∤ k)', () => {
     const mixedKey = B.multiply(a).add(T).toBytes();
     const keyHex = toHex(mixedKey);
-    expect(isStrictPublicKey(keyHex)).toBe(true); // docs/protocol.md §3 refuses only small-order keys
+    expect(isStrictPublicKey(keyHex)).toBe(false); // it has a small-order component
     let msg = ascii('m0');
     for (let i = 1; challenge(B.multiply(7n).toBytes(), mixedKey, msg) % 8n === 0n; i++) msg = ascii(`m${i}`);
     const sig = signWith(mixedKey, B.multiply(7n), 7n, msg);
@@ -169,14 +170,23 @@ describe('mixed-order keys and R: the cofactored/cofactorless difference is clos
     expect(agree(keyHex, msg, sig)).toBe(false);
   });
 
-  it('key A + T: when 8 | k the cofactorless equation holds too → both accept', () => {
+  it('key A + T: when 8 | k both equations hold, so raw OpenSSL and noble accept → both refuse the key', async () => {
     const mixedKey = B.multiply(a).add(T).toBytes();
     const keyHex = toHex(mixedKey);
     let msg = ascii('n0');
     for (let i = 1; challenge(B.multiply(9n).toBytes(), mixedKey, msg) % 8n !== 0n; i++) msg = ascii(`n${i}`);
     const sig = signWith(mixedKey, B.multiply(9n), 9n, msg);
     expect(rawOpenssl(keyHex, msg, sig)).toBe(true);
-    expect(agree(keyHex, msg, sig)).toBe(true);
+    expect(rawNobleStrict(keyHex, msg, sig)).toBe(true);
+    expect(agree(keyHex, msg, sig)).toBe(false);
+    await expect(verifyNodeAsync(keyHex, msg, sig)).resolves.toBe(false);
+    expect(screenForNode(keyHex, msg, sig)).toBeUndefined();
+  });
+
+  it('the same signature scheme under the honest key A (no T) is accepted by both', () => {
+    const key = B.multiply(a).toBytes();
+    const msg = ascii('honest');
+    expect(agree(toHex(key), msg, signWith(key, B.multiply(9n), 9n, msg))).toBe(true);
   });
 
   it('R + T under an honest key: valid cofactored, invalid cofactorless → both refuse', () => {
@@ -187,6 +197,99 @@ describe('mixed-order keys and R: the cofactored/cofactorless difference is clos
     expect(rawNobleStrict(keyHex, msg, sig)).toBe(true);
     expect(rawOpenssl(keyHex, msg, sig)).toBe(false);
     expect(agree(keyHex, msg, sig)).toBe(false);
+  });
+});
+
+/*
+ * The key screens of the two implementations, and a third definition to check them against: a
+ * key is accepted exactly when it decodes strictly (RFC 8032 §5.1.3) to a point P ≠ identity with
+ * [L]P = identity, i.e. P has prime order L. The node screen computes this with its own
+ * arithmetic (a Montgomery ladder); the oracle and the portable screen use noble's.
+ */
+describe('keys with a small-order component are refused, and both screens agree', () => {
+  const B = ed.Point.BASE;
+  const primeOrder = (hex: string): boolean => {
+    try {
+      const p = ed.Point.fromBytes(fromHex(hex), false);
+      return !p.is0() && p.multiplyUnsafe(ED25519_L - 1n).add(p).is0();
+    } catch {
+      return false;
+    }
+  };
+  const nodeAccepts = (hex: string): boolean => screenForNode(hex, new Uint8Array(), '00'.repeat(64)) !== undefined;
+  /** Both screens give `expected`, and so does the oracle. */
+  const screensSay = (hex: string, expected: boolean): void => {
+    expect([hex, primeOrder(hex), isStrictPublicKey(hex), nodeAccepts(hex)]).toEqual([hex, expected, expected, expected]);
+  };
+  const smallOrderPoints = SMALL_ORDER.map((h) => ed.Point.fromBytes(fromHex(h)));
+  const withSignBit = (hex: string): string => {
+    const b = fromHex(hex);
+    b[31] = b[31]! ^ 0x80;
+    return toHex(b);
+  };
+
+  it('an honest key plus each of the 8 small-order points: only + identity is accepted (both signs of x)', () => {
+    for (let i = 0; i < 12; i++) {
+      const a = B.multiply(leBytesToBigint(sha512(ascii(`scalar ${i}`))) % (ED25519_L - 1n) + 1n);
+      for (const [j, t] of smallOrderPoints.entries()) {
+        const hex = a.add(t).toHex();
+        screensSay(hex, j === 0); // SMALL_ORDER[0] is the identity
+        screensSay(withSignBit(hex), j === 0); // −x: the negated point, just as mixed
+      }
+    }
+  });
+
+  it('random 32-byte strings: both screens and the oracle agree, and some of each kind occur', () => {
+    let accepted = 0;
+    let refusedOnCurve = 0;
+    for (let i = 0; i < 400; i++) {
+      const hex = toHex(sha512(ascii(`random key ${i}`)).subarray(0, 32));
+      const ok = primeOrder(hex);
+      screensSay(hex, ok);
+      if (ok) accepted += 1;
+      else if ((() => { try { ed.Point.fromBytes(fromHex(hex), false); return true; } catch { return false; } })()) refusedOnCurve += 1;
+    }
+    // About half of all y are on the curve, and one point in 8 of those has prime order.
+    expect(accepted).toBeGreaterThan(5);
+    expect(refusedOnCurve).toBeGreaterThan(100);
+  });
+
+  it('random honest and random mixed keys agree (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.nat(7), (seed, t) => {
+        const honest = ed.Point.fromBytes(fromHex(publicKeyFromSeed(toHex(seed))));
+        screensSay(honest.toHex(), true);
+        screensSay(honest.add(smallOrderPoints[t]!).toHex(), t === 0);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('the small-order and non-canonical encodings are refused by both screens', () => {
+    for (const hex of [...SMALL_ORDER, ...NON_CANONICAL_SMALL]) screensSay(hex, false);
+    screensSay(toHex(toLe32(2n)), false); // not on the curve
+  });
+
+  it('"Taming the many EdDSAs" (ed25519-speccheck): every vector is refused by both; raw OpenSSL and noble accept some', () => {
+    const { tests: cases } = loadVectors<{
+      tests: Array<{ index: number; keyOrder: 'small' | 'mixed' | 'L'; message: string; publicKey: string; signature: string }>;
+    }>('ed25519-speccheck.json');
+    expect(cases).toHaveLength(12);
+    for (const c of cases) {
+      const msg = fromHex(c.message);
+      expect([c.index, agree(c.publicKey, msg, c.signature)]).toEqual([c.index, false]);
+      // The keys of the vectors published as canonical: a screen refuses exactly the small and mixed ones.
+      if (c.index < 10) expect([c.index, isStrictPublicKey(c.publicKey)]).toEqual([c.index, c.keyOrder === 'L']);
+    }
+    // Vectors 2 and 3 (mixed-order key, both equations hold) are what refusing mixed keys adds:
+    // OpenSSL alone and noble's strict mode accept them.
+    for (const i of [2, 3]) {
+      const c = cases[i]!;
+      expect(c.keyOrder).toBe('mixed');
+      expect(rawOpenssl(c.publicKey, fromHex(c.message), c.signature)).toBe(true);
+      expect(rawNobleStrict(c.publicKey, fromHex(c.message), c.signature)).toBe(true);
+      screensSay(c.publicKey, false);
+    }
   });
 });
 
@@ -259,8 +362,8 @@ describe('keys and the KeyObject cache', () => {
     try {
       const msg = new Uint8Array();
       expect(verifyNode(TEST1.publicKey, msg, TEST1.signature)).toBe(true);
-      // Fill past the cap with distinct acceptable encodings (y = 2^200 + i; OpenSSL imports any).
-      for (let i = 0; i < 60; i++) verifyNode(toHex(toLe32(2n ** 200n + BigInt(i))), msg, TEST1.signature);
+      // Fill past the cap with distinct acceptable keys.
+      for (let i = 0; i < 60; i++) verifyNode(publicKeyFromSeed(toHex(sha512(ascii(`cache ${i}`)).subarray(0, 32))), msg, TEST1.signature);
       expect(nodeKeyCacheSize()).toBe(50);
       expect(verifyNode(TEST1.publicKey, msg, TEST1.signature)).toBe(true); // evicted, re-imported
       setNodeKeyCacheMax(10);

@@ -102,6 +102,7 @@ export class World {
       seq: at.seq,
       time: at.time,
       opId: computeOpId(payload),
+      nodeKey: keyed('node', 'operator').publicKey,
       verifySignature: (publicKey, sig) => verifyNode(publicKey, preimage, sig),
     };
   }

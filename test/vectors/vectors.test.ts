@@ -132,6 +132,7 @@ describe('our vectors, test/vectors/rvl-v1.json', () => {
         seq,
         time,
         opId: sha256(preimage),
+        nodeKey: v.nodeKey.publicKey,
         verifySignature: (pk, sig) => verifyNode(pk, preimage, sig),
       });
     };
