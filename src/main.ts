@@ -42,6 +42,7 @@ const main = async (): Promise<void> => {
       operatorKeyFile: opened.operatorKeyFile,
       created: opened.created,
       nodeKeyFile: opened.nodeKeyFile,
+      metricsUrl: running.metricsUrl,
     }),
   );
   logger.info({ url, ledgerId: service.meta.ledgerId, size: service.size }, 'listening');

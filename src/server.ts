@@ -2,9 +2,13 @@
  * Wires config, logger, ledger and HTTP together, and shuts them down in order: stop accepting
  * requests, finish the batch in flight, close LevelDB.
  */
+import { once } from 'node:events';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildApp } from './api/app.js';
+import { createMetricsListener, METRICS_PATH } from './api/metrics-listener.js';
 import type { Config } from './service/config.js';
 import type { LedgerService } from './service/ledger-service.js';
 import { Metrics } from './service/metrics.js';
@@ -15,6 +19,8 @@ export interface Running {
   readonly service: LedgerService;
   readonly opened: Opened;
   readonly url: string;
+  /** `GET` here: the metrics listener's /metrics (no token), if METRICS_PORT is set. */
+  readonly metricsUrl: string | undefined;
   close(): Promise<void>;
 }
 
@@ -48,6 +54,8 @@ export interface BannerFacts {
   readonly operatorKeyFile: string | undefined;
   readonly created: boolean;
   readonly nodeKeyFile: string;
+  /** The metrics listener's /metrics, if it is on. */
+  readonly metricsUrl?: string | undefined;
 }
 
 /**
@@ -68,6 +76,7 @@ export const startBanner = (f: BannerFacts): string => {
           ? '密钥来自 key from LEDGER_OPERATOR_PUBLIC_KEY'
           : '按创世登记 as registered at genesis',
     ],
+    ...(f.metricsUrl === undefined ? [] : [['监控指标 metrics', `${f.metricsUrl}   (无需令牌 no token: 仅供监控系统访问 for the monitoring system only)`] as [string, string]]),
     ['节点密钥 node key', f.nodeKeyFile],
   ];
   const width = Math.max(...rows.map(([label]) => displayWidth(label)));
@@ -81,9 +90,21 @@ export const startServer = async (config: Config, logger: Logger = createLogger(
   const { service } = opened;
   const app = await buildApp({ service, logger, metrics, rateLimitPerMin: config.rateLimitPerMin });
   let address: string;
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
   try {
     address = await app.listen({ host: config.host, port: config.port });
+    if (config.metrics) {
+      metricsServer = createMetricsListener(metrics, logger);
+      metricsServer.listen(config.metrics.port, config.metrics.host);
+      await once(metricsServer, 'listening');
+      const a = metricsServer.address() as AddressInfo;
+      metricsUrl = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}${METRICS_PATH}`;
+      logger.info({ url: metricsUrl }, 'metrics listener on');
+    }
   } catch (err) {
+    metricsServer?.close();
+    await app.close();
     await service.close();
     await service.store.close();
     throw err;
@@ -100,9 +121,14 @@ export const startServer = async (config: Config, logger: Logger = createLogger(
       } finally {
         clearInterval(sweep);
       }
+      if (metricsServer) {
+        const closed = new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+        metricsServer.closeAllConnections();
+        await closed;
+      }
       await service.close(); // finishes the batch in flight
       await service.store.close();
       logger.info('ledger closed');
     })());
-  return { app, service, opened, url: address, close };
+  return { app, service, opened, url: address, metricsUrl, close };
 };

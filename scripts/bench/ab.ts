@@ -51,7 +51,7 @@ interface Variant {
 
 /** The service's variables a run may set (the others are the benchmark's: where it listens, its data, its keys). */
 const TUNABLE: readonly string[] = SERVICE_ENV_VARS.filter(
-  (name) => !['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE'].includes(name),
+  (name) => !['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE', 'METRICS_HOST', 'METRICS_PORT'].includes(name),
 );
 
 /** `NAME=VALUE,NAME=VALUE` of the tunable service variables. */

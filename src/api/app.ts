@@ -9,9 +9,10 @@ import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { REFUSAL_HTTP_STATUS, type RefusalCode } from '../domain/codes.js';
+import type { DecideCode } from '../domain/codes.js';
 import { LIMITS, PATTERNS } from '../domain/limits.js';
-import type { LedgerService } from '../service/ledger-service.js';
+import { opId as opIdOf } from '../ledger/op.js';
+import type { LedgerService, SubmitOutcome } from '../service/ledger-service.js';
 import type { Metrics } from '../service/metrics.js';
 import { ReadError, Reads, VOUCHER_STATUSES, type Caller } from '../service/reads.js';
 import { authenticate } from './auth.js';
@@ -91,16 +92,15 @@ const partyIdParam = (params: unknown): string => {
 const seqParam = (params: unknown): number => parse(count, (params as { seq?: unknown }).seq, 'seq');
 
 /**
- * The refusals that §7's precedence puts after BAD_SIGNATURE: an op refused with one of them had
- * every signature verified, so it counts against its signers' rate limit. Anything decided before
- * (MALFORMED_REQUEST, WRONG_LEDGER, OP_EXPIRED, UNKNOWN_PARTY, BAD_SIGNATURE) proves nothing about
- * who sent it, and must not let anyone spend another party's quota.
+ * Refusals of an op whose signatures all verified that its signers cannot have caused: what was
+ * counted against them when it was admitted is taken back (src/api/rate-limit.ts). A signature
+ * covers the payload, not the envelope around it nor the moment it is sent:
+ * - SIGNERS_MISMATCH: which signatures an envelope carries is up to whoever assembles and sends
+ *   it (a pledge request signed by the holder alone, sent by anyone who holds it);
+ * - OP_EXPIRED: the signers set a deadline; sending the op after it is the sender's doing.
+ * Every other refusal follows from what the signers signed, and counts, once per op id.
  */
-const DECIDED_AFTER_SIGNATURES: ReadonlySet<RefusalCode> = (() => {
-  const order = Object.keys(REFUSAL_HTTP_STATUS) as RefusalCode[];
-  const after = order.slice(order.indexOf('BAD_SIGNATURE') + 1, order.indexOf('INVOICE_ALREADY_USED') + 1);
-  return new Set(after);
-})();
+const UNCAUSED_BY_SIGNERS: ReadonlySet<DecideCode> = new Set<DecideCode>(['SIGNERS_MISMATCH', 'OP_EXPIRED']);
 
 /** RFC 9110 reason phrases of the statuses a raw problem answer can have. */
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 413: 'Content Too Large' };
@@ -206,6 +206,9 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     done();
   });
   const partyLimit = await registerRateLimits(app, { perMinute: o.rateLimitPerMin, now });
+  // Ops are counted against their signers by the service, after their signatures verified and
+  // before they are decided (see UNCAUSED_BY_SIGNERS for what is taken back).
+  service.admit = o.rateLimitPerMin > 0 ? (opId, signers) => partyLimit.admit(opId, signers) : undefined;
 
   // Bodies: JSON only, read as bytes and parsed as I-JSON (§2).
   app.removeAllContentTypeParsers();
@@ -286,7 +289,7 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       lookupParty: (id) => service.cache.party(id),
     });
     if (!r.ok) throw new Problem('UNAUTHENTICATED', r.detail, undefined, r.reason);
-    await partyLimit.hit(req, r.party.id);
+    partyLimit.hit(r.party.id);
     return { id: r.party.id, role: r.party.role as Caller['role'] };
   };
 
@@ -305,9 +308,18 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     if (why !== undefined) return sendProblem(reply, 'LEDGER_UNAVAILABLE', why);
     // logCheck: the background check of the whole stored log after a quick start ('none' after a
     // full check at start-up or on a new ledger; a failed check makes the service unavailable).
-    return { status: 'ready', size: service.size, logCheck: service.logCheck };
+    // stateCheck: the stored parties, keys, vouchers and invoices against their seal; writes are
+    // held while it runs ('none' on a new ledger; a failed check makes the service unavailable).
+    return { status: 'ready', size: service.size, logCheck: service.logCheck, stateCheck: service.stateCheck };
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+  // Volumes of business (ops by type, refusals by code) are for those who run and audit the
+  // ledger: the operator or an auditor, with a read token; anyone else gets the 404 of any read
+  // it may not make. A scraper that cannot sign tokens reads the metrics listener instead
+  // (METRICS_PORT, src/api/metrics-listener.ts).
+  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
+    parse(QUERIES.none, req.query, 'query');
+    const who = await caller(req);
+    if (who.role !== 'operator' && who.role !== 'auditor') throw new Problem('NOT_FOUND', 'metrics are for the operator and auditors');
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
@@ -316,28 +328,30 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   app.post('/v1/ops', async (req, reply) => {
     parse(QUERIES.none, req.query, 'query');
     if (req.body === undefined || req.body === null) throw new Problem('MALFORMED_REQUEST', 'an envelope is required');
-    const declared = Array.isArray((req.body as { signatures?: unknown }).signatures)
-      ? ((req.body as { signatures: unknown[] }).signatures
-          .map((s) => (s as { signer?: unknown } | null)?.signer)
-          .filter((s): s is string => typeof s === 'string'))
-      : [];
-    for (const signer of declared) await partyLimit.check(req, signer);
-    const outcome = await service.submit(req.body);
     // One line per op, with the request id Fastify's logger carries.
     const type = (req.body as { payload?: { type?: unknown } }).payload?.type;
-    req.log.info(
-      {
-        type: typeof type === 'string' ? type.slice(0, 40) : undefined,
-        opId: 'receipt' in outcome ? outcome.receipt.opId : undefined,
-        seq: 'receipt' in outcome ? outcome.receipt.seq : undefined,
-        outcome: outcome.kind === 'refused' ? outcome.code : outcome.kind,
-        ms: +(performance.now() - (req.startedAt ?? performance.now())).toFixed(2),
-      },
-      'op',
-    );
+    const logOp = (result: string, receipt?: { opId: string; seq: number }) =>
+      req.log.info(
+        {
+          type: typeof type === 'string' ? type.slice(0, 40) : undefined,
+          opId: receipt?.opId,
+          seq: receipt?.seq,
+          outcome: result,
+          ms: +(performance.now() - (req.startedAt ?? performance.now())).toFixed(2),
+        },
+        'op',
+      );
+    let outcome: SubmitOutcome;
+    try {
+      outcome = await service.submit(req.body);
+    } catch (err) {
+      // The rate limit's refusal at admission (service.admit).
+      if (err instanceof Problem) logOp(err.code);
+      throw err;
+    }
+    logOp(outcome.kind === 'refused' ? outcome.code : outcome.kind, 'receipt' in outcome ? outcome.receipt : undefined);
     switch (outcome.kind) {
       case 'accepted':
-        for (const signer of declared) await partyLimit.count(req, signer);
         return reply.code(201).type('application/json; charset=utf-8').send(outcome.json);
       case 'duplicate':
         return reply.code(200).send({ ...outcome.receipt, duplicate: true });
@@ -346,9 +360,8 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
       case 'internal':
         return sendProblem(reply, 'INTERNAL', 'internal error; nothing was written');
       case 'refused':
-        if (DECIDED_AFTER_SIGNATURES.has(outcome.code)) {
-          for (const signer of declared) await partyLimit.count(req, signer);
-        }
+        // Only an op that parsed (and so has an op id) reaches these refusals.
+        if (UNCAUSED_BY_SIGNERS.has(outcome.code)) partyLimit.release(opIdOf((req.body as { payload: unknown }).payload));
         throw new Problem(outcome.code, outcome.detail);
     }
   });

@@ -225,6 +225,7 @@ const schemas = {
       status: { type: 'string', const: 'ready' },
       size: { type: 'integer' },
       logCheck: { type: 'string', enum: ['none', 'running', 'passed', 'failed'], description: 'The background check of the whole stored log after a quick start' },
+      stateCheck: { type: 'string', enum: ['none', 'running', 'passed', 'failed'], description: 'The check of the stored decision state against its seal; writes wait while it runs' },
     },
   },
 };
@@ -406,7 +407,12 @@ export const openApiDocument = (): unknown => {
         },
       },
       '/metrics': {
-        get: { tags: ['operations'], summary: 'Prometheus metrics', responses: { '200': text('Prometheus text exposition format 0.0.4') } },
+        get: {
+          tags: ['operations'],
+          summary: 'Prometheus metrics (operator, auditor; a scraper without a token reads METRICS_PORT instead)',
+          security: auth,
+          responses: { '200': text('Prometheus text exposition format 0.0.4'), ...readErrors },
+        },
       },
     },
   };

@@ -1,16 +1,24 @@
 /**
- * docs/protocol.md §10 `RATE_LIMIT_PER_MIN` on `@fastify/rate-limit`: at most that many requests a
- * minute per client address (every route, the 404 answer included) and per party (the `iss` of a
- * verified read token; each signer of an op whose signatures verified). Past it: 429
- * `RATE_LIMITED`, with `retry-after`. `0` turns limiting off (the plugin is not registered).
+ * docs/protocol.md §10 `RATE_LIMIT_PER_MIN`: at most that many requests a minute per client address
+ * (every route, the 404 answer included) and per party. Past it: 429 `RATE_LIMITED`, with
+ * `retry-after`. `0` turns limiting off (the plugin is not registered).
  *
  * Counting is in fixed clock windows (`floor(now / 60 s)`), held in memory, on the clock the app
- * is given, so that tests can move time. The per-address limit is the plugin's own `onRequest`
- * hook (IPv6 addresses are counted per /64, as the plugin does); the per-party limit is a limiter
- * made with `createRateLimit`, which the routes call once they know the party.
+ * is given, so that tests can move time. The per-address limit is `@fastify/rate-limit`'s own
+ * `onRequest` hook (IPv6 addresses are counted per /64, as the plugin does).
+ *
+ * The per-party limit counts what a party provably did, and nothing that someone else can make it
+ * pay for:
+ * - a read counts against the `iss` of its verified token;
+ * - an op counts against its signers once every signature verified, and before it is decided, so
+ *   that concurrent ops cannot all pass a check made before any of them is counted. It counts once
+ *   per op id in a window: a signed op replayed by whoever holds it costs its signers one request.
+ *   A refusal that the signers cannot have caused is taken back (app.ts says which).
+ * Ops whose signatures do not verify, or that are refused before they are checked, count against no
+ * party: they prove nothing about who sent them. The per-address limit bounds them.
  */
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { Problem } from './problem.js';
 
 /** §10: the window the limit counts in. */
@@ -56,27 +64,92 @@ class WindowStore implements FastifyRateLimitStore {
   }
 }
 
-/** The per-party quota: shared by a party's reads and the ops it signs. */
+/**
+ * The per-party quota: shared by a party's reads and the ops it signs. Every method is
+ * synchronous, so that a check and its count happen with nothing in between: concurrent requests
+ * cannot all pass a check made before any of them is counted.
+ */
 export interface PartyLimiter {
-  /** Throws 429 `RATE_LIMITED` if `party` is already at its limit this window. Does not count. */
-  check(req: FastifyRequest, party: string): Promise<void>;
-  /** Counts one request by `party`; throws 429 `RATE_LIMITED` past the limit. */
-  hit(req: FastifyRequest, party: string): Promise<void>;
-  /** Counts one request by `party`, never refusing (an op already written). */
-  count(req: FastifyRequest, party: string): Promise<void>;
+  /** Counts one read by `party`; throws 429 `RATE_LIMITED`, counting nothing, if it is at its limit. */
+  hit(party: string): void;
+  /**
+   * Counts op `opId` once against each of `signers` (every one of whose signatures verified), before
+   * it is decided. A signer already counted for this op id in this window is not counted again, so
+   * replays of one signed op cost its signers one request, whoever sends them. If any signer that
+   * would be counted is at its limit, throws 429 `RATE_LIMITED` and counts nothing.
+   */
+  admit(opId: string, signers: readonly string[]): void;
+  /**
+   * Takes back what `admit` counted for `opId` in this window: for a refusal its signers cannot
+   * have caused (see `UNCAUSED_BY_SIGNERS` in app.ts). Idempotent.
+   */
+  release(opId: string): void;
 }
 
 const OFF: PartyLimiter = {
-  check: async () => undefined,
-  hit: async () => undefined,
-  count: async () => undefined,
+  hit: () => undefined,
+  admit: () => undefined,
+  release: () => undefined,
 };
 
-/** The party a `createRateLimit` call counts for; set just before each call. */
-const PARTY = Symbol('rvl.rateLimitParty');
-type Keyed = FastifyRequest & { [PARTY]?: string };
-
 const retryAfterSeconds = (ttlMs: number): number => Math.max(1, Math.ceil(ttlMs / 1000));
+
+/**
+ * Per-party counts in fixed windows of the given clock, with the op ids counted in the window and
+ * whom each was counted against. Everything is dropped when the window changes; within one, the
+ * op ids kept are at most the parties seen times the limit (each one counted a request).
+ */
+class PartyCounter implements PartyLimiter {
+  #window = -1;
+  #counts = new Map<string, number>();
+  #ops = new Map<string, readonly string[]>();
+
+  constructor(
+    readonly perMinute: number,
+    readonly now: () => number,
+  ) {}
+
+  /** Moves to the current window; returns the ms until it ends. */
+  #roll(): number {
+    const nowMs = this.now();
+    const window = Math.floor(nowMs / RATE_WINDOW_MS);
+    if (window !== this.#window) {
+      this.#window = window;
+      this.#counts = new Map();
+      this.#ops = new Map();
+    }
+    return (window + 1) * RATE_WINDOW_MS - nowMs;
+  }
+
+  hit(party: string): void {
+    const ttl = this.#roll();
+    const current = this.#counts.get(party) ?? 0;
+    if (current >= this.perMinute) throw new Problem('RATE_LIMITED', `too many requests by ${party}`, retryAfterSeconds(ttl));
+    this.#counts.set(party, current + 1);
+  }
+
+  admit(opId: string, signers: readonly string[]): void {
+    const ttl = this.#roll();
+    const already = this.#ops.get(opId) ?? [];
+    const charge = [...new Set(signers)].filter((s) => !already.includes(s));
+    if (charge.length === 0) return;
+    for (const party of charge) {
+      if ((this.#counts.get(party) ?? 0) >= this.perMinute) {
+        throw new Problem('RATE_LIMITED', `too many requests by ${party}`, retryAfterSeconds(ttl));
+      }
+    }
+    for (const party of charge) this.#counts.set(party, (this.#counts.get(party) ?? 0) + 1);
+    this.#ops.set(opId, [...already, ...charge]);
+  }
+
+  release(opId: string): void {
+    this.#roll();
+    const charged = this.#ops.get(opId);
+    if (charged === undefined) return;
+    this.#ops.delete(opId);
+    for (const party of charged) this.#counts.set(party, Math.max(0, (this.#counts.get(party) ?? 0) - 1));
+  }
+}
 
 /**
  * Registers the per-address limit on `app` (register it before any route) and returns the
@@ -102,33 +175,5 @@ export const registerRateLimits = async (
     errorResponseBuilder: (_req, ctx) =>
       new Problem('RATE_LIMITED', `too many requests from this address; retry in ${ctx.after}`, retryAfterSeconds(ctx.ttl)),
   });
-
-  const limiter = app.createRateLimit({
-    store: Store,
-    max: o.perMinute,
-    timeWindow: RATE_WINDOW_MS,
-    keyGenerator: (req) => `party:${(req as Keyed)[PARTY] ?? ''}`,
-  });
-  const ask = (req: FastifyRequest, party: string, increment: boolean) => {
-    // The key generator reads the party synchronously, when the limiter is called.
-    (req as Keyed)[PARTY] = party;
-    return limiter(req, { increment });
-  };
-  return {
-    check: async (req, party) => {
-      const r = await ask(req, party, false);
-      if (!r.isAllowed && r.remaining <= 0) {
-        throw new Problem('RATE_LIMITED', `too many ops signed by ${party}`, retryAfterSeconds(r.ttl));
-      }
-    },
-    hit: async (req, party) => {
-      const r = await ask(req, party, true);
-      if (!r.isAllowed && r.isExceeded) {
-        throw new Problem('RATE_LIMITED', `too many requests by ${party}`, retryAfterSeconds(r.ttl));
-      }
-    },
-    count: async (req, party) => {
-      await ask(req, party, true);
-    },
-  };
+  return new PartyCounter(o.perMinute, now);
 };

@@ -545,16 +545,17 @@ describe('§8 endpoints: success shapes', () => {
       expect(res.statusCode).toBe(200);
     });
 
-    it('GET /readyz is 200 while writable, with the size and the state of the background log check', async () => {
+    it('GET /readyz is 200 while writable, with the size and the states of the log and state checks', async () => {
       const res = await h.app.inject({ method: 'GET', url: '/readyz' });
       expect(res.statusCode).toBe(200);
-      expect(res.json()).toEqual({ status: 'ready', size: h.service.size, logCheck: h.service.logCheck });
+      expect(res.json()).toEqual({ status: 'ready', size: h.service.size, logCheck: h.service.logCheck, stateCheck: h.service.stateCheck });
       expect(['none', 'running', 'passed']).toContain(res.json().logCheck);
+      expect(['none', 'running', 'passed']).toContain(res.json().stateCheck);
     });
 
     it('GET /metrics is Prometheus text with rvl_ops_total, refusals, request latency and the entry gauge', async () => {
       await h.submit({ type: 'voucher.accept', voucherId: root }, [s1]); // one refusal to count
-      const res = await h.app.inject({ method: 'GET', url: '/metrics' });
+      const res = await h.get('/metrics', h.operator);
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(/^text\/plain/);
       expect(res.body).toMatch(/^# TYPE rvl_ops_total counter$/m);
@@ -566,7 +567,7 @@ describe('§8 endpoints: success shapes', () => {
 
     it("GET /metrics sums each writer stage's time over the ops that went through it", async () => {
       const read = async () => {
-        const body = (await h.app.inject({ method: 'GET', url: '/metrics' })).body;
+        const body = (await h.get('/metrics', h.operator)).body;
         const num = (re: RegExp) => Number(re.exec(body)?.[1] ?? Number.NaN);
         const stages = Object.fromEntries(
           ['verify', 'queue', 'decide', 'wait', 'commit'].map((st) => [st, num(new RegExp(`^rvl_op_stage_seconds_total\\{stage="${st}"\\} (\\S+)$`, 'm'))]),

@@ -22,16 +22,18 @@ describe('GET /metrics: rvl_refusals_total', () => {
     await h.close();
   });
 
+  /** GET /metrics as the operator (it is not public: test/security/metrics-access.test.ts). */
+  const scrape = async (): Promise<Response> => fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${await h.token(h.operator)}` } });
   /** The counter's value for `code` (0 while it has no sample). */
   const refusals = async (code: string): Promise<number> => {
-    const res = await fetch(`${base}/metrics`);
+    const res = await scrape();
     expect(res.status).toBe(200);
     const text = await res.text();
     const line = text.split('\n').find((l) => l.startsWith(`rvl_refusals_total{code="${code}"} `));
     return line === undefined ? 0 : Number(line.split(' ')[1]);
   };
   const opsRefused = async (type: string): Promise<number> => {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await scrape()).text();
     const line = text.split('\n').find((l) => l.startsWith(`rvl_ops_total{type="${type}",outcome="refused"} `));
     return line === undefined ? 0 : Number(line.split(' ')[1]);
   };

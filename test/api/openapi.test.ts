@@ -165,7 +165,9 @@ describe('the OpenAPI document', () => {
       conforms(await h.get(`/v1/vouchers/${child}/proof`, bank), '/v1/vouchers/{id}/proof');
       conforms(await h.get('/healthz'), '/healthz');
       conforms(await h.get('/readyz'), '/readyz');
+      conforms(await h.get('/metrics', auditor), '/metrics');
       conforms(await h.get('/metrics'), '/metrics');
+      conforms(await h.get('/metrics', s1), '/metrics');
     });
 
     it('problems of reads: 401 with its reason, 404, 400', async () => {

@@ -280,7 +280,7 @@ describe('every endpoint, every role, no token', () => {
     ])),
     ['GET /healthz', () => '/healthz', () => 200],
     ['GET /readyz', () => '/readyz', () => 200],
-    ['GET /metrics', () => '/metrics', () => 200],
+    ['GET /metrics', () => '/metrics', (w) => (w === 'none' ? 401 : w === 'operator' || w === 'auditor' ? 200 : 404)],
     ['GET /openapi.json', () => '/openapi.json', () => 200],
   ];
 

@@ -70,7 +70,7 @@ describe('security headers on every kind of answer', () => {
     ['JSON: /v1/ledger', '/v1/ledger', 200],
     ['text: /v1/checkpoint', '/v1/checkpoint', 200],
     ['the OpenAPI document', '/openapi.json', 200],
-    ['metrics', '/metrics', 200],
+    ['metrics, refused without a token (401)', '/metrics', 401],
     ['a refusal of a route (401)', '/v1/entries', 401],
     ['a malformed query (400)', '/v1/proofs/inclusion?seq=x', 400],
     ['an unknown route (404)', '/no/such/route', 404],

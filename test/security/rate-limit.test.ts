@@ -3,7 +3,9 @@
  * test/api/refusals.test.ts: per address on every route (unknown ones and the docs included, IPv6
  * per /64), per party for reads and ops sharing one quota, parties isolated from one another,
  * nobody able to spend another party's quota with forged tokens or forged envelopes, a 429 that is
- * a problem with `retry-after` and writes nothing, and 0 turning it all off.
+ * a problem with `retry-after` and writes nothing, and 0 turning it all off. How ops are counted
+ * (once per op id, before the decision, over real sockets from many addresses):
+ * test/security/rate-limit-admission.test.ts.
  */
 import type { LightMyRequestResponse } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';

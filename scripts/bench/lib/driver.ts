@@ -115,7 +115,7 @@ export interface Measured {
  * after is taken after it, so the scrapes' own cost is outside the CPU window.
  */
 export const measure = async (server: RunningServer, load: LoadProcess, prepare: PrepareResult, route?: string, method = 'GET'): Promise<Measured> => {
-  const m0: Scrape = await scrape(server.url);
+  const m0: Scrape = await scrape(server.metricsUrl);
   const cpu0 = server.cpuUs();
   const main0 = server.mainThreadCpuUs();
   const io0 = server.io();
@@ -123,7 +123,7 @@ export const measure = async (server: RunningServer, load: LoadProcess, prepare:
   const cpu1 = server.cpuUs();
   const main1 = server.mainThreadCpuUs();
   const io1 = server.io();
-  const m1: Scrape = await scrape(server.url);
+  const m1: Scrape = await scrape(server.metricsUrl);
   const w0 = writeCounters(m0);
   const w1 = writeCounters(m1);
   const s0 = stageCounters(m0);

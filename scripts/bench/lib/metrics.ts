@@ -36,9 +36,10 @@ export const sumOf = (s: Scrape, name: string, match: Record<string, string> = {
     .filter((x) => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v))
     .reduce((a, x) => a + x.value, 0);
 
-export const scrape = async (url: string): Promise<Scrape> => {
-  const res = await fetch(`${url}/metrics`);
-  if (res.status !== 200) throw new Error(`GET /metrics answered ${res.status}`);
+/** Reads the Prometheus text at `metricsUrl` (a server's `RunningServer.metricsUrl`). */
+export const scrape = async (metricsUrl: string): Promise<Scrape> => {
+  const res = await fetch(metricsUrl);
+  if (res.status !== 200) throw new Error(`GET ${metricsUrl} answered ${res.status}`);
   return parseMetrics(await res.text());
 };
 

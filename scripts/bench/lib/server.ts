@@ -12,6 +12,9 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export const DEFAULT_MAIN = path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 
 const LISTENING = /rvl ledger service listening on (http:\/\/\S+)\r?\n/;
+/** The banner's row for the metrics listener (METRICS_PORT), and its last row. */
+const METRICS_ROW = /metrics\s+(http:\/\/\S+\/metrics)\s/;
+const LAST_ROW = /node key\s+\S.*\r?\n/;
 
 /** Kernel clock ticks a second, the unit of utime and stime in /proc/<pid>/stat. */
 const CLK_TCK = ((): number => {
@@ -75,6 +78,11 @@ export interface ServerOptions {
 
 export interface RunningServer {
   readonly url: string;
+  /**
+   * Where to read /metrics without a token: the metrics listener the benchmark turns on
+   * (METRICS_PORT), or `url`'s /metrics for a build from before it (public there then).
+   */
+  readonly metricsUrl: string;
   readonly pid: number;
   readonly proc: ChildProcess;
   /** ms from spawn to the "listening" line on stdout. */
@@ -106,6 +114,10 @@ export const startServer = async (o: ServerOptions): Promise<RunningServer> => {
     LEDGER_NAME: 'bench',
     LOG_LEVEL: 'warn',
     RATE_LIMIT_PER_MIN: '0',
+    // /metrics on the main port needs the operator's token: the harness scrapes the metrics
+    // listener instead, on a free loopback port that the banner names.
+    METRICS_HOST: '127.0.0.1',
+    METRICS_PORT: '0',
     ...o.env,
   });
   const started = performance.now();
@@ -142,9 +154,16 @@ export const startServer = async (o: ServerOptions): Promise<RunningServer> => {
     });
   });
   const startupMs = performance.now() - started;
+  // The banner is one write, so its rows normally come with the first line; a build that prints
+  // no metrics row (one from before the listener) gets a short wait, then its public /metrics.
+  for (let waitedMs = 0; !METRICS_ROW.test(out) && !LAST_ROW.test(out) && waitedMs < 2_000; waitedMs += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  const metricsUrl = METRICS_ROW.exec(out)?.[1] ?? `${url}/metrics`;
   const pid = proc.pid!;
   return {
     url,
+    metricsUrl,
     pid,
     proc,
     startupMs,
