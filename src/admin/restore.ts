@@ -12,7 +12,9 @@
  *     checkpoint must be the header's;
  *  6. the ledger is opened as the service opens it with STARTUP_VERIFY=full: the whole log
  *     against the signed checkpoint (every entry's hash, seq, `prev` link and time, the Merkle
- *     root, the stored tree), naming the first bad seq on a mismatch;
+ *     root, the stored tree), naming the first bad seq on a mismatch, and the stored parties,
+ *     keys, vouchers and invoices against their seal (a backup without a seal restores, and
+ *     stays read-only until `npm run reseal`);
  *  7. only then are the database and the node key moved into place, and the folder fsync'd.
  *
  * On any failure what it wrote is removed (the data folder is left as it was found) and the
@@ -235,9 +237,17 @@ export const restore = async (o: RestoreOptions): Promise<Restored> => {
         nodeKeyFile: 'copy' in o.nodeKey ? stagedKey : path.resolve(o.nodeKey.at),
         logger: o.logger,
         startupVerify: 'full',
+        keepCheckpoint: false,
       });
-      await opened.service.close();
-      await opened.service.store.close();
+      const { service } = opened;
+      const sealed = (await service.store.seal()) !== undefined;
+      const unavailable = service.unavailable;
+      await service.close();
+      await service.store.close();
+      if (service.stateCheck === 'failed' && sealed) {
+        throw new RestoreError('LOG_INVALID', `the restored state does not verify against its seal: ${unavailable ?? ''}`);
+      }
+      if (!sealed) o.logger.warn('the backup has no state seal (taken by an older version): the restored ledger is read-only until `npm run reseal`');
     } catch (err) {
       if (err instanceof StartupError) {
         throw new RestoreError('LOG_INVALID', `the restored log does not verify against its checkpoint: ${err.message}`, err.seq);

@@ -23,7 +23,7 @@ import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
 import { entryTextFromPayloadJcs } from '../ledger/entry.js';
-import type { CommitBatch, Head, LedgerMeta, Store, VoucherRecord } from '../store/port.js';
+import type { CommitBatch, Head, LedgerMeta, StoredEntry, Store, VoucherRecord } from '../store/port.js';
 import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
@@ -31,6 +31,8 @@ import type { Metrics } from './metrics.js';
 import { defaultVerifyThreads, VerifyPool } from '../ledger/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
+import { applyWrites, Digest, SealKey, type SealedWrites } from './state-seal.js';
+import { CheckpointKeeper } from './outside-checkpoint.js';
 
 /** RFC 9162 §2.1.1: the leaf hash prefix. */
 const LEAF_PREFIX = Buffer.from([0x00]);
@@ -84,6 +86,14 @@ interface Prepared {
   readonly decidedAt: number;
 }
 
+/** The state after every batch decided so far (see `#tip`). */
+interface Tip {
+  readonly head: Head;
+  readonly frontier: Frontier;
+  readonly view: BatchView | undefined;
+  readonly digest: Digest;
+}
+
 interface Job extends Submission {
   /** `${publicKey}${sig}` → verified, for the keys known when the op arrived. */
   readonly verified: Map<string, boolean>;
@@ -100,6 +110,14 @@ export interface LedgerServiceOptions {
   readonly frontier: Frontier;
   readonly checkpoint: string;
   readonly nodeSeed: string;
+  /** kState, and the digest of the sealed records as of `head` (the stored seal's). */
+  readonly sealKey: SealKey;
+  readonly digest: Digest;
+  /**
+   * Where the newest signed checkpoint is kept outside the database (beside the node key), written
+   * at most about once a second while the log grows and on close; undefined: not kept.
+   */
+  readonly checkpointFile?: string;
   readonly logger: Logger;
   readonly metrics?: Metrics;
   /** Wall clock in ms; ledger time never goes below the last entry's. */
@@ -120,6 +138,8 @@ export class LedgerService {
   /** The op ids on the ledger, so a new op's duplicate check needs no store lookup. */
   readonly opIndex = new OpIndex();
   readonly #nodeSeed: string;
+  readonly #sealKey: SealKey;
+  readonly #keeper: CheckpointKeeper | undefined;
   readonly #logger: Logger;
   readonly #metrics: Metrics | undefined;
   readonly #now: () => number;
@@ -130,8 +150,11 @@ export class LedgerService {
   /** The durable end of the log and its tree. */
   #head: Head;
   #frontier: Frontier;
-  /** The end of the log after every batch decided so far, durable or not, and the last one's changes. */
-  #tip: { head: Head; frontier: Frontier; view: BatchView | undefined };
+  /**
+   * The end of the log after every batch decided so far, durable or not, the last one's changes,
+   * and the digest of the sealed records after it.
+   */
+  #tip: Tip;
   #checkpoint: string;
   #queue: Job[] = [];
   #draining: Promise<void> | undefined;
@@ -141,6 +164,12 @@ export class LedgerService {
   /** The background check of the whole log: running, done, or failed (then writes stop). */
   #logCheck: 'none' | 'running' | 'passed' | 'failed' = 'none';
   #logCheckRun: Promise<void> | undefined;
+  /**
+   * The check of the stored decision state against its seal. Ops are held (queued, not decided)
+   * while it runs, and refused (503) if it fails: nothing is decided on unverified state.
+   */
+  #stateCheck: 'none' | 'running' | 'passed' | 'failed' = 'none';
+  #stateCheckRun: Promise<void> | undefined;
 
   constructor(o: LedgerServiceOptions) {
     this.meta = o.meta;
@@ -148,9 +177,10 @@ export class LedgerService {
     this.cache = new StateCache(o.store);
     this.#head = o.head;
     this.#frontier = o.frontier;
-    this.#tip = { head: o.head, frontier: o.frontier, view: undefined };
+    this.#tip = { head: o.head, frontier: o.frontier, view: undefined, digest: o.digest };
     this.#checkpoint = o.checkpoint;
     this.#nodeSeed = o.nodeSeed;
+    this.#sealKey = o.sealKey;
     this.#logger = o.logger;
     this.#metrics = o.metrics;
     this.#now = o.now ?? Date.now;
@@ -159,6 +189,7 @@ export class LedgerService {
     this.#verifyPool = threads > 0 ? new VerifyPool(threads) : undefined;
     const pool = this.#verifyPool;
     this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;
+    this.#keeper = o.checkpointFile === undefined ? undefined : new CheckpointKeeper(o.checkpointFile, o.logger, () => ({ size: this.#head.size, note: this.#checkpoint }));
   }
 
   /** The durable size of the log. */
@@ -269,14 +300,38 @@ export class LedgerService {
     };
   }
 
+  /**
+   * Admission (the API's per-party rate limit): called with a new op's id and signers once every
+   * one of its signatures verified under its signer's current key, before the op is decided. Copies
+   * of an op in flight wait for it, and ops already on the ledger are answered as duplicates, so it
+   * is called once per op that reaches the writer. It may throw to refuse the op undecided; the
+   * throw is what `submit` answers.
+   */
+  admit: ((opId: string, signers: readonly string[]) => void) | undefined;
+
   async #enqueue(submission: Submission): Promise<SubmitOutcome> {
     const submitted = performance.now();
     const verified = await this.#preverify(submission.op, submission.preimage);
+    const { signatures } = submission.op;
+    if (this.admit && verified.size === signatures.length && [...verified.values()].every(Boolean)) {
+      this.admit(submission.opId, signatures.map((s) => s.signer));
+    }
     return new Promise<SubmitOutcome>((resolve) => {
       this.#queue.push({ ...submission, verified, submitted, received: performance.now(), resolve });
-      this.#draining ??= this.#drain().finally(() => {
-        this.#draining = undefined;
-      });
+      this.#startDrain();
+    });
+  }
+
+  /**
+   * Starts the writer loop unless it runs. A job queued after the loop found the queue empty but
+   * before its promise settled (its `finally` runs a few microtasks later) would otherwise wait
+   * for the next op to start a loop: the loop is started again for it.
+   */
+  #startDrain(): void {
+    if (this.#draining) return;
+    this.#draining = this.#drain().finally(() => {
+      this.#draining = undefined;
+      if (this.#queue.length > 0) this.#startDrain();
     });
   }
 
@@ -306,6 +361,13 @@ export class LedgerService {
    * batch decided on top of it is answered 503 and nothing more is written.
    */
   async #drain(): Promise<void> {
+    // Held until the stored state is known to be the sealed one; refused if it is not.
+    if (this.#stateCheckRun) await this.#stateCheckRun;
+    if (this.#stateCheck === 'running' || this.#stateCheck === 'failed' || this.#unavailable !== undefined) {
+      const detail = this.#unavailable ?? 'the service is shutting down';
+      for (const job of this.#queue.splice(0)) job.resolve({ kind: 'unavailable', detail });
+      return;
+    }
     let inFlight: Promise<void> | undefined;
     for (;;) {
       if (this.#queue.length === 0) {
@@ -365,6 +427,7 @@ export class LedgerService {
         seq,
         time,
         opId: job.opId,
+        nodeKey: this.meta.nodeKey,
         verifySignature: (publicKey, sig) =>
           job.verified.get(publicKey + sig) ?? verifyNode(publicKey, job.preimage, sig),
       });
@@ -400,25 +463,86 @@ export class LedgerService {
         : Promise.resolve(signCheckpoint(tree, this.#nodeSeed, signNode, this.meta.nodeKey));
       // Awaited in #commitAfter, which may return first (after a failed commit): never unhandled.
       checkpoint.catch(() => undefined);
-      const invoices = view.invoiceWrites();
-      batch = {
-        entries,
-        parties: view.changedParties(),
-        keyOwners: view.changedKeyOwners(),
-        vouchers: view.changedVouchers(),
-        invoicesUsed: invoices.used,
-        invoicesFreed: invoices.freed,
-        partyVouchersPut: [...view.partyVouchersPut.values()],
-        partyVouchersDel: [...view.partyVouchersDel],
-        partySeqs: view.partySeqs,
-        merkleNodes: nodes,
-        head,
-      };
-      this.#tip = { head, frontier, view };
+      const { batch: built, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier);
+      batch = built;
+      this.#tip = { head, frontier, view, digest };
       // Built now, while the batch before is being written, not after it is durable.
       if (behindCommit) this.store.stage?.(batch);
     }
     return { jobs, outcomes, batch, checkpoint, frontier, takenAt, decidedAt: performance.now() };
+  }
+
+  /**
+   * What a decided batch writes, with the state seal after it: the tip's digest, each changed
+   * sealed record's old term out (its value before the batch: prefetched, or read now if `decide`
+   * did not need it) and its new one in.
+   */
+  async #sealedBatch(
+    view: BatchView,
+    prefetched: Prefetched,
+    tip: Tip,
+    entries: CommitBatch['entries'],
+    nodes: CommitBatch['merkleNodes'],
+    head: Head,
+    frontier: Frontier,
+  ): Promise<{ batch: Omit<CommitBatch, 'checkpoint'>; digest: Digest }> {
+    const invoices = view.invoiceWrites();
+    const writes: SealedWrites = {
+      parties: view.changedParties(),
+      keyOwners: view.changedKeyOwners(),
+      vouchers: view.changedVouchers(),
+      invoicesUsed: invoices.used,
+      invoicesFreed: invoices.freed,
+    };
+    await this.#prefetchOriginals(writes, prefetched, tip.view);
+    const digest = tip.digest.copy();
+    applyWrites(this.#sealKey, digest, writes, {
+      party: (id) => prefetched.parties.get(id) ?? null,
+      keyOwner: (key) => prefetched.keyOwners.get(key) ?? null,
+      // A voucher not prefetched is one this batch created: its id derives from a new op id
+      // (roots) or from a range no other voucher of its root has (children), so none is stored.
+      voucher: (id) => prefetched.vouchers.get(id) ?? null,
+      invoice: (id) => prefetched.invoices.get(id) ?? null,
+    });
+    const batch: Omit<CommitBatch, 'checkpoint'> = {
+      entries,
+      ...writes,
+      partyVouchersPut: [...view.partyVouchersPut.values()],
+      partyVouchersDel: [...view.partyVouchersDel],
+      partySeqs: view.partySeqs,
+      merkleNodes: nodes,
+      head,
+      seal: this.#sealKey.seal(head.size, toHex(frontier.root()), digest),
+    };
+    return { batch, digest };
+  }
+
+  /**
+   * Reads the values before the batch of the sealed records it changes that `decide` did not
+   * need (a party's unchanged key re-written by party.update, invoices freed): from the batch
+   * decided ahead, else the cache or the store.
+   */
+  async #prefetchOriginals(writes: SealedWrites, into: Prefetched, ahead: BatchView | undefined): Promise<void> {
+    const loads: Promise<unknown>[] = [];
+    for (const party of writes.parties) {
+      if (into.parties.has(party.id)) continue;
+      const changed = ahead?.changedParty(party.id);
+      if (changed) into.parties.set(party.id, changed);
+      else loads.push(this.cache.party(party.id).then((v) => into.parties.set(party.id, v ?? null)));
+    }
+    for (const [key] of writes.keyOwners) {
+      if (into.keyOwners.has(key)) continue;
+      const changed = ahead?.changedKeyOwner(key);
+      if (changed !== undefined) into.keyOwners.set(key, changed);
+      else loads.push(this.cache.keyOwner(key).then((v) => into.keyOwners.set(key, v ?? null)));
+    }
+    for (const id of [...writes.invoicesFreed, ...writes.invoicesUsed.map(([id]) => id)]) {
+      if (into.invoices.has(id)) continue;
+      const changed = ahead?.changedInvoice(id);
+      if (changed !== undefined) into.invoices.set(id, changed);
+      else loads.push(this.store.invoiceRoot(id).then((v) => into.invoices.set(id, v ?? null)));
+    }
+    if (loads.length > 0) await Promise.all(loads);
   }
 
   /** Commits a prepared batch once `previous` (the batch before it) is durable, then answers its ops. */
@@ -593,10 +717,135 @@ export class LedgerService {
     );
   }
 
+  /** The check of the stored decision state against its seal: none (a new ledger), running, passed or failed. */
+  get stateCheck(): 'none' | 'running' | 'passed' | 'failed' {
+    return this.#stateCheck;
+  }
+
+  /**
+   * Runs `check` (the stored decision state against the seal); ops are held until it ends. If it
+   * fails, the service is read-only (503 LEDGER_UNAVAILABLE, /readyz 503) with the error's
+   * message as the reason. Resolves when it ends, either way.
+   */
+  checkState(check: (progress: (records: number) => void) => Promise<void>): Promise<void> {
+    const started = performance.now();
+    this.#stateCheck = 'running';
+    let logged = 0;
+    const progress = (records: number) => {
+      if (this.#closing) throw new Error('the service is closing');
+      if (records - logged >= 500_000) {
+        logged = records;
+        this.#logger.info({ records }, 'checking the stored state against its seal');
+      }
+    };
+    this.#stateCheckRun = check(progress).then(
+      () => {
+        this.#stateCheck = 'passed';
+        this.#logger.info({ size: this.#head.size, ms: Math.round(performance.now() - started) }, 'the stored state matches its seal; writes flow');
+      },
+      (err: unknown) => {
+        if (this.#closing) return;
+        const seq = (err as { seq?: number }).seq;
+        this.refuseWrites(err instanceof Error ? err.message : String(err), seq);
+      },
+    );
+    return this.#stateCheckRun;
+  }
+
+  /**
+   * The stored state cannot be trusted (the reason names what, and the first bad seq where it is
+   * known): writes are refused from now on, reads go on.
+   */
+  refuseWrites(reason: string, seq?: number): void {
+    this.#stateCheck = 'failed';
+    this.#unavailable = `${reason}; the service is read-only until the data is repaired`;
+    this.#logger.error({ seq, reason }, 'the stored state failed its check; going read-only');
+  }
+
+  /**
+   * Takes entries stored past the sealed state (`head`): each is verified in full before anything
+   * is signed over it — every signature under its signer's current key, the op decided by §7 at
+   * its stored seq and time against the state so far, and its text rebuilt from the op equal to
+   * the stored text byte for byte — and applied as the writer applies an op (BatchView), then
+   * committed with its checkpoint and seal. Stops at the first entry that fails and returns its
+   * seq and why; nothing is signed over it. Call before any op is submitted.
+   */
+  async adoptUncovered(stored: readonly StoredEntry[]): Promise<{ seq: number; detail: string } | undefined> {
+    for (const { seq, text } of stored) {
+      const bad = await this.#adoptOne(seq, text);
+      if (bad) return { seq, detail: bad };
+      if (this.#unavailable !== undefined) return { seq, detail: this.#unavailable };
+    }
+    return undefined;
+  }
+
+  async #adoptOne(seq: number, text: string): Promise<string | undefined> {
+    const tip = this.#tip;
+    if (seq !== tip.head.size) return `entry ${seq} is not the next one (${tip.head.size})`;
+    let entry: { time?: unknown; prev?: unknown; op?: { payload?: unknown; signatures?: unknown } };
+    try {
+      entry = JSON.parse(text) as typeof entry;
+    } catch {
+      return `entry ${seq} is not JSON`;
+    }
+    const parsed = parseOp(entry.op);
+    if (!parsed.ok) return `entry ${seq} holds no valid op: ${parsed.code} ${parsed.detail}`;
+    const op = parsed.op;
+    if (op.payload.ledger !== this.meta.ledgerId) return `entry ${seq}'s op is for ledger ${op.payload.ledger}`;
+    const time = entry.time;
+    if (typeof time !== 'string' || time < tip.head.lastTime || entry.prev !== tip.head.lastHash) return `entry ${seq}'s time or prev link is wrong`;
+    const payloadJcs = canonicalize(entry.op!.payload);
+    const preimage = opPreimageFromJcs(payloadJcs);
+    const id = opIdOf(preimage);
+    const rebuilt = entryTextFromPayloadJcs(payloadJcs, op.signatures, tip.head.lastHash, seq, time);
+    if (rebuilt !== text) return `entry ${seq}'s stored text is not the entry its op makes`;
+
+    const prefetched = emptyPrefetch();
+    await this.#prefetch(op, prefetched, undefined);
+    const view = new BatchView(prefetched);
+    for (const { signer, sig } of op.signatures) {
+      const party = view.party(signer);
+      if (!party) return `entry ${seq} is signed by ${signer}, who has no key`;
+      if (!verifyNode(party.publicKey, preimage, sig)) return `the signature of ${signer} on entry ${seq} does not verify under its key`;
+    }
+    const decision = decide(view, op, {
+      ledgerId: this.meta.ledgerId,
+      currency: this.meta.currency,
+      maxTenorDays: this.meta.maxTenorDays,
+      seq,
+      time,
+      opId: id,
+      nodeKey: this.meta.nodeKey,
+      verifySignature: (publicKey, sig) => verifyNode(publicKey, preimage, sig),
+    });
+    if (!decision.ok) return `entry ${seq} (${op.payload.type}) is refused by the rules: ${decision.code}`;
+    const effects: ReceiptEffects = { vouchers: decision.effects.vouchers.map(voucherToWire), parties: [...decision.effects.parties] };
+    view.apply(decision.effects, seq);
+    const hash = hashEntryText(text);
+    const frontier = tip.frontier.fork();
+    const nodes = frontier.append(hash).map((n) => [n.key, n.hash] as const);
+    const head: Head = { size: seq + 1, lastHash: toHex(hash), lastTime: time };
+    const entries = [{ seq, text, opId: id, effects: JSON.stringify(effects) }];
+    const { batch, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier);
+    this.#tip = { head, frontier, view, digest };
+    const checkpoint = Promise.resolve(signCheckpoint({ ledgerId: this.meta.ledgerId, size: head.size, root: frontier.root() }, this.#nodeSeed, signNode, this.meta.nodeKey));
+    const now = performance.now();
+    await this.#commitAfter(undefined, { jobs: [], outcomes: new Map(), batch, checkpoint, frontier, takenAt: now, decidedAt: now });
+    this.#logger.warn({ seq, type: op.payload.type }, 'verified and applied an entry stored past the sealed state');
+    return undefined;
+  }
+
+  /** Starts keeping the newest signed checkpoint beside the node key (see `checkpointFile`). */
+  keepCheckpoint(): void {
+    this.#keeper?.start();
+  }
+
   /** Stops taking ops and waits for the batch in flight and the background work. */
   async close(): Promise<void> {
     this.#closing = true;
     while (this.#draining) await this.#draining;
+    await this.#stateCheckRun;
+    await this.#keeper?.stop();
     await this.#logCheckRun;
     await this.#opIndexFill;
     await this.#verifyPool?.close();

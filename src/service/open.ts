@@ -1,10 +1,22 @@
 /**
- * Start-up (docs/protocol.md §6, §10). On an empty data folder: write genesis and the key files. On a
- * non-empty one: check the stored log against the last signed checkpoint without replaying any op
- * — quickly (the head, the tree's right edge, the last entries; the whole log then in the
- * background) or wholly before serving (every entry's hash, seq, `prev` link and time, and the
- * Merkle root) — refuse to start on any mismatch naming the first bad seq, and sign a checkpoint
- * over entries a crash left uncovered.
+ * Start-up (docs/protocol.md §6, §10). On an empty data folder: write genesis, its state seal and
+ * the key files. On a non-empty one:
+ *
+ *  1. the log against what the node signed before — the stored checkpoint, the state seal
+ *     (src/service/state-seal.ts) and the checkpoint kept beside the node key
+ *     (src/service/outside-checkpoint.ts) — without replaying any op: quickly (the head, the
+ *     tree's right edge, the last entries; the whole log then in the background) or wholly
+ *     before serving (every entry's hash, seq, `prev` link and time, and the Merkle root at each
+ *     signed size). A log that is shorter than any of them, or whose root differs at their size,
+ *     or that leaves receipts past its end, is refused: start-up stops naming the first bad seq;
+ *  2. the decision state against its seal: every party, key owner, voucher and invoice record is
+ *     hashed again and the sum compared with the sealed digest. Reads are served meanwhile;
+ *     writes are held until it passes, and refused (read-only) if it fails or if there is no
+ *     valid seal (`npm run reseal` rebuilds one after replaying the whole log);
+ *  3. entries stored past the sealed state (which no crash leaves: a commit, its checkpoint and
+ *     its seal are one atomic write) are verified in full — signatures, §7, the entry text — and
+ *     applied before the node signs a checkpoint over them; the first that fails makes the
+ *     service read-only naming its seq.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -19,12 +31,14 @@ import { canonicalize } from '../ledger/jcs.js';
 import { opId } from '../ledger/op.js';
 import { LevelStore } from '../store/level-store.js';
 import { nodeKey, partySeqKey } from '../store/keys.js';
-import type { CommitBatch, Head, LedgerMeta, Store } from '../store/port.js';
+import type { CommitBatch, Head, LedgerMeta, StateSeal, Store } from '../store/port.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LedgerService, hashEntryText, type LedgerServiceOptions } from './ledger-service.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
+import { outsideCheckpointFile, readOutsideCheckpoint } from './outside-checkpoint.js';
+import { applyWrites, Digest, findBadRecord, scanState, SealKey } from './state-seal.js';
 
 /** §6: the tenor limit every ledger of protocol v1 is created with. */
 export const MAX_TENOR_DAYS = 365;
@@ -62,6 +76,11 @@ export type OpenOptions = Pick<Config, 'dataDir' | 'ledgerName' | 'operatorPubli
    */
   readonly startupVerify?: StartupVerify;
   readonly tailEntries?: number;
+  /**
+   * Keep the newest signed checkpoint beside the node key (default true). The check of that file
+   * at start happens either way; a restore's trial open only checks.
+   */
+  readonly keepCheckpoint?: boolean;
 };
 
 export type StartupVerify = 'full' | 'tail';
@@ -69,7 +88,8 @@ export type StartupVerify = 'full' | 'tail';
 /** Entries the quick start checks one by one. */
 export const STARTUP_TAIL_ENTRIES = 1000;
 
-const emptyBatch = (head: Head, checkpoint: string): CommitBatch => ({
+/** A commit of no entries: the head, a checkpoint and a seal. */
+export const emptyBatch = (head: Head, checkpoint: string, seal: StateSeal): CommitBatch => ({
   entries: [],
   parties: [],
   keyOwners: [],
@@ -81,17 +101,19 @@ const emptyBatch = (head: Head, checkpoint: string): CommitBatch => ({
   partySeqs: [],
   merkleNodes: [],
   head,
+  seal,
   checkpoint,
 });
 
 /** The writer over a verified (or new) ledger. */
 const serve = (
   o: OpenOptions,
-  state: Pick<LedgerServiceOptions, 'store' | 'meta' | 'head' | 'frontier' | 'checkpoint' | 'nodeSeed'>,
+  state: Pick<LedgerServiceOptions, 'store' | 'meta' | 'head' | 'frontier' | 'checkpoint' | 'nodeSeed' | 'sealKey' | 'digest'>,
 ): LedgerService => {
   o.metrics?.setSize(state.head.size);
   const service = new LedgerService({
     ...state,
+    ...(o.keepCheckpoint === false ? {} : { checkpointFile: outsideCheckpointFile(o.nodeKeyFile) }),
     logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     ...(o.now ? { now: o.now } : {}),
@@ -126,6 +148,14 @@ export const openLedger = async (o: OpenOptions): Promise<Opened> => {
 
 const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
   const node = await loadOrCreateKey(o.nodeKeyFile, 'node', true);
+  const kept = outsideCheckpointFile(o.nodeKeyFile);
+  const keptNote = await readOutsideCheckpoint(kept);
+  if (keptNote !== undefined) {
+    throw new StartupError(
+      `${kept} holds a checkpoint this node signed (${keptNote.split('\n', 1)[0]}), but the data folder has no ledger: ` +
+        'its database was removed or moved. Restore it, or move that file aside to start a new ledger with this node key',
+    );
+  }
   let operatorKey = o.operatorPublicKey;
   let operatorKeyFile: string | undefined;
   if (operatorKey === undefined) {
@@ -161,8 +191,12 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
   const nodes = frontier.append(hash);
   const head: Head = { size: 1, lastHash: ledgerId, lastTime: createdAt };
   const checkpoint = signCheckpoint({ ledgerId, size: 1, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
+  const sealKey = SealKey.fromSeed(node.key.secretKey);
+  const digest = Digest.zero();
+  const sealed = { parties: [operator], keyOwners: [[operatorKey, OPERATOR_ID]] as const, vouchers: [], invoicesUsed: [], invoicesFreed: [] };
+  applyWrites(sealKey, digest, sealed, { party: () => null, keyOwner: () => null, voucher: () => null, invoice: () => null });
   await store.commit({
-    ...emptyBatch(head, checkpoint),
+    ...emptyBatch(head, checkpoint, sealKey.seal(1, toHex(frontier.root()), digest)),
     meta,
     entries: [{ seq: 0, text, opId: opId(payload), effects: JSON.stringify({ vouchers: [], parties: [operator] }) }],
     parties: [operator],
@@ -171,7 +205,8 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
     merkleNodes: nodes.map((n) => [n.key, n.hash] as const),
   });
   o.logger.info({ ledgerId, name: o.ledgerName }, 'genesis written');
-  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey });
+  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey, sealKey, digest });
+  service.keepCheckpoint();
   return { service, created: true, operatorKeyFile, nodeKeyFile: o.nodeKeyFile };
 };
 
@@ -187,8 +222,10 @@ interface Verified {
   readonly frontier: Frontier;
 }
 
-/** The signed checkpoint's claims, or size 0 when there is none (§6). */
-interface Claimed {
+/** Something the node signed or sealed about the log: its size, and its root at that size (§6). */
+export interface Claim {
+  /** What it is, for messages: "the checkpoint", "the state seal", … */
+  readonly what: string;
   readonly size: number;
   readonly root: string | undefined;
 }
@@ -221,20 +258,23 @@ const checkEntry = async (
 };
 
 /**
- * The whole log against the checkpoint, without replaying any op: every entry's seq, shape,
- * `prev` link, time and hash, the Merkle root at the checkpoint's size, and the stored right edge
- * of the tree. Throws a `StartupError` naming the first bad seq. `onProgress` sees the count.
+ * The whole log against what the node signed, without replaying any op: every entry's seq, shape,
+ * `prev` link, time and hash, the Merkle root at each claim's size, and the stored right edge of
+ * the tree. Throws a `StartupError` naming the first bad seq. Returns the log's end and, for each
+ * claim's size, the head and tree there. `onProgress` sees the count.
  */
 export const verifyWholeLog = async (
   store: Store,
   meta: LedgerMeta,
-  claimed: Claimed,
+  claims: readonly Claim[],
   onProgress?: (verified: number) => void,
-): Promise<Verified> => {
+): Promise<Verified & { readonly at: ReadonlyMap<number, Verified> }> => {
   const frontier = new Frontier();
   let prev = ZERO_HASH;
   let lastTime = '';
-  let rootAtCheckpoint: Uint8Array | undefined = claimed.size === 0 ? frontier.root() : undefined;
+  const sizes = new Set(claims.map((c) => c.size));
+  const at = new Map<number, Verified>();
+  if (sizes.has(0)) at.set(0, { head: { size: 0, lastHash: ZERO_HASH, lastTime: '' }, frontier: frontier.fork() });
   for (;;) {
     const chunk = await store.entries(frontier.size, VERIFY_CHUNK);
     for (const { seq, text } of chunk) {
@@ -246,22 +286,24 @@ export const verifyWholeLog = async (
       frontier.append(hash);
       prev = hex;
       lastTime = time;
-      if (frontier.size === claimed.size) rootAtCheckpoint = frontier.root();
+      if (sizes.has(frontier.size)) at.set(frontier.size, { head: { size: frontier.size, lastHash: prev, lastTime }, frontier: frontier.fork() });
     }
     onProgress?.(frontier.size);
     if (chunk.length < VERIFY_CHUNK) break;
   }
   const size = frontier.size;
-  if (size < claimed.size || rootAtCheckpoint === undefined) {
-    throw new StartupError(`the log has ${size} entries but the checkpoint covers ${claimed.size}: entries were removed`, size);
-  }
-  if (claimed.root !== undefined && toHex(rootAtCheckpoint) !== claimed.root) {
-    const bad = await firstBadLeaf(store, claimed.size);
-    throw new StartupError(
-      `the log's Merkle root at size ${claimed.size} does not match the signed checkpoint` +
-        (bad === undefined ? '' : `; the first bad entry is ${bad}`),
-      bad,
-    );
+  for (const claim of claims) {
+    const there = at.get(claim.size);
+    if (size < claim.size || there === undefined) {
+      throw new StartupError(`the log has ${size} entries but ${claim.what} covers ${claim.size}: entries were removed`, size);
+    }
+    if (claim.root !== undefined && toHex(there.frontier.root()) !== claim.root) {
+      const bad = await firstBadLeaf(store, claim.size);
+      throw new StartupError(
+        `the log's Merkle root at size ${claim.size} does not match ${claim.what}` + (bad === undefined ? ': the log was rewritten' : `; the first bad entry is ${bad}`),
+        bad,
+      );
+    }
   }
   // The stored tree must agree with the entries where proofs will read it.
   const frontierStored = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
@@ -269,7 +311,7 @@ export const verifyWholeLog = async (
     const bad = await firstBadLeaf(store, size);
     throw new StartupError('the stored Merkle nodes do not match the log', bad ?? size - 1);
   }
-  return { head: { size, lastHash: prev, lastTime }, frontier };
+  return { head: { size, lastHash: prev, lastTime }, frontier, at };
 };
 
 /**
@@ -279,7 +321,7 @@ export const verifyWholeLog = async (
  * `prev`, keep time, and end at the head. Any doubt returns undefined: the caller then verifies the
  * whole log, which names the first bad seq.
  */
-const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: Claimed, tail: number): Promise<Verified | undefined> => {
+const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: Claim, tail: number): Promise<Verified | undefined> => {
   if (!storedHead || storedHead.size !== claimed.size || claimed.root === undefined || storedHead.size < 1) return undefined;
   const size = storedHead.size;
   const frontier = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
@@ -308,44 +350,160 @@ const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: C
   return { head: storedHead, frontier };
 };
 
+/** Why a folder without a valid seal is read-only, and what the operator does about it. */
+const RESEAL_HINT = 'stop the service and run `npm run reseal -- --data-dir <data folder>`, which replays and checks the whole log before it seals the state again';
+
+/** The checkpoint kept beside the node key, verified, as a claim; undefined if there is none. */
+export const keptClaim = async (nodeKeyFile: string, meta: LedgerMeta): Promise<Claim | undefined> => {
+  const file = outsideCheckpointFile(nodeKeyFile);
+  const note = await readOutsideCheckpoint(file);
+  if (note === undefined) return undefined;
+  const origin = note.split('\n', 1)[0] ?? '';
+  if (origin !== `rvl/${meta.ledgerId}`) {
+    throw new StartupError(`${file} holds a checkpoint of another ledger (${origin}); this is ledger ${meta.ledgerId}. Move that file aside if this is deliberate`);
+  }
+  const cp = verifyCheckpoint(note, { ledgerId: meta.ledgerId, nodePublicKey: meta.nodeKey, verify: verifyNode });
+  if (!cp.ok) throw new StartupError(`${file} does not verify under the node key: ${cp.code} ${cp.detail}`);
+  return { what: `the checkpoint kept in ${file}`, size: cp.size, root: cp.root };
+};
+
+/**
+ * The ledger's facts as stored (which `decide` reads: currency, tenor) must be genesis's: entry 0
+ * must hash to the ledger id (which every checkpoint's origin line binds) and state them.
+ */
+export const checkMeta = async (store: Store, meta: LedgerMeta): Promise<void> => {
+  const text = await store.entry(0);
+  if (text === undefined || toHex(hashEntryText(text)) !== meta.ledgerId) throw new StartupError('entry 0 does not hash to the ledger id', 0);
+  const g = (JSON.parse(text) as { op: { payload: Record<string, unknown> } }).op.payload;
+  const stated = { name: g.name, nodeKey: g.nodeKey, operatorKey: g.operatorKey, currency: g.currency, maxTenorDays: g.maxTenorDays, createdAt: g.createdAt };
+  const stored = { name: meta.name, nodeKey: meta.nodeKey, operatorKey: meta.operatorKey, currency: meta.currency, maxTenorDays: meta.maxTenorDays, createdAt: meta.createdAt };
+  if (JSON.stringify(stated) !== JSON.stringify(stored)) {
+    throw new StartupError("the stored ledger facts (name, keys, currency, tenor) are not genesis's: the data folder was edited", 0);
+  }
+};
+
+/** Hashes every sealed record again and compares the sum with the seal's digest. */
+const stateCheck = (store: Store, sealKey: SealKey, seal: StateSeal) => async (progress: (records: number) => void): Promise<void> => {
+  const { digest } = await scanState(store, sealKey, progress);
+  if (digest.hex() === seal.digest) return;
+  const bad = await findBadRecord(store, seal.size).catch(() => undefined);
+  throw new StartupError(
+    `the stored state (parties, keys, vouchers, invoices) does not match its seal at size ${seal.size}: ` +
+      (bad ? bad.detail : 'a record was changed, added or removed'),
+    bad?.seq,
+  );
+};
+
 const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<Opened> => {
   const node = await loadOrCreateKey(o.nodeKeyFile, 'node', false);
   if (node.key.publicKey !== meta.nodeKey) {
     throw new StartupError(`node key file ${o.nodeKeyFile} holds ${node.key.publicKey}, but this ledger's node key is ${meta.nodeKey}`);
   }
+  const sealKey = SealKey.fromSeed(node.key.secretKey);
   const storedHead = await store.head();
   const note = await store.checkpoint();
-  let claimed: Claimed = { size: 0, root: undefined };
+  const storedSeal = await store.seal();
+  let signed: Claim | undefined;
   if (note !== undefined) {
     const cp = verifyCheckpoint(note, { ledgerId: meta.ledgerId, nodePublicKey: meta.nodeKey, verify: verifyNode });
     if (!cp.ok) throw new StartupError(`the stored checkpoint does not verify under the node key: ${cp.code} ${cp.detail}`);
-    claimed = { size: cp.size, root: cp.root };
+    signed = { what: 'the checkpoint', size: cp.size, root: cp.root };
   }
+  const seal = storedSeal !== undefined && sealKey.verify(storedSeal) ? storedSeal : undefined;
+  const kept = await keptClaim(o.nodeKeyFile, meta);
+  await checkMeta(store, meta);
+  const claims = [signed, seal && { what: 'the state seal', size: seal.size, root: seal.root }, kept].filter((c): c is Claim => c !== undefined);
 
   const started = performance.now();
   const mode = o.startupVerify ?? 'tail';
-  const quick = mode === 'tail' ? await verifyTail(store, storedHead, claimed, o.tailEntries ?? STARTUP_TAIL_ENTRIES) : undefined;
-  const { head, frontier } = quick ?? (await verifyWholeLog(store, meta, claimed));
-  if (!quick && (!storedHead || storedHead.size !== head.size || storedHead.lastHash !== head.lastHash)) {
-    o.logger.warn({ stored: storedHead, size: head.size }, 'the stored head disagrees with the log; using the log');
+  // The quick start needs the stored checkpoint, the seal and the kept checkpoint to agree with
+  // the stored head; anything else is checked wholly before serving.
+  const agree = signed !== undefined && (seal === undefined ? storedSeal === undefined : seal.size === signed.size && seal.root === signed.root) && (kept === undefined || kept.size <= signed.size);
+  const quick = mode === 'tail' && agree && signed ? await verifyTail(store, storedHead, signed, o.tailEntries ?? STARTUP_TAIL_ENTRIES) : undefined;
+  const whole = quick ? undefined : await verifyWholeLog(store, meta, claims);
+  const end: Verified = quick ?? whole!;
+  if (!quick && (!storedHead || storedHead.size !== end.head.size || storedHead.lastHash !== end.head.lastHash)) {
+    o.logger.warn({ stored: storedHead, size: end.head.size }, 'the stored head disagrees with the log; using the log');
+  }
+  // A log cut short leaves the receipts of the entries removed.
+  const stray = await store.effectsFrom(end.head.size);
+  if (stray !== undefined) {
+    throw new StartupError(`the receipt of entry ${stray} is stored, but the log ends at size ${end.head.size}: entries were removed`, end.head.size);
+  }
+  if (quick && kept && kept.size < end.head.size) {
+    // The whole-log check later verifies this from the entries themselves.
+    const there = await Frontier.load(kept.size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
+    if (!there || toHex(there.root()) !== kept.root) {
+      throw new StartupError(`the log's Merkle root at size ${kept.size} does not match ${kept.what}: the log was rewritten`);
+    }
+  }
+  const at = (size: number): Verified => {
+    const v = size === end.head.size ? end : whole?.at.get(size);
+    if (!v) throw new StartupError(`the log has no verified state at size ${size}`, size);
+    return v;
+  };
+  const nodeSeed = node.key.secretKey;
+  const done = (service: LedgerService, verified: string): Opened => {
+    const ms = Math.round(performance.now() - started);
+    o.logger.info({ ledgerId: meta.ledgerId, size: service.size, ms, verified }, 'log checked against the checkpoint');
+    if (quick) {
+      const now: Claim = { what: 'the checkpoint', size: service.size, root: toHex(end.frontier.root()) };
+      service.verifyInBackground((progress) => verifyWholeLog(store, meta, kept ? [now, kept] : [now], progress).then(() => undefined));
+    }
+    service.keepCheckpoint();
+    return { service, created: false, operatorKeyFile: undefined, nodeKeyFile: o.nodeKeyFile };
+  };
+
+  if (!seal) {
+    // Nothing vouches for the decision state: serve what the checkpoint covers, and decide nothing.
+    if (!signed || note === undefined) {
+      throw new StartupError(`the data folder has neither a signed checkpoint nor a valid state seal, so nothing the node signed covers it; ${RESEAL_HINT}`);
+    }
+    const there = at(signed.size);
+    const service = serve(o, { store, meta, head: there.head, frontier: there.frontier, checkpoint: note, nodeSeed, sealKey, digest: Digest.zero() });
+    service.refuseWrites(
+      storedSeal === undefined
+        ? `the data folder has no state seal (written by an older version, or the seal was removed): its parties, keys and vouchers are not known to be the log's; ${RESEAL_HINT}`
+        : `the state seal does not verify under the node key: the data folder was edited; ${RESEAL_HINT}`,
+    );
+    return done(service, quick ? 'tail' : 'whole log');
   }
 
-  let checkpoint = note ?? '';
-  if (head.size > claimed.size || note === undefined) {
-    // A crash after a commit but before its checkpoint cannot happen (they are one batch), but a
-    // missing checkpoint counts as size 0 (§6): cover the log before serving.
-    checkpoint = signCheckpoint({ ledgerId: meta.ledgerId, size: head.size, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
-    await store.commit(emptyBatch(head, checkpoint));
-    o.logger.info({ size: head.size, covered: claimed.size }, 'signed a checkpoint over entries the last one did not cover');
+  // The state as of the seal's size: the seal's digest, that size's head and tree.
+  const sealed = at(seal.size);
+  const digest = Digest.fromHex(seal.digest)!;
+  const checkpointAtSeal = signed?.size === seal.size && note !== undefined ? note : undefined;
+  const checkpoint =
+    checkpointAtSeal ??
+    // The node sealed this size and root itself (the seal's MAC); a deleted or older stored
+    // checkpoint is signed again over exactly that.
+    signCheckpoint({ ledgerId: meta.ledgerId, size: seal.size, root: sealed.frontier.root() }, nodeSeed, signNode, node.key.publicKey);
+  const service = serve(o, { store, meta, head: sealed.head, frontier: sealed.frontier, checkpoint, nodeSeed, sealKey, digest });
+  const check = stateCheck(store, sealKey, seal);
+
+  if (end.head.size > seal.size) {
+    // Entries past the sealed state: the state must be the sealed one before they are decided on it.
+    o.logger.warn({ sealed: seal.size, size: end.head.size }, 'the log holds entries past the sealed state; verifying them in full');
+    await service.checkState(check);
+    if (service.stateCheck === 'passed') {
+      const stored = await store.entries(seal.size, end.head.size - seal.size);
+      const bad = await service.adoptUncovered(stored);
+      if (bad) {
+        if (signed && signed.size > seal.size) {
+          throw new StartupError(`entry ${bad.seq}, which the stored checkpoint covers, fails verification: ${bad.detail}`, bad.seq);
+        }
+        service.refuseWrites(`entry ${bad.seq} past the sealed state fails verification (${bad.detail}); the node signs nothing over it`, bad.seq);
+      }
+    }
+    return done(service, 'whole log');
   }
-  const ms = Math.round(performance.now() - started);
-  o.logger.info({ ledgerId: meta.ledgerId, size: head.size, ms, verified: quick ? 'tail' : 'whole log' }, 'log checked against the checkpoint');
-  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey });
-  if (quick) {
-    const signed: Claimed = { size: head.size, root: toHex(frontier.root()) };
-    service.verifyInBackground((progress) => verifyWholeLog(store, meta, signed, progress).then(() => undefined));
+  if (checkpointAtSeal === undefined) {
+    await store.commit(emptyBatch(sealed.head, checkpoint, seal));
+    o.logger.info({ size: seal.size, covered: signed?.size ?? 0 }, 'signed a checkpoint over the sealed log again (the stored one was missing or older)');
   }
-  return { service, created: false, operatorKeyFile: undefined, nodeKeyFile: o.nodeKeyFile };
+  const checking = service.checkState(check);
+  if (mode === 'full') await checking;
+  return done(service, quick ? 'tail' : 'whole log');
 };
 
 /** The first entry whose recomputed hash differs from its stored leaf node, if any. */

@@ -14,6 +14,8 @@ import {
 import type {
   CommitBatch,
   Head,
+  SealedKind,
+  StateSeal,
   LedgerMeta,
   PartyVoucherRow,
   RawRecord,
@@ -54,6 +56,7 @@ const BLOCK_SIZE = 16 * 1024;
 const META_KEY = 'meta';
 const HEAD_KEY = 'head';
 const CHECKPOINT_KEY = 'checkpoint';
+const SEAL_KEY = 'seal';
 
 export class LevelStore implements Store {
   readonly #db: Level<string, string>;
@@ -126,6 +129,47 @@ export class LevelStore implements Store {
 
   async checkpoint(): Promise<string | undefined> {
     return (await this.#meta.get(CHECKPOINT_KEY)) as string | undefined;
+  }
+
+  async seal(): Promise<StateSeal | undefined> {
+    return (await this.#meta.get(SEAL_KEY)) as StateSeal | undefined;
+  }
+
+  async *sealedRecords(kind: SealedKind, chunkRecordsMax: number): AsyncIterable<readonly (readonly [string, Uint8Array])[]> {
+    const sub = { p: this.#parties, k: this.#keys, v: this.#vouchers, inv: this.#invoices }[kind] as unknown as Level<string, string>;
+    const it = sub.iterator<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' });
+    try {
+      for (;;) {
+        const chunk = await it.nextv(chunkRecordsMax);
+        if (chunk.length === 0) return;
+        yield chunk;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  /**
+   * Every record of one sublevel in key order, values as stored (an offline full check compares
+   * them with a replay). Not part of the port: only the admin tools read the indexes wholesale.
+   */
+  async *sublevelRecords(name: 'p' | 'k' | 'v' | 'inv' | 'pv' | 'ps' | 'op' | 'fx', chunkRecordsMax: number): AsyncIterable<readonly (readonly [string, string])[]> {
+    const sub = { p: this.#parties, k: this.#keys, v: this.#vouchers, inv: this.#invoices, pv: this.#partyVouchers, ps: this.#partySeqs, op: this.#ops, fx: this.#effects }[name] as unknown as Level<string, string>;
+    const it = sub.iterator<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
+    try {
+      for (;;) {
+        const chunk = await it.nextv(chunkRecordsMax);
+        if (chunk.length === 0) return;
+        yield chunk;
+      }
+    } finally {
+      await it.close();
+    }
+  }
+
+  async effectsFrom(seq: number): Promise<number | undefined> {
+    const keys = await this.#effects.keys({ gte: seqKey(seq), limit: 1 }).all();
+    return keys[0] === undefined ? undefined : parseSeqKey(keys[0]);
   }
 
   async entry(seq: number): Promise<string | undefined> {
@@ -315,6 +359,7 @@ export class LevelStore implements Store {
     for (const key of b.partySeqs) put(p.partySeqs, key, '');
     for (const [key, hash] of b.merkleNodes) batch.put(p.nodes + key, hash as never, { valueEncoding: 'view' });
     json(p.meta, HEAD_KEY, b.head);
+    json(p.meta, SEAL_KEY, b.seal);
     return batch;
   }
 }

@@ -47,6 +47,25 @@ export interface PartyVoucherRow {
   readonly status: string;
 }
 
+/**
+ * The sublevels whose records `decide` reads (parties, key owners, vouchers, invoices): the
+ * records the state seal covers (src/service/state-seal.ts).
+ */
+export const SEALED_KINDS = ['p', 'k', 'v', 'inv'] as const;
+export type SealedKind = (typeof SEALED_KINDS)[number];
+
+/**
+ * The node's statement about the decision state as of a log size: the keyed multiset digest of
+ * every sealed record, the log's Merkle root at that size, and a MAC over both under a key only
+ * the node holds (src/service/state-seal.ts). Hex strings.
+ */
+export interface StateSeal {
+  readonly size: number;
+  readonly root: string;
+  readonly digest: string;
+  readonly mac: string;
+}
+
 /** Everything one group commit writes. */
 export interface CommitBatch {
   readonly meta?: LedgerMeta;
@@ -62,6 +81,8 @@ export interface CommitBatch {
   readonly partySeqs: readonly string[];
   readonly merkleNodes: readonly (readonly [key: string, hash: Uint8Array])[];
   readonly head: Head;
+  /** The state seal as of `head` (every sealed record after this batch). */
+  readonly seal: StateSeal;
   readonly checkpoint: string;
 }
 
@@ -89,6 +110,8 @@ export interface Store {
   meta(): Promise<LedgerMeta | undefined>;
   head(): Promise<Head | undefined>;
   checkpoint(): Promise<string | undefined>;
+  /** The state seal written with the last commit; undefined on a folder written before seals. */
+  seal(): Promise<StateSeal | undefined>;
 
   entry(seq: number): Promise<string | undefined>;
   entries(from: number, limit: number): Promise<StoredEntry[]>;
@@ -108,6 +131,14 @@ export interface Store {
   invoiceRoot(invoiceId: string): Promise<string | undefined>;
   partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]>;
   partySeqs(partyId: string): Promise<number[]>;
+
+  /**
+   * Streams every record of one sealed sublevel in key order, `chunkRecordsMax` at a time: its
+   * key, and its value as the exact bytes stored (the state check hashes them unparsed).
+   */
+  sealedRecords(kind: SealedKind, chunkRecordsMax: number): AsyncIterable<readonly (readonly [key: string, value: Uint8Array])[]>;
+  /** The first seq at or after `seq` that has stored receipt effects (a log cut short leaves them). */
+  effectsFrom(seq: number): Promise<number | undefined>;
 
   merkleNode(key: string): Promise<Uint8Array | undefined>;
   merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]>;

@@ -58,7 +58,7 @@ describe(`reliability: ${N} concurrent attempts on one asset (seed ${SEED})`, ()
     // Every loser decided by the model against the final state (the races touch disjoint assets,
     // so each asset is as its race left it).
     const size = checked.snap.entries.length;
-    const at = { ledgerId: t.ledgerId, seq: size, time: checked.snap.entries[size - 1]!.entry.time };
+    const at = { ledgerId: t.ledgerId, nodeKey: checked.snap.info.nodeKey, seq: size, time: checked.snap.entries[size - 1]!.entry.time };
     const f = results.flatMap((r) => modelAgrees(checked.model.model, at, r));
     expect(f, f.join('\n')).toEqual([]);
     console.info(`[reliability races] seed ${SEED}: ${results.map((r) => `${r.mix} → ${r.winner}, ${N - 1} × 409 ${r.expected}`).join('; ')}`);

@@ -34,6 +34,7 @@ const batchAt = (seq: number, text: string): CommitBatch => ({
   partySeqs: [],
   merkleNodes: [[`00:${seq}`, Uint8Array.of(seq, 1, 2, 3)]],
   head: { size: seq + 1, lastHash: 'b'.repeat(64), lastTime: '2026-11-28T12:00:00.000Z' },
+  seal: { size: seq + 1, root: 'c'.repeat(64), digest: 'd'.repeat(64), mac: 'e'.repeat(64) },
   checkpoint: `note ${seq}\n`,
 });
 

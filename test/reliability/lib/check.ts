@@ -434,6 +434,7 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
             seq: p,
             time,
             opId: w.call.opId,
+            nodeKey: genesis.nodeKey,
             verifySignature: verifier(preimage, w.call.opId),
           });
           const got = d.ok ? 'accepted' : d.code;
@@ -467,6 +468,7 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
       seq,
       time: entry.time,
       opId: id,
+      nodeKey: genesis.nodeKey,
       verifySignature: verifier(opPreimage(entry.op.payload), id),
     });
     if (!d.ok) {

@@ -24,6 +24,8 @@
  * exactly that outcome: all of the batch when it survived whole, none of it when it was lost or
  * torn (LevelDB drops a write-ahead-log record whose tail is missing).
  */
+import { rm } from 'node:fs/promises';
+import path from 'node:path';
 import { Harness } from '../../support/harness.js';
 import { applyPowerLoss, describePlan, FaultInjector, planFor, Rng, type FaultPlan } from '../../support/faults.js';
 import { checkAll, type SignedSize } from './check.js';
@@ -182,6 +184,20 @@ const runOnce = async (seed: number, o: FaultRunOptions): Promise<FaultReport> =
 
   // 2. The disk as a power loss leaves it; a full disk is restarted while still full first.
   const power = await applyPowerLoss(dataDir, injector);
+  if (mode === 'lie') {
+    // The node kept the checkpoints it signed over the commits the store only claimed to write
+    // beside its key: it must refuse to start on the shorter log. The file is then moved aside,
+    // so that the checks below show they catch the loss on their own.
+    const refused = await Harness.start({ dataDir }).then(
+      async (again) => {
+        await again.close(false);
+        return '';
+      },
+      (err: unknown) => String(err),
+    );
+    if (!/entries were removed/.test(refused)) fail(`a store that lied about its commits: the restart did not refuse the shorter log (${refused || 'it started'})`);
+    await rm(path.join(dataDir, 'node.key.checkpoint'), { force: true });
+  }
   if (plan.kind === 'disk-full' && mode === 'fault') {
     const full = FaultInjector.diskFull(seed);
     // Refusing to start on a full disk would be acceptable too; starting and refusing writes is

@@ -201,7 +201,7 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
  * The domain model's view of the losers: decided against the state after the race (the winner
  * applied), each must be refused with the code it got. And a loser's own invoice ids stay free.
  */
-export const modelAgrees = (model: MemoryState, ctx: { ledgerId: string; seq: number; time: string }, race: RaceResult): string[] => {
+export const modelAgrees = (model: MemoryState, ctx: { ledgerId: string; nodeKey: string; seq: number; time: string }, race: RaceResult): string[] => {
   const f: string[] = [];
   for (const c of race.calls) {
     if (!c.answer || c.answer.status === 201) continue;
@@ -218,6 +218,7 @@ export const modelAgrees = (model: MemoryState, ctx: { ledgerId: string; seq: nu
       seq: ctx.seq,
       time: ctx.time,
       opId: c.opId,
+      nodeKey: ctx.nodeKey,
       verifySignature: (pk, sig) => verifyNode(pk, preimage, sig),
     });
     const got = d.ok ? 'accepted' : d.code;
