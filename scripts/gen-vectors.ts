@@ -84,6 +84,7 @@ export const buildVectors = (): unknown => {
       seq,
       time,
       opId: id,
+      nodeKey: node.publicKey,
       verifySignature: (publicKey, sig) => verify(publicKey, preimage, sig),
     });
     const outcome = decision.ok ? 'ok' : decision.code;

@@ -1,7 +1,7 @@
 /**
  * Ed25519 verification on worker threads (node:crypto), for the writer and the auditor: one core
  * verifies about 4–8k signatures a second here, and the event loop has better things to do. The
- * strict screens of `ed25519-node.ts` (S < L, canonical key not of small order, 64-byte
+ * strict screens of `ed25519-node.ts` (S < L, canonical key of prime order L, 64-byte
  * signature) run on the calling thread; the workers only do the curve arithmetic
  * (`crypto.verify`, cofactorless, as `verifyNode` does), with each key imported once per worker.
  *
