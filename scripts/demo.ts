@@ -247,7 +247,7 @@ interface Ledger {
 /** An RFC 3339 UTC time to the minute, as people write it: "2026-03-07 09:30 UTC". */
 const minute = (time: string): string => `${time.slice(0, 10)} ${time.slice(11, 16)} UTC`;
 
-/** The entry and time the bundle's state is proven at (`asOf` where the SDK gives it, else the checkpoint's last entry). */
+/** The entry and time the bundle's state is as of: the state its entries give (`asOf` where the SDK gives it, else the checkpoint's last entry). */
 const asOfOf = (report: BundleReport, checkpointSize: number): { seq: number; time?: string } => {
   const asOf = (report as { readonly asOf?: { readonly seq?: unknown; readonly time?: unknown } }).asOf;
   if (asOf && typeof asOf.seq === 'number') return { seq: asOf.seq, ...(typeof asOf.time === 'string' ? { time: minute(asOf.time) } : {}) };
@@ -574,12 +574,12 @@ class Story {
         `由${this.name(v.issuer).zh}凭发票 ${invoices.join('、')} 签发，${v.dueDate} 到期`,
         `${this.name(v.issuer).en} issued it against invoices ${invoices.join(' and ')}, due ${v.dueDate}`,
       ),
-      bi('每一步都有办事机构自己的签名，没有缺失，没有改动', 'Every step is signed by the firm that took it; nothing is missing, nothing was edited'),
+      bi('它列出的每一步都有办事机构自己的签名，没有任何改动', 'Every step it shows is signed by the firm that took it, and none was edited'),
       bi(
-        `现为 ${yuan(v.amount)}，${this.name(v.holder).zh}持有（${asOfWords.zh}）`,
-        `It is now ${yuan(v.amount)}, held by ${this.name(v.holder).en} (${asOfWords.en})`,
+        `这些记录给出的状态：${yuan(v.amount)}，${this.name(v.holder).zh}持有（${asOfWords.zh}）`,
+        `The state these entries give: ${yuan(v.amount)}, held by ${this.name(v.holder).en} (${asOfWords.en})`,
       ),
-      bi('没有任何银行对它设有质押', 'No bank holds a pledge on it'),
+      bi('这些记录中没有质押；现在是否已被质押，提交时由账本判断', 'These entries show no pledge on it; whether it is pledged now, the ledger decides when the pledge is submitted'),
       bi(`质押申请确由持有人${this.name(reviewA.holder).zh}签署`, `The pledge request is signed by its holder, ${this.name(reviewA.holder).en}`),
     ];
     for (const c of checked) mark(green('✓'), c);
@@ -589,7 +589,7 @@ class Story {
     if (opIdOf(cosigned.payload) !== opIdOf(requestA.envelope.payload)) fail('co-signing changed the operation');
     mark(
       green('✓'),
-      bi(`${bankA.name.zh}同意放款，会签质押（两个签名中的第二个）`, `${bankA.name.en} agrees to lend and co-signs the pledge (signature 2 of 2)`),
+      bi(`${bankA.name.zh}会签质押（两个签名中的第二个），账本接受后才放款`, `${bankA.name.en} co-signs the pledge (signature 2 of 2), and will lend once the ledger accepts it`),
     );
     const pledgeR = await this.#submit(
       bankA.client,
@@ -600,7 +600,7 @@ class Story {
       ),
     );
     this.#expect(pledgeR.effects.vouchers, oneHundred!, { status: 'pledged', holder: tier2.id, bank: bankA.id });
-    mark('→', bi(`${bankA.name.zh}放款。到期时这笔钱付给银行。`, `${bankA.name.en} lends. At maturity this money is paid to the bank.`));
+    mark('→', bi(`账本已接受质押，${bankA.name.zh}放款。到期时这笔钱付给银行。`, `The ledger accepted the pledge, so ${bankA.name.en} lends. At maturity this money is paid to the bank.`));
 
     // 4. A second bank, shown the copy fetched before the pledge: refused by the ledger.
     this.#header(4, bi('另一家银行想用同一笔钱放款：被拒绝', 'A second bank tries to lend against the same money: refused'));
@@ -618,8 +618,8 @@ class Story {
     mark(
       green('✓'),
       bi(
-        `${bankB.name.zh}核验证明包：内容属实，但只反映记录 #${asOfB.seq} 时的状态，那时还没有质押`,
-        `${bankB.name.en} checks the bundle: it is genuine, but it shows the voucher as of entry #${asOfB.seq}, before the pledge`,
+        `${bankB.name.zh}核验证明包：其中的记录属实，但它们只给出截至记录 #${asOfB.seq} 的状态，那时还没有质押`,
+        `${bankB.name.en} checks the bundle: its entries are genuine, but they give the voucher's state as of entry #${asOfB.seq}, before the pledge`,
       ),
     );
     const refusal = await this.#refused(
@@ -639,8 +639,8 @@ class Story {
     mark(
       '→',
       bi(
-        '离线核验只反映证明包取来那一刻的状态；质押提交时由账本作最终判断，同一笔钱不能借两次。',
-        'An offline check shows the voucher as of when its bundle was fetched; the ledger has the last word when the pledge is submitted, so the same money cannot secure two loans.',
+        '离线核验只看得到证明包里的记录，看不到之后的或被略去的；质押提交时由账本作最终判断，同一笔钱不能借两次。',
+        'An offline check sees only the entries in its bundle, not those after it or left out of it; the ledger has the last word when the pledge is submitted, so the same money cannot secure two loans.',
       ),
     );
 

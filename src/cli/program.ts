@@ -217,7 +217,9 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
   sub(program, 'checkpoint', 'the latest signed checkpoint, checked against the one you trusted last (kept in ~/.rvl)')
     .option('--trust <file>', 'the trust file (default: ~/.rvl/trust-<ledger id>.json)')
     .option('--ledger <id>', 'the ledger id you trust, as its operator published it: refuse a service of another ledger', ledgerIdArg)
-    .action((o: { trust?: string; ledger?: string }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).checkpoint(ctx, o)));
+    .option('--trust-new-ledger', 'the URL now serves another ledger than the one it was pinned to, and you checked that with the operator: re-pin it to the new one')
+    .option('--forget <url>', 'remove the ledger pin of this service URL (kept in ~/.rvl/ledgers.json) and do nothing else')
+    .action((o: { trust?: string; ledger?: string; trustNewLedger?: boolean; forget?: string }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).checkpoint(ctx, o)));
   sub(program, 'verify-bundle', 'check a proof bundle offline, trusting only the ledger id; then, if it can, ask the ledger whether the voucher changed since')
     .argument('<file>', 'the bundle (from rvl proof)')
     .requiredOption('--ledger <id>', 'the ledger id you trust, as its operator published it (not as a server says it)', ledgerIdArg)

@@ -1,7 +1,9 @@
 /**
- * How a voucher has changed since a proof bundle proved its state. A bundle proves the state as
- * of its newest entry (`BundleReport.asOf`); a bank that checks an old bundle needs to know
- * whether the voucher was since settled, released, pledged elsewhere, split or passed on.
+ * How a voucher has changed since the state a verified proof bundle gives. A bundle proves that
+ * its entries are in the log and that they give this state, as of its newest entry
+ * (`BundleReport.asOf`); it cannot show an entry left out of it. A bank that checks a bundle
+ * (an old one, or one from which later entries were dropped) needs to know whether the voucher
+ * was since settled, released, pledged elsewhere, split or passed on.
  * `compareWithCurrent` compares the proven state with the ledger's current one and says what
  * changed, as data (the CLI and the console word it in their languages).
  *
@@ -73,8 +75,7 @@ const same = (a: unknown, b: unknown): boolean => {
 };
 
 /**
- * Compares the state a bundle proved (`asOf`, e.g. `BundleReport.verdict`'s voucher, or the
- * bundle's `state` once it verified) with the ledger's `current` state of the same voucher.
+ * Compares the state a bundle's entries give (`asOf`: the bundle's `state` once it verified) with the ledger's `current` state of the same voucher.
  * Throws `TypeError` when the two are states of different vouchers (a caller's mistake).
  */
 export const compareWithCurrent = (asOf: WireVoucher, current: WireVoucher): Freshness => {

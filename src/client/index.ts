@@ -9,7 +9,7 @@
  *   read tokens, paging iterators.
  * - `CheckpointTracker`: a trusted checkpoint that only moves along verified consistency proofs.
  * - `verifyBundle`: the bank's offline check of a §9 proof bundle, trusting only the ledger id;
- *   `compareWithCurrent`: how the voucher changed since the state a bundle proved.
+ *   `compareWithCurrent`: how the voucher changed since the state a verified bundle's entries give.
  * - `audit`: the auditor's full check of the log against the signed checkpoint.
  * - `pledge-request`: the pledge request file a holder hands a bank, and the bank's review of it.
  */
@@ -95,7 +95,12 @@ export {
 } from './client.js';
 export {
   CheckpointTracker,
+  LedgerPins,
+  pinKeyOf,
   TrustError,
+  type LedgerPin,
+  type PinCheck,
+  type PinsState,
   type TrackerOptions,
   type TrackerState,
   type TrustErrorCode,

@@ -11,12 +11,19 @@
  * cannot check: the payload is rebuilt with the strict builder (same op id), the proof is verified
  * offline against the ledger id, the holder's signature is checked under the holder's key from
  * the proof, and what it reports (holder, amount, due date, status) comes from the verified proof,
- * never from `summary`. The ledger still decides: a voucher pledged meanwhile is refused
- * `VOUCHER_PLEDGED` when the envelope is submitted.
+ * never from `summary`.
+ *
+ * What a passing review cannot say: that the voucher is not pledged NOW. The proof shows that its
+ * entries are in the log and the state they give, as of its newest entry (`asOf`); a holder can
+ * hand over a bundle from before a pledge, or one with the pledge entry dropped, and it still
+ * verifies. So the bank relies on the ledger, not on the review: the ledger refuses a pledge of a
+ * voucher already pledged (`VOUCHER_PLEDGED`) when the envelope is submitted, and the bank's
+ * signature is not a loan decision until the pledge entry is accepted — the bank lends on the
+ * submission's receipt (or on the voucher's state read after it: pledged to this bank).
  */
 import { hasValidSignature, movedVoucherIdOf, opIdOf, voucherPledge, type SignedEnvelope, type WirePayload, type WirePayloadOf } from './ops.js';
 import type { ProofBundle } from './answers.js';
-import { verifyBundle, type BundleFailureCode, type BundleReport, type BundleVerdict } from './verify-bundle.js';
+import { verifyBundle, type BundleAsOf, type BundleFailureCode, type BundleReport, type BundleVerdict } from './verify-bundle.js';
 import type { VerifyFn } from '../ledger/checkpoint.js';
 
 /** The `format` of a pledge request file. */
@@ -152,8 +159,13 @@ export type PledgeReview =
   | {
       readonly ok: true;
       readonly holder: string;
-      /** What the verified proof says about the voucher. */
+      /** What the verified proof says about the voucher: the state its entries give. */
       readonly verdict: BundleVerdict;
+      /**
+       * The entry (and time) that state is as of. Later entries, and entries left out of the
+       * proof, are not seen: the ledger decides at submission (see the module comment).
+       */
+      readonly asOf: BundleAsOf;
       /** The proof's checklist. */
       readonly report: BundleReport;
       /** The amount pledged, in fen (the whole voucher's unless partial). */
@@ -179,7 +191,7 @@ export const reviewPledgeRequest = (request: PledgeRequestFile, o: PledgeReviewO
   const holder = others[0]!.signer;
 
   const report = verifyBundle(request.proof, o.ledgerId, { voucherId: p.voucherId, ...(o.verify ? { verify: o.verify } : {}) });
-  if (!report.ok || report.verdict === undefined) {
+  if (!report.ok || report.verdict === undefined || report.asOf === undefined) {
     const f = report.firstFailure;
     return no(f?.code ?? 'MALFORMED_BUNDLE', `the proof does not verify${f?.seq === undefined ? '' : ` at entry ${f.seq}`}: ${f?.detail ?? ''}`, report);
   }
@@ -203,6 +215,7 @@ export const reviewPledgeRequest = (request: PledgeRequestFile, o: PledgeReviewO
     ok: true,
     holder,
     verdict: v,
+    asOf: report.asOf,
     report,
     amount: p.amount ?? v.amount,
     partial: p.amount !== undefined,

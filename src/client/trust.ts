@@ -15,6 +15,12 @@
  * With no trusted checkpoint yet, the first verified one is trusted as it is (trust on first
  * use, anchored by the ledger id and node key the caller gives). The state is plain JSON
  * (`toJSON` / `CheckpointTracker.fromJSON`) so a CLI can keep it in a file.
+ *
+ * A tracker is per ledger, so it cannot see a service address that starts answering for another
+ * ledger (a new data folder behind the same URL): that would look like a first use of the new
+ * ledger. `LedgerPins` closes that gap: it pins each service URL to the ledger id first found
+ * there and refuses (`LEDGER_CHANGED`) a known URL that serves another ledger, until the caller
+ * re-pins it deliberately (`repin`, `forget`).
  */
 import { isStrictPublicKey, verify as verifyPortable } from '../ledger/ed25519.js';
 import { checkpointOrigin, parseCheckpoint, verifyCheckpoint, type VerifyFn } from '../ledger/checkpoint.js';
@@ -30,16 +36,20 @@ import type { LedgerClient } from './client.js';
  * | ROLLBACK              | smaller than the trusted checkpoint                            |
  * | FORK                  | same size as the trusted checkpoint, another root              |
  * | BAD_CONSISTENCY_PROOF | the proof from the trusted checkpoint does not verify          |
- * | BAD_STATE             | a serialized tracker state that is not one                     |
+ * | BAD_STATE             | a serialized tracker or pins state that is not one             |
+ * | LEDGER_CHANGED        | a URL pinned to one ledger now serves another                  |
  */
-export type TrustErrorCode = 'WRONG_LEDGER' | 'BAD_CHECKPOINT' | 'ROLLBACK' | 'FORK' | 'BAD_CONSISTENCY_PROOF' | 'BAD_STATE';
+export type TrustErrorCode = 'WRONG_LEDGER' | 'BAD_CHECKPOINT' | 'ROLLBACK' | 'FORK' | 'BAD_CONSISTENCY_PROOF' | 'BAD_STATE' | 'LEDGER_CHANGED';
 
 export class TrustError extends Error {
   override readonly name = 'TrustError';
   constructor(
     readonly code: TrustErrorCode,
     readonly detail: string,
-    /** The trusted note and the refused one, when there are both. */
+    /**
+     * The trusted note and the refused one, when there are both; for `LEDGER_CHANGED`, the
+     * pinned ledger id and the one the URL serves now.
+     */
     readonly evidence: { readonly trusted?: string; readonly offered?: string } = {},
   ) {
     super(`${code}: ${detail}`);
@@ -207,5 +217,122 @@ export class CheckpointTracker {
 
   #evidence(offered: string): { trusted?: string; offered: string } {
     return this.#trusted === undefined ? { offered } : { trusted: this.#trusted.note, offered };
+  }
+}
+
+// ---- URL → ledger id pins ----
+
+/** The ledger a URL was first found serving, and when (RFC 3339). */
+export interface LedgerPin {
+  readonly ledgerId: string;
+  readonly since: string;
+}
+
+/** The serialized pins (`LedgerPins.toJSON`), version 1, keyed by `pinKeyOf(url)`. */
+export interface PinsState {
+  readonly v: 1;
+  readonly pins: Readonly<Record<string, LedgerPin>>;
+}
+
+/** What `LedgerPins.check` found. */
+export interface PinCheck {
+  /** True when the URL had no pin and is pinned now. */
+  readonly firstUse: boolean;
+  readonly pin: LedgerPin;
+}
+
+/**
+ * The key a URL is pinned under: its origin (scheme, host and port as the WHATWG URL parser
+ * normalizes them, the default port dropped) and path without trailing slashes. Throws
+ * `TrustError('BAD_STATE')` for a string that is not an absolute URL.
+ */
+export const pinKeyOf = (url: string): string => {
+  let u: URL;
+  try {
+    u = new URL(url.trim());
+  } catch {
+    throw new TrustError('BAD_STATE', `"${url}" is not an absolute URL`);
+  }
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`;
+};
+
+/**
+ * Which ledger each service URL serves, as first found (trust on first use of the URL). Pure:
+ * the caller keeps the JSON (a file, browser storage) and gives the time. A refusal changes
+ * nothing.
+ */
+export class LedgerPins {
+  readonly #pins = new Map<string, LedgerPin>();
+
+  /** Restores pins from `toJSON` output (an object, or its JSON text). Throws `TrustError('BAD_STATE')`. */
+  static fromJSON(state: unknown): LedgerPins {
+    let value = state;
+    if (typeof state === 'string') {
+      try {
+        value = JSON.parse(state);
+      } catch {
+        throw new TrustError('BAD_STATE', 'the pins state is not JSON');
+      }
+    }
+    const s = value as Partial<PinsState> | null;
+    if (typeof s !== 'object' || s === null || s.v !== 1 || typeof s.pins !== 'object' || s.pins === null || Array.isArray(s.pins)) {
+      throw new TrustError('BAD_STATE', 'not a pins state of version 1');
+    }
+    const pins = new LedgerPins();
+    for (const [key, pin] of Object.entries(s.pins)) {
+      const p = pin as Partial<LedgerPin> | null;
+      if (typeof p !== 'object' || p === null || !isHex(p.ledgerId, 32) || typeof p.since !== 'string' || pinKeyOf(key) !== key) {
+        throw new TrustError('BAD_STATE', `the pin of ${key} is not a ledger id and a time`);
+      }
+      pins.#pins.set(key, { ledgerId: p.ledgerId, since: p.since });
+    }
+    return pins;
+  }
+
+  /** The pin of `url`, if any. */
+  pinned(url: string): LedgerPin | undefined {
+    return this.#pins.get(pinKeyOf(url));
+  }
+
+  /**
+   * Checks that `url` serves the ledger it is pinned to, and pins it to `ledgerId` if it has no
+   * pin yet. Throws `TrustError('LEDGER_CHANGED')` (evidence: the pinned id, the served one) when
+   * it is pinned to another ledger; re-pinning is then the caller's deliberate act (`repin`).
+   */
+  check(url: string, ledgerId: string, now: string): PinCheck {
+    const key = pinKeyOf(url);
+    const pin = this.#pins.get(key);
+    if (pin === undefined) {
+      const fresh = { ledgerId, since: now };
+      this.#pins.set(key, fresh);
+      return { firstUse: true, pin: fresh };
+    }
+    if (pin.ledgerId !== ledgerId) {
+      throw new TrustError('LEDGER_CHANGED', `${key} served ledger ${pin.ledgerId} (trusted since ${pin.since}); it now serves ledger ${ledgerId}`, {
+        trusted: pin.ledgerId,
+        offered: ledgerId,
+      });
+    }
+    return { firstUse: false, pin };
+  }
+
+  /** Pins `url` to `ledgerId` whatever it was pinned to; returns the pin it replaced, if any. */
+  repin(url: string, ledgerId: string, now: string): LedgerPin | undefined {
+    const key = pinKeyOf(url);
+    const before = this.#pins.get(key);
+    this.#pins.set(key, { ledgerId, since: now });
+    return before;
+  }
+
+  /** Removes the pin of `url`; returns it, if there was one. */
+  forget(url: string): LedgerPin | undefined {
+    const key = pinKeyOf(url);
+    const before = this.#pins.get(key);
+    this.#pins.delete(key);
+    return before;
+  }
+
+  toJSON(): PinsState {
+    return { v: 1, pins: Object.fromEntries([...this.#pins].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
   }
 }

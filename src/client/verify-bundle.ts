@@ -19,8 +19,8 @@
  *                      entry (genesis's operator key, then party.register / party.update      BAD_SIGNATURE
  *                      of the bundle in seq order; a key rotated away later still signs
  *                      earlier entries)
- * 10. completeness     the entries that created and last changed the state are in the bundle  MISSING_ENTRY
- *                      and under the checkpoint
+ * 10. state entries    the entries `state` cites as its creation and its latest change         MISSING_ENTRY
+ *                      (createdSeq, updatedSeq) are in the bundle and under the checkpoint
  * 11. replay           every entry after genesis, decided by the domain's `decide` against a  REPLAY_REFUSED,
  *                      `MemoryState` seeded from genesis at the entry's seq, time and op id,   MISSING_ENTRY
  *                      is ACCEPTED (they are on the ledger). A refusal because a voucher or
@@ -36,13 +36,15 @@
  * checkpoint skips only the inclusion step. A replay refusal ends the replay, and the state is
  * then not compared (the replayed state would be meaningless).
  *
- * What a passing report proves: the entries are the ledger's (under a node-signed checkpoint),
- * signed by the parties, and replay under §7 to `state`. What it cannot prove: that no entry
- * after the bundle's history touched the voucher before the checkpoint (there is no
- * non-membership proof in §9); the verdict carries the checkpoint size so the caller can insist
- * on a recent one (e.g. one a `CheckpointTracker` trusts). A valid report says how old the state
- * is (`asOf`: the newest entry's seq and time, the checkpoint's size); `compareWithCurrent`
- * (freshness.ts) compares it with the ledger's current state where the ledger can be reached.
+ * What a passing report proves is inclusion, not completeness: these entries are in the log
+ * (under a checkpoint the node signed), signed by their parties, and they replay under §7 to
+ * `state` — the state THESE entries give, as of the newest of them (`asOf`). It does not prove
+ * that nothing changed since: §9 has no non-membership proof, so a bundle from which the newest
+ * entries (a pledge, say) were dropped, with `state` rolled back to match, still passes under
+ * the same, newest checkpoint. A recent checkpoint does not help; only the ledger can say what
+ * changed: `compareWithCurrent` (freshness.ts) compares the state with the ledger's current one
+ * where it can be reached, and the ledger itself refuses a pledge of a pledged voucher
+ * (VOUCHER_PLEDGED) when it is submitted.
  */
 import { decide } from '../domain/decide.js';
 import { parseOp } from '../domain/schema.js';
@@ -102,7 +104,7 @@ export type BundleCheckName =
   | 'inclusion'
   | 'hash links'
   | 'signatures'
-  | 'completeness'
+  | 'state entries'
   | 'replay'
   | 'state';
 
@@ -138,15 +140,16 @@ export interface BundleVerdict {
   readonly settlement: Settlement | null;
   /** Voucher ids from the root down to this voucher. */
   readonly path: readonly string[];
-  /** The size and root of the checkpoint the state is proven under. */
+  /** The size and root of the signed checkpoint the bundle's entries are included in. */
   readonly checkpointSize: number;
   readonly checkpointRoot: string;
 }
 
 /**
- * How old the proven state is: the seq and ledger time of the newest entry in the bundle (the
- * state is proven as of that entry), and the size of the checkpoint it is proven under. Later
- * entries may have changed the voucher; `compareWithCurrent` (freshness.ts) says how.
+ * How old the state is: the seq and ledger time of the newest entry in the bundle (the state is
+ * the one the bundle's entries give, as of that entry), and the size of the checkpoint they are
+ * included in. Entries left out of the bundle, before or after that checkpoint, may have changed
+ * the voucher; `compareWithCurrent` (freshness.ts) says how, where the ledger can be reached.
  */
 export interface BundleAsOf {
   readonly seq: number;
@@ -231,7 +234,7 @@ class BundleVerifier {
     if (checkpoint) this.inclusion(items, hashes, checkpoint);
     this.links(items, hashes);
     const verified = this.signatures(items, genesis);
-    this.completeness(items, state, checkpoint);
+    this.stateEntries(items, state, checkpoint);
     const replayed = this.replay(items, genesis, voucherId, verified);
     if (replayed) this.state(replayed, state, voucherId, checkpoint);
   }
@@ -462,25 +465,25 @@ class BundleVerifier {
   }
 
   // 10.
-  completeness(items: readonly Item[], state: unknown, cp: { size: number } | undefined): void {
+  stateEntries(items: readonly Item[], state: unknown, cp: { size: number } | undefined): void {
     const s = state as Json;
     const seqs = new Set(items.map((it) => it.entry.seq));
     for (const field of ['createdSeq', 'updatedSeq'] as const) {
       const seq = s[field];
       if (typeof seq !== 'number' || !Number.isSafeInteger(seq) || seq < 0) {
-        this.fail('completeness', 'STATE_MISMATCH', `state.${field} is not a seq`);
+        this.fail('state entries', 'STATE_MISMATCH', `state.${field} is not a seq`);
         return;
       }
       if (cp && seq >= cp.size) {
-        this.fail('completeness', 'STATE_MISMATCH', `state.${field} ${seq} is past the checkpoint's size ${cp.size}`, { seq });
+        this.fail('state entries', 'STATE_MISMATCH', `state.${field} ${seq} is past the checkpoint's size ${cp.size}`, { seq });
         return;
       }
       if (!seqs.has(seq)) {
-        this.fail('completeness', 'MISSING_ENTRY', `state.${field} is ${seq}, but entry ${seq} is not in the bundle`, { seq });
+        this.fail('state entries', 'MISSING_ENTRY', `state.${field} is ${seq}, but entry ${seq} is not in the bundle`, { seq });
         return;
       }
     }
-    this.pass('completeness', 'the entries that created and last changed the voucher are in the bundle');
+    this.pass('state entries', "the entries that state's createdSeq and updatedSeq name are in the bundle");
   }
 
   // 11.
@@ -509,6 +512,7 @@ class BundleVerifier {
         seq,
         time: entry.time,
         opId: opId(payload),
+        nodeKey: genesis.nodeKey,
         verifySignature: (publicKey, sig) => {
           const known = cache?.get(`${publicKey}|${sig}`);
           if (known !== undefined) return known;

@@ -184,7 +184,8 @@ describe('web console, in Chromium, against the real service', () => {
       expect(r.status, p).toBe(200);
       expect(r.headers.get('content-type'), p).toMatch(/^application\/json/);
     }
-    expect((await fetch(url('/metrics'))).headers.get('content-type')).toMatch(/^text\/plain/);
+    // /metrics keeps its answer too (a 401 problem without a token: it is not public).
+    expect((await fetch(url('/metrics'))).headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await (await fetch(url('/docs'), { headers: html })).text()).toMatch(/swagger/i);
     const missing = await fetch(url('/v1/nope'), { headers: html });
     expect(missing.status).toBe(404);

@@ -422,7 +422,7 @@ describe('rvl verify-bundle (offline)', () => {
     expect(r.stdout).toContain(`path        ${root} → ${part(0, 60_000_000)} → ${pledged}`);
     const newest = bundle.entries.at(-1)!.entry;
     expect(newest.seq).toBe(seqs.pledge);
-    expect(r.stdout).toContain(`VALID — state as of entry #${seqs.pledge}, ${newest.time.slice(0, 10)} ${newest.time.slice(11, 19)}Z`);
+    expect(r.stdout).toContain(`VALID — the state these entries give, as of entry #${seqs.pledge}, ${newest.time.slice(0, 10)} ${newest.time.slice(11, 19)}Z. These entries are in the log`);
     expect(r.stdout).toContain('Not compared with the ledger (offline): no key to read the ledger with');
     const j = json<{ ok: boolean; verdict: { holder: string }; asOf: unknown; comparison: unknown }>(ok(asJson));
     expect(j).toMatchObject({ ok: true, verdict: { holder: TIER2 } });
@@ -524,7 +524,7 @@ describe('rvl verify-bundle (offline)', () => {
       as(TIER2, 'verify-bundle', 'pledged.json', '--ledger', ledgerId, '--offline'),
     ]);
     const r = ok(r0);
-    expect(r.stdout).toContain(`VALID — state as of entry #${seqs.pledge}`);
+    expect(r.stdout).toContain(`VALID — the state these entries give, as of entry #${seqs.pledge}`);
     expect(r.stdout).toMatch(/status\s+pledged/);
     const m = new RegExp(`✗ CHANGED since, at entry #${seqs.settle}, [0-9-]+ [0-9:]+Z: (.*)\\.`).exec(r.stdout);
     expect(m, r.stdout).not.toBeNull();
@@ -543,7 +543,7 @@ describe('rvl verify-bundle (offline)', () => {
       rvl(['--key', `${TIER1}.key`, 'verify-bundle', 'fresh.json', '--ledger', ledgerId], { cwd: dir, home, url: 'http://127.0.0.1:1' }),
     ]);
     expect(ok(r).stdout).toMatch(/✓ UNCHANGED since: checked with the ledger at http:\/\/127\.0\.0\.1:\d+: a fresh proof under its checkpoint of size \d+ verifies/);
-    expect(ok(down).stdout).toContain('VALID — state as of entry #');
+    expect(ok(down).stdout).toContain('VALID — the state these entries give, as of entry #');
     expect(down.stdout).toContain('Not compared with the ledger (offline): cannot reach the ledger at http://127.0.0.1:1');
   });
 

@@ -127,7 +127,7 @@ describe('verifyBundle on real bundles', () => {
       'inclusion',
       'hash links',
       'signatures',
-      'completeness',
+      'state entries',
       'replay',
       'state',
     ]);
@@ -188,7 +188,7 @@ describe('verifyBundle finds tampering, each with its code', () => {
     b.entries = b.entries.filter((e) => e.entry.seq !== seqs.pledge);
     const r = verifyBundle(b, w.ledgerId);
     expectFailure(r, 'MISSING_ENTRY', seqs.pledge);
-    expect(r.firstFailure?.check).toBe('completeness');
+    expect(r.firstFailure?.check).toBe('state entries');
   });
 
   it('an entry removed: the issue of the root → MISSING_ENTRY at the first op that needs it', () => {

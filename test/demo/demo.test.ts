@@ -124,9 +124,9 @@ const expectTheStory = (out: string): void => {
     /✓ 出自运营方公布的那本账.*\n {4}It comes from the ledger the operator published \(ledger id [0-9a-f]{12}…[0-9a-f]{4}\)/,
     /Its history goes back to issuance: issued #(\d+) → accepted #\d+ → split #\d+ → transferred #\d+ → accepted #\d+/,
     /Guangzhou Motors issued it against invoices GZM-INV-0417\S* and GZM-INV-0418\S*, due \d{4}-\d\d-\d\d/,
-    /Every step is signed by the firm that took it; nothing is missing, nothing was edited/,
-    /It is now ¥100,000\.00, held by Chen Electronics \(as of entry #\d+/,
-    /✓ 没有任何银行对它设有质押\n {4}No bank holds a pledge on it/,
+    /Every step it shows is signed by the firm that took it, and none was edited/,
+    /The state these entries give: ¥100,000\.00, held by Chen Electronics \(as of entry #\d+/,
+    /✓ 这些记录中没有质押；现在是否已被质押，提交时由账本判断\n {4}These entries show no pledge on it; whether it is pledged now, the ledger decides when the pledge is submitted/,
     /The pledge request is signed by its holder, Chen Electronics/,
     /all 12 technical checks passed/,
   ].map((re) => {
@@ -135,7 +135,7 @@ const expectTheStory = (out: string): void => {
     return i;
   });
   const signed1 = s3.indexOf('Chen Electronics signs the pledge request (signature 1 of 2)');
-  const signed2 = s3.indexOf('ICBC Guangzhou agrees to lend and co-signs the pledge (signature 2 of 2)');
+  const signed2 = s3.indexOf('ICBC Guangzhou co-signs the pledge (signature 2 of 2), and will lend once the ledger accepts it');
   const pledged = s3.search(/¥100,000\.00 pledged to ICBC Guangzhou, loan ICBC-GZ-LN-0001\S* \(entry #\d+\)/);
   expect(signed1).toBeGreaterThanOrEqual(0);
   expect(Math.min(...checks)).toBeGreaterThan(signed1);
@@ -146,7 +146,7 @@ const expectTheStory = (out: string): void => {
   const issuedAt = /issues ¥1,000,000\.00 to Dongguan Parts, due \S+ \(entry #(\d+)\)/.exec(step(2))?.[1];
   expect(/issuance: issued #(\d+)/.exec(s3)?.[1]).toBe(issuedAt);
   // …and all of it before the second bank, and long before settlement.
-  expect(out.indexOf('No bank holds a pledge on it')).toBeLessThan(at[3]!);
+  expect(out.indexOf('These entries show no pledge on it')).toBeLessThan(at[3]!);
 
   // 4. The second bank is refused, in a banker's words, the code only in brackets.
   expect(step(4)).toMatch(/^第4步 另一家银行想用同一笔钱放款：被拒绝 · Step 4\. A second bank tries to lend against the same money: refused$/m);

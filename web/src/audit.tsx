@@ -1,17 +1,19 @@
 /**
  * Auditor view: the ledger's size, the latest checkpoint (verified here under the node key and
- * followed forward only along consistency proofs, with `CheckpointTracker`), recent activity from
+ * followed forward only along consistency proofs, with `CheckpointTracker`, kept in this browser;
+ * this address is pinned to the ledger first found here, and a new ledger behind it is refused
+ * until the user re-pins it deliberately), recent activity from
  * the raw log, and a full audit of the log in this browser (`audit`) with a progress bar.
  */
 import { useEffect, useState } from 'preact/hooks';
 
-import { audit, CheckpointTracker, type AuditProgress, type AuditReport, type HashedEntry, type UpdateResult } from '../../src/client/index.js';
+import { audit, LedgerPins, TrustError, type AuditProgress, type AuditReport, type CheckpointTracker, type HashedEntry, type UpdateResult } from '../../src/client/index.js';
 import { describeEntry } from './describe.js';
 import { AUDIT_TEXT, toShown, type Shown } from './explain.js';
-import { ledger, ledgerInfo, publicClient, refreshLedger, session, Store, use } from './state.js';
+import { BASE_URL, ledger, ledgerInfo, loadPins, loadTracker, publicClient, refreshLedger, savePins, saveTracker, session, Store, use } from './state.js';
 import { Notice, ProblemBox, shortTime, Spinner } from './ui.js';
 
-/** The trusted checkpoint, kept while the page is open (per ledger). */
+/** The trusted checkpoint of the ledger this page talks to (also kept in this browser, per ledger). */
 const tracker = new Store<CheckpointTracker | undefined>(undefined);
 
 const RECENT = 20;
@@ -23,14 +25,30 @@ const CheckpointCard = () => {
   const [result, setResult] = useState<UpdateResult | undefined>(undefined);
   const [problem, setProblem] = useState<Shown | undefined>(undefined);
   const [busy, setBusy] = useState(false);
+  /** Set when this address now serves another ledger than the one pinned (or the pins are damaged). */
+  const [changed, setChanged] = useState<{ readonly pinned?: string; readonly served: string } | undefined>(undefined);
+  const [repinned, setRepinned] = useState<string | undefined>(undefined);
   const refresh = async () => {
     setBusy(true);
     setProblem(undefined);
+    setChanged(undefined);
     try {
       const info = ledgerInfo();
-      const tr = tracker.value ?? new CheckpointTracker({ ledgerId: info.ledgerId, nodeKey: info.nodeKey });
+      let pins;
+      try {
+        pins = loadPins();
+        pins.check(BASE_URL, info.ledgerId, new Date().toISOString());
+      } catch (err) {
+        if (err instanceof TrustError && (err.code === 'LEDGER_CHANGED' || err.code === 'BAD_STATE')) {
+          setChanged({ ...(err.evidence.trusted ? { pinned: err.evidence.trusted } : {}), served: info.ledgerId });
+        }
+        throw err;
+      }
+      const tr = tracker.value?.ledgerId === info.ledgerId ? tracker.value : loadTracker(info);
       const r = await tr.update(publicClient());
       tracker.set(tr);
+      saveTracker(tr);
+      savePins(pins);
       setResult(r);
       await refreshLedger();
     } catch (err) {
@@ -38,6 +56,22 @@ const CheckpointCard = () => {
     } finally {
       setBusy(false);
     }
+  };
+  /** The user's deliberate choice: this address now serves a new ledger, to be trusted from here on. */
+  const trustNewLedger = async () => {
+    if (!changed) return;
+    let pins;
+    try {
+      pins = loadPins();
+    } catch {
+      pins = undefined; // damaged: start again with this ledger only
+    }
+    const next = pins ?? new LedgerPins();
+    next.repin(BASE_URL, changed.served, new Date().toISOString());
+    savePins(next);
+    tracker.set(undefined);
+    setRepinned(changed.pinned);
+    await refresh();
   };
   useEffect(() => {
     void refresh();
@@ -61,7 +95,7 @@ const CheckpointCard = () => {
           {result ? (
             <p class="muted">
               {result.from === 0
-                ? 'Trusted on first sight (anchored by the ledger id and node key).'
+                ? 'Trusted on first sight in this browser (anchored by the ledger id and node key); this address is now pinned to this ledger, and a new ledger here will be refused.'
                 : result.changed
                   ? `Moved from size ${result.from} to ${result.to} along a verified consistency proof: nothing before was rewritten.`
                   : 'No new entries since the checkpoint trusted before.'}
@@ -73,6 +107,31 @@ const CheckpointCard = () => {
         <Spinner label="Reading the checkpoint…" />
       ) : null}
       {problem ? <ProblemBox problem={problem} title="Checkpoint not trusted" /> : null}
+      {changed ? (
+        <div class="notice notice-warn" role="alert" data-testid="ledger-changed">
+          <p>
+            {changed.pinned ? (
+              <>
+                This address served ledger <code data-testid="ledger-pinned">{changed.pinned}</code>; it now serves ledger{' '}
+                <code data-testid="ledger-served">{changed.served}</code>.
+              </>
+            ) : (
+              <>
+                The ledger this browser trusted at this address cannot be read; this address serves ledger <code data-testid="ledger-served">{changed.served}</code>.
+              </>
+            )}{' '}
+            Nothing was trusted. Check the new id with the ledger’s operator before you trust it.
+          </p>
+          <button type="button" class="button button-secondary" disabled={busy} onClick={() => void trustNewLedger()} data-testid="trust-new-ledger">
+            I checked with the operator: trust the new ledger at this address
+          </button>
+        </div>
+      ) : null}
+      {repinned && !changed && cp ? (
+        <p class="muted" data-testid="ledger-repinned">
+          Re-pinned: this address now stands for ledger <code>{ledgerInfo().ledgerId}</code>, replacing ledger <code>{repinned}</code>.
+        </p>
+      ) : null}
       <div class="actions actions-left">
         <button type="button" class="button button-secondary" disabled={busy} onClick={() => void refresh()} data-testid="checkpoint-refresh">
           {busy ? 'Checking…' : 'Check for a newer checkpoint'}

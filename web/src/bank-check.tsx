@@ -2,8 +2,10 @@
  * Bank check: a proof bundle (a dropped file, or fetched by voucher id when signed in) and the
  * ledger id the bank trusts, checked entirely in this browser with `verifyBundle`. Nothing the
  * service says is trusted: the ledger id is typed by the bank (and remembered in this browser), and
- * genesis must hash to it. A bundle is a snapshot: the result says which entry it is as of, and,
- * signed in to this ledger, compares it with the voucher's current state.
+ * genesis must hash to it. A bundle proves that its entries are in the log and the state they
+ * give, not that nothing changed since (it cannot show an entry left out of it): the result says
+ * which entry that state is as of, and, signed in to this ledger, compares it with the voucher's
+ * current state.
  */
 import { useState } from 'preact/hooks';
 

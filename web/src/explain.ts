@@ -106,6 +106,9 @@ const TRUST_TEXT: Record<TrustErrorCode, string> = {
   FORK: 'Two checkpoints of the same size with different roots: the ledger forked.',
   BAD_CONSISTENCY_PROOF: 'The new checkpoint does not extend the trusted one.',
   BAD_STATE: 'The saved trust state is damaged.',
+  LEDGER_CHANGED:
+    '这个地址以前是另一本账，现在换成了新账本：已拒绝，未信任任何内容。请向运营方核实新的账本 ID；确认后才可有意地改为信任新账本。 ' +
+    'This address served another ledger before, and now serves a new one: refused, nothing was trusted. Check the new ledger id with the operator; only then re-pin it deliberately.',
 };
 
 const PLEDGE_FILE_TEXT: Record<PledgeRequestErrorCode, string> = {

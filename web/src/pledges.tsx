@@ -3,7 +3,10 @@
  * `rvl pledge prepare`), sees what it would sign — derived from the signed payload and from the
  * proof inside, verified in this browser against the ledger id, never from the file's summary —
  * co-signs it, and submits it (or downloads it co-signed). A holder can submit a co-signed file
- * too. The ledger decides: a voucher pledged meanwhile is refused VOUCHER_PLEDGED.
+ * too. The proof shows the state its entries give, as of its newest entry; it cannot show a pledge
+ * made since or left out of it. So the review tells the bank that the ledger decides: a voucher
+ * already pledged is refused VOUCHER_PLEDGED at submission, and the bank lends only once the
+ * pledge entry is accepted (the receipt).
  */
 import { useState } from 'preact/hooks';
 
@@ -20,6 +23,14 @@ import { flash } from './actions.js';
 import { pledgeReviewText, toShown, type Shown } from './explain.js';
 import { ledgerInfo, navigate, refreshLedger, session, use, voucherPath } from './state.js';
 import { Checks, Download, fileNameFor, FileDrop, Money, Notice, ProblemBox, shortTime, Status } from './ui.js';
+
+/** What the bank relies on instead of the proof: the ledger's decision at submission. */
+const DECIDED_BY_LEDGER =
+  '证明包只显示其中记录给出的状态，不能证明凭证现在没有被质押（之后的质押或被略去的质押记录都不会显示）。质押提交时由账本判断：已质押的凭证会被拒绝（VOUCHER_PLEDGED）。' +
+  '仅凭银行签名不构成放款决定：请在账本接受质押记录之后（见提交回执）再放款。 ' +
+  'The proof shows the state its entries give; it cannot show that the voucher is not pledged now (a pledge made since, or left out of the proof, would not show). ' +
+  'The ledger decides when the pledge is submitted: it refuses a pledge of a voucher already pledged (VOUCHER_PLEDGED). ' +
+  'Your signature alone is not a loan decision: lend only once the ledger has accepted the pledge entry (see the receipt after submitting).';
 
 const Review = ({ review }: { review: PledgeReview }) => {
   if (!review.ok) {
@@ -59,13 +70,16 @@ const Review = ({ review }: { review: PledgeReview }) => {
         <dd>{review.holder} (signature ✓)</dd>
         <dt>Status</dt>
         <dd>
-          <Status status={v.status} />, not pledged
+          <Status status={v.status} /> in the proof, as of entry #{review.asOf.seq}, {shortTime(review.asOf.time)} (the state its entries give)
         </dd>
         <dt>Due</dt>
         <dd>{v.dueDate}</dd>
         <dt>Proof</dt>
-        <dd>all {review.report.checks.length} checks pass, under the ledger’s signed checkpoint of size {v.checkpointSize}</dd>
+        <dd>all {review.report.checks.length} checks pass: its entries are in the log, under the checkpoint of size {v.checkpointSize} the node signed</dd>
       </dl>
+      <Notice kind="info">
+        <span data-testid="pledge-decided-by-ledger">{DECIDED_BY_LEDGER}</span>
+      </Notice>
     </div>
   );
 };
@@ -187,7 +201,7 @@ export const Pledges = () => {
           {submitProblem ? <ProblemBox problem={submitProblem} title="The ledger refused the pledge" /> : null}
           {receipt ? (
             <Notice>
-              The ledger recorded the pledge at entry #{receipt.seq}.{' '}
+              The ledger accepted the pledge at entry #{receipt.seq}: this receipt, not the co-signature, is what a loan can rest on.{' '}
               <a
                 href={voucherPath(receipt.effects.vouchers.find((v) => v.status === 'pledged')?.id ?? p.voucherId)}
                 onClick={(e) => {

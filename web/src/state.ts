@@ -9,7 +9,7 @@
  */
 import { useLayoutEffect, useReducer } from 'preact/hooks';
 
-import { keyFileText, LedgerClient, parseKeyFile, type KeyFile, type LedgerInfo, type Party } from '../../src/client/index.js';
+import { CheckpointTracker, keyFileText, LedgerClient, LedgerPins, parseKeyFile, type KeyFile, type LedgerInfo, type Party } from '../../src/client/index.js';
 import type { Role } from '../../src/domain/types.js';
 import { openSealedKey, readSealedKey, SealError, sealKey, type SealedKey } from './keystore.js';
 import { toShown, type Shown } from './explain.js';
@@ -222,6 +222,34 @@ export const trustedLedgerId = (): string => storage('local')?.getItem(trustedId
 export const setTrustedLedgerId = (id: string): void => {
   if (id.length === 0) storage('local')?.removeItem(trustedIdName);
   else storage('local')?.setItem(trustedIdName, id);
+};
+
+/**
+ * The ledger this address was first found serving (`LedgerPins`, keyed by this console's origin),
+ * and the checkpoint trusted per ledger (`CheckpointTracker` state), kept in this browser so a
+ * reload does not trust a new ledger, a rollback or a fork as a first use. Public, so kept in
+ * clear. A damaged pins value is `TrustError('BAD_STATE')`, shown and fixed by a deliberate re-pin.
+ */
+const pinsName = 'rvl-console/ledger-pins';
+const trackerName = (ledgerId: string): string => `rvl-console/trusted-checkpoint/${ledgerId}`;
+
+export const loadPins = (): LedgerPins => {
+  const text = storage('local')?.getItem(pinsName);
+  return text === null || text === undefined ? new LedgerPins() : LedgerPins.fromJSON(text);
+};
+
+export const savePins = (pins: LedgerPins): void => {
+  storage('local')?.setItem(pinsName, JSON.stringify(pins.toJSON()));
+};
+
+/** The tracker kept for this ledger, else a new one anchored by the ledger id and node key. */
+export const loadTracker = (info: LedgerInfo): CheckpointTracker => {
+  const text = storage('local')?.getItem(trackerName(info.ledgerId));
+  return text === null || text === undefined ? new CheckpointTracker({ ledgerId: info.ledgerId, nodeKey: info.nodeKey }) : CheckpointTracker.fromJSON(text);
+};
+
+export const saveTracker = (tracker: CheckpointTracker): void => {
+  storage('local')?.setItem(trackerName(tracker.ledgerId), JSON.stringify(tracker.toJSON()));
 };
 
 /** Where each role starts: the page of the work it does. */

@@ -1,8 +1,10 @@
 /**
  * A proof bundle's report (`verifyBundle`, computed in this browser): each check passing or
- * failing, the first failure with its code, and on success what the bundle proves — as of the
- * newest entry it covers, with that entry's time — and, where the console can read the ledger,
- * whether the voucher has changed since (and how).
+ * failing, the first failure with its code, and on success exactly what the bundle proves — its
+ * entries are in the log (under a checkpoint the node signed) and this is the state they give, as
+ * of the newest of them — and what it does not: that nothing changed since (a bundle cannot show
+ * an entry left out of it). Where the console can read the ledger, it says whether the voucher has
+ * changed since (and how).
  *
  * It also says which ledger id the check trusted and where that id came from: the operator gives
  * it out of band (published, printed in a contract); an id taken from the server being checked
@@ -28,7 +30,12 @@ export type Current =
 
 /** The sentences of this view that are new in both languages (the rest waits for the zh catalog). */
 const TEXT = {
-  asOf: (a: AsOf) => `状态截至第 ${a.seq} 条记录（${shortTime(a.time)}） State as of entry #${a.seq}, ${shortTime(a.time)} — under the signed checkpoint of ${a.treeSize} entries`,
+  asOf: (a: AsOf) =>
+    `这些记录确在账本中（在节点签名的 ${a.treeSize} 条记录的检查点之下），这是它们给出的状态，截至第 ${a.seq} 条记录（${shortTime(a.time)}）。 ` +
+    `These entries are in the log (under the checkpoint of ${a.treeSize} entries the node signed), and this is the state they give, as of entry #${a.seq}, ${shortTime(a.time)}.`,
+  notProof:
+    '这不能证明此后没有变化：证明包无法显示被略去的记录（例如之后的质押），检查点再新也一样。质押以账本在提交时的判断为准：已质押的凭证会被拒绝（VOUCHER_PLEDGED）。 ' +
+    'Not proof that nothing changed since: a bundle cannot show an entry left out of it (a later pledge, say), however new its checkpoint. For a pledge, rely on the ledger’s refusal when it is submitted: it refuses a voucher already pledged (VOUCHER_PLEDGED).',
   trusted: '核对所用账本 ID checked against ledger id',
   trustEntered: '（你输入的） (you entered it)',
   trustServer: '（取自此服务器——请与运营方公布的 ID 核对） (taken from this server — compare it with the id your operator published)',
@@ -37,11 +44,11 @@ const TEXT = {
   now: (v: WireVoucher) => `现在 now: ${currentStateText(v)}`,
   since: '自此之后 since then:',
   statusAsOf: (seq: number) => `Status at #${seq}`,
-  signedOut: '登录后可与账本当前状态比较。 Sign in to compare it with the voucher’s current state on the ledger; until then this is only the state as of the entry above.',
+  signedOut: '登录后可与账本当前状态比较。 Sign in to compare it with the voucher’s current state on the ledger; until then this is only the state the bundle’s entries give, as of the entry above.',
   otherLedger: '此服务器不是该账本，无法比较当前状态。 This server serves another ledger, so the console cannot compare with the current state.',
   loading: '正在读取当前状态… Reading the current state…',
   failed: '无法读取当前状态 Could not read the current state',
-  inconsistent: '此服务器给出的当前状态与证明包不符（更旧或相互矛盾），不要依赖它。 This server’s current state cannot follow the proven one (it is older, or differs under the same entry): do not rely on this server’s answer.',
+  inconsistent: '此服务器给出的当前状态与证明包不符（更旧或相互矛盾），不要依赖它。 This server’s current state cannot follow the bundle’s (it is older, or differs under the same entry): do not rely on this server’s answer.',
 };
 
 /** The voucher's status in a short sentence, naming who holds or was paid. */
@@ -161,7 +168,7 @@ export const BundleResult = ({
           {report.ok ? '✓' : '✗'}
         </span>
         {report.ok ? (
-          <span>Genuine: every check passed in this browser.</span>
+          <span>Genuine entries: every check passed in this browser.</span>
         ) : (
           <span>
             Not proven: <strong data-testid="bundle-failure-code">{f?.code}</strong> — {f ? BUNDLE_TEXT[f.code] : ''}
@@ -178,9 +185,14 @@ export const BundleResult = ({
         </p>
       ) : null}
       {v && asOf ? (
-        <p class="as-of" data-testid="bundle-as-of" data-seq={asOf.seq}>
-          {TEXT.asOf(asOf)}
-        </p>
+        <>
+          <p class="as-of" data-testid="bundle-as-of" data-seq={asOf.seq}>
+            {TEXT.asOf(asOf)}
+          </p>
+          <p class="as-of" data-testid="bundle-not-proof">
+            {TEXT.notProof}
+          </p>
+        </>
       ) : null}
       {v && asOf && state ? <FreshnessNote state={state} asOf={asOf} current={current} /> : null}
       {v ? (
@@ -219,16 +231,11 @@ export const BundleResult = ({
           </dd>
           <dt>Checkpoint</dt>
           <dd>
-            size {v.checkpointSize}, root <code>{v.checkpointRoot.slice(0, 16)}…</code>
+            size {v.checkpointSize}, root <code>{v.checkpointRoot.slice(0, 16)}…</code> (the entries are included in it)
           </dd>
         </dl>
       ) : null}
       <Checks checks={report.checks} />
-      {report.ok ? (
-        <p class="muted small">
-          A bundle cannot show entries left out after its checkpoint; insist on a recent checkpoint. The ledger itself refuses to pledge a voucher twice.
-        </p>
-      ) : null}
     </div>
   );
 };

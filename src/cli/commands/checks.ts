@@ -1,6 +1,7 @@
 /**
  * The checks that need no trust in the service: `checkpoint` (a trusted checkpoint kept on disk
- * and moved only along verified consistency proofs), `verify-bundle` (a bank's offline check of a
+ * and moved only along verified consistency proofs, and each service URL pinned to the ledger
+ * first found there), `verify-bundle` (a bank's offline check of a
  * §9 proof bundle, trusting only the ledger id) and `audit` (the whole log against the signed
  * checkpoint). Signatures are checked with node:crypto (`verifyNode`).
  */
@@ -13,11 +14,15 @@ import {
   CheckpointTracker,
   compareWithCurrent,
   LedgerClient,
+  LedgerPins,
+  pinKeyOf,
+  TrustError,
   verifyBundle as verifyBundleReport,
   type BundleAsOf,
   type BundleReport,
   type BundleVerdict,
   type Freshness,
+  type LedgerPin,
   type ProofBundle,
   type VoucherChange,
   type WireVoucher,
@@ -36,9 +41,86 @@ import { progress } from '../progress.js';
 /** Where the trusted checkpoint of a ledger is kept by default. */
 export const trustFileOf = (ledgerId: string): string => path.join(homedir(), '.rvl', `trust-${ledgerId}.json`);
 
-export const checkpoint = async (ctx: Context, o: { readonly trust?: string; readonly ledger?: string }): Promise<void> => {
+/** Where the URL → ledger id pins are kept (`LedgerPins`). */
+export const pinsFileOf = (): string => path.join(homedir(), '.rvl', 'ledgers.json');
+
+const readPins = async (file: string): Promise<LedgerPins> => {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new LedgerPins();
+    throw usageError(`cannot read the pins file ${file}`);
+  }
+  try {
+    return LedgerPins.fromJSON(text);
+  } catch (err) {
+    if (!(err instanceof TrustError)) throw err;
+    throw refusedError(`the pins file ${file} is damaged (${err.detail}); nothing was trusted. Repair it, or remove it to pin every URL again on first use`, err.code);
+  }
+};
+
+const writePins = (file: string, pins: LedgerPins): Promise<void> => replaceFile(file, `${JSON.stringify(pins.toJSON(), null, 2)}\n`, 0o600);
+
+export interface CheckpointOptions {
+  readonly trust?: string;
+  readonly ledger?: string;
+  /** Re-pin this URL to the ledger it serves now, replacing the ledger it was pinned to. */
+  readonly trustNewLedger?: boolean;
+  /** Remove the pin of this URL and do nothing else. */
+  readonly forget?: string;
+}
+
+/** `rvl checkpoint --forget URL`: removes the URL's pin; the next `rvl checkpoint` there pins it anew. */
+const forgetPin = async (ctx: Context, url: string): Promise<void> => {
+  let key: string;
+  try {
+    key = pinKeyOf(url);
+  } catch {
+    throw usageError(`--forget needs the service URL whose pin to remove (e.g. ${ctx.url}), not "${url}"`);
+  }
+  const file = pinsFileOf();
+  const pins = await readPins(file);
+  const before = pins.forget(key);
+  if (before !== undefined) await writePins(file, pins);
+  if (ctx.json) {
+    ctx.emit({ url: key, forgotten: before ?? null, pinsFile: file });
+    return;
+  }
+  ctx.out(
+    before === undefined
+      ? `${key} was not pinned to any ledger; nothing changed.`
+      : `Forgot the pin of ${key} (ledger ${before.ledgerId}, trusted since ${shortTime(before.since)}). The next rvl checkpoint there trusts the ledger it then serves, on first use.`,
+  );
+};
+
+export const checkpoint = async (ctx: Context, o: CheckpointOptions): Promise<void> => {
+  if (o.forget !== undefined) return forgetPin(ctx, o.forget);
   const info = await ctx.ledgerTrusted(o.ledger);
   const client = await ctx.client(false);
+  // The URL must still serve the ledger it was pinned to: a new ledger behind a known address
+  // is refused, not trusted as a first use.
+  const pinsFile = pinsFileOf();
+  const pins = await readPins(pinsFile);
+  const now = new Date().toISOString();
+  let replaced: LedgerPin | undefined;
+  let pin: { readonly firstUse: boolean; readonly pin: LedgerPin };
+  try {
+    pin = pins.check(ctx.url, info.ledgerId, now);
+  } catch (err) {
+    if (!(err instanceof TrustError) || err.code !== 'LEDGER_CHANGED') throw err;
+    const was = pins.pinned(ctx.url)!;
+    if (o.trustNewLedger !== true) {
+      throw refusedError(
+        `LEDGER_CHANGED: ${pinKeyOf(ctx.url)} served ledger ${was.ledgerId} (trusted since ${shortTime(was.since)}), but now serves ledger ${info.ledgerId}; ` +
+          'nothing was trusted or changed. Check the id with the ledger\'s operator: if a new ledger really replaced the old one at this address, re-pin it deliberately with ' +
+          `rvl checkpoint --trust-new-ledger (or rvl checkpoint --forget ${pinKeyOf(ctx.url)}, then rvl checkpoint); otherwise check --url`,
+        'LEDGER_CHANGED',
+      );
+    }
+    replaced = pins.repin(ctx.url, info.ledgerId, now);
+    pin = { firstUse: true, pin: pins.pinned(ctx.url)! };
+  }
   const file = o.trust ?? trustFileOf(info.ledgerId);
   let stored: string | undefined;
   try {
@@ -56,35 +138,46 @@ export const checkpoint = async (ctx: Context, o: { readonly trust?: string; rea
   const before = tracker.trusted;
   const result = await tracker.update(client);
   await replaceFile(file, `${JSON.stringify(tracker.toJSON(), null, 2)}\n`, 0o600);
-  const now = result.checkpoint;
+  if (pin.firstUse) await writePins(pinsFile, pins);
+  const cp = result.checkpoint;
+  const url = pinKeyOf(ctx.url);
 
   if (ctx.json) {
     ctx.emit({
       ledgerId: tracker.ledgerId,
-      size: now.size,
-      root: now.root,
-      note: now.note,
+      size: cp.size,
+      root: cp.root,
+      note: cp.note,
       trustedBefore: before === undefined ? null : { size: before.size, root: before.root },
       firstUse: before === undefined,
       trustFile: file,
+      pin: { url, ledgerId: pin.pin.ledgerId, since: pin.pin.since, firstUse: pin.firstUse, replaced: replaced ?? null },
+      pinsFile,
     });
     return;
   }
+  const pinned =
+    replaced !== undefined
+      ? `RE-PINNED (--trust-new-ledger): ${url} served ledger ${replaced.ledgerId} (since ${shortTime(replaced.since)}); it is now pinned to this ledger`
+      : pin.firstUse
+        ? `first use of ${url}: pinned to this ledger; if it ever serves another ledger, rvl checkpoint refuses`
+        : `${url} serves the ledger it was pinned to on ${shortTime(pin.pin.since)} ${ctx.marks.ok}`;
   const trust =
     before === undefined
       ? o.ledger === undefined
         ? 'first use: nothing was trusted for this ledger yet, so this checkpoint is trusted as it is (the ledger id and node key are as this service reports them: check the id with the one the operator published, or pass it with --ledger)'
         : 'first use: nothing was trusted for this ledger yet; the service serves the ledger id you trust (--ledger), and its node key and this checkpoint are trusted as they are'
-      : before.size === now.size
+      : before.size === cp.size
         ? `the same as the checkpoint you trusted at size ${count(before.size)}`
-        : `consistent with the checkpoint you trusted at size ${count(before.size)} (verified proof); now trusting size ${count(now.size)}`;
+        : `consistent with the checkpoint you trusted at size ${count(before.size)} (verified proof); now trusting size ${count(cp.size)}`;
   ctx.out(
     keyValues([
       ['ledger', `${tracker.ledgerId} ("${clean(info.name)}")`],
-      ['size', plural(now.size, 'entry', 'entries')],
-      ['root', now.root],
+      ['size', plural(cp.size, 'entry', 'entries')],
+      ['root', cp.root],
       ['signed by', `the node key ${tracker.nodeKey} ${ctx.marks.ok}`],
       ['trust', trust],
+      ['address', pinned],
       ['trust file', file],
     ]),
   );
@@ -105,10 +198,21 @@ const verdictLines = (v: BundleVerdict): [string, string][] => {
   if (v.settlement) lines.push(['settlement', `paid to ${clean(v.settlement.payee)}, payment ${clean(v.settlement.paymentRef)}, at ${shortTime(v.settlement.at)}`]);
   lines.push(
     ['path', v.path.map(clean).join(' → ')],
-    ['checkpoint', `size ${count(v.checkpointSize)}, root ${v.checkpointRoot}`],
+    ['checkpoint', `size ${count(v.checkpointSize)}, root ${v.checkpointRoot} (the entries are included in it)`],
   );
   return lines;
 };
+
+/**
+ * What a valid bundle proves, and what it does not: inclusion, not completeness. A bundle with
+ * its newest entries (a pledge) dropped and `state` rolled back still verifies under the same
+ * checkpoint, so the verdict never says the state is current or complete.
+ */
+export const BUNDLE_PROVES = (a: BundleAsOf): string =>
+  `the state these entries give, as of entry #${a.seq}, ${shortTime(a.time)}. These entries are in the log (under the checkpoint of size ${count(a.treeSize)} the node signed), signed by their parties, and replay to this state`;
+export const BUNDLE_DOES_NOT_PROVE =
+  'Not proof that nothing changed since: a bundle cannot show an entry left out of it (a later pledge, a settlement), even under a newer checkpoint. ' +
+  "Only the ledger can say: see the comparison below, and for a pledge rely on the ledger's refusal when it is submitted (VOUCHER_PLEDGED).";
 
 /** How long the best-effort comparison with the ledger waits for each answer. */
 const COMPARE_TIMEOUT_MS = 5_000;
@@ -116,7 +220,7 @@ const COMPARE_TIMEOUT_MS = 5_000;
 /**
  * What `verify-bundle` learned from the ledger about the voucher since the bundle's state:
  * `compared: false` with why not (offline, no key, not reachable, not visible), or the freshness
- * of the proven state against a fresh bundle from the ledger that verified against the same id.
+ * of the bundle's state against a fresh bundle from the ledger that verified against the same id.
  */
 export type Comparison =
   | { readonly compared: false; readonly offline: boolean; readonly why: string }
@@ -146,7 +250,7 @@ const changeText = (c: VoucherChange): string => {
 
 /**
  * Best effort: reads a fresh bundle of the voucher from the ledger (with the key, at `ctx.url`),
- * checks it against the same trusted ledger id, and compares its state with the proven one.
+ * checks it against the same trusted ledger id, and compares its state with the bundle's.
  * Never throws for the ledger being out of reach; a fresh bundle that does not verify is a
  * failed check.
  */
@@ -186,10 +290,10 @@ const compareWithLedger = async (ctx: Context, ledgerId: string, proven: WireVou
   return { compared: true, url: ctx.url, checkedAsOf: report.asOf, freshness, ...(changedAt === undefined ? {} : { changedAt }) };
 };
 
-/** The lines that say how the proven state stands against the ledger now. */
+/** The lines that say how the bundle's state stands against the ledger now. */
 const comparisonText = (ctx: Context, c: Comparison): string => {
   const { ok, bad } = ctx.marks;
-  if (!c.compared) return `Not compared with the ledger${c.offline ? ' (offline)' : ''}: ${c.why}. The voucher may have changed since.\n`;
+  if (!c.compared) return `Not compared with the ledger${c.offline ? ' (offline)' : ''}: ${c.why}. The voucher may have changed since, and this check cannot tell.\n`;
   const now = `checked with the ledger at ${c.url}: a fresh proof under its checkpoint of size ${count(c.checkedAsOf.treeSize)} verifies`;
   const f = c.freshness;
   switch (f.kind) {
@@ -197,11 +301,11 @@ const comparisonText = (ctx: Context, c: Comparison): string => {
       return `${ok} UNCHANGED since: ${now}.\n`;
     case 'changed': {
       const when = `at entry #${f.atSeq}${c.changedAt ? `, ${shortTime(c.changedAt)}` : ''}`;
-      const how = f.changes.length === 0 ? 'touched, but back to the state proven here (e.g. an offer made and withdrawn)' : f.changes.map(changeText).join('; ');
-      return `${bad} CHANGED since, ${when}: ${how}.\n  (${now})\n  The state above is no longer current: rely on the current one, e.g. rvl proof ${clean(f.current.id)} --out FILE\n`;
+      const how = f.changes.length === 0 ? 'touched, but back to the state shown here (e.g. an offer made and withdrawn)' : f.changes.map(changeText).join('; ');
+      return `${bad} CHANGED since, ${when}: ${how}.\n  (${now})\n  The state above is not the voucher's state now: rely on the current one, e.g. rvl proof ${clean(f.current.id)} --out FILE\n`;
     }
     case 'inconsistent':
-      return `${bad} the ledger's current state of this voucher cannot follow the proven one (${f.why === 'OLDER' ? 'it is older' : 'another state under the same entry'}); do not rely on ${c.url}.\n`;
+      return `${bad} the ledger's current state of this voucher cannot follow the bundle's (${f.why === 'OLDER' ? 'it is older' : 'another state under the same entry'}); do not rely on ${c.url}.\n`;
   }
 };
 
@@ -214,7 +318,7 @@ export const verifyBundle = async (
   const report: BundleReport = verifyBundleReport(bundle, o.ledger, { verify: verifyNode, ...(o.voucher ? { voucherId: o.voucher } : {}) });
   const f = report.firstFailure;
   const failure = f ? `${f.code} (${f.check}${f.seq === undefined ? '' : `, entry ${f.seq}`}${f.signer === undefined ? '' : `, signer ${clean(f.signer)}`}): ${clean(f.detail)}` : '';
-  // A valid bundle's state is the replayed one, so it is the proven state.
+  // A valid bundle's state is the one its entries replay to.
   const comparison = report.ok ? await compareWithLedger(ctx, o.ledger, (bundle as { state: WireVoucher }).state, o.offline === true) : undefined;
   if (ctx.json) {
     ctx.emit({ file, ledgerId: o.ledger, ...report, ...(comparison ? { comparison } : {}) });
@@ -224,9 +328,9 @@ export const verifyBundle = async (
     const checks = report.checks.map((c) => `  ${c.ok ? ok : bad} ${c.name.padEnd(width)}  ${c.ok ? '' : `${c.code}: `}${clean(c.detail)}`).join('\n');
     const verdict =
       report.ok && report.verdict && report.asOf
-        ? `\n${ok} VALID — state as of entry #${report.asOf.seq}, ${shortTime(report.asOf.time)}: the voucher's history is on the ledger, signed by its parties, and replays to this state:\n\n` +
+        ? `\n${ok} VALID — ${BUNDLE_PROVES(report.asOf)}:\n\n` +
           keyValues(verdictLines(report.verdict), '  ') +
-          '  (the bundle proves the state as of that entry; the ledger itself refuses a second pledge)\n\n' +
+          `\n  ${BUNDLE_DOES_NOT_PROVE}\n\n` +
           comparisonText(ctx, comparison!)
         : `\n${bad} NOT VALID: ${failure}\n`;
     ctx.out(`Proof bundle ${file}, checked offline against ledger ${o.ledger}:\n\n${checks}\n${verdict}`);

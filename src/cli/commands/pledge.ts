@@ -12,6 +12,9 @@
  * the proof, and refuses a request that names another bank or another ledger, is expired, or is
  * for a voucher that is not active. It shows what it signs and asks on a terminal (unless
  * `--yes`), then adds its signature in place. The summary in the file is for people only.
+ * The proof shows the state its entries give, as of its newest entry; it cannot show a pledge
+ * made since or left out of it, so cosign tells the bank to rely on the ledger's refusal at
+ * submission and to lend only once the pledge entry is accepted (`PLEDGE_DECIDED_BY_LEDGER`).
  *
  * `submit`: either party posts the envelope (a pledge request or a bare envelope). The ledger
  * decides: a voucher already pledged is refused there, whatever any file says.
@@ -76,6 +79,15 @@ const readRequest = async (file: string): Promise<PledgeRequestFile> => {
 };
 
 const fileText = (request: PledgeRequestFile): string => `${JSON.stringify(request, null, 2)}\n`;
+
+/**
+ * What the bank must know before it co-signs: the proof is not proof that the voucher is unpledged
+ * now, and a co-signature is not a loan decision until the ledger accepts the pledge entry.
+ */
+export const PLEDGE_DECIDED_BY_LEDGER =
+  'The proof shows the state its entries give; it cannot show that the voucher is not pledged now (a pledge made since, or left out of the proof, would not show). ' +
+  'The ledger decides when the pledge is submitted: it refuses a pledge of a voucher already pledged (VOUCHER_PLEDGED). ' +
+  'Your signature alone is not a loan decision: lend only once the ledger has accepted the pledge entry — check the receipt of rvl submit (pledged to you), or rvl show ID after it.';
 
 /** The facts a pledge is about, for people: the same labels in `prepare`, `cosign` and the file. */
 const facts = (
@@ -214,6 +226,7 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
     throw refusedError(`the proof in ${file} does not verify: ${f?.code ?? 'FAILED'}${f?.seq === undefined ? '' : ` at entry ${f.seq}`}: ${clean(f?.detail ?? '')}`, f?.code);
   }
   const v: BundleVerdict = checked.verdict;
+  const asOf = checked.asOf!;
   if (v.holder !== holder) {
     throw refusedError(`the request is signed by ${clean(holder)}, but the proof shows ${clean(p.voucherId)} is held by ${clean(v.holder)}`, 'SIGNERS_MISMATCH');
   }
@@ -236,10 +249,10 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
   const current: Pick<WireVoucher, 'id' | 'range'> = { id: p.voucherId, range: rangeOf(request.proof) };
   const pledgedId = movedVoucherIdOf(p, current) ?? p.voucherId;
   const lines = facts(p, v, pledgedId);
-  lines.splice(3, 0, ['status', `${v.status}, not pledged`]);
+  lines.splice(3, 0, ['status', `${v.status} in the proof, as of entry #${asOf.seq}, ${shortTime(asOf.time)} (the state its entries give)`]);
   lines[2] = ['holder', `${clean(v.holder)} (signature ✓)`];
-  lines.push(['proof', `verified offline, all ${checked.checks.length} checks pass, under the ledger's signed checkpoint of size ${count(v.checkpointSize)}`]);
-  const shown = `You (${key.party}) are about to co-sign this pledge:\n\n${keyValues(lines, '  ')}`;
+  lines.push(['proof', `verified offline, all ${checked.checks.length} checks pass: its entries are in the log, under the checkpoint of size ${count(v.checkpointSize)} the node signed`]);
+  const shown = `You (${key.party}) are about to co-sign this pledge:\n\n${keyValues(lines, '  ')}\n  ${PLEDGE_DECIDED_BY_LEDGER}\n`;
   if (ctx.json) ctx.note(shown);
   else ctx.out(shown);
 
@@ -269,10 +282,15 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
       ledger: p.ledger,
       expiresAt: p.expiresAt ?? null,
       signedBy: signed.signatures.map((s) => s.signer),
+      proofAsOf: asOf,
+      decidedBy: PLEDGE_DECIDED_BY_LEDGER,
     });
     return;
   }
-  ctx.out(`\n${already ? 'Already co-signed by you; nothing changed.' : `Co-signed: ${file} now carries both signatures.`} Either party submits it with:\n  rvl submit ${file}\n`);
+  ctx.out(
+    `\n${already ? 'Already co-signed by you; nothing changed.' : `Co-signed: ${file} now carries both signatures.`} Either party submits it with:\n  rvl submit ${file}\n` +
+      `Lend only once the ledger accepts it: the receipt of rvl submit shows ${clean(pledgedId)} pledged to ${key.party}; a refusal (VOUCHER_PLEDGED) means no loan.\n`,
+  );
 };
 
 /** The voucher's range as the proof's (verified) state says it. */
