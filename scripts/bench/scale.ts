@@ -65,17 +65,26 @@ interface AuditFigures {
   readonly failure: unknown;
 }
 
-/** Polls /readyz until the server's background check of its log is over; progress every 10 s. */
-const waitForLogCheck = async (url: string, since: number, say: (s: string) => void): Promise<{ state: string; seconds: number }> => {
+/**
+ * Polls /readyz until one of the server's start-up checks is over: `stateCheck` (the stored state
+ * against its seal; writes are held while it runs) or `logCheck` (the whole log, in the
+ * background). Progress every 10 s.
+ */
+const waitForCheck = async (
+  url: string,
+  since: number,
+  say: (s: string) => void,
+  check: 'logCheck' | 'stateCheck',
+): Promise<{ state: string; seconds: number }> => {
   let said = performance.now();
   for (;;) {
     const res = await fetch(`${url}/readyz`);
-    const body = (await res.json()) as { logCheck?: string; code?: string };
-    const state = res.ok ? (body.logCheck ?? 'unknown') : `unavailable (${body.code ?? res.status})`;
+    const body = (await res.json()) as { logCheck?: string; stateCheck?: string; code?: string };
+    const state = res.ok ? (body[check] ?? 'unknown') : `unavailable (${body.code ?? res.status})`;
     if (state !== 'running') return { state, seconds: (performance.now() - since) / 1000 };
     if (performance.now() - said > 10_000) {
       said = performance.now();
-      say(`  the server is still checking its log in the background (${((said - since) / 1000).toFixed(0)} s)`);
+      say(`  the server is still running its ${check} (${((said - since) / 1000).toFixed(0)} s)`);
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -307,7 +316,9 @@ const main = async (): Promise<number> => {
     // ---- the server's background check of the whole log (after its quick start) ----
     // It verifies every entry on both cores: the reads and the audit below wait for it, or they
     // would measure a machine busy with it.
-    const logCheck = await waitForLogCheck(server.url, listeningAt, say);
+    const stateCheck = await waitForCheck(server.url, listeningAt, say, 'stateCheck');
+    say(`check of the stored state against its seal (writes held meanwhile): ${stateCheck.state} ${stateCheck.seconds.toFixed(1)} s after listening`);
+    const logCheck = await waitForCheck(server.url, listeningAt, say, 'logCheck');
     const rssAfterLogCheck = server.memory();
     say(`background check of the whole log: ${logCheck.state} ${(logCheck.seconds).toFixed(1)} s after listening; RSS ${mib(rssAfterLogCheck.rss)}`);
     if (logCheck.state !== 'passed') throw new Error(`the server's background check of the log ended '${logCheck.state}'`);
@@ -409,6 +420,7 @@ const main = async (): Promise<number> => {
           ['ledger size', `${fmt(size)} entries`],
           ['build', built > 0 ? `${fmt(built)} entries in ${duration(buildSeconds)} (${fmt(built / buildSeconds)}/s with signing and setup)` : 'reused'],
           ['start-up (spawn → listening)', `${(startupMs / 1000).toFixed(2)} s`],
+          ['state check (writes held until it ends)', `${stateCheck.state} ${stateCheck.seconds.toFixed(1)} s after listening`],
           ['background check of the whole log', `${logCheck.state} ${logCheck.seconds.toFixed(1)} s after listening`],
           ['clean stop', `${(shutdownMs / 1000).toFixed(2)} s`],
           ['disk per entry', `${fmt(disk.apparentBytes / size)} B (allocated ${fmt(disk.allocatedBytes / size)} B); ${mib(disk.apparentBytes)} in total`],
@@ -449,6 +461,7 @@ const main = async (): Promise<number> => {
       entries: size,
       build: { entries: built, seconds: +buildSeconds.toFixed(2), entriesPerSec: built > 0 ? +(built / buildSeconds).toFixed(1) : 0, chunks, failed: buildFailed },
       startupMs: Math.round(startupMs),
+      stateCheck: { state: stateCheck.state, secondsAfterListening: +stateCheck.seconds.toFixed(2) },
       logCheck: { state: logCheck.state, secondsAfterListening: +logCheck.seconds.toFixed(2) },
       shutdownMs: Math.round(shutdownMs),
       disk: { ...disk, bytesPerEntry: +(disk.apparentBytes / size).toFixed(1), allocatedBytesPerEntry: +(disk.allocatedBytes / size).toFixed(1) },
