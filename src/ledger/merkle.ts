@@ -12,9 +12,10 @@ import { sha256 } from './sha256.js';
  *
  * Two implementations of the proofs: the literal recursive definitions over an array of leaf
  * hashes (`rootOf`, `inclusionProof`, `consistencyProof`, RFC 9162 §2.1.3.1 PATH and §2.1.4.1
- * SUBPROOF), and the same recursions over a `NodeSource` of stored complete subtrees
- * (`MerkleTree`, and a later LevelDB store) that need O(log n) node lookups. The verifiers are
- * the RFC 9162 §2.1.3.2 and §2.1.4.2 algorithms; they take untrusted input and never throw.
+ * SUBPROOF), and the same recursions over a `NodeSource` of stored complete subtrees (`MerkleTree`
+ * in memory; the service's stored tree, src/service/merkle-log.ts) that need O(log n) node
+ * lookups. The verifiers are the RFC 9162 §2.1.3.2 and §2.1.4.2 algorithms; they take untrusted
+ * input and never throw.
  */
 
 /** RFC 9162 §2.1.1: prefix of a leaf hash. */
