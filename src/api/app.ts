@@ -1,27 +1,29 @@
 /**
- * The HTTP API of docs/protocol.md §8 on Fastify. Routes parse and authenticate, call the service or
- * the reads, and map outcomes to answers; no rule of §7 lives here. Every error answer is an
- * RFC 9457 problem with a stable code, and no input, however malformed, gets a 5xx.
+ * The HTTP API of docs/protocol.md §8 on Fastify: the server's options, the socket's hardening,
+ * the body parsers, the hooks on every request and the one error handler, then the plugins that
+ * own the routes (src/api/routes/, the backup, the web console). Routes parse and authenticate,
+ * call the service or the reads, and map outcomes to answers; no rule of §7 lives here. Every
+ * error answer is an RFC 9457 problem with a stable code, and no input, however malformed, gets
+ * a 5xx.
  */
 import type { Duplex } from 'node:stream';
-import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { z } from 'zod';
-import type { DecideCode } from '../domain/codes.js';
-import { LIMITS, PATTERNS } from '../domain/limits.js';
-import { opId as opIdOf } from '../ledger/op.js';
-import type { LedgerService, SubmitOutcome } from '../service/ledger-service.js';
+import { LIMITS } from '../domain/limits.js';
+import type { LedgerService } from '../service/ledger-service.js';
 import type { Metrics } from '../service/metrics.js';
-import { ReadError, Reads, VOUCHER_STATUSES, type Caller } from '../service/reads.js';
-import { authenticate } from './auth.js';
-import { registerBackupRoute } from './backup.js';
+import { ReadError, Reads } from '../service/reads.js';
+import backupRoutes from './backup.js';
+import { callerPlugin } from './caller.js';
 import webConsole from './console.js';
 import { parseIJson } from './ijson.js';
-import { openApiDocument } from './openapi.js';
 import { Problem, rawProblem, sendProblem } from './problem.js';
-import { registerRateLimits } from './rate-limit.js';
+import { rateLimits } from './rate-limit.js';
+import docsRoutes from './routes/docs.js';
+import logRoutes from './routes/log.js';
+import operationsRoutes from './routes/operations.js';
+import opsRoutes from './routes/ops.js';
+import partiesRoutes from './routes/parties.js';
 import { SECURITY_HEADERS } from './security-headers.js';
 
 export interface AppOptions {
@@ -36,71 +38,10 @@ export interface AppOptions {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    caller?: Caller;
+    /** When the request arrived (`performance.now()`): its duration, and an op's in its log line. */
     startedAt?: number;
   }
 }
-
-/** A non-negative integer query value, as decimal digits. */
-const count = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,15})$/, 'must be a non-negative integer')
-  .transform(Number)
-  .refine(Number.isSafeInteger, 'is too large');
-const limit = count.refine((n) => n >= 1 && n <= LIMITS.pageLimitMax, `must be 1–${LIMITS.pageLimitMax}`);
-const cursor = z.string().min(1).max(2048);
-
-const QUERIES = {
-  none: z.strictObject({}),
-  inclusion: z.strictObject({ seq: count, size: count.optional() }),
-  consistency: z.strictObject({ from: count, to: count.optional() }),
-  entries: z.strictObject({ from: count.optional(), limit: limit.optional() }),
-  page: z.strictObject({ cursor: cursor.optional(), limit: limit.optional() }),
-  partyVouchers: z.strictObject({
-    cursor: cursor.optional(),
-    limit: limit.optional(),
-    status: z
-      .string()
-      .transform((s) => s.split(','))
-      .refine((xs) => xs.every((x) => (VOUCHER_STATUSES as readonly string[]).includes(x)), 'has an unknown status')
-      .optional(),
-  }),
-};
-
-const parse = <T extends z.ZodType>(schema: T, value: unknown, what: string): z.output<T> => {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    const where = issue && issue.path.length > 0 ? `${what} ${issue.path.join('.')}` : what;
-    throw new Problem('MALFORMED_REQUEST', `${where}: ${issue?.message ?? 'invalid'}`);
-  }
-  return r.data;
-};
-
-const voucherIdParam = (params: unknown): string => {
-  const id = (params as { id?: unknown }).id;
-  if (typeof id !== 'string' || !PATTERNS.voucherId.test(id)) throw new Problem('MALFORMED_REQUEST', 'not a voucher id');
-  return id;
-};
-
-const partyIdParam = (params: unknown): string => {
-  const id = (params as { id?: unknown }).id;
-  if (typeof id !== 'string' || !PATTERNS.partyId.test(id)) throw new Problem('MALFORMED_REQUEST', 'not a party id');
-  return id;
-};
-
-const seqParam = (params: unknown): number => parse(count, (params as { seq?: unknown }).seq, 'seq');
-
-/**
- * Refusals of an op whose signatures all verified that its signers cannot have caused: what was
- * counted against them when it was admitted is taken back (src/api/rate-limit.ts). A signature
- * covers the payload, not the envelope around it nor the moment it is sent:
- * - SIGNERS_MISMATCH: which signatures an envelope carries is up to whoever assembles and sends
- *   it (a pledge request signed by the holder alone, sent by anyone who holds it);
- * - OP_EXPIRED: the signers set a deadline; sending the op after it is the sender's doing.
- * Every other refusal follows from what the signers signed, and counts, once per op id.
- */
-const UNCAUSED_BY_SIGNERS: ReadonlySet<DecideCode> = new Set<DecideCode>(['SIGNERS_MISMATCH', 'OP_EXPIRED']);
 
 /** RFC 9110 reason phrases of the statuses a raw problem answer can have. */
 const REASONS: Readonly<Record<number, string>> = { 400: 'Bad Request', 404: 'Not Found', 413: 'Content Too Large' };
@@ -205,9 +146,11 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     reply.headers(SECURITY_HEADERS);
     done();
   });
-  const partyLimit = await registerRateLimits(app, { perMinute: o.rateLimitPerMin, now });
+  await app.register(rateLimits, { perMinute: o.rateLimitPerMin, now });
+  const partyLimit = app.partyLimit;
   // Ops are counted against their signers by the service, after their signatures verified and
-  // before they are decided (see UNCAUSED_BY_SIGNERS for what is taken back).
+  // before they are decided (`countsAgainstSigners` in src/domain/codes.ts says which refusals
+  // src/api/routes/ops.ts takes back).
   service.admit = o.rateLimitPerMin > 0 ? (opId, signers) => partyLimit.admit(opId, signers) : undefined;
 
   // Bodies: JSON only, read as bytes and parsed as I-JSON (§2).
@@ -281,159 +224,16 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
     (req, reply) => sendProblem(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
 
-  /** The authenticated caller, or a 401. */
-  const caller = async (req: FastifyRequest): Promise<Caller> => {
-    const r = await authenticate(req.headers.authorization, {
-      ledgerId: service.meta.ledgerId,
-      nowSeconds: Math.floor(now() / 1000),
-      lookupParty: (id) => service.cache.party(id),
-    });
-    if (!r.ok) throw new Problem('UNAUTHENTICATED', r.detail, undefined, r.reason);
-    partyLimit.hit(r.party.id);
-    return { id: r.party.id, role: r.party.role as Caller['role'] };
-  };
+  // Shared by the route plugins: who signed a read token (counted against its rate limit).
+  await app.register(callerPlugin, { service, now });
 
-  // ---- docs ----
-  await app.register(swagger, { mode: 'static', specification: { document: openApiDocument() as never } });
-  // Swagger UI's standalone layout has a top bar whose logo is an SVG with an inline <style>, which
-  // the CSP (style-src 'self') blocks; the base layout has no top bar, so the page needs nothing
-  // inline. The top bar's only other part, a box to load another document, is of no use here.
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { layout: 'BaseLayout' }, theme: { title: 'Receivable Voucher Ledger API 应收凭证账本接口' } });
-  app.get('/openapi.json', { schema: { hide: true } }, async () => openApiDocument());
-
-  // ---- operations ----
-  app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
-    const why = service.unavailable;
-    if (why !== undefined) return sendProblem(reply, 'LEDGER_UNAVAILABLE', why);
-    // logCheck: the background check of the whole stored log after a quick start ('none' after a
-    // full check at start-up or on a new ledger; a failed check makes the service unavailable).
-    // stateCheck: the stored parties, keys, vouchers and invoices against their seal; writes are
-    // held while it runs ('none' on a new ledger; a failed check makes the service unavailable).
-    return { status: 'ready', size: service.size, logCheck: service.logCheck, stateCheck: service.stateCheck };
-  });
-  // Volumes of business (ops by type, refusals by code) are for those who run and audit the
-  // ledger: the operator or an auditor, with a read token; anyone else gets the 404 of any read
-  // it may not make. A scraper that cannot sign tokens reads the metrics listener instead
-  // (METRICS_PORT, src/api/metrics-listener.ts).
-  app.get('/metrics', { schema: { hide: true } }, async (req, reply) => {
-    parse(QUERIES.none, req.query, 'query');
-    const who = await caller(req);
-    if (who.role !== 'operator' && who.role !== 'auditor') throw new Problem('NOT_FOUND', 'metrics are for the operator and auditors');
-    reply.type(metrics.registry.contentType);
-    return metrics.registry.metrics();
-  });
-
-  // ---- writes ----
-  app.post('/v1/ops', async (req, reply) => {
-    parse(QUERIES.none, req.query, 'query');
-    if (req.body === undefined || req.body === null) throw new Problem('MALFORMED_REQUEST', 'an envelope is required');
-    // One line per op, with the request id Fastify's logger carries.
-    const type = (req.body as { payload?: { type?: unknown } }).payload?.type;
-    const logOp = (result: string, receipt?: { opId: string; seq: number }) =>
-      req.log.info(
-        {
-          type: typeof type === 'string' ? type.slice(0, 40) : undefined,
-          opId: receipt?.opId,
-          seq: receipt?.seq,
-          outcome: result,
-          ms: +(performance.now() - (req.startedAt ?? performance.now())).toFixed(2),
-        },
-        'op',
-      );
-    let outcome: SubmitOutcome;
-    try {
-      outcome = await service.submit(req.body);
-    } catch (err) {
-      // The rate limit's refusal at admission (service.admit).
-      if (err instanceof Problem) logOp(err.code);
-      throw err;
-    }
-    logOp(outcome.kind === 'refused' ? outcome.code : outcome.kind, 'receipt' in outcome ? outcome.receipt : undefined);
-    switch (outcome.kind) {
-      case 'accepted':
-        return reply.code(201).type('application/json; charset=utf-8').send(outcome.json);
-      case 'duplicate':
-        return reply.code(200).send({ ...outcome.receipt, duplicate: true });
-      case 'unavailable':
-        throw new Problem('LEDGER_UNAVAILABLE', outcome.detail);
-      case 'internal':
-        return sendProblem(reply, 'INTERNAL', 'internal error; nothing was written');
-      case 'refused':
-        // Only an op that parsed (and so has an op id) reaches these refusals.
-        if (UNCAUSED_BY_SIGNERS.has(outcome.code)) partyLimit.release(opIdOf((req.body as { payload: unknown }).payload));
-        throw new Problem(outcome.code, outcome.detail);
-    }
-  });
-
-  // ---- public reads ----
-  app.get('/v1/ledger', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    return reads.ledger();
-  });
-  app.get('/v1/checkpoint', async (req, reply) => {
-    parse(QUERIES.none, req.query, 'query');
-    return reply.type('text/plain; charset=utf-8').send(reads.checkpoint());
-  });
-  app.get('/v1/proofs/inclusion', async (req) => {
-    const q = parse(QUERIES.inclusion, req.query, 'query');
-    return reads.inclusion(q.seq, q.size);
-  });
-  app.get('/v1/proofs/consistency', async (req) => {
-    const q = parse(QUERIES.consistency, req.query, 'query');
-    return reads.consistency(q.from, q.to);
-  });
-
-  // ---- authenticated reads ----
-  app.get('/v1/entries', async (req, reply) => {
-    const q = parse(QUERIES.entries, req.query, 'query');
-    const page = await reads.entriesJson(await caller(req), q.from ?? 0, q.limit ?? LIMITS.pageLimitDefault);
-    return reply.type('application/json; charset=utf-8').send(page);
-  });
-  app.get('/v1/entries/:seq', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    const seq = seqParam(req.params);
-    return reads.entry(await caller(req), seq);
-  });
-  app.get('/v1/parties', async (req) => {
-    const q = parse(QUERIES.page, req.query, 'query');
-    await caller(req);
-    return reads.parties(q.cursor, q.limit ?? LIMITS.pageLimitDefault);
-  });
-  app.get('/v1/parties/:id', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    const id = partyIdParam(req.params);
-    await caller(req);
-    return reads.party(id);
-  });
-  app.get('/v1/parties/:id/vouchers', async (req) => {
-    const q = parse(QUERIES.partyVouchers, req.query, 'query');
-    const id = partyIdParam(req.params);
-    return reads.partyVouchers(await caller(req), id, q.status as never, q.cursor, q.limit ?? LIMITS.pageLimitDefault);
-  });
-  app.get('/v1/vouchers/:id', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    const id = voucherIdParam(req.params);
-    return reads.voucher(await caller(req), id);
-  });
-  app.get('/v1/vouchers/:id/history', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    const id = voucherIdParam(req.params);
-    return reads.history(await caller(req), id);
-  });
-  app.get('/v1/vouchers/:id/tree', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    const id = voucherIdParam(req.params);
-    return reads.tree(await caller(req), id);
-  });
-  app.get('/v1/vouchers/:id/proof', async (req) => {
-    parse(QUERIES.none, req.query, 'query');
-    const id = voucherIdParam(req.params);
-    return reads.proof(await caller(req), id);
-  });
-
-  registerBackupRoute(app, { service, caller }); // GET /admin/backup, the operator's
-
+  // The routes: each plugin owns those of one area.
+  await app.register(docsRoutes); // /docs, /openapi.json
+  await app.register(operationsRoutes, { service, metrics }); // /healthz, /readyz, /metrics
+  await app.register(opsRoutes, { service }); // POST /v1/ops
+  await app.register(logRoutes, { reads }); // /v1/ledger, /v1/checkpoint, /v1/proofs/*, /v1/entries*
+  await app.register(partiesRoutes, { reads }); // /v1/parties*, /v1/vouchers*
+  await app.register(backupRoutes, { service }); // GET /admin/backup, the operator's
   await app.register(webConsole); // the web console at / (web/, built into dist/web)
   return app;
 };

@@ -8,11 +8,10 @@
  * operator: 404 `NOT_FOUND`, as for the other reads a party may not make. The answer is the
  * gzip'd backup file, streamed; its first line names the ledger, the size and the checkpoint.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { OPERATOR_ID } from '../domain/limits.js';
 import { startBackup } from '../service/backup.js';
 import type { LedgerService } from '../service/ledger-service.js';
-import type { Caller } from '../service/reads.js';
 import { Problem } from './problem.js';
 
 export const BACKUP_PATH = '/admin/backup';
@@ -20,15 +19,13 @@ export const BACKUP_CONTENT_TYPE = 'application/gzip';
 
 export interface BackupRouteOptions {
   readonly service: LedgerService;
-  /** The authenticated caller (counted against its rate limit), or a 401 `Problem`. */
-  readonly caller: (req: FastifyRequest) => Promise<Caller>;
 }
 
-export const registerBackupRoute = (app: FastifyInstance, o: BackupRouteOptions): void => {
+const backupRoutes: FastifyPluginAsync<BackupRouteOptions> = async (app: FastifyInstance, o) => {
   // A HEAD would take a snapshot and throw the stream away: only GET is served.
   app.get(BACKUP_PATH, { schema: { hide: true }, exposeHeadRoute: false }, async (req, reply) => {
     if (Object.keys(req.query as object).length > 0) throw new Problem('MALFORMED_REQUEST', 'query: this route takes no parameters');
-    const who = await o.caller(req);
+    const who = await app.caller(req);
     if (who.id !== OPERATOR_ID) throw new Problem('NOT_FOUND', 'backups are for the operator');
     const run = await startBackup(o.service.store, { logger: req.log as never });
     // A client that goes away ends the backup and releases the snapshot.
@@ -46,3 +43,5 @@ export const registerBackupRoute = (app: FastifyInstance, o: BackupRouteOptions)
       .send(run.stream);
   });
 };
+
+export default backupRoutes;

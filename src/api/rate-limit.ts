@@ -13,12 +13,14 @@
  * - an op counts against its signers once every signature verified, and before it is decided, so
  *   that concurrent ops cannot all pass a check made before any of them is counted. It counts once
  *   per op id in a window: a signed op replayed by whoever holds it costs its signers one request.
- *   A refusal that the signers cannot have caused is taken back (app.ts says which).
+ *   A refusal that the signers cannot have caused is taken back (`countsAgainstSigners` in
+ *   src/domain/codes.ts says which).
  * Ops whose signatures do not verify, or that are refused before they are checked, count against no
  * party: they prove nothing about who sent them. The per-address limit bounds them.
  */
 import rateLimit, { type FastifyRateLimitStore } from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
 import { Problem } from './problem.js';
 
 /** §10: the window the limit counts in. */
@@ -81,7 +83,7 @@ export interface PartyLimiter {
   admit(opId: string, signers: readonly string[]): void;
   /**
    * Takes back what `admit` counted for `opId` in this window: for a refusal its signers cannot
-   * have caused (see `UNCAUSED_BY_SIGNERS` in app.ts). Idempotent.
+   * have caused (`countsAgainstSigners` false in src/domain/codes.ts). Idempotent.
    */
   release(opId: string): void;
 }
@@ -151,29 +153,48 @@ class PartyCounter implements PartyLimiter {
   }
 }
 
+export const RATE_LIMITS_PLUGIN = 'rvl-rate-limits';
+
+export interface RateLimitsOptions {
+  /** Requests a minute per party and per client address; 0 = off. */
+  readonly perMinute: number;
+  /** Wall clock in ms (the windows). */
+  readonly now: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The per-party limiter (one that counts nothing when limiting is off). */
+    partyLimit: PartyLimiter;
+  }
+}
+
 /**
- * Registers the per-address limit on `app` (register it before any route) and returns the
- * per-party limiter.
+ * Registers the per-address limit (register this before any route, so that its hook reaches
+ * them all) and decorates the app with the per-party limiter, `partyLimit`.
  */
-export const registerRateLimits = async (
-  app: FastifyInstance,
-  o: { readonly perMinute: number; readonly now: () => number },
-): Promise<PartyLimiter> => {
-  if (!(o.perMinute > 0)) return OFF;
-  const now = o.now;
-  const Store = class extends WindowStore {
-    constructor() {
-      super(now);
+export const rateLimits = fp(
+  async (app: FastifyInstance, o: RateLimitsOptions) => {
+    if (!(o.perMinute > 0)) {
+      app.decorate('partyLimit', OFF);
+      return;
     }
-  };
-  await app.register(rateLimit, {
-    global: true,
-    hook: 'onRequest',
-    max: o.perMinute,
-    timeWindow: RATE_WINDOW_MS,
-    store: Store,
-    errorResponseBuilder: (_req, ctx) =>
-      new Problem('RATE_LIMITED', `too many requests from this address; retry in ${ctx.after}`, retryAfterSeconds(ctx.ttl)),
-  });
-  return new PartyCounter(o.perMinute, now);
-};
+    const now = o.now;
+    const Store = class extends WindowStore {
+      constructor() {
+        super(now);
+      }
+    };
+    await app.register(rateLimit, {
+      global: true,
+      hook: 'onRequest',
+      max: o.perMinute,
+      timeWindow: RATE_WINDOW_MS,
+      store: Store,
+      errorResponseBuilder: (_req, ctx) =>
+        new Problem('RATE_LIMITED', `too many requests from this address; retry in ${ctx.after}`, retryAfterSeconds(ctx.ttl)),
+    });
+    app.decorate('partyLimit', new PartyCounter(o.perMinute, now));
+  },
+  { name: RATE_LIMITS_PLUGIN },
+);

@@ -14,7 +14,8 @@ import helmet, { type HelmetOptions } from 'helmet';
  * scripts, styles, fonts and images from this origin only, no inline script or style, no
  * plugins, no framing, and requests (`fetch`) to this origin only. Helmet's defaults are not
  * used: they add `upgrade-insecure-requests`, which would break the console on plain HTTP.
- * `/docs` shows Swagger UI in its base layout (app.ts), which needs nothing inline either.
+ * `/docs` shows Swagger UI in its base layout (src/api/routes/docs.ts), which needs nothing
+ * inline either.
  */
 const CSP_DIRECTIVES: Readonly<Record<string, readonly string[]>> = {
   'default-src': ["'self'"],

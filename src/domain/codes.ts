@@ -37,6 +37,40 @@ export type DecideCode = Exclude<
   'PAYLOAD_TOO_LARGE' | 'UNAUTHENTICATED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'LEDGER_UNAVAILABLE'
 >;
 
+/**
+ * What each code `decide` returns says about an op's signers, declared for every code so that a
+ * new code cannot be added without saying it.
+ *
+ * `countsAgainstSigners`: whether the refusal of an op whose signatures all verified counts
+ * against its signers' rate limit (counted once per op id when it was admitted; otherwise that
+ * count is taken back). A signature covers the payload, not the envelope around it nor the moment
+ * it is sent, so two refusals are not the signers' doing:
+ * - SIGNERS_MISMATCH: which signatures an envelope carries is up to whoever assembles and sends
+ *   it (a pledge request signed by the holder alone, sent by anyone who holds it);
+ * - OP_EXPIRED: the signers set a deadline; sending the op after it is the sender's doing.
+ * Every other refusal follows from what the signers signed.
+ */
+export const DECIDE_CODE_TRAITS: { readonly [C in DecideCode]: { readonly countsAgainstSigners: boolean } } = {
+  MALFORMED_REQUEST: { countsAgainstSigners: true },
+  WRONG_LEDGER: { countsAgainstSigners: true },
+  OP_EXPIRED: { countsAgainstSigners: false },
+  UNKNOWN_PARTY: { countsAgainstSigners: true },
+  BAD_SIGNATURE: { countsAgainstSigners: true },
+  PARTY_SUSPENDED: { countsAgainstSigners: true },
+  VOUCHER_NOT_FOUND: { countsAgainstSigners: true },
+  VOUCHER_STATE_CONFLICT: { countsAgainstSigners: true },
+  SIGNERS_MISMATCH: { countsAgainstSigners: false },
+  ROLE_NOT_ALLOWED: { countsAgainstSigners: true },
+  PARTY_EXISTS: { countsAgainstSigners: true },
+  VOUCHER_PLEDGED: { countsAgainstSigners: true },
+  VOUCHER_OVERDUE: { countsAgainstSigners: true },
+  INVALID_RECIPIENT: { countsAgainstSigners: true },
+  AMOUNT_INVALID: { countsAgainstSigners: true },
+  DUE_DATE_INVALID: { countsAgainstSigners: true },
+  CURRENCY_INVALID: { countsAgainstSigners: true },
+  INVOICE_ALREADY_USED: { countsAgainstSigners: true },
+};
+
 export interface Refusal {
   readonly ok: false;
   readonly code: DecideCode;
