@@ -4,9 +4,9 @@
  * not the harness's. Reports progress and the final report over IPC.
  */
 import { audit, LedgerClient } from '../../src/client/index.js';
-import { verifyNode } from '../../src/ledger/ed25519-node.js';
-import { installNodeSha256 } from '../../src/ledger/sha256-node.js';
-import { VerifyPool } from '../../src/ledger/verify-pool.js';
+import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
+import { installNodeSha256 } from '../../src/ledger/node/sha256-node.js';
+import { VerifyPool } from '../../src/ledger/node/verify-pool.js';
 
 installNodeSha256(); // as rvl does
 

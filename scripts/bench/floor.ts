@@ -22,7 +22,7 @@
  *   npm run bench:floor -- [--concurrency 64] [--seconds 5] [--rungs http,verify,durable]
  *                          [--verify-threads N] [--yardstick-seconds 2] [--out bench-results]
  */
-import { defaultVerifyThreads } from '../../src/ledger/verify-pool.js';
+import { defaultVerifyThreads } from '../../src/ledger/node/verify-pool.js';
 import { num, readArgs, runMain, UsageError } from './lib/args.js';
 import { ANSWER, BODIES, COSIGNED_EVERY, FLOOR_SERVER_FLAG, floorInput, measureRung, RUNG_TEXT, RUNGS, type Rung, type RungFigures, serveFloor } from './lib/floor.js';
 import { describeMachine, machineInfo } from './lib/machine.js';

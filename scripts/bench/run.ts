@@ -16,7 +16,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { defaultVerifyThreads } from '../../src/ledger/verify-pool.js';
+import { defaultVerifyThreads } from '../../src/ledger/node/verify-pool.js';
 import { intList, num, readArgs, runMain, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { floorInput, measureRung, type RungFigures } from './lib/floor.js';

@@ -23,18 +23,17 @@
 import path from 'node:path';
 import { decide, OPERATOR_ID, operatorParty, parseOp, voucherToWire, type Party } from '../domain/index.js';
 import { signCheckpoint, verifyCheckpoint } from '../ledger/checkpoint.js';
-import { signNode, verifyNode } from '../ledger/ed25519-node.js';
-import { entryTextFromPayloadJcs } from '../ledger/entry.js';
+import { signNode, verifyNode } from '../ledger/node/ed25519-node.js';
+import { entryHashOfText, entryTextFromPayloadJcs } from '../ledger/entry.js';
 import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId, opPreimageFromJcs } from '../ledger/op.js';
-import { installNodeSha256 } from '../ledger/sha256-node.js';
+import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { partySeqKey, seqKey } from '../store/keys.js';
 import { LevelStore } from '../store/level-store.js';
 import type { LedgerMeta, VoucherRecord } from '../store/port.js';
 import { BatchView, type Prefetched } from '../service/batch-view.js';
 import { readKeyFile } from '../service/keyfile.js';
-import { hashEntryText } from '../service/ledger-service.js';
 import { checkMeta, emptyBatch, keptClaim, StartupError, verifyWholeLog, type Claim } from '../service/open.js';
 import { applyWrites, Digest, SealKey } from '../service/state-seal.js';
 
@@ -146,7 +145,7 @@ const replay = async (store: LevelStore, meta: LedgerMeta, size: number, onProgr
     for (const key of view.partySeqs) d.ps.set(key, '');
     d.op.set(id, seqKey(seq));
     d.fx.set(seqKey(seq), JSON.stringify({ vouchers: effects.vouchers.map(voucherToWire), parties: [...effects.parties] }));
-    prev = toHex(hashEntryText(text));
+    prev = toHex(entryHashOfText(text));
     if (seq % 10_000 === 0) onProgress?.(seq, size);
   }
   return d;

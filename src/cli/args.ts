@@ -7,7 +7,7 @@ import { InvalidArgumentError } from 'commander';
 
 import { LIMITS, PATTERNS } from '../domain/limits.js';
 import type { VoucherStatus } from '../client/index.js';
-import { AmountError, parseAmount } from './money.js';
+import { AmountError, parseAmount } from '../domain/money.js';
 
 export const VOUCHER_STATUSES: readonly VoucherStatus[] = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'];
 

@@ -13,7 +13,7 @@
  */
 import type { RefusalCode, UnauthenticatedReason } from '../client/index.js';
 import { clean } from './format.js';
-import { AmountError } from './money.js';
+import { AmountError } from '../domain/money.js';
 
 export const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -2,7 +2,7 @@
 /**
  * `rvl`: the receivable voucher ledger's command line (see program.ts, and `rvl --help`).
  */
-import { installNodeSha256 } from '../ledger/sha256-node.js';
+import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { run } from './program.js';
 
 // Hashing on node:crypto: the audit recomputes every entry's hash and the root.

@@ -4,7 +4,7 @@
  */
 import type { HashedEntry, Party, Receipt, TreeNode, WireVoucher } from '../client/index.js';
 import { clean, drawTree, keyValues, shortTime, table, underRoot, type DrawNode } from './format.js';
-import { formatAmount } from './money.js';
+import { formatAmount } from '../domain/money.js';
 
 const c = (s: string | null | undefined): string => (s === null || s === undefined ? '' : clean(s));
 
@@ -29,7 +29,7 @@ export const voucherDetails = (v: WireVoucher): string => {
   const pairs: [string, string][] = [
     ['voucher', c(v.id)],
     ['status', c(v.status)],
-    ['amount', formatAmount(v.amount)],
+    ['amount', formatAmount(v.amount, v.currency)],
     ['issuer', c(v.issuer)],
     ['holder', c(v.holder)],
   ];
@@ -51,7 +51,7 @@ export const voucherDetails = (v: WireVoucher): string => {
 export const voucherTable = (vouchers: readonly WireVoucher[], indent = ''): string =>
   table(
     [{ header: 'voucher' }, { header: 'status' }, { header: 'amount', align: 'right' }, { header: 'due' }, { header: 'held by' }],
-    vouchers.map((v) => [c(v.id), c(v.status), formatAmount(v.amount), c(v.dueDate), whereabouts(v)]),
+    vouchers.map((v) => [c(v.id), c(v.status), formatAmount(v.amount, v.currency), c(v.dueDate), whereabouts(v)]),
     indent,
   );
 

@@ -89,7 +89,7 @@ export interface AuditOptions {
   readonly onProgress?: (p: AuditProgress) => void;
   /**
    * Verifies many signatures at once (e.g. on worker threads: `VerifyPool` of
-   * src/ledger/verify-pool.ts); results in the order given. When set, each page's signatures are
+   * src/ledger/node/verify-pool.ts); results in the order given. When set, each page's signatures are
    * verified together, under the keys in force at each entry, while the next page is fetched.
    */
   readonly verifyMany?: VerifyMany;

@@ -138,3 +138,5 @@ export {
 export { audit, type AuditFailure, type AuditFailureCode, type AuditOptions, type AuditProgress, type AuditReport } from './audit.js';
 export type { RefusalCode, UnauthenticatedReason } from '../domain/codes.js';
 export type { VerifyFn } from '../ledger/checkpoint.js';
+/** Amounts in the ledger's currency (`LedgerInfo.currency`): the CLI and the console read and write them with these. */
+export { AmountError, currencyStyle, foldFullWidth, formatAmount, parseAmount, type AmountErrorCode, type CurrencyStyle } from '../domain/money.js';

@@ -4,7 +4,8 @@
  * ledger time, the seq, the op id and the signature checks are all inputs.
  *
  * The checks run in the table's order of precedence. Each op type contributes only what differs:
- * the parties it names, the signers it requires, and its rule checks after `SIGNERS_MISMATCH`.
+ * the parties it names and the signers it requires (declared in `ops.ts`), and its rule checks
+ * after `SIGNERS_MISMATCH` (below).
  *
  * A refusal's `detail` goes back to whoever submitted the op, which may be any of its signers. It
  * names only what every signer may see (docs/protocol.md §8): the op's own fields, parties' ids
@@ -13,19 +14,17 @@
  * Otherwise it says the same thing without the names (`shown` below). Amounts read `¥1,234.56`.
  */
 import { refuse } from './codes.js';
-import { OPERATOR_ID } from './limits.js';
 import { formatAmount } from './money.js';
+import { acceptedIn, namedParties, requiredSigners, specOf } from './ops.js';
 import type {
   Decision,
   DecideContext,
   Effects,
   LedgerView,
   Op,
-  OpType,
   Party,
   PartyRegisterPayload,
   PartyUpdatePayload,
-  Payload,
   Voucher,
   VoucherIssuePayload,
   VoucherPledgePayload,
@@ -61,59 +60,6 @@ export const rootVoucherId = (opId: string): string => `v${opId.slice(0, 24)}`;
 /** §7 rule 3: the id of a non-root voucher. */
 export const childVoucherId = (rootId: string, start: bigint, end: bigint): string =>
   `${rootId}:${start}-${end}`;
-
-/**
- * The parties an op names besides its signers, in the order §7 lists them. `mustBeActive` is false
- * only for `partyId`, which may name a suspended party (to reactivate it).
- */
-const namedParties = (p: Payload): { id: string; field: string; mustBeActive: boolean }[] => {
-  switch (p.type) {
-    case 'voucher.issue':
-      return [
-        { id: p.issuer, field: 'issuer', mustBeActive: true },
-        { id: p.to, field: 'to', mustBeActive: true },
-      ];
-    case 'voucher.transfer':
-      return [{ id: p.to, field: 'to', mustBeActive: true }];
-    case 'voucher.pledge':
-      return [{ id: p.bank, field: 'bank', mustBeActive: true }];
-    case 'party.update':
-      return [{ id: p.partyId, field: 'partyId', mustBeActive: false }];
-    default:
-      return [];
-  }
-};
-
-/**
- * The op's required signers (§7 table), or `null` when the required signer does not exist in the
- * voucher's current status (the first `VOUCHER_STATE_CONFLICT` row).
- */
-const requiredSigners = (p: Payload, voucher: Voucher | undefined): string[] | null => {
-  switch (p.type) {
-    case 'party.register':
-    case 'party.update':
-      return [OPERATOR_ID];
-    case 'voucher.issue':
-      return [p.issuer];
-  }
-  assert(voucher, `${p.type} reached requiredSigners without its voucher`);
-  switch (p.type) {
-    case 'voucher.accept':
-    case 'voucher.reject':
-      return voucher.status === 'offered' && voucher.offeredTo !== null ? [voucher.offeredTo] : null;
-    case 'voucher.cancel':
-      return voucher.status === 'offered' ? [voucher.holder] : null;
-    case 'voucher.release':
-      return voucher.status === 'pledged' && voucher.pledge !== null ? [voucher.pledge.bank] : null;
-    case 'voucher.split':
-    case 'voucher.transfer':
-      return [voucher.holder];
-    case 'voucher.pledge':
-      return [voucher.holder, p.bank];
-    case 'voucher.settle':
-      return [voucher.issuer];
-  }
-};
 
 const sameSigners = (signers: readonly string[], required: readonly string[]): boolean => {
   const given = new Set(signers);
@@ -176,8 +122,10 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
 
   const required = requiredSigners(p, voucher);
   if (required === null) {
-    assert(voucher, 'a missing required signer implies a voucher');
-    const needed = p.type === 'voucher.release' ? 'pledged' : 'offered';
+    const signedBy = specOf(p).signers;
+    assert(voucher && signedBy.from === 'voucher', 'a missing required signer implies a voucher');
+    assert(signedBy.onlyIn !== undefined, `${p.type} has a voucher signer who always exists`);
+    const needed = signedBy.onlyIn;
     return refuse(
       'VOUCHER_STATE_CONFLICT',
       `${p.type} needs a voucher that is ${needed}; ${voucher.id} is ${shown ? voucher.status : `not ${needed}`}`,
@@ -186,7 +134,7 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
   if (!sameSigners(signers, required)) {
     return refuse(
       'SIGNERS_MISMATCH',
-      `${p.type} must be signed by exactly ${shown ? required.join(' and ') : REQUIRED_SIGNERS_IN_WORDS[p.type]}; got ${signers.join(', ')}`,
+      `${p.type} must be signed by exactly ${shown ? required.join(' and ') : specOf(p).signers.inWords}; got ${signers.join(', ')}`,
     );
   }
 
@@ -196,6 +144,11 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
     return found;
   };
 
+  const its = (): Voucher => {
+    assert(voucher, `${p.type} needs its voucher`);
+    return voucher;
+  };
+
   switch (p.type) {
     case 'party.register':
       return register(view, p, ctx);
@@ -203,43 +156,28 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
       return update(view, p, party(p.partyId), ctx);
     case 'voucher.issue':
       return issue(view, p, ctx, party);
-  }
-  assert(voucher, `${p.type} needs its voucher`);
-  switch (p.type) {
-    case 'voucher.accept':
+    case 'voucher.accept': {
+      const v = its();
       return accepted({
-        vouchers: [{ ...voucher, status: 'active', holder: voucher.offeredTo ?? voucher.holder, offeredTo: null, updatedSeq: ctx.seq }],
+        vouchers: [{ ...v, status: 'active', holder: v.offeredTo ?? v.holder, offeredTo: null, updatedSeq: ctx.seq }],
       });
+    }
     case 'voucher.reject':
     case 'voucher.cancel':
-      return withdraw(voucher, ctx);
+      return withdraw(its(), ctx);
     case 'voucher.release':
-      return accepted({ vouchers: [{ ...voucher, status: 'active', pledge: null, updatedSeq: ctx.seq }] });
+      return accepted({ vouchers: [{ ...its(), status: 'active', pledge: null, updatedSeq: ctx.seq }] });
     case 'voucher.settle':
-      return settle(voucher, p.paymentRef, ctx, shown);
+      return settle(its(), p.paymentRef, ctx, shown);
     case 'voucher.split':
     case 'voucher.transfer':
     case 'voucher.pledge':
-      return move(voucher, p, ctx, party, shown);
+      return move(its(), p, ctx, party, shown);
+    default: {
+      const _exhaustive: never = p;
+      return _exhaustive;
+    }
   }
-};
-
-/**
- * Who must sign each op, without naming them: for a `SIGNERS_MISMATCH` detail read by a signer who
- * may not see the voucher (and so not its holder, offeree or pledgee).
- */
-const REQUIRED_SIGNERS_IN_WORDS: Record<OpType, string> = {
-  'party.register': 'the operator',
-  'party.update': 'the operator',
-  'voucher.issue': 'the issuer',
-  'voucher.accept': 'the party the voucher is offered to',
-  'voucher.reject': 'the party the voucher is offered to',
-  'voucher.cancel': 'the holder that offered the voucher',
-  'voucher.split': "the voucher's holder",
-  'voucher.transfer': "the voucher's holder",
-  'voucher.pledge': "the voucher's holder and the bank",
-  'voucher.release': 'the bank the voucher is pledged to',
-  'voucher.settle': "the voucher's issuer",
 };
 
 const accepted = (effects: Partial<Effects>): Decision => ({
@@ -354,7 +292,7 @@ const withdraw = (voucher: Voucher, ctx: DecideContext): Decision => {
 };
 
 const settle = (voucher: Voucher, paymentRef: string, ctx: DecideContext, shown: boolean): Decision => {
-  if (voucher.status !== 'active' && voucher.status !== 'pledged') {
+  if (!acceptedIn('voucher.settle').includes(voucher.status)) {
     return refuse(
       'VOUCHER_STATE_CONFLICT',
       `only an active or pledged voucher can be settled; ${voucher.id} is ${shown ? voucher.status : 'neither'}`,
@@ -425,7 +363,7 @@ const move = (
     const to = shown && voucher.pledge !== null ? ` to ${voucher.pledge.bank}` : '';
     return refuse('VOUCHER_PLEDGED', `${voucher.id} is pledged${to}`);
   }
-  if (voucher.status !== 'active') {
+  if (!acceptedIn(p.type).includes(voucher.status)) {
     return refuse(
       'VOUCHER_STATE_CONFLICT',
       `only an active voucher can be split, transferred or pledged; ${voucher.id} is ${shown ? voucher.status : 'not active'}`,

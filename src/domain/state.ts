@@ -5,21 +5,15 @@
  */
 import { OPERATOR_ID } from './limits.js';
 import type { Effects, LedgerView, Party, Voucher } from './types.js';
+import { grantViewers, involvedParties, maySeeVoucher, type ViewerRecords } from './visibility.js';
+
+const NO_VIEWERS: ReadonlySet<string> = new Set();
 
 export interface GenesisState {
   readonly operatorPublicKey: string;
   /** The operator's display name; genesis has none, so the default is "Operator". */
   readonly operatorName?: string;
 }
-
-/** §8: the parties a voucher makes visible to, through its own fields. */
-export const involvedParties = (v: Voucher): string[] => {
-  const ids = [v.issuer, v.holder];
-  if (v.offeredTo !== null) ids.push(v.offeredTo);
-  if (v.pledge !== null) ids.push(v.pledge.bank);
-  if (v.settlement !== null) ids.push(v.settlement.payee);
-  return ids;
-};
 
 /** The operator party that genesis creates (§6). */
 export const operatorParty = (g: GenesisState): Party => ({
@@ -59,9 +53,8 @@ export class MemoryState implements LedgerView {
   }
 
   maySee(partyId: string, voucherId: string): boolean {
-    const role = this.#parties.get(partyId)?.role;
-    if (role === 'operator' || role === 'auditor') return this.#vouchers.has(voucherId);
-    return this.#viewers.get(voucherId)?.has(partyId) ?? false;
+    const viewers = this.#vouchers.has(voucherId) ? (this.#viewers.get(voucherId) ?? NO_VIEWERS) : undefined;
+    return maySeeVoucher(partyId, this.#parties.get(partyId)?.role, viewers);
   }
 
   /** Applies the effects of an accepted op. */
@@ -69,7 +62,7 @@ export class MemoryState implements LedgerView {
     for (const party of effects.parties) this.#putParty(party);
     for (const voucher of effects.vouchers) {
       this.#vouchers.set(voucher.id, voucher);
-      for (const partyId of involvedParties(voucher)) this.#grant(partyId, voucher);
+      grantViewers(voucher.id, involvedParties(voucher), this.#viewerRecords);
     }
     for (const invoiceId of effects.invoicesFreed) this.#invoices.delete(invoiceId);
     for (const invoiceId of effects.invoicesUsed) {
@@ -105,15 +98,19 @@ export class MemoryState implements LedgerView {
     this.#keyOwners.set(party.publicKey, party.id);
   }
 
-  /** Makes `voucher` and all its ancestors visible to `partyId`. */
-  #grant(partyId: string, voucher: Voucher): void {
-    let current: Voucher | undefined = voucher;
-    while (current) {
-      let viewers = this.#viewers.get(current.id);
-      if (!viewers) this.#viewers.set(current.id, (viewers = new Set()));
-      if (viewers.has(partyId)) return; // granted before, so its ancestors were too
-      viewers.add(partyId);
-      current = current.parentId === null ? undefined : this.#vouchers.get(current.parentId);
-    }
-  }
+  /** The voucher records as `grantViewers` walks them. */
+  readonly #viewerRecords: ViewerRecords<Voucher> = {
+    record: (id) => {
+      const voucher = this.#vouchers.get(id);
+      if (!voucher) throw new Error(`ancestor ${id} is missing`);
+      return voucher;
+    },
+    viewers: (voucher) => this.#viewers.get(voucher.id) ?? NO_VIEWERS,
+    parentId: (voucher) => voucher.parentId,
+    add: (id, _voucher, parties) => {
+      let viewers = this.#viewers.get(id);
+      if (!viewers) this.#viewers.set(id, (viewers = new Set()));
+      for (const p of parties) viewers.add(p);
+    },
+  };
 }

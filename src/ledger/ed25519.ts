@@ -5,7 +5,7 @@ import { bytesEqual, concatBytes, fromHex, parseHex, toHex } from './hex.js';
 /**
  * Ed25519 (RFC 8032) with strict verification (docs/protocol.md §3) — the portable implementation:
  * @noble/ed25519 + @noble/hashes only, no `node:*`, so it runs in a browser. The service's hot
- * path uses `ed25519-node.ts` (node:crypto); the two agree on every input (see the tests).
+ * path uses `node/ed25519-node.ts` (node:crypto); the two agree on every input (see the tests).
  *
  * Verification rules, all of which must hold:
  *  1. the key, 32 bytes, decodes under RFC 8032 §5.1.3 with y < p and is not x = 0 with the sign

@@ -1,6 +1,6 @@
 import { fail, LedgerError, type LedgerFailure, type LedgerResult } from './errors.js';
 import { isHex, toHex } from './hex.js';
-import { canonicalBytes, canonicalize, quote } from './jcs.js';
+import { canonicalize, quote } from './jcs.js';
 import { hashLeaf } from './merkle.js';
 import { utf8 } from './utf8.js';
 
@@ -44,8 +44,15 @@ export interface HashedEntry {
   readonly hash: string;
 }
 
+/**
+ * The entry hash from the entry's JCS text: SHA-256(0x00 ‖ UTF-8(text)). The one definition; the
+ * writer, recovery and the audit call it with the text they already hold, and `entryHashBytes`
+ * with the text it canonicalizes. It runs on node:crypto where `installNodeSha256` was called.
+ */
+export const entryHashOfText = (text: string): Uint8Array => hashLeaf(utf8(text));
+
 /** SHA-256(0x00 ‖ JCS(entry)). Throws `LedgerError('BAD_JSON_VALUE')` if the entry is not JSON. */
-export const entryHashBytes = (entry: Entry): Uint8Array => hashLeaf(canonicalBytes(entry));
+export const entryHashBytes = (entry: Entry): Uint8Array => entryHashOfText(canonicalize(entry));
 
 /** Hex of `entryHashBytes`. */
 export const entryHash = (entry: Entry): string => toHex(entryHashBytes(entry));
@@ -157,7 +164,7 @@ export const verifyChain = (
       // The exact text of canonicalize(e) for an entry of this shape (test/ledger/entry-text).
       const payloadJcs = canonicalize(e.op.payload);
       start.payloadJcs?.set(e, payloadJcs);
-      computed = toHex(hashLeaf(utf8(entryTextFromPayloadJcs(payloadJcs, e.op.signatures, e.prev, e.seq, e.time))));
+      computed = toHex(entryHashOfText(entryTextFromPayloadJcs(payloadJcs, e.op.signatures, e.prev, e.seq, e.time)));
     } catch (err) {
       const detail = err instanceof LedgerError ? err.message : 'entry cannot be canonicalized';
       return bad('BAD_ENTRY', detail, seq, position);

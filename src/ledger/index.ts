@@ -1,8 +1,8 @@
 /**
  * The ledger layer's public API: docs/protocol.md §2–§6, pure and portable (runs in a browser).
  *
- * The node:crypto Ed25519 path is deliberately NOT re-exported here, so that importing this
- * index never pulls in `node:*`; the service imports it from './ed25519-node.js'.
+ * The node-only code (node:crypto Ed25519, node:crypto SHA-256, the worker-thread verifier) lives in
+ * `./node/` and is not re-exported here, so that importing this index never pulls in `node:*`.
  */
 export * from './errors.js';
 export * from './limits.js';
@@ -19,6 +19,7 @@ export {
   ZERO_HASH,
   entryHash,
   entryHashBytes,
+  entryHashOfText,
   entryShapeProblem,
   isLedgerTime,
   verifyChain,

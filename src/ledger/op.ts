@@ -17,4 +17,7 @@ export const opPreimage = (payload: unknown): Uint8Array => concatBytes(OP_DOMAI
 export const opPreimageFromJcs = (payloadJcs: string): Uint8Array => concatBytes(OP_DOMAIN_BYTES, utf8(payloadJcs));
 
 /** docs/protocol.md §3: `opId` = hex SHA-256 of the op preimage; the op's identity and idempotency key. */
-export const opId = (payload: unknown): string => sha256Hex(opPreimage(payload));
+export const opIdOfPreimage = (preimage: Uint8Array): string => sha256Hex(preimage);
+
+/** `opIdOfPreimage` of the payload's preimage. */
+export const opId = (payload: unknown): string => opIdOfPreimage(opPreimage(payload));

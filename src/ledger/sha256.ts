@@ -15,7 +15,7 @@ let impl: Sha256 = nobleSha256Of;
 
 /**
  * Replaces the implementation behind `sha256` for this process. The service and the CLI install
- * node:crypto's (`installNodeSha256` in `sha256-node.ts`), several times faster on the short inputs
+ * node:crypto's (`installNodeSha256` in `node/sha256-node.ts`), several times faster on the short inputs
  * of Merkle nodes; a browser keeps @noble. Both are pinned to the same vectors by the tests.
  */
 export const installSha256 = (fn: Sha256): void => {

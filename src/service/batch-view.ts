@@ -2,15 +2,20 @@
  * The writer's view of state while it builds one group commit: records prefetched from the cache or
  * the store, with the changes of the batch's earlier ops laid over them. `decide` reads it
  * synchronously; `apply` records an accepted op's effects and the store writes they imply (indexes,
- * visibility, invoice ids). Nothing here touches the store: the sequencer commits `writes()`.
+ * visibility, invoice ids). Nothing here touches the store: the writer builds its commit from the
+ * `changed…()` records, `invoiceWrites()` and the index fields (`partyVouchersPut`, `partyVouchersDel`,
+ * `partySeqs`).
  */
 import {
+  grantViewers,
   involvedParties,
+  maySeeVoucher,
   voucherFromWire,
   voucherToWire,
   type Effects,
   type LedgerView,
   type Party,
+  type ViewerRecords,
   type Voucher,
 } from '../domain/index.js';
 import { InvariantError } from '../domain/decide.js';
@@ -34,6 +39,10 @@ export const emptyPrefetch = (): Prefetched => ({
 
 /** The parties a voucher lists under (§8 `GET /v1/parties/:id/vouchers`): its current fields. */
 const listedParties = (v: Voucher): Set<string> => new Set(involvedParties(v));
+
+const missingAncestor = (id: string): never => {
+  throw new InvariantError(`ancestor ${id} is missing`);
+};
 
 const missing = (what: string): never => {
   throw new InvariantError(`${what} was not prefetched`);
@@ -97,9 +106,7 @@ export class BatchView implements LedgerView {
 
   maySee(partyId: string, voucherId: string): boolean {
     const role = this.party(partyId)?.role;
-    const record = this.record(voucherId);
-    if (!record) return false;
-    return role === 'operator' || role === 'auditor' || record.viewers.includes(partyId);
+    return maySeeVoucher(partyId, role, this.record(voucherId)?.viewers);
   }
 
   /** Records the effects of the op accepted at `seq`. */
@@ -129,7 +136,7 @@ export class BatchView implements LedgerView {
         else born.set(voucher.parentId, [voucher]);
       }
       this.#relist(before ? this.#decodedOf(before) : undefined, voucher);
-      if (voucher.parentId !== null) this.#grantAncestors(voucher.parentId, involved);
+      grantViewers(voucher.parentId, involved, this.#viewerRecords);
     }
     for (const [parentId, kids] of born) this.#adopt(parentId, kids);
     for (const id of effects.invoicesFreed) this.#invoices.set(id, null);
@@ -172,25 +179,18 @@ export class BatchView implements LedgerView {
     }
   }
 
-  /** §8: a party that may see a voucher may see all its ancestors. */
-  #grantAncestors(parentId: string, parties: readonly string[]): void {
-    let id: string | null = parentId;
-    let pending = parties;
-    while (id !== null && pending.length > 0) {
-      const record = this.record(id);
-      if (!record) throw new InvariantError(`ancestor ${id} is missing`);
-      const missingHere = pending.filter((p) => !record.viewers.includes(p));
-      if (missingHere.length > 0) {
-        const updated: VoucherRecord = { ...record, viewers: [...record.viewers, ...missingHere] };
-        this.#vouchers.set(id, updated);
-        const decoded = this.#decoded.get(record);
-        if (decoded) this.#decoded.set(updated, decoded);
-      }
-      // Parties already viewers here were granted on every ancestor above too.
-      pending = missingHere;
-      id = record.state.parentId;
-    }
-  }
+  /** The records as `grantViewers` walks them: a grant replaces the record with a new one. */
+  readonly #viewerRecords: ViewerRecords<VoucherRecord> = {
+    record: (id) => this.record(id) ?? missingAncestor(id),
+    viewers: (record) => record.viewers,
+    parentId: (record) => record.state.parentId,
+    add: (id, record, parties) => {
+      const updated: VoucherRecord = { ...record, viewers: [...record.viewers, ...parties] };
+      this.#vouchers.set(id, updated);
+      const decoded = this.#decoded.get(record);
+      if (decoded) this.#decoded.set(updated, decoded);
+    },
+  };
 
   /** This batch's own change to a record, if it made one (a later batch decides on top of it). */
   changedRecord(id: string): VoucherRecord | undefined {

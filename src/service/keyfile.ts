@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generateSeed } from '../ledger/ed25519.js';
-import { publicKeyFromSeedNode } from '../ledger/ed25519-node.js';
+import { publicKeyFromSeedNode } from '../ledger/node/ed25519-node.js';
 import { PATTERNS } from '../domain/limits.js';
 
 export interface KeyFile {

@@ -5,7 +5,6 @@
  * being written form the next batch, decided on top of the one in flight). A batch is one atomic,
  * fsync'd store commit together with the checkpoint that covers it; only then are its ops answered.
  */
-import { createHash, hash as oneShotHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   decide,
@@ -16,33 +15,24 @@ import {
   type Party,
 } from '../domain/index.js';
 import { InvariantError } from '../domain/decide.js';
+import { recordsRead } from '../domain/ops.js';
 import type { Receipt, ReceiptEffects } from '../domain/wire.js';
 import { signCheckpoint, signCheckpointAsync } from '../ledger/checkpoint.js';
-import { signNode, signNodeAsync, verifyNode, verifyNodeAsync } from '../ledger/ed25519-node.js';
+import { signNode, signNodeAsync, verifyNode, verifyNodeAsync } from '../ledger/node/ed25519-node.js';
 import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
-import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
-import { entryTextFromPayloadJcs } from '../ledger/entry.js';
+import { opIdOfPreimage as opIdOf, opPreimage, opPreimageFromJcs } from '../ledger/op.js';
+import { entryHashOfText as hashEntryText, entryTextFromPayloadJcs } from '../ledger/entry.js';
 import type { CommitBatch, Head, LedgerMeta, StoredEntry, Store, VoucherRecord } from '../store/port.js';
 import { nodeKey } from '../store/keys.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
-import { defaultVerifyThreads, VerifyPool } from '../ledger/verify-pool.js';
+import { defaultVerifyThreads, VerifyPool } from '../ledger/node/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
 import { applyWrites, Digest, SealKey, type SealedWrites } from './state-seal.js';
 import { CheckpointKeeper } from './outside-checkpoint.js';
-
-/** RFC 9162 §2.1.1: the leaf hash prefix. */
-const LEAF_PREFIX = Buffer.from([0x00]);
-
-/** Entry hash = SHA-256(0x00 ‖ JCS(entry)), from the JCS text already built for storage. */
-export const hashEntryText = (text: string): Uint8Array =>
-  new Uint8Array(createHash('sha256').update(LEAF_PREFIX).update(text, 'utf8').digest());
-
-/** The op id: SHA-256 of the preimage, hex (docs/protocol.md §4). */
-const opIdOf = (preimage: Uint8Array): string => oneShotHash('sha256', preimage, 'hex');
 
 export type { Receipt, ReceiptEffects } from '../domain/wire.js';
 
@@ -614,32 +604,10 @@ export class LedgerService {
 
   /** Loads every record `decide` and `apply` may read for this op into `into`. */
   async #prefetch(op: Op, into: Prefetched, ahead: BatchView | undefined): Promise<void> {
-    const p = op.payload;
-    const partyIds = op.signatures.map((s) => s.signer);
-    const keys: string[] = [];
-    const invoices: string[] = [];
-    switch (p.type) {
-      case 'party.register':
-        partyIds.push(p.party.id);
-        keys.push(p.party.publicKey);
-        break;
-      case 'party.update':
-        partyIds.push(p.partyId);
-        if (p.publicKey !== undefined) keys.push(p.publicKey);
-        break;
-      case 'voucher.issue':
-        partyIds.push(p.issuer, p.to);
-        invoices.push(...p.invoiceIds);
-        break;
-      case 'voucher.transfer':
-        partyIds.push(p.to);
-        break;
-      case 'voucher.pledge':
-        partyIds.push(p.bank);
-        break;
-      default:
-        break;
-    }
+    // Exactly the records `decide` reads for this op, as its declaration in domain/ops.ts lists them.
+    const reads = recordsRead(op.payload);
+    const partyIds = [...op.signatures.map((s) => s.signer), ...reads.parties];
+    const { keys, invoices } = reads;
     const loads: Promise<unknown>[] = [];
     // What the batch decided ahead (not yet durable) wins over the cache and the store.
     for (const id of partyIds) {
@@ -666,7 +634,7 @@ export class LedgerService {
       if (changed !== undefined) loads.push(withRoot(id, changed));
       else loads.push(this.store.invoiceRoot(id).then((v) => withRoot(id, v ?? null)));
     }
-    if ('voucherId' in p) loads.push(this.#prefetchLineage(p.voucherId, into, ahead));
+    if (reads.lineageOf !== undefined) loads.push(this.#prefetchLineage(reads.lineageOf, into, ahead));
     await Promise.all(loads);
   }
 

@@ -23,10 +23,10 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { CURRENCY_DEFAULT, OPERATOR_ID, operatorParty } from '../domain/index.js';
 import { signCheckpoint, verifyCheckpoint } from '../ledger/checkpoint.js';
-import { signNode, verifyNode } from '../ledger/ed25519-node.js';
-import { ZERO_HASH } from '../ledger/entry.js';
+import { signNode, verifyNode } from '../ledger/node/ed25519-node.js';
+import { entryHashOfText, ZERO_HASH } from '../ledger/entry.js';
 import { bytesEqual, toHex } from '../ledger/hex.js';
-import { installNodeSha256 } from '../ledger/sha256-node.js';
+import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId } from '../ledger/op.js';
 import { LevelStore } from '../store/level-store.js';
@@ -34,7 +34,7 @@ import { nodeKey, partySeqKey } from '../store/keys.js';
 import type { CommitBatch, Head, LedgerMeta, StateSeal, Store } from '../store/port.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
-import { LedgerService, hashEntryText, type LedgerServiceOptions } from './ledger-service.js';
+import { LedgerService, type LedgerServiceOptions } from './ledger-service.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
 import { outsideCheckpointFile, readOutsideCheckpoint } from './outside-checkpoint.js';
@@ -175,7 +175,7 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
   };
   const entry = { v: 1, seq: 0, time: createdAt, prev: ZERO_HASH, op: { payload, signatures: [] } };
   const text = canonicalize(entry);
-  const hash = hashEntryText(text);
+  const hash = entryHashOfText(text);
   const ledgerId = toHex(hash);
   const meta: LedgerMeta = {
     ledgerId,
@@ -253,7 +253,7 @@ const checkEntry = async (
   }
   const time = tail[3] ?? '';
   if (time < lastTime) throw new StartupError(`entry ${seq} goes back in time`, seq);
-  const hash = hashEntryText(text);
+  const hash = entryHashOfText(text);
   return { hash, hex: toHex(hash), time };
 };
 
@@ -340,7 +340,7 @@ const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: C
     if (!tailMatch || Number(tailMatch[2]) !== seq || tailMatch[1] !== prev) return undefined;
     const time = tailMatch[3] ?? '';
     if (time < lastTime) return undefined;
-    const hash = hashEntryText(text);
+    const hash = entryHashOfText(text);
     const leaf = leaves[i];
     if (!leaf || !bytesEqual(leaf, hash)) return undefined;
     prev = toHex(hash);
@@ -373,7 +373,7 @@ export const keptClaim = async (nodeKeyFile: string, meta: LedgerMeta): Promise<
  */
 export const checkMeta = async (store: Store, meta: LedgerMeta): Promise<void> => {
   const text = await store.entry(0);
-  if (text === undefined || toHex(hashEntryText(text)) !== meta.ledgerId) throw new StartupError('entry 0 does not hash to the ledger id', 0);
+  if (text === undefined || toHex(entryHashOfText(text)) !== meta.ledgerId) throw new StartupError('entry 0 does not hash to the ledger id', 0);
   const g = (JSON.parse(text) as { op: { payload: Record<string, unknown> } }).op.payload;
   const stated = { name: g.name, nodeKey: g.nodeKey, operatorKey: g.operatorKey, currency: g.currency, maxTenorDays: g.maxTenorDays, createdAt: g.createdAt };
   const stored = { name: meta.name, nodeKey: meta.nodeKey, operatorKey: meta.operatorKey, currency: meta.currency, maxTenorDays: meta.maxTenorDays, createdAt: meta.createdAt };
@@ -511,7 +511,7 @@ const firstBadLeaf = async (store: Store, size: number): Promise<number | undefi
   for await (const { seq, text } of store.allEntries()) {
     if (seq >= size) return undefined;
     const leaf = await store.merkleNode(nodeKey(0, seq));
-    if (!leaf || !bytesEqual(leaf, hashEntryText(text))) return seq;
+    if (!leaf || !bytesEqual(leaf, entryHashOfText(text))) return seq;
   }
   return undefined;
 };

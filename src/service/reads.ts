@@ -3,7 +3,7 @@
  * histories, trees and proof bundles, with the visibility rules. Everything read here is durable.
  * A read the caller may not make is `NOT_FOUND`, exactly as if the thing did not exist.
  */
-import type { Party, VoucherStatus } from '../domain/index.js';
+import { maySeeVoucher, seesEveryVoucher, type Party, type VoucherStatus } from '../domain/index.js';
 import type { LedgerInfo, WireVoucher } from '../domain/wire.js';
 
 export type { LedgerInfo };
@@ -52,7 +52,11 @@ export interface ProofBundle {
 
 export const VOUCHER_STATUSES: readonly VoucherStatus[] = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'];
 
-const seesEverything = (caller: Caller): boolean => caller.role === 'operator' || caller.role === 'auditor';
+const seesEverything = (caller: Caller): boolean => seesEveryVoucher(caller.role);
+
+/** §8 visibility (domain/visibility.ts): whether `caller` may see the voucher of `record`. */
+const maySee = (caller: Caller, record: VoucherRecord | undefined): boolean =>
+  maySeeVoucher(caller.id, caller.role, record?.viewers);
 
 const encodeCursor = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
 
@@ -203,7 +207,7 @@ export class Reads {
   /** A voucher's record if the caller may see it; `NOT_FOUND` otherwise. */
   async #visible(caller: Caller, id: string): Promise<VoucherRecord> {
     const record = await this.service.cache.voucher(id);
-    if (!record || !(seesEverything(caller) || record.viewers.includes(caller.id))) {
+    if (!record || !maySee(caller, record)) {
       throw new ReadError('NOT_FOUND', `no voucher ${id} that you may see`);
     }
     return record;
@@ -243,10 +247,9 @@ export class Reads {
     const root = await this.service.cache.voucher(record.state.rootId);
     if (!root) throw new Error(`root ${record.state.rootId} is missing`);
     // Viewers propagate to ancestors, so a voucher the caller may not see has no visible descendant.
-    const visible = (r: VoucherRecord) => seesEverything(caller) || r.viewers.includes(caller.id);
     const build = async (r: VoucherRecord): Promise<TreeNode> => {
       const children = (await Promise.all(r.children.map((c) => this.service.cache.voucher(c)))).filter(
-        (c): c is VoucherRecord => c !== undefined && visible(c),
+        (c): c is VoucherRecord => c !== undefined && maySee(caller, c),
       );
       return { ...r.state, children: await Promise.all(children.map(build)) };
     };

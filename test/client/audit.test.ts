@@ -5,9 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { audit, LedgerRefusal, voucherSplit, voucherIdsOf, voucherTransfer, type AuditProgress, type FetchFn, type LedgerClient } from '../../src/client/index.js';
-import { verifyNode } from '../../src/ledger/ed25519-node.js';
+import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { entryHash, type HashedEntry } from '../../src/ledger/entry.js';
-import { VerifyPool } from '../../src/ledger/verify-pool.js';
+import { VerifyPool } from '../../src/ledger/node/verify-pool.js';
 import { lyingFetch, makeWorld, startServer, type Server, type World } from './support.js';
 
 let server: Server;

@@ -1,9 +1,10 @@
 /**
  * The SDK must run in a browser: everything `src/client/index.ts` imports, transitively, is
  * @noble, jose, zod or our own portable modules — no `node:*`, no service, store or api code, and
- * not the node:crypto Ed25519 path.
+ * nothing of `src/ledger/node/`. The ledger layer itself is portable too: every module of
+ * `src/ledger` outside `src/ledger/node/` imports only its own room and @noble.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -34,9 +35,21 @@ describe('portability of src/client', () => {
     expect(files).toContain('src/client/verify-bundle.ts');
     for (const f of files) {
       expect(f, f).toMatch(/^src\/(client|ledger|domain)\//);
-      expect(f).not.toBe('src/ledger/ed25519-node.ts');
+      expect(f, f).not.toMatch(/^src\/ledger\/node\//);
     }
     for (const p of packages) expect(p, p).toMatch(/^(@noble\/(hashes|ed25519)(\/.*)?|jose|zod)$/);
+  });
+
+  it('src/ledger, outside src/ledger/node/, imports only itself and @noble, transitively', () => {
+    const portable = readdirSync(path.join(root, 'src/ledger'), { withFileTypes: true })
+      .filter((d) => d.isFile() && d.name.endsWith('.ts'))
+      .map((d) => `src/ledger/${d.name}`);
+    expect(portable).toContain('src/ledger/entry.ts');
+    for (const entry of portable) {
+      const { files, packages } = graph(entry);
+      for (const f of files) expect(f, `${entry} → ${f}`).toMatch(/^src\/ledger\/[^/]+\.ts$/);
+      for (const p of packages) expect(p, `${entry} → ${p}`).toMatch(/^@noble\/(hashes|ed25519)(\/.*)?$/);
+    }
   });
 
   it('src/api/auth.ts re-exports makeToken from the client', async () => {

@@ -22,7 +22,7 @@ import {
   type WirePayload,
   type WireVoucher,
 } from '../../src/client/index.js';
-import { verifyNode } from '../../src/ledger/ed25519-node.js';
+import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { makeWorld, startServer, type Server, type World } from './support.js';
 
 let server: Server;

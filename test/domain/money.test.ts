@@ -1,11 +1,11 @@
 /**
- * `parseAmount` and `formatAmount` (src/cli/money.ts): yuan as people type them → exact fen, and
+ * `parseAmount` and `formatAmount` (src/domain/money.ts): yuan as people type them → exact fen, and
  * fen → `¥1,234,567.89`. Anything that could be read two ways is refused with a reason.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import { AmountError, formatAmount, parseAmount } from '../../src/cli/money.js';
+import { AmountError, currencyStyle, formatAmount, parseAmount } from '../../src/domain/money.js';
 
 /** [typed, fen] */
 const ACCEPTED: readonly (readonly [string, bigint])[] = [
@@ -268,6 +268,77 @@ describe('properties of the Chinese forms', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 1n, max: 10n ** 14n }), fc.integer({ min: 1, max: 9 }), (fen, extra) => {
         expect(() => parseAmount(`${decimal(fen * 10n + BigInt(extra), 7)}万`)).toThrow(AmountError);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe("the ledger's currency drives formatting and parsing", () => {
+  const refusal = (typed: string, currency: string): AmountError => {
+    try {
+      parseAmount(typed, currency);
+    } catch (err) {
+      if (err instanceof AmountError) return err;
+      throw err;
+    }
+    throw new Error(`${typed} was accepted in ${currency}`);
+  };
+
+  it('CNY is the default, and the style of a CNY ledger', () => {
+    expect(currencyStyle('CNY').sign).toBe('¥');
+    expect(formatAmount(123_456n, 'CNY')).toBe(formatAmount(123_456n));
+    expect(parseAmount('1.5万', 'CNY')).toBe(1_500_000n);
+  });
+
+  it.each([
+    [1n, 'USD 0.01'],
+    [123_456n, 'USD 1,234.56'],
+    [1_000_000_000_000_000n, 'USD 10,000,000,000,000.00'],
+    [-150n, '-USD 1.50'],
+    ['60000000', 'USD 600,000.00'],
+  ] as const)('a currency without a style of its own: %s → %s', (minor, text) => {
+    expect(formatAmount(minor, 'USD')).toBe(text);
+  });
+
+  it.each([
+    ['USD 1,234.56', 123_456n],
+    ['USD1234.56', 123_456n],
+    ['1,234.56', 123_456n],
+    ['1234', 123_400n],
+    ['１，２３４．５６', 123_456n],
+  ] as const)('%j in a USD ledger is %s minor units', (typed, minor) => {
+    expect(parseAmount(typed, 'USD')).toBe(minor);
+  });
+
+  it.each([
+    ['100万', 'UNIT', 'this ledger counts in USD'],
+    ['1.5亿', 'UNIT', 'this ledger counts in USD'],
+    ['1,000元', 'UNIT', 'this ledger counts in USD'],
+    ['万', 'UNIT', 'this ledger counts in USD'],
+    ['¥100', 'NOT_YUAN', 'this ledger counts in USD (found "¥")'],
+    ['￥100', 'NOT_YUAN', 'this ledger counts in USD (found "¥")'],
+    ['人民币100', 'CHARACTER', 'unexpected character'],
+    ['EUR 5', 'NOT_YUAN', 'this ledger counts in USD (found "EUR")'],
+    ['1.000', 'DECIMALS', 'the smallest unit is 0.01'],
+    ['0', 'TOO_SMALL', 'at least USD 0.01'],
+    ['10,000,000,000,000.01', 'TOO_LARGE', 'USD 10,000,000,000,000.00'],
+    ['USD', 'EMPTY', 'needs digits'],
+    ['', 'EMPTY', 'e.g. 1,000,000.00'],
+  ] as const)('%j in a USD ledger is refused: %s', (typed, code, reason) => {
+    const err = refusal(typed, 'USD');
+    expect(err.code).toBe(code);
+    expect(err.reason).toContain(reason);
+  });
+
+  it('another code in a CNY ledger is refused as not yuan', () => {
+    expect(refusal('USD 5', 'CNY').code).toBe('NOT_YUAN');
+  });
+
+  it('property: what it writes in USD, parseAmount reads back exactly in USD', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 1n, max: 10n ** 15n }), (minor) => {
+        expect(parseAmount(formatAmount(minor, 'USD'), 'USD')).toBe(minor);
       }),
       { numRuns: 300 },
     );

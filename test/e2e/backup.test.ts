@@ -18,7 +18,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { audit } from '../../src/client/audit.js';
 import { LedgerClient } from '../../src/client/client.js';
-import { verifyNode } from '../../src/ledger/ed25519-node.js';
+import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { Client, dueIn, key, operatorKey, pool, type Envelope, type Key, type Receipt } from './client.js';
 import { cleanup, REPO_ROOT, startServer, tempDir } from './server.js';
 

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { makeToken } from '../../src/api/auth.js';
 import type { Role } from '../../src/domain/index.js';
 import { publicKeyFromSeed } from '../../src/ledger/ed25519.js';
-import { signNode } from '../../src/ledger/ed25519-node.js';
+import { signNode } from '../../src/ledger/node/ed25519-node.js';
 import { opId, opPreimage } from '../../src/ledger/op.js';
 
 export interface Key {

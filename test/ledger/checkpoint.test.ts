@@ -12,7 +12,7 @@ import {
   verifyCheckpoint,
   verifyNote,
 } from '../../src/ledger/checkpoint.js';
-import { signNode, verifyNode } from '../../src/ledger/ed25519-node.js';
+import { signNode, verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { publicKeyFromSeed } from '../../src/ledger/ed25519.js';
 import { concatBytes, fromHex, toHex } from '../../src/ledger/hex.js';
 import { EMPTY_ROOT } from '../../src/ledger/merkle.js';

@@ -11,7 +11,7 @@ import {
   signNode,
   verifyNode,
   verifyNodeAsync,
-} from '../../src/ledger/ed25519-node.js';
+} from '../../src/ledger/node/ed25519-node.js';
 import {
   ED25519_L,
   generateSeed,

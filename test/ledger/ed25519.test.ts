@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clearNodeKeyCache, publicKeyFromSeedNode, signNode, verifyNode, verifyNodeAsync } from '../../src/ledger/ed25519-node.js';
+import { clearNodeKeyCache, publicKeyFromSeedNode, signNode, verifyNode, verifyNodeAsync } from '../../src/ledger/node/ed25519-node.js';
 import { isStrictPublicKey, publicKeyFromSeed, sign, verify } from '../../src/ledger/ed25519.js';
 import { fromHex, toHex } from '../../src/ledger/hex.js';
 import { flipBit, loadVectors } from './helpers.js';

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { installSha256, nobleSha256Of, sha256, sha256Hex } from '../../src/ledger/sha256.js';
-import { nodeSha256Of } from '../../src/ledger/sha256-node.js';
+import { nodeSha256Of } from '../../src/ledger/node/sha256-node.js';
 
 describe('sha256 implementations', () => {
   afterAll(() => installSha256(nobleSha256Of));

@@ -1,14 +1,14 @@
 /**
- * The worker-thread verifier (src/ledger/verify-pool.ts) against `verifyNode` and the portable
+ * The worker-thread verifier (src/ledger/node/verify-pool.ts) against `verifyNode` and the portable
  * verifier: the same answer for every signature, valid or hostile, alone, in bursts far larger
  * than the workers can take at once, and in audit-sized sets; and a close that waits for every
  * answer.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { signNode, verifyNode } from '../../src/ledger/ed25519-node.js';
+import { signNode, verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { ED25519_L, generateSeed, publicKeyFromSeed, verify } from '../../src/ledger/ed25519.js';
 import { fromHex, toHex } from '../../src/ledger/hex.js';
-import { VerifyPool, type VerifyRequest } from '../../src/ledger/verify-pool.js';
+import { VerifyPool, type VerifyRequest } from '../../src/ledger/node/verify-pool.js';
 import { ascii } from './helpers.js';
 
 const toLe32 = (n: bigint): Uint8Array => {

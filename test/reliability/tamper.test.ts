@@ -14,7 +14,7 @@ import { canonicalize } from '../../src/ledger/jcs.js';
 import { opPreimage } from '../../src/ledger/op.js';
 import { sign } from '../../src/ledger/ed25519.js';
 import { Frontier } from '../../src/service/merkle-log.js';
-import { hashEntryText } from '../../src/service/ledger-service.js';
+import { entryHashOfText } from '../../src/ledger/entry.js';
 import { Harness, key } from '../support/harness.js';
 
 const seed0 = Number(process.env.RVL_SEED ?? Date.now() % 100_000);
@@ -124,7 +124,7 @@ describe(`reliability: tampered derived state and uncovered entries (seed ${seed
         const text = canonicalize({ v: 1, seq, time: new Date().toISOString(), prev: head.lastHash, op: { payload, signatures } });
         const nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
         const f = await Frontier.load(seq, async (keys) => Promise.all(keys.map((k) => nodes.get(k))));
-        for (const n of f.append(hashEntryText(text))) await nodes.put(n.key, n.hash);
+        for (const n of f.append(entryHashOfText(text))) await nodes.put(n.key, n.hash);
         await db.sublevel<string, string>('e', { valueEncoding: 'utf8' }).put(seqKey(seq), text);
       });
       const h = await Harness.start({ dataDir: dir });

@@ -14,7 +14,7 @@ import { canonicalize } from '../../src/ledger/jcs.js';
 import { sign } from '../../src/ledger/ed25519.js';
 import { opPreimage } from '../../src/ledger/op.js';
 import { nodeKey } from '../../src/store/keys.js';
-import { hashEntryText } from '../../src/service/ledger-service.js';
+import { entryHashOfText } from '../../src/ledger/entry.js';
 import { Frontier } from '../../src/service/merkle-log.js';
 import { StartupError } from '../../src/service/open.js';
 import { reseal, ResealError } from '../../src/admin/reseal.js';
@@ -189,7 +189,7 @@ const appendEntry = async (dataDir: string, payload: Record<string, unknown>, si
   await edit(dataDir, async (db) => {
     const nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
     const frontier = await Frontier.load(seq, async (keys) => Promise.all(keys.map((k) => nodes.get(k))));
-    const hash = hashEntryText(text);
+    const hash = entryHashOfText(text);
     for (const n of frontier.append(hash)) await nodes.put(n.key, n.hash);
     await sub(db, 'e').put(seqKey(seq), text);
     await db.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('head', { size: seq + 1, lastHash: Buffer.from(hash).toString('hex'), lastTime: time });
@@ -257,7 +257,7 @@ describe('a log cut short', () => {
       }
       const time = /"time":"([^"]+)"/.exec(prevText)![1]!;
       const meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
-      await meta.put('head', { size, lastHash: Buffer.from(hashEntryText(prevText)).toString('hex'), lastTime: time });
+      await meta.put('head', { size, lastHash: Buffer.from(entryHashOfText(prevText)).toString('hex'), lastTime: time });
       await meta.del('checkpoint');
     });
     return size;

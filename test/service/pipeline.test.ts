@@ -7,7 +7,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { signCheckpoint, signCheckpointAsync, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
-import { signNode, signNodeAsync, verifyNode } from '../../src/ledger/ed25519-node.js';
+import { signNode, signNodeAsync, verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import type { CommitBatch } from '../../src/store/port.js';
 import { gate, wrapStore } from '../api/helpers.js';
 import { Harness, dueIn, key } from '../support/harness.js';

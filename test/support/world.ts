@@ -15,7 +15,7 @@ import {
 } from '../../src/domain/index.js';
 import { opId as computeOpId, opPreimage } from '../../src/ledger/op.js';
 import { publicKeyFromSeed } from '../../src/ledger/ed25519.js';
-import { signNode, verifyNode } from '../../src/ledger/ed25519-node.js';
+import { signNode, verifyNode } from '../../src/ledger/node/ed25519-node.js';
 
 export const LEDGER_ID = 'a'.repeat(64);
 export const START_MS = Date.parse('2026-11-28T09:30:00.000Z');

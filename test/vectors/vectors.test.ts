@@ -10,7 +10,7 @@ import { vectorsText } from '../../scripts/gen-vectors.js';
 import { MemoryState, decide, parseOp, voucherToWire } from '../../src/domain/index.js';
 import { checkpointText, keyId, verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { verify } from '../../src/ledger/ed25519.js';
-import { signNode, verifyNode } from '../../src/ledger/ed25519-node.js';
+import { signNode, verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { fromHex, toHex } from '../../src/ledger/hex.js';
 import { canonicalize } from '../../src/ledger/jcs.js';
 import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle.js';

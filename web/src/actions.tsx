@@ -27,15 +27,18 @@ import {
   type WirePayload,
   type WireVoucher,
 } from '../../src/client/index.js';
-import { AmountError, parseAmount } from '../../src/cli/money.js';
+import { AmountError, parseAmount } from '../../src/domain/money.js';
 import { LIMITS, PATTERNS } from '../../src/domain/limits.js';
+import { startsOp } from '../../src/domain/ops.js';
+import type { VoucherPayload } from '../../src/domain/types.js';
 import { toShown, type Shown } from './explain.js';
 import { ledgerInfo, parties, refreshLedger, session, Store, use, type Session } from './state.js';
 import { Dialog, Download, Field, fileNameFor, Money, ProblemBox, shortId, yuan } from './ui.js';
 
 // ---- what a party may do with a voucher ----
 
-export type ActionKind = 'accept' | 'reject' | 'cancel' | 'split' | 'transfer' | 'pledge' | 'release' | 'settle';
+/** The ops on an existing voucher (every `voucher.*` op but `voucher.issue`), by their short name. */
+export type ActionKind = VoucherPayload['type'] extends `voucher.${infer K}` ? K : never;
 
 export const ACTION_LABEL: Record<ActionKind, string> = {
   accept: 'Accept',
@@ -48,16 +51,12 @@ export const ACTION_LABEL: Record<ActionKind, string> = {
   settle: 'Settle',
 };
 
-/** The ops `me` can take on `v` by §7 (the ledger still decides). */
-export const actionsFor = (v: WireVoucher, me: string): ActionKind[] => {
-  const out: ActionKind[] = [];
-  if (v.status === 'offered' && v.offeredTo === me) out.push('accept', 'reject');
-  if (v.status === 'offered' && v.holder === me) out.push('cancel');
-  if (v.status === 'active' && v.holder === me) out.push('split', 'transfer', 'pledge');
-  if (v.status === 'pledged' && v.pledge?.bank === me) out.push('release');
-  if ((v.status === 'active' || v.status === 'pledged') && v.issuer === me) out.push('settle');
-  return out;
-};
+/**
+ * The ops `me` can take on `v`, in `ACTION_LABEL`'s order: those whose declaration (domain/ops.ts)
+ * says `me` starts them in `v`'s status. The ledger still decides.
+ */
+export const actionsFor = (v: WireVoucher, me: string): ActionKind[] =>
+  (Object.keys(ACTION_LABEL) as ActionKind[]).filter((kind) => startsOp(`voucher.${kind}`, v, me));
 
 // ---- page-wide notices ----
 

@@ -21,7 +21,7 @@ import {
   type RefusalCode,
   type TrustErrorCode,
 } from '../../src/client/index.js';
-import { AmountError } from '../../src/cli/money.js';
+import { AmountError } from '../../src/domain/money.js';
 import { SealError, type SealErrorCode } from './keystore.js';
 
 /** §7–§8 refusals, in the words of the console (every code, so a new one fails to compile). */

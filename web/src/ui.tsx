@@ -6,7 +6,7 @@ import type { ComponentChildren, JSX } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import type { VoucherStatus } from '../../src/client/index.js';
-import { formatAmount } from '../../src/cli/money.js';
+import { formatAmount } from '../../src/domain/money.js';
 import type { Shown } from './explain.js';
 import { navigate, parties, use, voucherPath } from './state.js';
 

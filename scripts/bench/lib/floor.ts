@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
-import { publicKeyFromSeedNode, signNode, verifyNode } from '../../../src/ledger/ed25519-node.js';
+import { publicKeyFromSeedNode, signNode, verifyNode } from '../../../src/ledger/node/ed25519-node.js';
 import { canonicalize } from '../../../src/ledger/jcs.js';
 import { opPreimageFromJcs } from '../../../src/ledger/op.js';
-import { VerifyPool } from '../../../src/ledger/verify-pool.js';
+import { VerifyPool } from '../../../src/ledger/node/verify-pool.js';
 import { newHistogram, recordMs, summarize, type LatencySummary } from './hist.js';
 import { processCpuUs } from './server.js';
 

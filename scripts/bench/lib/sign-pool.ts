@@ -1,12 +1,12 @@
 /**
  * Signs many op preimages on worker threads (node:crypto Ed25519, one cached private KeyObject
  * per seed), so pre-signing a level's envelopes uses both cores. It signs exactly what
- * `signNode` (src/ledger/ed25519-node.ts) signs: Ed25519 is deterministic, and `checkSignNode`
+ * `signNode` (src/ledger/node/ed25519-node.ts) signs: Ed25519 is deterministic, and `checkSignNode`
  * cross-checks one signature against it at start.
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { signNode } from '../../../src/ledger/ed25519-node.js';
+import { signNode } from '../../../src/ledger/node/ed25519-node.js';
 import { toHex } from '../../../src/ledger/hex.js';
 
 const WORKER_SOURCE = `

@@ -34,7 +34,7 @@ import {
   movedVoucherIdOf,
   type WirePayload,
 } from '../../../src/client/index.js';
-import { publicKeyFromSeedNode } from '../../../src/ledger/ed25519-node.js';
+import { publicKeyFromSeedNode } from '../../../src/ledger/node/ed25519-node.js';
 
 export type BenchRole = 'operator' | 'core' | 'supplier' | 'bank' | 'auditor';
 

@@ -27,13 +27,13 @@ import {
   type VoucherChange,
   type WireVoucher,
 } from '../../client/index.js';
-import { verifyNode } from '../../ledger/ed25519-node.js';
-import { VerifyPool } from '../../ledger/verify-pool.js';
+import { verifyNode } from '../../ledger/node/ed25519-node.js';
+import { VerifyPool } from '../../ledger/node/verify-pool.js';
 import type { Context } from '../context.js';
 import { describeError, EXIT, refusedError, usageError } from '../errors.js';
 import { readJson, replaceFile } from '../files.js';
 import { clean, count, duration, keyValues, plural, shortTime } from '../format.js';
-import { formatAmount } from '../money.js';
+import { formatAmount } from '../../domain/money.js';
 import { progress } from '../progress.js';
 
 // ---- checkpoint ----
@@ -190,7 +190,7 @@ const verdictLines = (v: BundleVerdict): [string, string][] => {
     ['voucher', clean(v.voucherId)],
     ['issuer', clean(v.issuer)],
     ['holder', clean(v.holder) + (v.offeredTo ? ` (offered to ${clean(v.offeredTo)})` : '')],
-    ['amount', formatAmount(v.amount)],
+    ['amount', formatAmount(v.amount, v.currency)],
     ['due date', clean(v.dueDate)],
     ['status', clean(v.status)],
     ['pledge', v.pledge ? `pledged to ${clean(v.pledge.bank)}, loan ${clean(v.pledge.loanRef)}, since ${shortTime(v.pledge.since)}` : 'none'],

@@ -23,7 +23,7 @@ import type { Context } from '../context.js';
 import { CliError, describeError, EXIT, usageError } from '../errors.js';
 import { writeNew } from '../files.js';
 import { clean } from '../format.js';
-import { formatAmount } from '../money.js';
+import { formatAmount } from '../../domain/money.js';
 import { receiptText } from '../views.js';
 
 /**

@@ -40,12 +40,12 @@ import {
   type SignedEnvelope,
   type WireVoucher,
 } from '../../client/index.js';
-import { verifyNode } from '../../ledger/ed25519-node.js';
+import { verifyNode } from '../../ledger/node/ed25519-node.js';
 import type { Context } from '../context.js';
 import { refusedError, usageError } from '../errors.js';
 import { readJson, replaceFile, writeNew } from '../files.js';
 import { clean, count, keyValues, shortTime } from '../format.js';
-import { formatAmount } from '../money.js';
+import { formatAmount } from '../../domain/money.js';
 import { receiptText } from '../views.js';
 
 // The file format (`rvl/pledge-request/v1`) and its strict envelope check live in the SDK

@@ -7,7 +7,7 @@ import type { Context } from '../context.js';
 import { refusedError } from '../errors.js';
 import { replaceFile, writeNew } from '../files.js';
 import { clean, count, keyValues, plural, short, shortTime, table } from '../format.js';
-import { formatAmount } from '../money.js';
+import { formatAmount } from '../../domain/money.js';
 import { progress } from '../progress.js';
 import { historyTable, treeText, voucherDetails, voucherTable } from '../views.js';
 import { VOUCHER_STATUSES } from '../args.js';

@@ -1,8 +1,8 @@
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto';
-import { ED25519_L, leBytesToBigint, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from './ed25519.js';
-import { LedgerError } from './errors.js';
-import { fromHex, parseHex, toHex } from './hex.js';
-import { LEDGER_LIMITS } from './limits.js';
+import { ED25519_L, leBytesToBigint, PUBLIC_KEY_BYTES, SEED_BYTES, SIGNATURE_BYTES } from '../ed25519.js';
+import { LedgerError } from '../errors.js';
+import { fromHex, parseHex, toHex } from '../hex.js';
+import { LEDGER_LIMITS } from '../limits.js';
 
 /**
  * Ed25519 on node:crypto (OpenSSL) — the service's path. Same rules as `ed25519.ts`, which it

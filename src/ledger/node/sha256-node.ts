@@ -1,5 +1,5 @@
 import { hash } from 'node:crypto';
-import { installSha256, type Sha256 } from './sha256.js';
+import { installSha256, type Sha256 } from '../sha256.js';
 
 /** SHA-256 on node:crypto's one-shot `hash` (the parts are joined first: one native call). */
 export const nodeSha256Of: Sha256 = (parts) => {

@@ -26,7 +26,7 @@ import { MemoryState } from '../../../src/domain/state.js';
 import type { Op, Party } from '../../../src/domain/types.js';
 import { voucherToWire, type ReceiptEffects, type WireVoucher } from '../../../src/domain/wire.js';
 import { verifyCheckpoint } from '../../../src/ledger/checkpoint.js';
-import { verifyNode } from '../../../src/ledger/ed25519-node.js';
+import { verifyNode } from '../../../src/ledger/node/ed25519-node.js';
 import { entryHash, verifyChain, ZERO_HASH } from '../../../src/ledger/entry.js';
 import { fromHex, toHex } from '../../../src/ledger/hex.js';
 import { canonicalize } from '../../../src/ledger/jcs.js';

@@ -21,7 +21,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { audit } from '../../../src/client/audit.js';
 import { LedgerClient } from '../../../src/client/client.js';
-import { verifyNode } from '../../../src/ledger/ed25519-node.js';
+import { verifyNode } from '../../../src/ledger/node/ed25519-node.js';
 import { Rng } from '../../support/faults.js';
 import { checkLog, checkModel, checkVouchers, readSnapshot, type SignedSize, type Snapshot } from './check.js';
 import { logLines, spawnService, startService, tempDir, type Proc } from '../../support/service-process.js';

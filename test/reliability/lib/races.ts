@@ -19,7 +19,7 @@
 import { decide } from '../../../src/domain/decide.js';
 import { parseOp } from '../../../src/domain/schema.js';
 import type { MemoryState } from '../../../src/domain/state.js';
-import { verifyNode } from '../../../src/ledger/ed25519-node.js';
+import { verifyNode } from '../../../src/ledger/node/ed25519-node.js';
 import { opPreimage } from '../../../src/ledger/op.js';
 import type { Rng } from '../../support/faults.js';
 import { getOk, opIdOf, sign, type Envelope, type Key, type Target } from './target.js';

@@ -5,7 +5,7 @@
  */
 import type { Harness } from '../../support/harness.js';
 import { Client, key as e2eKey, type Envelope, type Key } from '../../e2e/client.js';
-import { signNode } from '../../../src/ledger/ed25519-node.js';
+import { signNode } from '../../../src/ledger/node/ed25519-node.js';
 import { opId, opPreimage } from '../../../src/ledger/op.js';
 
 export type { Envelope, Key };
