@@ -9,6 +9,7 @@ import { z } from 'zod';
 import { REFUSAL_HTTP_STATUS, UNAUTHENTICATED_REASONS, type RefusalCode } from '../domain/codes.js';
 import { LIMITS, PATTERNS } from '../domain/limits.js';
 import { envelopeSchema } from '../domain/schema.js';
+import { VOUCHER_STATUSES } from '../domain/types.js';
 
 /** The endpoint groups of `/docs`, in the order they are shown. */
 export const OPENAPI_TAGS = ['ledger', 'ops', 'vouchers', 'parties', 'proofs', 'entries', 'operations'] as const;
@@ -88,7 +89,7 @@ const schemas = {
       currency: { type: 'string' },
       dueDate: { type: 'string', format: 'date' },
       invoiceIds: { type: 'array', items: { type: 'string' } },
-      status: { type: 'string', enum: ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'] },
+      status: { type: 'string', enum: [...VOUCHER_STATUSES] },
       pledge: nullable(ref('Pledge')),
       settlement: nullable(ref('Settlement')),
       createdSeq: seq,

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { LIMITS, PATTERNS } from '../domain/limits.js';
-import { VOUCHER_STATUSES } from '../service/reads.js';
+import { VOUCHER_STATUSES } from '../domain/types.js';
 import { Problem } from './problem.js';
 
 /** A non-negative integer query value, as decimal digits. */

@@ -6,10 +6,8 @@
 import { InvalidArgumentError } from 'commander';
 
 import { LIMITS, PATTERNS } from '../domain/limits.js';
-import type { VoucherStatus } from '../client/index.js';
+import { VOUCHER_STATUSES, type VoucherStatus } from '../domain/types.js';
 import { AmountError, parseAmount } from '../domain/money.js';
-
-export const VOUCHER_STATUSES: readonly VoucherStatus[] = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'];
 
 /** Yuan → fen. */
 export const amountArg = (value: string): bigint => {

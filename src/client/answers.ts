@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-import type { Party, VoucherStatus } from '../domain/types.js';
+import { VOUCHER_STATUSES, type Party, type VoucherStatus } from '../domain/types.js';
 import type { LedgerInfo, Receipt, WireVoucher } from '../domain/wire.js';
 import type { HashedEntry } from '../ledger/entry.js';
 
@@ -62,7 +62,7 @@ const voucher = z.looseObject({
   offeredTo: z.string().nullable(),
   amount: z.string(),
   range: z.looseObject({ start: z.string(), end: z.string() }),
-  status: z.enum(['offered', 'active', 'pledged', 'split', 'settled', 'cancelled']),
+  status: z.enum(VOUCHER_STATUSES),
   createdSeq: count,
   updatedSeq: count,
 });

@@ -25,7 +25,7 @@ import { decide } from '../domain/decide.js';
 import { OPERATOR_ID } from '../domain/limits.js';
 import { parseOp } from '../domain/schema.js';
 import { MemoryState } from '../domain/state.js';
-import { isStrictPublicKey, verify as verifyPortable } from '../ledger/ed25519.js';
+import { verify as verifyPortable } from '../ledger/ed25519.js';
 import { verifyCheckpoint, type VerifyFn } from '../ledger/checkpoint.js';
 import { verifyChain, ZERO_HASH, type Entry, type HashedEntry } from '../ledger/entry.js';
 import { fromHex, toHex } from '../ledger/hex.js';
@@ -33,6 +33,7 @@ import { MerkleTree, verifyConsistency, verifyInclusion } from '../ledger/merkle
 import { opPreimage, opPreimageFromJcs } from '../ledger/op.js';
 import { sha256Hex } from '../ledger/sha256.js';
 import type { LedgerClient } from './client.js';
+import { genesisOf, type Genesis } from './genesis.js';
 
 /**
  * | code                | meaning                                                                 |
@@ -132,30 +133,6 @@ class Found extends Error {
   }
 }
 
-interface GenesisFacts {
-  readonly operatorKey: string;
-  readonly nodeKey: string;
-  readonly currency: string;
-  readonly maxTenorDays: number;
-}
-
-const genesisFacts = (entry: Entry): GenesisFacts | undefined => {
-  const p = entry.op.payload as Record<string, unknown>;
-  if (
-    p.type !== 'ledger.genesis' ||
-    !isStrictPublicKey(p.operatorKey) ||
-    !isStrictPublicKey(p.nodeKey) ||
-    typeof p.currency !== 'string' ||
-    typeof p.maxTenorDays !== 'number' ||
-    !Number.isSafeInteger(p.maxTenorDays) ||
-    entry.op.signatures.length !== 0 ||
-    entry.prev !== ZERO_HASH
-  ) {
-    return undefined;
-  }
-  return { operatorKey: p.operatorKey as string, nodeKey: p.nodeKey as string, currency: p.currency, maxTenorDays: p.maxTenorDays };
-};
-
 /** [partyId, new key] if the payload registers a party or changes its key. */
 const keyChange = (payload: unknown): [string, string] | undefined => {
   const p = payload as Record<string, unknown>;
@@ -184,7 +161,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
   const tree = new MerkleTree();
   let keys = new Map<string, string>();
   let state: MemoryState | undefined;
-  let genesis: GenesisFacts | undefined;
+  let genesis: Genesis | undefined;
   let checked = 0;
   let signatures = 0;
 
@@ -233,7 +210,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     const where: [number, string][] = [];
     for (const { entry } of items) {
       if (entry.seq === 0) {
-        const g = genesisFacts(entry);
+        const g = genesisOf(entry);
         if (g) scanKeys.set(OPERATOR_ID, g.operatorKey);
         continue;
       }
@@ -261,7 +238,7 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     const seq = entry.seq;
     if (seq === 0) {
       if (hash !== ledgerId) throw new Found({ code: 'GENESIS_MISMATCH', seq, detail: `entry 0 hashes to ${hash}, not to the ledger id ${ledgerId}` });
-      genesis = genesisFacts(entry);
+      genesis = genesisOf(entry);
       if (!genesis) throw new Found({ code: 'GENESIS_MISMATCH', seq, detail: 'entry 0 is not a ledger.genesis op' });
       const cp = verifyCheckpoint(note, { ledgerId, nodePublicKey: genesis.nodeKey, verify });
       if (!cp.ok) throw new Found({ code: 'BAD_CHECKPOINT', detail: `${cp.code}: ${cp.detail}` });

@@ -16,7 +16,7 @@ import { base64url } from 'jose';
 
 import { parseOp } from '../domain/schema.js';
 import { LIMITS, PATTERNS } from '../domain/limits.js';
-import type { Payload, PartyStatus, RegistrableRole } from '../domain/types.js';
+import type { Payload } from '../domain/types.js';
 import type { WireVoucher } from '../domain/wire.js';
 import { sign, verify } from '../ledger/ed25519.js';
 import { opId, opPreimage } from '../ledger/op.js';
@@ -68,6 +68,9 @@ export interface CommonParams {
   readonly expiresAt?: string | Date;
 }
 
+/** A domain payload's own fields (bigint amounts), without `type` and the common fields: what its builder takes. */
+type PayloadFields<T extends Payload['type']> = Omit<Extract<Payload, { type: T }>, 'type' | keyof CommonParams>;
+
 const common = (p: CommonParams): { ledger: string; nonce: string; expiresAt?: string } => {
   const out: { ledger: string; nonce: string; expiresAt?: string } = { ledger: p.ledger, nonce: p.nonce ?? newNonce() };
   if (p.expiresAt !== undefined) {
@@ -99,9 +102,7 @@ const defined = <T extends object>(o: T): T =>
 
 // ---- builders, one per op type of §7 ----
 
-export interface PartyRegisterParams extends CommonParams {
-  readonly party: { readonly id: string; readonly name: string; readonly role: RegistrableRole; readonly publicKey: string };
-}
+export interface PartyRegisterParams extends CommonParams, PayloadFields<'party.register'> {}
 export const partyRegister = (p: PartyRegisterParams): WirePayloadOf<'party.register'> =>
   checked({
     type: 'party.register',
@@ -109,25 +110,16 @@ export const partyRegister = (p: PartyRegisterParams): WirePayloadOf<'party.regi
     party: { id: p.party.id, name: p.party.name, role: p.party.role, publicKey: p.party.publicKey },
   });
 
-export interface PartyUpdateParams extends CommonParams {
-  readonly partyId: string;
-  readonly publicKey?: string;
-  readonly status?: PartyStatus;
-}
+export interface PartyUpdateParams extends CommonParams, PayloadFields<'party.update'> {}
 export const partyUpdate = (p: PartyUpdateParams): WirePayloadOf<'party.update'> =>
   checked(defined({ type: 'party.update' as const, ...common(p), partyId: p.partyId, publicKey: p.publicKey, status: p.status }));
 
-export interface VoucherIssueParams extends CommonParams {
-  readonly issuer: string;
-  readonly to: string;
-  readonly amount: bigint;
-  /** The ledger's currency (`GET /v1/ledger`), e.g. CNY. */
-  readonly currency: string;
-  /** YYYY-MM-DD. */
-  readonly dueDate: string;
-  readonly invoiceIds: readonly string[];
-  readonly memo?: string;
-}
+/**
+ * `issuer`, `to`, `amount` (bigint minor units), `currency` (the ledger's, from `GET /v1/ledger`,
+ * e.g. CNY), `dueDate` (YYYY-MM-DD), `invoiceIds` and an optional `memo`: the domain payload's
+ * own fields.
+ */
+export interface VoucherIssueParams extends CommonParams, PayloadFields<'voucher.issue'> {}
 export const voucherIssue = (p: VoucherIssueParams): WirePayloadOf<'voucher.issue'> =>
   checked(
     defined({

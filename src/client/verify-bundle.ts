@@ -52,14 +52,15 @@ import { MemoryState } from '../domain/state.js';
 import { OPERATOR_ID, PATTERNS } from '../domain/limits.js';
 import type { Decision, DecideContext, Pledge, Settlement, VoucherStatus } from '../domain/types.js';
 import { voucherToWire } from '../domain/wire.js';
-import { verify as verifyPortable, isStrictPublicKey } from '../ledger/ed25519.js';
+import { verify as verifyPortable } from '../ledger/ed25519.js';
 import { verifyCheckpoint, type VerifyFn } from '../ledger/checkpoint.js';
-import { entryHash, entryShapeProblem, ZERO_HASH, type Entry } from '../ledger/entry.js';
+import { entryHash, entryShapeProblem, type Entry } from '../ledger/entry.js';
 import { isHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { LEDGER_LIMITS } from '../ledger/limits.js';
 import { verifyInclusion } from '../ledger/merkle.js';
 import { opId, opPreimage } from '../ledger/op.js';
+import { genesisOf, type Genesis } from './genesis.js';
 
 /**
  * The closed list of failure codes, each one reason:
@@ -186,16 +187,6 @@ interface Item {
   readonly inclusion: readonly string[];
 }
 
-interface Genesis {
-  readonly name: string;
-  readonly operatorKey: string;
-  readonly nodeKey: string;
-  readonly currency: string;
-  readonly maxTenorDays: number;
-}
-
-const GENESIS_PAYLOAD_KEYS = ['type', 'name', 'operatorKey', 'nodeKey', 'currency', 'maxTenorDays', 'createdAt'];
-
 class Stop extends Error {}
 
 /** Runs the checklist. Steps push into `checks`; `Stop` ends the list early. */
@@ -299,34 +290,10 @@ class BundleVerifier {
     if (!first || first.entry.seq !== 0) return bad('the bundle has no genesis (entry 0)');
     const hash = safeEntryHash(first.entry);
     if (hash !== this.ledgerId) return bad(`genesis hashes to ${hash ?? '(nothing)'}, not to the ledger id ${this.ledgerId}`);
-    const { payload, signatures } = first.entry.op;
-    const keys = Object.keys(payload);
-    const p = payload as Json;
-    if (
-      p.type !== 'ledger.genesis' ||
-      keys.length !== GENESIS_PAYLOAD_KEYS.length ||
-      !GENESIS_PAYLOAD_KEYS.every((k) => Object.hasOwn(p, k)) ||
-      typeof p.name !== 'string' ||
-      !isStrictPublicKey(p.operatorKey) ||
-      !isStrictPublicKey(p.nodeKey) ||
-      typeof p.currency !== 'string' ||
-      !/^[A-Z]{3}$/.test(p.currency) ||
-      typeof p.maxTenorDays !== 'number' ||
-      !Number.isSafeInteger(p.maxTenorDays) ||
-      p.maxTenorDays < 1 ||
-      signatures.length !== 0 ||
-      first.entry.prev !== ZERO_HASH
-    ) {
-      return bad('entry 0 hashes to the ledger id but is not a ledger.genesis entry of §6');
-    }
-    this.pass('genesis', `entry 0 hashes to the ledger id; node key ${p.nodeKey as string}`);
-    return {
-      name: p.name,
-      operatorKey: p.operatorKey as string,
-      nodeKey: p.nodeKey as string,
-      currency: p.currency,
-      maxTenorDays: p.maxTenorDays,
-    };
+    const genesis = genesisOf(first.entry);
+    if (!genesis) return bad('entry 0 hashes to the ledger id but is not a ledger.genesis entry of §6');
+    this.pass('genesis', `entry 0 hashes to the ledger id; node key ${genesis.nodeKey}`);
+    return genesis;
   }
 
   // 4.

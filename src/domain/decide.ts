@@ -13,7 +13,7 @@
  * (holder, pledgee, amount, due date, status) only when every signer may see that voucher.
  * Otherwise it says the same thing without the names (`shown` below). Amounts read `¥1,234.56`.
  */
-import { refuse } from './codes.js';
+import { refuse, type Refusal } from './codes.js';
 import { formatAmount } from './money.js';
 import { acceptedIn, namedParties, requiredSigners, specOf } from './ops.js';
 import type {
@@ -69,13 +69,19 @@ const sameSigners = (signers: readonly string[], required: readonly string[]): b
   return true;
 };
 
+/**
+ * The `WRONG_LEDGER` refusal for an op made for another ledger, or undefined. `decide` checks it
+ * first; the writer checks it before hashing the op, with the same words.
+ */
+export const wrongLedger = (op: Op, ledgerId: string): Refusal | undefined =>
+  op.payload.ledger === ledgerId ? undefined : refuse('WRONG_LEDGER', `the op is for ledger ${op.payload.ledger}, not ${ledgerId}`);
+
 export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision => {
   const p = op.payload;
   const signers = op.signatures.map((s) => s.signer);
 
-  if (p.ledger !== ctx.ledgerId) {
-    return refuse('WRONG_LEDGER', `the op is for ledger ${p.ledger}, not ${ctx.ledgerId}`);
-  }
+  const otherLedger = wrongLedger(op, ctx.ledgerId);
+  if (otherLedger) return otherLedger;
   if (p.expiresAt !== undefined && Date.parse(ctx.time) > Date.parse(p.expiresAt)) {
     return refuse('OP_EXPIRED', `the op expired at ${p.expiresAt}; ledger time is ${ctx.time}`);
   }

@@ -72,6 +72,19 @@ const named = (id: string, field: string, mustBeActive = true): NamedParty => ({
 const none = (): readonly NamedParty[] => [];
 const theVoucher = (p: { readonly voucherId: string }): RecordsRead => ({ lineageOf: p.voucherId });
 
+/** Accepting and rejecting an offer: the same parties, signer and records; only the effect differs. */
+const answerToOffer: OpSpec<PayloadOf<'voucher.accept'> | PayloadOf<'voucher.reject'>> = {
+  names: none,
+  signers: {
+    from: 'voucher',
+    signer: 'offeredTo',
+    onlyIn: 'offered',
+    acceptedIn: ['offered'],
+    inWords: 'the party the voucher is offered to',
+  },
+  reads: theVoucher,
+};
+
 export const OPS: { readonly [T in OpType]: OpSpec<PayloadOf<T>> } = {
   'party.register': {
     names: none,
@@ -88,28 +101,8 @@ export const OPS: { readonly [T in OpType]: OpSpec<PayloadOf<T>> } = {
     signers: { from: 'payload', of: (p) => [p.issuer], inWords: 'the issuer' },
     reads: (p) => ({ invoices: p.invoiceIds }),
   },
-  'voucher.accept': {
-    names: none,
-    signers: {
-      from: 'voucher',
-      signer: 'offeredTo',
-      onlyIn: 'offered',
-      acceptedIn: ['offered'],
-      inWords: 'the party the voucher is offered to',
-    },
-    reads: theVoucher,
-  },
-  'voucher.reject': {
-    names: none,
-    signers: {
-      from: 'voucher',
-      signer: 'offeredTo',
-      onlyIn: 'offered',
-      acceptedIn: ['offered'],
-      inWords: 'the party the voucher is offered to',
-    },
-    reads: theVoucher,
-  },
+  'voucher.accept': answerToOffer,
+  'voucher.reject': answerToOffer,
   'voucher.cancel': {
     names: none,
     signers: {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { isStrictPublicKey } from '../ledger/ed25519.js';
+import { isLedgerTime } from '../ledger/entry.js';
 import { refuse, type Refusal } from './codes.js';
 import { LIMITS, PATTERNS } from './limits.js';
 import { formatAmount } from './money.js';
@@ -43,16 +44,15 @@ export const isCalendarDate = (s: string): boolean => {
   return new Date(ms).toISOString().slice(0, 10) === s;
 };
 
-/** True for an RFC 3339 UTC time with milliseconds that names a real instant. */
-export const isLedgerTime = (s: string): boolean => {
-  if (!PATTERNS.time.test(s) || !isCalendarDate(s.slice(0, 10))) return false;
-  // A time the pattern allows but Date cannot hold (23:59:60, 25:00, :60) is not a ledger time.
-  const ms = Date.parse(s);
-  return !Number.isNaN(ms) && new Date(ms).toISOString() === s;
-};
+/**
+ * A time in an op: a ledger time (the ledger's one definition: exactly what `toISOString` writes
+ * for a real instant, so 23:59:60, 25:00 and :60 are refused) whose date also passes the same
+ * check as a date field.
+ */
+const isOpTime = (s: string): boolean => isLedgerTime(s) && isCalendarDate(s.slice(0, 10));
 
 const date = z.string().refine(isCalendarDate, 'is not a date YYYY-MM-DD');
-const time = z.string().refine(isLedgerTime, 'is not an RFC 3339 UTC time with milliseconds');
+const time = z.string().refine(isOpTime, 'is not an RFC 3339 UTC time with milliseconds');
 
 /** §2: decimal minor units, no sign, no leading zeros, 1 … 10^15. */
 const amount = z

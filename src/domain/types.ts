@@ -18,7 +18,9 @@ export interface Party {
   readonly status: PartyStatus;
 }
 
-export type VoucherStatus = 'offered' | 'active' | 'pledged' | 'split' | 'settled' | 'cancelled';
+/** Every voucher status (docs/protocol.md §7), in lifecycle order; the one list that readers, parsers and UIs use. */
+export const VOUCHER_STATUSES = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'] as const;
+export type VoucherStatus = (typeof VOUCHER_STATUSES)[number];
 
 export interface Pledge {
   readonly bank: string;

@@ -228,3 +228,23 @@ export const entryTextFromPayloadJcs = (
 ): string =>
   `{"op":{"payload":${payloadJcs},"signatures":${signaturesJcs(signatures)}},"prev":${JSON.stringify(prev)},` +
   `"seq":${seq},"time":${JSON.stringify(time)},"v":${ENTRY_VERSION}}`;
+
+/** The tail of an entry's JCS text as `entryTextFromPayloadJcs` writes it: `prev`, `seq`, `time`, `v` come after `op`. */
+const ENTRY_TAIL = /,"prev":"([0-9a-f]{64})","seq":(0|[1-9][0-9]*),"time":"([^"]{24})","v":1}$/;
+
+/** An entry's `prev`, `seq` and `time`, read from the end of its stored JCS text. */
+export interface EntryTail {
+  readonly prev: string;
+  readonly seq: number;
+  readonly time: string;
+}
+
+/**
+ * Reads `prev`, `seq` and `time` off the end of an entry's JCS text without parsing the op, or
+ * undefined if the text does not end as an entry's does. Recovery uses it to walk stored entries.
+ */
+export const entryTail = (text: string): EntryTail | undefined => {
+  const m = ENTRY_TAIL.exec(text);
+  if (!m) return undefined;
+  return { prev: m[1] ?? '', seq: Number(m[2]), time: m[3] ?? '' };
+};

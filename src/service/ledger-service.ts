@@ -14,7 +14,7 @@ import {
   type Op,
   type Party,
 } from '../domain/index.js';
-import { InvariantError } from '../domain/decide.js';
+import { InvariantError, wrongLedger } from '../domain/decide.js';
 import { recordsRead } from '../domain/ops.js';
 import type { Receipt, ReceiptEffects } from '../domain/wire.js';
 import { signCheckpoint, signCheckpointAsync } from '../ledger/checkpoint.js';
@@ -206,9 +206,8 @@ export class LedgerService {
     const parsed = parseOp(input);
     if (!parsed.ok) return { kind: 'refused', code: parsed.code, detail: parsed.detail };
     const op = parsed.op;
-    if (op.payload.ledger !== this.meta.ledgerId) {
-      return { kind: 'refused', code: 'WRONG_LEDGER', detail: `the op is for ledger ${op.payload.ledger}, not ${this.meta.ledgerId}` };
-    }
+    const otherLedger = wrongLedger(op, this.meta.ledgerId);
+    if (otherLedger) return { kind: 'refused', code: otherLedger.code, detail: otherLedger.detail };
     const wire = input as Job['wire'];
     const payloadJcs = canonicalize(wire.payload);
     const preimage = opPreimageFromJcs(payloadJcs);

@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 import { CURRENCY_DEFAULT, OPERATOR_ID, operatorParty } from '../domain/index.js';
 import { signCheckpoint, verifyCheckpoint } from '../ledger/checkpoint.js';
 import { signNode, verifyNode } from '../ledger/node/ed25519-node.js';
-import { entryHashOfText, ZERO_HASH } from '../ledger/entry.js';
+import { entryHashOfText, entryTail, ZERO_HASH } from '../ledger/entry.js';
 import { bytesEqual, toHex } from '../ledger/hex.js';
 import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { canonicalize } from '../ledger/jcs.js';
@@ -210,9 +210,6 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
   return { service, created: true, operatorKeyFile, nodeKeyFile: o.nodeKeyFile };
 };
 
-/** The tail of an entry's JCS text: keys sort as op, prev, seq, time, v, so these come last. */
-const ENTRY_TAIL = /,"prev":"([0-9a-f]{64})","seq":(0|[1-9][0-9]*),"time":"([^"]{24})","v":1}$/;
-
 /** Entries read per store call while verifying. */
 const VERIFY_CHUNK = 2048;
 
@@ -242,16 +239,16 @@ const checkEntry = async (
   prev: string,
   lastTime: string,
 ): Promise<{ hash: Uint8Array; hex: string; time: string }> => {
-  const tail = ENTRY_TAIL.exec(text);
-  if (!tail || Number(tail[2]) !== seq) throw new StartupError(`entry ${seq} is not a well-formed entry`, seq);
-  if (tail[1] !== prev) {
+  const tail = entryTail(text);
+  if (!tail || tail.seq !== seq) throw new StartupError(`entry ${seq} is not a well-formed entry`, seq);
+  if (tail.prev !== prev) {
     // Either entry seq-1 changed (so its hash did) or entry seq's prev did: the stored leaf of
     // seq-1, written when it was appended, tells which.
     const leaf = seq === 0 ? undefined : await store.merkleNode(nodeKey(0, seq - 1));
     const bad = seq > 0 && leaf !== undefined && toHex(leaf) === prev ? seq : Math.max(seq - 1, 0);
     throw new StartupError(`entry ${seq}'s prev is not the hash of entry ${seq - 1}: the log was altered at seq ${bad}`, bad);
   }
-  const time = tail[3] ?? '';
+  const time = tail.time;
   if (time < lastTime) throw new StartupError(`entry ${seq} goes back in time`, seq);
   const hash = entryHashOfText(text);
   return { hash, hex: toHex(hash), time };
@@ -336,9 +333,9 @@ const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: C
   let lastTime = '';
   for (const [i, { seq, text }] of entries.entries()) {
     if (seq !== from + i) return undefined;
-    const tailMatch = ENTRY_TAIL.exec(text);
-    if (!tailMatch || Number(tailMatch[2]) !== seq || tailMatch[1] !== prev) return undefined;
-    const time = tailMatch[3] ?? '';
+    const tailOf = entryTail(text);
+    if (!tailOf || tailOf.seq !== seq || tailOf.prev !== prev) return undefined;
+    const time = tailOf.time;
     if (time < lastTime) return undefined;
     const hash = entryHashOfText(text);
     const leaf = leaves[i];

@@ -50,8 +50,6 @@ export interface ProofBundle {
   state: WireVoucher;
 }
 
-export const VOUCHER_STATUSES: readonly VoucherStatus[] = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'];
-
 const seesEverything = (caller: Caller): boolean => seesEveryVoucher(caller.role);
 
 /** §8 visibility (domain/visibility.ts): whether `caller` may see the voucher of `record`. */

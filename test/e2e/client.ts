@@ -3,27 +3,17 @@
  * with the project's own ledger code, and talks to a running service over loopback with Node's
  * global `fetch` (undici underneath, keep-alive by default).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { makeToken } from '../../src/api/auth.js';
-import type { Role } from '../../src/domain/index.js';
-import { publicKeyFromSeed } from '../../src/ledger/ed25519.js';
 import { signNode } from '../../src/ledger/node/ed25519-node.js';
 import { opId, opPreimage } from '../../src/ledger/op.js';
+import { keyed, type Keyed } from '../support/world.js';
 
-export interface Key {
-  readonly id: string;
-  readonly role: Role | 'operator';
-  readonly seed: string;
-  readonly publicKey: string;
-}
-
-/** A deterministic key per id (and salt), so a failure reproduces. */
-export const key = (id: string, role: Role, salt = ''): Key => {
-  const seed = createHash('sha256').update(`rvl-e2e-key:${id}${salt}`).digest('hex');
-  return { id, role, seed, publicKey: publicKeyFromSeed(seed) };
-};
+/** A test party's key: the one helper of test/support/world.ts (deterministic per id and salt). */
+export type Key = Keyed;
+export const key = keyed;
 
 /** The operator, from the key file the service wrote at genesis (docs/protocol.md §10). */
 export const operatorKey = async (dataDir: string): Promise<Key> => {
@@ -40,16 +30,11 @@ export interface Envelope {
 }
 
 export type { WireVoucher } from '../../src/domain/wire.js';
-import type { WireVoucher } from '../../src/domain/wire.js';
+import type { Receipt as WireReceipt, WireVoucher } from '../../src/domain/wire.js';
 
-export interface Receipt {
-  opId: string;
-  seq: number;
-  entryHash: string;
-  time: string;
-  treeSize: number;
-  effects: { vouchers: WireVoucher[]; parties: { id: string }[] };
-  duplicate?: true;
+/** `POST /v1/ops`'s answer: the service's receipt, with `duplicate` on a replay. */
+export interface Receipt extends WireReceipt {
+  readonly duplicate?: true;
 }
 
 export interface Answer<T = unknown> {

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import type { LightMyRequestResponse } from 'fastify';
 import fc from 'fast-check';
 import { expect, vi } from 'vitest';
+import type { ProblemJson } from '../api/helpers.js';
 import { REFUSAL_HTTP_STATUS, UNAUTHENTICATED_REASONS } from '../../src/domain/codes.js';
 import type { Harness, Key } from '../support/harness.js';
 
@@ -47,14 +48,8 @@ export const countRequest = (suite: string): void => {
 
 const KNOWN_CODES = new Set(Object.keys(REFUSAL_HTTP_STATUS));
 
-export interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  code: string;
-  detail: string;
-  reason?: string;
-}
+/** The RFC 9457 body, as the API tests read it. */
+export type Problem = ProblemJson;
 
 /**
  * A 4xx `application/problem+json` answer with a code of the closed list whose status is the

@@ -9,26 +9,18 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { makeToken } from '../../src/api/auth.js';
 import { buildApp } from '../../src/api/app.js';
-import type { Role } from '../../src/domain/index.js';
 import { opId, opPreimage } from '../../src/ledger/op.js';
-import { publicKeyFromSeed, sign } from '../../src/ledger/ed25519.js';
+import { sign } from '../../src/ledger/ed25519.js';
 import type { LedgerService } from '../../src/service/ledger-service.js';
 import { Metrics } from '../../src/service/metrics.js';
 import { openLedger } from '../../src/service/open.js';
+import type { Receipt as WireReceipt } from '../../src/domain/wire.js';
 import type { Store } from '../../src/store/port.js';
-import { seedFor } from './world.js';
+import { keyed, type Keyed } from './world.js';
 
-export interface Key {
-  readonly id: string;
-  readonly role: Role;
-  readonly seed: string;
-  readonly publicKey: string;
-}
-
-export const key = (id: string, role: Role, salt = ''): Key => {
-  const seed = seedFor(`${id}${salt}`);
-  return { id, role, seed, publicKey: publicKeyFromSeed(seed) };
-};
+/** A test party's key: the one helper of test/support/world.ts. */
+export type Key = Keyed;
+export const key = keyed;
 
 export interface HarnessOptions {
   readonly dataDir?: string;
@@ -154,14 +146,9 @@ export class Harness {
   }
 }
 
-export interface Receipt {
-  opId: string;
-  seq: number;
-  entryHash: string;
-  time: string;
-  treeSize: number;
-  effects: { vouchers: { id: string; status: string; holder: string; offeredTo: string | null; amount: string; pledge: { bank: string } | null }[]; parties: unknown[] };
-  duplicate?: true;
+/** `POST /v1/ops`'s answer: the service's receipt, with `duplicate` on a replay. */
+export interface Receipt extends WireReceipt {
+  readonly duplicate?: true;
 }
 
 /** A due date `days` after today (UTC). */

@@ -31,8 +31,9 @@ export interface Keyed {
   readonly publicKey: string;
 }
 
-export const keyed = (id: string, role: Role): Keyed => {
-  const seed = seedFor(id);
+/** The one test key helper: a deterministic key per id, and per salt where a test needs a second key for the same id. */
+export const keyed = (id: string, role: Role, salt = ''): Keyed => {
+  const seed = seedFor(`${id}${salt}`);
   return { id, role, seed, publicKey: publicKeyFromSeed(seed) };
 };
 

@@ -9,6 +9,7 @@
  * is hidden, so nothing is left out silently.
  */
 import type { TreeNode } from '../../src/client/index.js';
+import { VOUCHER_STATUSES } from '../../src/domain/types.js';
 import { navigate, voucherPath } from './state.js';
 import { yuan } from './ui.js';
 
@@ -201,7 +202,7 @@ export const SplitTree = ({ root, current }: { root: TreeNode; current: string }
 
 export const TreeLegend = () => (
   <div class="legend">
-    {(['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'] as const).map((s) => (
+    {VOUCHER_STATUSES.map((s) => (
       <span class={`legend-item tree-${s}`}>
         <span class="legend-swatch" /> {s}
       </span>

@@ -10,7 +10,7 @@ import { clean, count, keyValues, plural, short, shortTime, table } from '../for
 import { formatAmount } from '../../domain/money.js';
 import { progress } from '../progress.js';
 import { historyTable, treeText, voucherDetails, voucherTable } from '../views.js';
-import { VOUCHER_STATUSES } from '../args.js';
+import { VOUCHER_STATUSES } from '../../domain/types.js';
 
 /** Where a user gets the ledger id to trust, and how to use it; `rvl ledger` and `rvl proof` say it. */
 export const TRUST_NOTE =

@@ -10,8 +10,8 @@ import { opId, opPreimage } from '../../../src/ledger/op.js';
 
 export type { Envelope, Key };
 
-/** A deterministic key per id (the same derivation as the e2e suites). */
-export const key = (id: string, role: Key['role']): Key => e2eKey(id, role as never);
+/** A deterministic key per id (the one test key helper, as in the e2e suites). */
+export const key = e2eKey;
 
 export interface Answer {
   readonly status: number;
