@@ -1,26 +1,61 @@
 /**
  * Parsers for option and argument values. Each checks its value where it is typed and throws
  * commander's `InvalidArgumentError` with a reason, so a bad value is a usage error (exit 2)
- * naming the option, before any key is read or any request is made.
+ * naming the option, before any key is read or any request is made. Amounts are read in the
+ * ledger's currency once it is known (`ledgerAmount`).
  */
 import { InvalidArgumentError } from 'commander';
 
 import { LIMITS, PATTERNS } from '../domain/limits.js';
 import { VOUCHER_STATUSES, type VoucherStatus } from '../domain/types.js';
-import { AmountError, parseAmount } from '../domain/money.js';
+import { AmountError, foldFullWidth, parseAmount } from '../domain/money.js';
+import { usageError } from './errors.js';
 
-/** Yuan → fen. */
-export const amountArg = (value: string): bigint => {
+/** ISO 4217's code for "no currency": the plain style, naming no real currency. */
+const NO_CURRENCY = 'XXX';
+
+/**
+ * `--amount` / `--amounts` as typed. Their meaning depends on the ledger's currency (a genesis
+ * field), which is known only once `GET /v1/ledger` answers, so the command parses them then with
+ * `ledgerAmount`. Here, before any key is read or any request is made, a value that no currency
+ * accepts is refused at once: one that neither the CNY style nor the plain style (of the code the
+ * value names, e.g. `USD 5`, else of none) reads as an amount. Its reason is the one of the style
+ * of the code it names, else the CNY style's (every ledger the service creates counts in CNY).
+ */
+export const amountArg = (value: string): string => {
+  const named = /^[A-Z]{3}/.exec(foldFullWidth(value).trim())?.[0];
+  const refusal = (currency: string): AmountError | undefined => {
+    try {
+      parseAmount(value, currency);
+      return undefined;
+    } catch (err) {
+      if (err instanceof AmountError) return err;
+      throw err;
+    }
+  };
+  const cny = refusal('CNY');
+  if (cny === undefined) return value;
+  const plain = refusal(named ?? NO_CURRENCY);
+  if (plain === undefined) return value;
+  throw new InvalidArgumentError((named === undefined ? cny : plain).reason);
+};
+
+/** For a variadic option of amounts: each value checked and collected. */
+export const amountsArg = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), amountArg(value)];
+
+/**
+ * An amount `text` given with `option` (its flags, e.g. `--amount <yuan>`) → minor units in the
+ * ledger's `currency`. A value that is not an amount there is a usage error (exit 2), said as
+ * commander says a bad option value.
+ */
+export const ledgerAmount = (option: string, text: string, currency: string): bigint => {
   try {
-    return parseAmount(value);
+    return parseAmount(text, currency);
   } catch (err) {
-    if (err instanceof AmountError) throw new InvalidArgumentError(err.reason);
+    if (err instanceof AmountError) throw usageError(`option '${option}' argument '${text}' is invalid. ${err.reason}`);
     throw err;
   }
 };
-
-/** For a variadic option of amounts: each value parsed and collected. */
-export const amountsArg = (value: string, previous: bigint[] | undefined): bigint[] => [...(previous ?? []), amountArg(value)];
 
 /** For a repeatable option: values collected in order. */
 export const collect = (value: string, previous: string[] | undefined): string[] => [...(previous ?? []), value];

@@ -57,8 +57,9 @@ Getting started:
   rvl accept v3f9a0c…                               # accept a voucher offered to you
   rvl transfer v3f9a0c… --to chen-electronics --amount 200,000.00
 
-Amounts are yuan as you would write them: 1,000,000.00, ¥ 1,234.56, １０００, 100万, 1.5亿元
-(exactly; anything that could be read two ways is refused).
+Amounts are in the ledger's currency, as you would write them. Yuan: 1,000,000.00, ¥ 1,234.56,
+１０００, 100万, 1.5亿元; another currency: 1,000,000.00, USD 1,234.56 (exactly; anything that
+could be read two ways is refused).
 The ledger id to trust comes from the operator (published, or in your contract), not from the service.
 Exit codes: 0 done, 1 refused or a check failed, 2 usage error, 3 ledger unreachable or unavailable.`;
 
@@ -145,12 +146,12 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
   sub(program, 'split', 'split a voucher you hold into parts that add up to it')
     .argument('<voucher>', 'the voucher id', voucherIdArg)
     .requiredOption('--amounts <yuan...>', 'the parts, e.g. 600,000.00 400,000.00', amountsArg)
-    .action((id: string, o: { amounts: bigint[] }, cmd: Command) => exec(cmd, async (ctx) => (await ops()).split(ctx, id, o)));
+    .action((id: string, o: { amounts: string[] }, cmd: Command) => exec(cmd, async (ctx) => (await ops()).split(ctx, id, o)));
   sub(program, 'transfer', 'offer a voucher you hold, or part of it, to a supplier or bank')
     .argument('<voucher>', 'the voucher id', voucherIdArg)
     .requiredOption('--to <party>', 'the recipient', partyIdArg)
     .option('--amount <yuan>', 'transfer only this much (the rest stays with you)', amountArg)
-    .action((id: string, o: { to: string; amount?: bigint }, cmd: Command) => exec(cmd, async (ctx) => (await ops()).transfer(ctx, id, o)));
+    .action((id: string, o: { to: string; amount?: string }, cmd: Command) => exec(cmd, async (ctx) => (await ops()).transfer(ctx, id, o)));
   sub(program, 'release', 'release a voucher pledged to you (the bank’s key)')
     .argument('<voucher>', 'the voucher id', voucherIdArg)
     .action((id: string, _o: unknown, cmd: Command) => exec(cmd, async (ctx) => (await ops()).release(ctx, id)));
@@ -169,7 +170,7 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
     .requiredOption('--loan-ref <ref>', "the bank's loan reference", refArg)
     .option('--amount <yuan>', 'pledge only this much of the voucher', amountArg)
     .requiredOption('--out <file>', 'where to write the request (refuses to overwrite)')
-    .action((id: string, o: { bank: string; loanRef: string; amount?: bigint; out: string }, cmd: Command) => exec(cmd, async (ctx) => (await pledge()).prepare(ctx, id, o)));
+    .action((id: string, o: { bank: string; loanRef: string; amount?: string; out: string }, cmd: Command) => exec(cmd, async (ctx) => (await pledge()).prepare(ctx, id, o)));
   sub(pledgeCmd, 'cosign', "as the bank: check a pledge request, show it, and add the bank's signature in place")
     .argument('<file>', 'the pledge request')
     .option('-y, --yes', 'sign without asking (on no terminal this is required)')

@@ -89,10 +89,10 @@ const amountOfId = (id: string, rootAmount: bigint | undefined): bigint | undefi
 };
 
 /** What an op did, in a few words, and the amount it moved. */
-const describeOp = (p: Json, rootAmount: bigint | undefined): { amount: string; detail: string } => {
+const describeOp = (p: Json, rootAmount: bigint | undefined, currency: string): { amount: string; detail: string } => {
   const voucherAmount = typeof p.voucherId === 'string' ? amountOfId(p.voucherId, rootAmount) : undefined;
-  const money = (x: unknown): string => (typeof x === 'string' && /^[0-9]{1,16}$/.test(x) ? formatAmount(x) : '');
-  const whole = voucherAmount === undefined ? '' : formatAmount(voucherAmount);
+  const money = (x: unknown): string => (typeof x === 'string' && /^[0-9]{1,16}$/.test(x) ? formatAmount(x, currency) : '');
+  const whole = voucherAmount === undefined ? '' : formatAmount(voucherAmount, currency);
   switch (p.type) {
     case 'ledger.genesis':
       return { amount: '', detail: `ledger "${str(p.name)}" created` };
@@ -135,9 +135,11 @@ const describeOp = (p: Json, rootAmount: bigint | undefined): { amount: string; 
 export const historyTable = (entries: readonly HashedEntry[], rootId: string): string => {
   const issued = entries.map((e) => e.entry.op.payload as Json).find((p) => p.type === 'voucher.issue');
   const rootAmount = typeof issued?.amount === 'string' && /^[0-9]{1,16}$/.test(issued.amount) ? BigInt(issued.amount) : undefined;
+  // Every part of a voucher counts in the currency its root was issued in (the ledger's).
+  const currency = typeof issued?.currency === 'string' ? issued.currency : 'CNY';
   const rows = entries.map(({ entry }) => {
     const p = entry.op.payload as Json;
-    const { amount, detail } = describeOp(p, rootAmount);
+    const { amount, detail } = describeOp(p, rootAmount, currency);
     const voucher = typeof p.voucherId === 'string' ? underRoot(clean(p.voucherId), rootId) : p.type === 'voucher.issue' ? 'root' : '';
     const signers = entry.op.signatures.map((s) => str((s as { signer?: unknown }).signer)).join(' + ');
     return [String(entry.seq), shortTime(entry.time), str(p.type).replace(/^voucher\./, ''), voucher, signers, amount, detail];
@@ -161,7 +163,7 @@ export const historyTable = (entries: readonly HashedEntry[], rootId: string): s
 /** The split tree: full root id at the top, parts by their range, amount and status per node. */
 export const treeText = (root: TreeNode): string => {
   const toDraw = (n: TreeNode): DrawNode => ({
-    cells: [underRoot(clean(n.id), root.id) === 'root' ? clean(n.id) : underRoot(clean(n.id), root.id), formatAmount(n.amount), c(n.status), whereabouts(n)],
+    cells: [underRoot(clean(n.id), root.id) === 'root' ? clean(n.id) : underRoot(clean(n.id), root.id), formatAmount(n.amount, n.currency), c(n.status), whereabouts(n)],
     children: (n.children ?? []).map(toDraw),
   });
   return drawTree(toDraw(root), ['left', 'right', 'left', 'left']);

@@ -27,13 +27,13 @@ import {
   type WirePayload,
   type WireVoucher,
 } from '../../src/client/index.js';
-import { AmountError, parseAmount } from '../../src/domain/money.js';
+import { AmountError, currencyStyle, parseAmount } from '../../src/domain/money.js';
 import { LIMITS, PATTERNS } from '../../src/domain/limits.js';
 import { startsOp } from '../../src/domain/ops.js';
 import type { VoucherPayload } from '../../src/domain/types.js';
 import { toShown, type Shown } from './explain.js';
 import { ledgerInfo, parties, refreshLedger, session, Store, use, type Session } from './state.js';
-import { Dialog, Download, Field, fileNameFor, Money, ProblemBox, shortId, yuan } from './ui.js';
+import { Dialog, Download, Field, fileNameFor, ledgerCurrency, money, Money, ProblemBox, shortId } from './ui.js';
 
 // ---- what a party may do with a voucher ----
 
@@ -72,15 +72,19 @@ const codePoints = (s: string): number => [...s].length;
 /**
  * What an amount field says before anything is typed. Fields are free text (no `type=number`, no
  * pattern, no numeric keyboard) so that every form `parseAmount` reads can be typed; the parsed
- * amount is shown back as "= ¥…" before signing.
+ * amount is shown back, in the ledger's currency ("= ¥…" for yuan), before signing.
  */
-const AMOUNT_HINT = '例如 e.g. 1,000,000.00 · ¥ 1,000 · 100万 · 1.5亿';
+const amountHint = (currency: string = ledgerCurrency()): string =>
+  currency === 'CNY' ? '例如 e.g. 1,000,000.00 · ¥ 1,000 · 100万 · 1.5亿' : `e.g. ${currencyStyle(currency).example} · ${currency} 1,000`;
 
-/** An amount as typed: its fen, or why it is not one (empty → undefined both). */
-const amountOf = (text: string): { fen?: bigint; error?: string } => {
+/** An amount without the currency's sign, as it can be typed back into a field (`1,234.56`). */
+const typedAmount = (fen: bigint, currency: string = ledgerCurrency()): string => money(fen, currency).slice(currencyStyle(currency).sign.length);
+
+/** An amount as typed, in the ledger's currency: its fen, or why it is not one (empty → undefined both). */
+const amountOf = (text: string, currency: string = ledgerCurrency()): { fen?: bigint; error?: string } => {
   if (text.trim().length === 0) return {};
   try {
-    return { fen: parseAmount(text) };
+    return { fen: parseAmount(text, currency) };
   } catch (err) {
     return { error: err instanceof AmountError ? err.reason : String(err) };
   }
@@ -138,7 +142,7 @@ const Facts = ({ v }: { v: WireVoucher }) => (
     </dd>
     <dt>Amount</dt>
     <dd>
-      <Money fen={v.amount} />
+      <Money fen={v.amount} currency={v.currency} />
     </dd>
     <dt>Issuer</dt>
     <dd>{v.issuer}</dd>
@@ -166,10 +170,10 @@ const SimpleForm = ({ voucher: v, session: s, onDone, onClose, kind }: FormProps
   const ledger = ledgerInfo().ledgerId;
   const reasonError = codePoints(reason) > LIMITS.reasonCharsMax ? `at most ${LIMITS.reasonCharsMax} characters (${codePoints(reason)} now)` : undefined;
   const text: Record<typeof kind, string> = {
-    accept: `Accept ${yuan(v.amount)} from ${v.holder}. You become its holder.`,
-    reject: `Refuse ${yuan(v.amount)} offered by ${v.holder}. ${v.parentId === null && v.holder === v.issuer ? 'The voucher is cancelled and its invoices are free again.' : `It stays with ${v.holder}.`}`,
-    cancel: `Withdraw your offer of ${yuan(v.amount)} to ${v.offeredTo ?? '?'}.`,
-    release: `Release your pledge on ${yuan(v.amount)} (loan ${v.pledge?.loanRef ?? '?'}). The voucher becomes active again for ${v.holder}.`,
+    accept: `Accept ${money(v.amount, v.currency)} from ${v.holder}. You become its holder.`,
+    reject: `Refuse ${money(v.amount, v.currency)} offered by ${v.holder}. ${v.parentId === null && v.holder === v.issuer ? 'The voucher is cancelled and its invoices are free again.' : `It stays with ${v.holder}.`}`,
+    cancel: `Withdraw your offer of ${money(v.amount, v.currency)} to ${v.offeredTo ?? '?'}.`,
+    release: `Release your pledge on ${money(v.amount, v.currency)} (loan ${v.pledge?.loanRef ?? '?'}). The voucher becomes active again for ${v.holder}.`,
   };
   return (
     <form
@@ -208,7 +212,7 @@ const SplitForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
   const [parts, setParts] = useState<string[]>(['', '']);
   const { busy, problem, run } = useSubmission(onDone);
   const total = BigInt(v.amount);
-  const parsed = parts.map(amountOf);
+  const parsed = parts.map((t) => amountOf(t));
   const known = parsed.map((p) => p.fen ?? 0n);
   const assigned = known.reduce((a, b) => a + b, 0n);
   const allValid = parsed.every((p) => p.fen !== undefined);
@@ -224,10 +228,10 @@ const SplitForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
       }}
     >
       <Facts v={v} />
-      <p>Split into {LIMITS.splitPartsMin}–{LIMITS.splitPartsMax} parts that add up to exactly {yuan(total)}. Each part becomes its own voucher that you hold.</p>
+      <p>Split into {LIMITS.splitPartsMin}–{LIMITS.splitPartsMax} parts that add up to exactly {money(total)}. Each part becomes its own voucher that you hold.</p>
       {parts.map((text, i) => (
         <div class="split-row">
-          <Field label={`Part ${i + 1}`} id={`split-part-${i}`} error={parsed[i]?.error} hint={parsed[i]?.fen !== undefined ? `= ${yuan(parsed[i]!.fen!)}` : undefined}>
+          <Field label={`Part ${i + 1}`} id={`split-part-${i}`} error={parsed[i]?.error} hint={parsed[i]?.fen !== undefined ? `= ${money(parsed[i]!.fen!)}` : undefined}>
             <input
               id={`split-part-${i}`}
               placeholder="e.g. 600,000.00"
@@ -253,15 +257,15 @@ const SplitForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
           disabled={left <= 0n || parsed.slice(0, -1).some((p) => p.fen === undefined)}
           onClick={() => {
             const rest = total - known.slice(0, -1).reduce((a, b) => a + b, 0n);
-            if (rest > 0n) setPart(parts.length - 1, yuan(rest).slice(1));
+            if (rest > 0n) setPart(parts.length - 1, typedAmount(rest));
           }}
         >
           Put the rest in the last part
         </button>
       </div>
       <div class={`sum sum-${status}`} data-testid="split-sum" data-status={status}>
-        {status === 'ok' ? '✓ ' : ''}Parts add up to {yuan(assigned)} of {yuan(total)}
-        {status === 'under' ? ` — ${yuan(left)} left to assign` : status === 'over' ? ` — ${yuan(-left)} too much` : ''}
+        {status === 'ok' ? '✓ ' : ''}Parts add up to {money(assigned)} of {money(total)}
+        {status === 'under' ? ` — ${money(left)} left to assign` : status === 'over' ? ` — ${money(-left)} too much` : ''}
       </div>
       <Buttons busy={busy} disabled={status !== 'ok'} label="Split and sign" onClose={onClose} testId="confirm-split" />
       {problem ? <ProblemBox problem={problem} title="Refused" /> : null}
@@ -303,7 +307,7 @@ const partialProblem = (partial: boolean, text: string, total: bigint): { fen?: 
   if (!partial) return {};
   const a = amountOf(text);
   if (a.error) return a;
-  if (a.fen !== undefined && a.fen >= total) return { error: `must be below the voucher’s ${yuan(total)}; untick “only part” to move the whole voucher` };
+  if (a.fen !== undefined && a.fen >= total) return { error: `must be below the voucher’s ${money(total)}; untick “only part” to move the whole voucher` };
   return a;
 };
 
@@ -333,7 +337,7 @@ const TransferForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) =>
         Transfer only part of it (the rest stays with you as its own voucher)
       </label>
       {partial ? (
-        <Field label="Amount to transfer" id="transfer-amount" error={part.error} hint={part.fen !== undefined ? `= ${yuan(part.fen)} to ${to || '…'}, ${yuan(total - part.fen)} stays with you` : AMOUNT_HINT}>
+        <Field label="Amount to transfer" id="transfer-amount" error={part.error} hint={part.fen !== undefined ? `= ${money(part.fen)} to ${to || '…'}, ${money(total - part.fen)} stays with you` : amountHint()}>
           <input id="transfer-amount" value={amount} placeholder="e.g. 100,000.00" data-testid="transfer-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
       ) : null}
@@ -361,7 +365,7 @@ const SettleForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
     >
       <Facts v={v} />
       <p>
-        Record that you paid {yuan(v.amount)} to <strong>{payee}</strong>
+        Record that you paid {money(v.amount, v.currency)} to <strong>{payee}</strong>
         {v.status === 'pledged' ? ' (the pledgee bank)' : ' (the holder)'}.
       </p>
       <Field label="Payment reference" id="settle-ref" error={refError} hint="e.g. the bank transfer's reference">
@@ -400,7 +404,7 @@ const PledgeForm = ({ voucher: v, session: s, onClose }: Omit<FormProps, 'onDone
     return (
       <div data-testid="pledge-request-ready">
         <p>
-          You signed a pledge of <strong>{yuan(p.amount ?? v.amount)}</strong> of <code>{shortId(v.id)}</code> to <strong>{p.bank}</strong> (loan {p.loanRef}). Send the request file to the bank:
+          You signed a pledge of <strong>{money(p.amount ?? v.amount, v.currency)}</strong> of <code>{shortId(v.id)}</code> to <strong>{p.bank}</strong> (loan {p.loanRef}). Send the request file to the bank:
           it checks the proof inside, co-signs it on its Pledges page (or with <code>rvl pledge cosign</code>), and either of you submits it.
         </p>
         <ul class="summary">
@@ -437,11 +441,11 @@ const PledgeForm = ({ voucher: v, session: s, onClose }: Omit<FormProps, 'onDone
             const pledgedId = movedVoucherIdOf(payload, v) ?? v.id;
             const pledged = payload.amount ?? v.amount;
             const summary = [
-              `Pledge request: ${s.key.party} asks ${bank} to take ${yuan(pledged)} of voucher ${v.id} in pledge.`,
+              `Pledge request: ${s.key.party} asks ${bank} to take ${money(pledged)} of voucher ${v.id} in pledge.`,
               `voucher: ${v.id}`,
               `issuer: ${v.issuer}`,
               `holder: ${v.holder}`,
-              `amount: ${yuan(pledged)} (${payload.amount === undefined ? 'the whole voucher' : `part of ${yuan(v.amount)}; the pledged part will be ${pledgedId}`})`,
+              `amount: ${money(pledged)} (${payload.amount === undefined ? 'the whole voucher' : `part of ${money(v.amount, v.currency)}; the pledged part will be ${pledgedId}`})`,
               `due date: ${v.dueDate}`,
               `bank: ${bank}`,
               `loan ref: ${payload.loanRef}`,
@@ -469,7 +473,7 @@ const PledgeForm = ({ voucher: v, session: s, onClose }: Omit<FormProps, 'onDone
         Pledge only part of it
       </label>
       {partial ? (
-        <Field label="Amount to pledge" id="pledge-amount" error={part.error} hint={part.fen !== undefined ? `= ${yuan(part.fen)}` : AMOUNT_HINT}>
+        <Field label="Amount to pledge" id="pledge-amount" error={part.error} hint={part.fen !== undefined ? `= ${money(part.fen)}` : amountHint()}>
           <input id="pledge-amount" value={amount} onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
       ) : null}
@@ -563,7 +567,7 @@ export const IssueDialog = ({ onClose, onDone }: { onClose: () => void; onDone: 
   const [invoices, setInvoices] = useState('');
   const [memo, setMemo] = useState('');
   const { busy, problem, run } = useSubmission((r) => {
-    flash.set({ text: receiptText(r, `Issued ${r.effects.vouchers[0] ? yuan(r.effects.vouchers[0].amount) : ''} to ${to}`, r.effects.vouchers.map((v) => v.id)) });
+    flash.set({ text: receiptText(r, `Issued ${r.effects.vouchers[0] ? money(r.effects.vouchers[0].amount) : ''} to ${to}`, r.effects.vouchers.map((v) => v.id)) });
     onClose();
     onDone();
     void refreshLedger();
@@ -621,7 +625,7 @@ export const IssueDialog = ({ onClose, onDone }: { onClose: () => void; onDone: 
           A voucher is your signed promise to pay a supplier on the due date, backed by invoices. The supplier must accept it. Currency: {info.currency}.
         </p>
         <PartyChoice id="issue-to" label="Supplier" value={to} onInput={setTo} roles={['supplier']} error={toError} />
-        <Field label="Amount (¥)" id="issue-amount" error={a.error} hint={a.fen !== undefined ? <span data-testid="issue-amount-parsed">= {yuan(a.fen)}</span> : AMOUNT_HINT}>
+        <Field label={`Amount (${currencyStyle(info.currency).sign.trim()})`} id="issue-amount" error={a.error} hint={a.fen !== undefined ? <span data-testid="issue-amount-parsed">= {money(a.fen)}</span> : amountHint()}>
           <input id="issue-amount" value={amount} data-testid="issue-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
         <Field label="Due date" id="issue-due" error={dueError} hint={`between ${minDue} and ${maxDue}`}>

@@ -3,12 +3,12 @@
  * the signed payload (what the parties signed), never a summary from the service.
  */
 import type { HashedEntry } from '../../src/client/index.js';
-import { yuan } from './ui.js';
+import { money as moneyText } from './ui.js';
 
 type Payload = Record<string, unknown>;
 
 const str = (x: unknown): string => (typeof x === 'string' ? x : '?');
-const money = (x: unknown): string => (typeof x === 'string' && /^[0-9]{1,16}$/.test(x) ? yuan(x) : '?');
+const money = (x: unknown): string => (typeof x === 'string' && /^[0-9]{1,16}$/.test(x) ? moneyText(x) : '?');
 
 /** The op type and a sentence about it. */
 export const describeEntry = (item: HashedEntry): { type: string; text: string; signers: string[] } => {

@@ -58,7 +58,7 @@ const Review = ({ review }: { review: PledgeReview }) => {
           <Money fen={review.amount} />{' '}
           {review.partial ? (
             <>
-              — part of <Money fen={v.amount} />; the pledged part will be <code>{review.pledgedVoucherId}</code>
+              — part of <Money fen={v.amount} currency={v.currency} />; the pledged part will be <code>{review.pledgedVoucherId}</code>
             </>
           ) : (
             '(the whole voucher)'

@@ -11,7 +11,7 @@
 import type { TreeNode } from '../../src/client/index.js';
 import { VOUCHER_STATUSES } from '../../src/domain/types.js';
 import { navigate, voucherPath } from './state.js';
-import { yuan } from './ui.js';
+import { money } from './ui.js';
 
 const NODE_W = 176;
 const NODE_H = 64;
@@ -97,20 +97,20 @@ const layout = (root: TreeNode): { placed: Placed; width: number; height: number
   return { placed, width: PAD * 2 + column * (NODE_W + GAP_X) - GAP_X, height: PAD * 2 + (depthMax + 1) * (NODE_H + GAP_Y) - GAP_Y };
 };
 
-const rangeLabel = (n: TreeNode): string => (n.parentId === null ? 'root' : `${yuan(n.range.start)} – ${yuan(n.range.end)}`);
+const rangeLabel = (n: TreeNode): string => (n.parentId === null ? 'root' : `${money(n.range.start)} – ${money(n.range.end)}`);
 
 const GapBox = ({ p, gap }: { p: Placed; gap: Gap }) => (
   <g class="tree-node tree-hidden" transform={`translate(${p.x},${p.y})`} data-hidden-part={gap.parentId} data-amount={String(gap.end - gap.start)}>
-    <title>{`${TEXT.hiddenBox}: ${yuan(gap.end - gap.start)}`}</title>
+    <title>{`${TEXT.hiddenBox}: ${money(gap.end - gap.start)}`}</title>
     <rect width={NODE_W} height={NODE_H} rx={8} />
     <text x={10} y={20} class="tree-amount">
-      {yuan(gap.end - gap.start)}
+      {money(gap.end - gap.start)}
     </text>
     <text x={10} y={38} class="tree-owner">
       {TEXT.hiddenBox}
     </text>
     <text x={10} y={55} class="tree-range">
-      {`${yuan(gap.start)} – ${yuan(gap.end)}`}
+      {`${money(gap.start)} – ${money(gap.end)}`}
     </text>
   </g>
 );
@@ -132,10 +132,10 @@ const Node = ({ p, current }: { p: Placed; current: string }) => {
         if (e.key === 'Enter') navigate(voucherPath(n.id));
       }}
     >
-      <title>{`${n.id}\n${yuan(n.amount)} · ${n.status} · holder ${n.holder}`}</title>
+      <title>{`${n.id}\n${money(n.amount, n.currency)} · ${n.status} · holder ${n.holder}`}</title>
       <rect width={NODE_W} height={NODE_H} rx={8} />
       <text x={10} y={20} class="tree-amount">
-        {yuan(n.amount)}
+        {money(n.amount, n.currency)}
       </text>
       <text x={NODE_W - 10} y={20} class="tree-status" text-anchor="end">
         {n.status}
@@ -185,7 +185,7 @@ export const SplitTree = ({ root, current }: { root: TreeNode; current: string }
           {hidden.map(({ node, gaps }) => (
             <li data-hidden-for={node.id}>
               <code title={node.id}>{node.id.includes(':') ? node.id.slice(node.id.indexOf(':')) : `${node.id.slice(0, 9)}…`}</code>{' '}
-              {TEXT.hidden(gaps.length, yuan(gaps.reduce((a, g) => a + (g.end - g.start), 0n)))}
+              {TEXT.hidden(gaps.length, money(gaps.reduce((a, g) => a + (g.end - g.start), 0n)))}
             </li>
           ))}
         </ul>

@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { VoucherStatus } from '../../src/client/index.js';
 import { formatAmount } from '../../src/domain/money.js';
 import type { Shown } from './explain.js';
-import { navigate, parties, use, voucherPath } from './state.js';
+import { ledger, navigate, parties, use, voucherPath } from './state.js';
 
 // ---- text ----
 
@@ -24,13 +24,23 @@ export const shortTime = (iso: string): string => {
   return m ? `${m[1]} ${m[2]} UTC` : iso;
 };
 
-export const yuan = (fen: bigint | string): string => formatAmount(fen);
+/** The ledger's currency (its genesis `currency`), once the ledger info is loaded; CNY until then. */
+export const ledgerCurrency = (): string => {
+  const l = ledger.value;
+  return l.kind === 'ready' ? l.info.currency : 'CNY';
+};
+
+/** Minor units as people read them, in `currency` (default: the ledger's): `¥1,234.56`, `USD 1,234.56`. */
+export const money = (fen: bigint | string, currency: string = ledgerCurrency()): string => formatAmount(fen, currency);
 
 export const sum = (amounts: readonly (string | bigint)[]): bigint => amounts.reduce<bigint>((a, b) => a + BigInt(b), 0n);
 
 // ---- small components ----
 
-export const Money = ({ fen, class: cls }: { fen: bigint | string; class?: string }) => <span class={`money ${cls ?? ''}`}>{yuan(fen)}</span>;
+/** An amount, in the voucher's `currency` where one is shown, else the ledger's. */
+export const Money = ({ fen, currency, class: cls }: { fen: bigint | string; currency?: string; class?: string }) => (
+  <span class={`money ${cls ?? ''}`}>{money(fen, currency ?? ledgerCurrency())}</span>
+);
 
 export const STATUS_LABEL: Record<VoucherStatus, string> = {
   offered: 'offered',

@@ -13,7 +13,7 @@
 import { compareWithCurrent, type BundleAsOf, type BundleReport, type HashedEntry, type VoucherChange, type WireVoucher } from '../../src/client/index.js';
 import { describeEntry } from './describe.js';
 import { BUNDLE_TEXT, type Shown } from './explain.js';
-import { Checks, Money, ProblemBox, shortTime, Status, yuan } from './ui.js';
+import { Checks, Money, ProblemBox, shortTime, Status, money } from './ui.js';
 
 type AsOf = BundleAsOf;
 
@@ -56,7 +56,7 @@ const currentStateText = (v: WireVoucher): string => {
   if (v.status === 'settled') return `settled, paid to ${v.settlement?.payee ?? '?'} (${v.settlement?.paymentRef ?? '?'})`;
   if (v.status === 'pledged') return `pledged to ${v.pledge?.bank ?? '?'} (loan ${v.pledge?.loanRef ?? '?'})`;
   if (v.status === 'offered') return `offered by ${v.holder} to ${v.offeredTo ?? '?'}`;
-  if (v.status === 'split') return `split into parts (${yuan(v.amount)} in all)`;
+  if (v.status === 'split') return `split into parts (${money(v.amount, v.currency)} in all)`;
   if (v.status === 'cancelled') return 'cancelled';
   return `active, held by ${v.holder}`;
 };
@@ -203,7 +203,7 @@ export const BundleResult = ({
           </dd>
           <dt>Amount</dt>
           <dd>
-            <Money fen={v.amount} /> {v.currency}
+            <Money fen={v.amount} currency={v.currency} /> {v.currency}
           </dd>
           <dt>{asOf ? TEXT.statusAsOf(asOf.seq) : 'Status'}</dt>
           <dd>

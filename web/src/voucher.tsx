@@ -159,7 +159,7 @@ export const VoucherPage = ({ id }: { id: string }) => {
       <div class="page-head">
         <div>
           <h1>
-            Voucher <Money fen={v.amount} /> <Status status={v.status} />
+            Voucher <Money fen={v.amount} currency={v.currency} /> <Status status={v.status} />
           </h1>
           <p>
             <code class="full-id" data-testid="voucher-id">
@@ -197,7 +197,7 @@ export const VoucherPage = ({ id }: { id: string }) => {
             ) : null}
             <dt>Amount</dt>
             <dd>
-              <Money fen={v.amount} /> {v.currency}
+              <Money fen={v.amount} currency={v.currency} /> {v.currency}
             </dd>
             <dt>Units</dt>
             <dd>

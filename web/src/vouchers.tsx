@@ -140,7 +140,7 @@ const VoucherTable = ({ group, me, onAction }: { group: Group; me: string; onAct
               <VoucherLink id={v.id} />
             </td>
             <td class="num" data-label="amount">
-              <Money fen={v.amount} />
+              <Money fen={v.amount} currency={v.currency} />
             </td>
             <td data-label={group.otherLabel}>
               <Party id={group.other(v)} />

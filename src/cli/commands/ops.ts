@@ -25,6 +25,7 @@ import { writeNew } from '../files.js';
 import { clean } from '../format.js';
 import { formatAmount } from '../../domain/money.js';
 import { receiptText } from '../views.js';
+import { ledgerAmount } from '../args.js';
 
 /**
  * Signs `payload` with `signers` and submits it. If the ledger cannot be reached or answer (after
@@ -77,7 +78,8 @@ const common = (ledger: string, expiresAt: string | undefined) => ({ ledger, ...
 
 export interface IssueOptions {
   readonly to: string;
-  readonly amount: bigint;
+  /** As typed; read in the ledger's currency (`ledgerAmount`). */
+  readonly amount: string;
   readonly due: string;
   readonly invoice: string[];
   readonly memo?: string;
@@ -86,13 +88,14 @@ export interface IssueOptions {
 export const issue = async (ctx: Context, o: IssueOptions): Promise<void> => {
   const key = await ctx.key();
   const { currency } = await ctx.ledger();
+  const amount = ledgerAmount('--amount <yuan>', o.amount, currency);
   await run(
     ctx,
     (ledger, expiresAt) =>
-      voucherIssue({ ...common(ledger, expiresAt), issuer: key.party, to: o.to, amount: o.amount, currency, dueDate: o.due, invoiceIds: o.invoice, ...(o.memo === undefined ? {} : { memo: o.memo }) }),
+      voucherIssue({ ...common(ledger, expiresAt), issuer: key.party, to: o.to, amount, currency, dueDate: o.due, invoiceIds: o.invoice, ...(o.memo === undefined ? {} : { memo: o.memo }) }),
     (r) => {
       const id = r.effects.vouchers[0]?.id ?? '';
-      return [`Voucher ${clean(id)} for ${formatAmount(o.amount)} is offered to ${o.to}, who accepts it with:`, `  rvl accept ${clean(id)}`];
+      return [`Voucher ${clean(id)} for ${formatAmount(amount, currency)} is offered to ${o.to}, who accepts it with:`, `  rvl accept ${clean(id)}`];
     },
   );
 };
@@ -110,18 +113,19 @@ export const cancel = async (ctx: Context, voucherId: string): Promise<void> => 
 };
 
 /** Splits after checking, against the voucher as it is now, that the parts add up to it. */
-export const split = async (ctx: Context, voucherId: string, o: { readonly amounts: bigint[] }): Promise<void> => {
-  const parts = o.amounts;
-  if (parts.length < LIMITS.splitPartsMin || parts.length > LIMITS.splitPartsMax) {
-    throw usageError(`a split has ${LIMITS.splitPartsMin}–${LIMITS.splitPartsMax} parts; --amounts gave ${parts.length}`);
+export const split = async (ctx: Context, voucherId: string, o: { readonly amounts: readonly string[] }): Promise<void> => {
+  if (o.amounts.length < LIMITS.splitPartsMin || o.amounts.length > LIMITS.splitPartsMax) {
+    throw usageError(`a split has ${LIMITS.splitPartsMin}–${LIMITS.splitPartsMax} parts; --amounts gave ${o.amounts.length}`);
   }
   const client = await ctx.client(true);
+  const { currency } = await ctx.ledger();
+  const parts = o.amounts.map((text) => ledgerAmount('--amounts <yuan...>', text, currency));
   const voucher = await client.voucher(voucherId);
   const total = parts.reduce((a, b) => a + b, 0n);
   const whole = BigInt(voucher.amount);
   if (total !== whole) {
-    const gap = total < whole ? `${formatAmount(whole - total)} short` : `${formatAmount(total - whole)} too much`;
-    throw usageError(`the parts add up to ${formatAmount(total)}, but ${voucherId} holds ${formatAmount(whole)} (${gap}); the parts must add up exactly`);
+    const gap = total < whole ? `${formatAmount(whole - total, voucher.currency)} short` : `${formatAmount(total - whole, voucher.currency)} too much`;
+    throw usageError(`the parts add up to ${formatAmount(total, voucher.currency)}, but ${voucherId} holds ${formatAmount(whole, voucher.currency)} (${gap}); the parts must add up exactly`);
   }
   await run(
     ctx,
@@ -133,15 +137,18 @@ export const split = async (ctx: Context, voucherId: string, o: { readonly amoun
   );
 };
 
-export const transfer = async (ctx: Context, voucherId: string, o: { readonly to: string; readonly amount?: bigint }): Promise<void> => {
+export const transfer = async (ctx: Context, voucherId: string, o: { readonly to: string; readonly amount?: string }): Promise<void> => {
+  await ctx.key();
+  const { currency } = await ctx.ledger();
+  const amount = o.amount === undefined ? undefined : ledgerAmount('--amount <yuan>', o.amount, currency);
   await run(
     ctx,
-    (ledger, expiresAt) => voucherTransfer({ ...common(ledger, expiresAt), voucherId, to: o.to, ...(o.amount === undefined ? {} : { amount: o.amount }) }),
+    (ledger, expiresAt) => voucherTransfer({ ...common(ledger, expiresAt), voucherId, to: o.to, ...(amount === undefined ? {} : { amount }) }),
     (r) => {
       const offered = r.effects.vouchers.find((v) => v.status === 'offered' && v.offeredTo === o.to)?.id ?? voucherId;
       const kept = r.effects.vouchers.find((v) => v.status === 'active' && v.id !== voucherId);
       const lines = [`Offered ${clean(offered)} to ${o.to}, who accepts it with:`, `  rvl accept ${clean(offered)}`];
-      if (kept) lines.push(`You keep ${clean(kept.id)} (${formatAmount(kept.amount)}).`);
+      if (kept) lines.push(`You keep ${clean(kept.id)} (${formatAmount(kept.amount, kept.currency)}).`);
       return lines;
     },
   );
@@ -154,6 +161,6 @@ export const release = async (ctx: Context, voucherId: string): Promise<void> =>
 export const settle = async (ctx: Context, voucherId: string, o: { readonly paymentRef: string }): Promise<void> => {
   await run(ctx, (ledger, expiresAt) => voucherSettle({ ...common(ledger, expiresAt), voucherId, paymentRef: o.paymentRef }), (r) => {
     const v = r.effects.vouchers.find((x) => x.id === voucherId);
-    return v?.settlement ? [`Paid ${formatAmount(v.amount)} to ${clean(v.settlement.payee)} (payment ${clean(v.settlement.paymentRef)}).`] : [];
+    return v?.settlement ? [`Paid ${formatAmount(v.amount, v.currency)} to ${clean(v.settlement.payee)} (payment ${clean(v.settlement.paymentRef)}).`] : [];
   });
 };

@@ -47,6 +47,7 @@ import { readJson, replaceFile, writeNew } from '../files.js';
 import { clean, count, keyValues, shortTime } from '../format.js';
 import { formatAmount } from '../../domain/money.js';
 import { receiptText } from '../views.js';
+import { ledgerAmount } from '../args.js';
 
 // The file format (`rvl/pledge-request/v1`) and its strict envelope check live in the SDK
 // (src/client/pledge-request.ts), shared with the web console.
@@ -92,16 +93,16 @@ export const PLEDGE_DECIDED_BY_LEDGER =
 /** The facts a pledge is about, for people: the same labels in `prepare`, `cosign` and the file. */
 const facts = (
   p: PledgePayload,
-  v: { readonly amount: string; readonly dueDate: string; readonly issuer: string; readonly holder: string },
+  v: { readonly amount: string; readonly currency: string; readonly dueDate: string; readonly issuer: string; readonly holder: string },
   pledgedId: string,
 ): [string, string][] => {
   const amount = p.amount ?? v.amount;
-  const part = p.amount === undefined ? 'the whole voucher' : `part of ${formatAmount(v.amount)}; the pledged part will be ${clean(pledgedId)}`;
+  const part = p.amount === undefined ? 'the whole voucher' : `part of ${formatAmount(v.amount, v.currency)}; the pledged part will be ${clean(pledgedId)}`;
   return [
     ['voucher', clean(p.voucherId)],
     ['issuer', clean(v.issuer)],
     ['holder', clean(v.holder)],
-    ['amount', `${formatAmount(amount)} (${part})`],
+    ['amount', `${formatAmount(amount, v.currency)} (${part})`],
     ['due date', clean(v.dueDate)],
     ['bank', clean(p.bank)],
     ['loan ref', clean(p.loanRef)],
@@ -113,14 +114,16 @@ const facts = (
 export interface PrepareOptions {
   readonly bank: string;
   readonly loanRef: string;
-  readonly amount?: bigint;
+  /** As typed; read in the ledger's currency (`ledgerAmount`). */
+  readonly amount?: string;
   readonly out: string;
 }
 
 export const prepare = async (ctx: Context, voucherId: string, o: PrepareOptions): Promise<void> => {
   const key = await ctx.key('pledge prepare');
   const client = await ctx.client(true);
-  const { ledgerId } = await ctx.ledger();
+  const { ledgerId, currency } = await ctx.ledger();
+  const amount = o.amount === undefined ? undefined : ledgerAmount('--amount <yuan>', o.amount, currency);
   const voucher = await client.voucher(voucherId);
   if (voucher.holder !== key.party) {
     throw refusedError(`you (${key.party}) do not hold ${voucherId}; its holder is ${clean(voucher.holder)}, who must prepare the pledge`, 'NOT_HOLDER');
@@ -131,8 +134,8 @@ export const prepare = async (ctx: Context, voucherId: string, o: PrepareOptions
   if (voucher.status !== 'active') {
     throw refusedError(`VOUCHER_STATE_CONFLICT: ${voucherId} is ${voucher.status}; only an active voucher can be pledged`, 'VOUCHER_STATE_CONFLICT');
   }
-  if (o.amount !== undefined && o.amount >= BigInt(voucher.amount)) {
-    throw usageError(`--amount ${formatAmount(o.amount)} must be below the voucher's ${formatAmount(voucher.amount)}; leave it out to pledge the whole voucher`);
+  if (amount !== undefined && amount >= BigInt(voucher.amount)) {
+    throw usageError(`--amount ${formatAmount(amount, voucher.currency)} must be below the voucher's ${formatAmount(voucher.amount, voucher.currency)}; leave it out to pledge the whole voucher`);
   }
   const bank = await client.party(o.bank);
   if (bank.role !== 'bank') throw refusedError(`ROLE_NOT_ALLOWED: ${o.bank} is a ${bank.role}, not a bank`, 'ROLE_NOT_ALLOWED');
@@ -145,14 +148,14 @@ export const prepare = async (ctx: Context, voucherId: string, o: PrepareOptions
     voucherId,
     bank: o.bank,
     loanRef: o.loanRef,
-    ...(o.amount === undefined ? {} : { amount: o.amount }),
+    ...(amount === undefined ? {} : { amount }),
   });
   const envelope = signEnvelope(payload, [key]);
   const pledgedId = movedVoucherIdOf(payload, voucher) ?? voucherId;
   const proof = await client.proof(voucherId);
   const lines = facts(payload, voucher, pledgedId);
   const summary = [
-    `Pledge request: ${key.party} asks ${o.bank} to take ${formatAmount(payload.amount ?? voucher.amount)} of voucher ${voucherId} in pledge.`,
+    `Pledge request: ${key.party} asks ${o.bank} to take ${formatAmount(payload.amount ?? voucher.amount, voucher.currency)} of voucher ${voucherId} in pledge.`,
     ...lines.map(([k, v]) => `${k}: ${v}`),
     `Signed by the holder ${key.party}. Next: ${o.bank} runs \`rvl pledge cosign <this file>\`, then either party runs \`rvl submit <this file>\`.`,
   ];
@@ -239,7 +242,7 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
     throw refusedError(`the holder's signature (${clean(holder)}) does not verify under its key in the proof`, 'BAD_SIGNATURE');
   }
   if (p.amount !== undefined && BigInt(p.amount) >= BigInt(v.amount)) {
-    throw refusedError(`AMOUNT_INVALID: the pledge is for ${formatAmount(p.amount)}, not below the voucher's ${formatAmount(v.amount)}`, 'AMOUNT_INVALID');
+    throw refusedError(`AMOUNT_INVALID: the pledge is for ${formatAmount(p.amount, v.currency)}, not below the voucher's ${formatAmount(v.amount, v.currency)}`, 'AMOUNT_INVALID');
   }
   if (p.expiresAt !== undefined && Date.parse(p.expiresAt) <= Date.now()) {
     throw refusedError(`OP_EXPIRED: this pledge request expired at ${shortTime(p.expiresAt)}; ask the holder to prepare a new one`, 'OP_EXPIRED');
@@ -320,7 +323,7 @@ export const submit = async (ctx: Context, file: string): Promise<void> => {
   let text = receiptText(receipt, type);
   const pledged = receipt.effects.vouchers.find((v) => v.status === 'pledged');
   if (pledged?.pledge && !receipt.duplicate) {
-    text += `\nPledged ${formatAmount(pledged.amount)} of ${clean(pledged.id)} to ${clean(pledged.pledge.bank)} (loan ${clean(pledged.pledge.loanRef)}).\n`;
+    text += `\nPledged ${formatAmount(pledged.amount, pledged.currency)} of ${clean(pledged.id)} to ${clean(pledged.pledge.bank)} (loan ${clean(pledged.pledge.loanRef)}).\n`;
   }
   ctx.out(text);
 };
