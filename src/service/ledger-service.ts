@@ -12,7 +12,6 @@ import {
   voucherToWire,
   type DecideCode,
   type Op,
-  type Party,
 } from '../domain/index.js';
 import { InvariantError, wrongLedger } from '../domain/decide.js';
 import { recordsRead } from '../domain/ops.js';

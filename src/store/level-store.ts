@@ -34,6 +34,19 @@ const seqsUnder = async (
   return keys.map((k) => parseSeqKey(k.slice(prefix.length)));
 };
 
+/** Yields an iterator's items in chunks of at most `max` (nextv), and closes it however the loop ends. */
+async function* inChunks<T>(it: { nextv(max: number): Promise<T[]>; close(): Promise<void> }, max: number): AsyncIterable<T[]> {
+  try {
+    for (;;) {
+      const chunk = await it.nextv(max);
+      if (chunk.length === 0) return;
+      yield chunk;
+    }
+  } finally {
+    await it.close();
+  }
+}
+
 /**
  * LevelDB keeps every open table file (about 2 MiB each) memory-mapped, and a mapped page it has
  * read counts in the process's RSS. With LevelDB's default of 1,000 open files, the whole log of a
@@ -137,16 +150,7 @@ export class LevelStore implements Store {
 
   async *sealedRecords(kind: SealedKind, chunkRecordsMax: number): AsyncIterable<readonly (readonly [string, Uint8Array])[]> {
     const sub = { p: this.#parties, k: this.#keys, v: this.#vouchers, inv: this.#invoices }[kind] as unknown as Level<string, string>;
-    const it = sub.iterator<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' });
-    try {
-      for (;;) {
-        const chunk = await it.nextv(chunkRecordsMax);
-        if (chunk.length === 0) return;
-        yield chunk;
-      }
-    } finally {
-      await it.close();
-    }
+    yield* inChunks(sub.iterator<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }), chunkRecordsMax);
   }
 
   /**
@@ -155,16 +159,7 @@ export class LevelStore implements Store {
    */
   async *sublevelRecords(name: 'p' | 'k' | 'v' | 'inv' | 'pv' | 'ps' | 'op' | 'fx', chunkRecordsMax: number): AsyncIterable<readonly (readonly [string, string])[]> {
     const sub = { p: this.#parties, k: this.#keys, v: this.#vouchers, inv: this.#invoices, pv: this.#partyVouchers, ps: this.#partySeqs, op: this.#ops, fx: this.#effects }[name] as unknown as Level<string, string>;
-    const it = sub.iterator<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' });
-    try {
-      for (;;) {
-        const chunk = await it.nextv(chunkRecordsMax);
-        if (chunk.length === 0) return;
-        yield chunk;
-      }
-    } finally {
-      await it.close();
-    }
+    yield* inChunks(sub.iterator<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }), chunkRecordsMax);
   }
 
   async effectsFrom(seq: number): Promise<number | undefined> {
@@ -200,16 +195,7 @@ export class LevelStore implements Store {
   }
 
   async *opIds(): AsyncIterable<readonly string[]> {
-    const it = this.#ops.keys();
-    try {
-      for (;;) {
-        const chunk = await it.nextv(4096);
-        if (chunk.length === 0) return;
-        yield chunk;
-      }
-    } finally {
-      await it.close();
-    }
+    yield* inChunks(this.#ops.keys(), 4096);
   }
 
   async party(id: string): Promise<Party | undefined> {
@@ -306,16 +292,7 @@ export class LevelStore implements Store {
         async *records(chunkRecordsMax: number): AsyncIterable<readonly RawRecord[]> {
           if (read) throw new Error('a store snapshot is read once');
           read = true;
-          const it = db.iterator<Uint8Array, Uint8Array>({ snapshot: snap, keyEncoding: 'view', valueEncoding: 'view' });
-          try {
-            for (;;) {
-              const chunk = await it.nextv(chunkRecordsMax);
-              if (chunk.length === 0) return;
-              yield chunk;
-            }
-          } finally {
-            await it.close();
-          }
+          yield* inChunks(db.iterator<Uint8Array, Uint8Array>({ snapshot: snap, keyEncoding: 'view', valueEncoding: 'view' }), chunkRecordsMax);
         },
         close: () => snap.close(),
       };

@@ -26,7 +26,7 @@ import {
   type WireVoucher,
 } from '../../src/client/index.js';
 import { verifyCheckpoint } from '../../src/ledger/checkpoint.js';
-import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle.js';
+import { verifyInclusion } from '../../src/ledger/merkle.js';
 import { dueIn, makeWorld, realFetch, startServer, type Server, type World } from './support.js';
 
 let server: Server;

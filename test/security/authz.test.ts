@@ -13,7 +13,6 @@
  */
 import { createHmac } from 'node:crypto';
 import fc from 'fast-check';
-import type { LightMyRequestResponse } from 'fastify';
 import { base64url } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sign } from '../../src/ledger/ed25519.js';
