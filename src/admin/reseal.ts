@@ -29,9 +29,9 @@ import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId, opPreimageFromJcs } from '../ledger/op.js';
 import { installNodeSha256 } from '../ledger/node/sha256-node.js';
-import { partySeqKey, seqKey } from '../store/keys.js';
+import { partySeqKey, partyVoucherKey, seqKey } from '../store/keys.js';
 import { LevelStore } from '../store/level-store.js';
-import type { LedgerMeta, VoucherRecord } from '../store/port.js';
+import { ANY_HEAD, type LedgerMeta, type VoucherRecord } from '../store/port.js';
 import { BatchView, type Prefetched } from '../service/batch-view.js';
 import { readKeyFile } from '../service/keyfile.js';
 import { checkMeta, emptyBatch, keptClaim, StartupError, verifyWholeLog, type Claim } from '../service/open.js';
@@ -140,9 +140,9 @@ const replay = async (store: LevelStore, meta: LedgerMeta, size: number, onProgr
     const inv = view.invoiceWrites();
     for (const i of inv.freed) d.invoices.delete(i);
     for (const [i, root] of inv.used) d.invoices.set(i, root);
-    for (const key of view.partyVouchersDel) d.pv.delete(key);
-    for (const [key, vid, status] of view.partyVouchersPut.values()) d.pv.set(key, `${vid}\u0000${status}`);
-    for (const key of view.partySeqs) d.ps.set(key, '');
+    for (const r of view.unlisted.values()) d.pv.delete(partyVoucherKey(r.party, r.createdSeq, r.start));
+    for (const r of view.listed.values()) d.pv.set(partyVoucherKey(r.party, r.createdSeq, r.start), `${r.voucherId}\u0000${r.status}`);
+    for (const [partyId, at] of view.partySeqs) d.ps.set(partySeqKey(partyId, at), '');
     d.op.set(id, seqKey(seq));
     d.fx.set(seqKey(seq), JSON.stringify({ vouchers: effects.vouchers.map(voucherToWire), parties: [...effects.parties] }));
     prev = toHex(entryHashOfText(text));
@@ -279,7 +279,7 @@ export const reseal = async (o: ResealOptions): Promise<Resealed> => {
     const root = end.frontier.root();
     const signAgain = note === undefined || signedSize !== size;
     const checkpoint = signAgain ? signCheckpoint({ ledgerId: meta.ledgerId, size, root }, key.secretKey, signNode, key.publicKey) : note;
-    await store.commit(emptyBatch(end.head, checkpoint, sealKey.seal(size, toHex(root), digest)));
+    await store.commit(emptyBatch(ANY_HEAD, end.head, checkpoint, sealKey.seal(size, toHex(root), digest)));
     return { ledgerId: meta.ledgerId, size, records, signedCheckpoint: signAgain, ms: Math.round(performance.now() - started) };
   } finally {
     await store.close();

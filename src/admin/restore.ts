@@ -27,8 +27,8 @@ import { BackupFormatError, decodeBackup, gunzipBackup, type BackupFormatErrorCo
 import { verifyCheckpoint } from '../ledger/checkpoint.js';
 import { verifyNode } from '../ledger/node/ed25519-node.js';
 import { installNodeSha256 } from '../ledger/node/sha256-node.js';
-import { LevelStore } from '../store/level-store.js';
-import type { RawRecord } from '../store/port.js';
+import { openStore } from '../store/open-store.js';
+import type { RawRecord, Store } from '../store/port.js';
 import { KeyFileError, readKeyFile, writeKeyFile, type KeyFile } from '../service/keyfile.js';
 import { openLedger, StartupError } from '../service/open.js';
 
@@ -141,7 +141,7 @@ async function* counted(file: string, seen: (bytes: number) => void): AsyncGener
 /** Reads the file into the store; returns the verified header and the record count. */
 const load = async (
   o: RestoreOptions,
-  store: LevelStore,
+  store: Store,
   seen: { bytes: number },
 ): Promise<{ header: BackupHeader; records: number }> => {
   let header: BackupHeader | undefined;
@@ -199,9 +199,9 @@ export const restore = async (o: RestoreOptions): Promise<Restored> => {
   const staging = path.join(dataDir, RESTORE_STAGING);
   await fs.mkdir(staging);
   const started = performance.now();
-  let store: LevelStore | undefined;
+  let store: Store | undefined;
   try {
-    store = new LevelStore(path.join(staging, 'db'));
+    store = openStore({ kind: 'level', dataDir: staging });
     await store.open();
     const seen = { bytes: 0 };
     const { header, records } = await load(o, store, seen);

@@ -3,8 +3,7 @@
  * the store, with the changes of the batch's earlier ops laid over them. `decide` reads it
  * synchronously; `apply` records an accepted op's effects and the store writes they imply (indexes,
  * visibility, invoice ids). Nothing here touches the store: the writer builds its commit from the
- * `changed…()` records, `invoiceWrites()` and the index fields (`partyVouchersPut`, `partyVouchersDel`,
- * `partySeqs`).
+ * `changed…()` records, `invoiceWrites()` and the index fields (`listed`, `unlisted`, `partySeqs`).
  */
 import {
   grantViewers,
@@ -19,8 +18,7 @@ import {
   type Voucher,
 } from '../domain/index.js';
 import { InvariantError } from '../domain/decide.js';
-import { partyVoucherKey, partySeqKey } from '../store/keys.js';
-import type { VoucherRecord } from '../store/port.js';
+import type { ListPlace, Listing, VoucherRecord } from '../store/port.js';
 
 /** Records that a batch reads: `null` means "known to be absent". */
 export interface Prefetched {
@@ -57,10 +55,11 @@ export class BatchView implements LedgerView {
   /** Decoded vouchers, so `decide` does not convert the same record twice. */
   readonly #decoded = new Map<VoucherRecord, Voucher>();
 
-  // Index writes accumulated over the batch.
-  readonly partyVouchersPut = new Map<string, [string, string, string]>();
-  readonly partyVouchersDel = new Set<string>();
-  readonly partySeqs: string[] = [];
+  // Index writes accumulated over the batch, list rows by party and place (a later op's row for
+  // the same place replaces an earlier one's).
+  readonly listed = new Map<string, Listing>();
+  readonly unlisted = new Map<string, ListPlace & { readonly party: string }>();
+  readonly partySeqs: [partyId: string, seq: number][] = [];
 
   constructor(base: Prefetched) {
     this.#base = base;
@@ -114,7 +113,7 @@ export class BatchView implements LedgerView {
     for (const party of effects.parties) {
       this.#parties.set(party.id, party);
       this.#keyOwners.set(party.publicKey, party.id);
-      this.partySeqs.push(partySeqKey(party.id, seq));
+      this.partySeqs.push([party.id, seq]);
     }
     const born = new Map<string, Voucher[]>();
     for (const voucher of effects.vouchers) {
@@ -160,22 +159,23 @@ export class BatchView implements LedgerView {
 
   /** Moves a voucher's rows in the per-party lists from its old fields to its new ones. */
   #relist(before: Voucher | undefined, after: Voucher): void {
-    // A voucher's rows differ only in the party at the front of the key: the rest is built once.
-    const tail = partyVoucherKey('', after.createdSeq, after.range.start);
+    // A voucher's place in every list is the same; its rows differ only in the party.
+    const place = { createdSeq: after.createdSeq, start: after.range.start };
+    const tail = `\u0000${after.createdSeq}\u0000${after.range.start}`;
     const now = listedParties(after);
     if (before) {
-      for (const p of listedParties(before)) {
-        if (!now.has(p)) {
-          const key = p + tail;
-          this.partyVouchersPut.delete(key);
-          this.partyVouchersDel.add(key);
+      for (const party of listedParties(before)) {
+        if (!now.has(party)) {
+          const key = party + tail;
+          this.listed.delete(key);
+          this.unlisted.set(key, { party, ...place });
         }
       }
     }
-    for (const p of now) {
-      const key = p + tail;
-      this.partyVouchersDel.delete(key);
-      this.partyVouchersPut.set(key, [key, after.id, after.status]);
+    for (const party of now) {
+      const key = party + tail;
+      this.unlisted.delete(key);
+      this.listed.set(key, { party, ...place, voucherId: after.id, status: after.status });
     }
   }
 

@@ -22,8 +22,7 @@ import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opIdOfPreimage as opIdOf, opPreimage, opPreimageFromJcs } from '../ledger/op.js';
 import { entryHashOfText as hashEntryText, entryTextFromPayloadJcs } from '../ledger/entry.js';
-import type { CommitBatch, Head, LedgerMeta, StoredEntry, Store, VoucherRecord } from '../store/port.js';
-import { nodeKey } from '../store/keys.js';
+import { ANY_HEAD, HeadMovedError, type CommitBatch, type Head, type LedgerMeta, type StoredEntry, type Store, type TreeNode, type VoucherRecord } from '../store/port.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
@@ -274,7 +273,7 @@ export class LedgerService {
     const [text, effects, leaf] = await Promise.all([
       this.store.entry(seq),
       this.store.effects(seq),
-      this.store.merkleNode(nodeKey(0, seq)),
+      this.store.treeNode({ level: 0, index: seq }),
     ]);
     if (text === undefined || effects === undefined) throw new InvariantError(`entry ${seq} is missing its records`);
     const entry = JSON.parse(text) as { time: string; op: { payload: unknown } };
@@ -396,7 +395,7 @@ export class LedgerService {
     const frontier = tip.frontier.fork();
     const outcomes = new Map<Job, SubmitOutcome>();
     const entries: CommitBatch['entries'][number][] = [];
-    const nodes: [string, Uint8Array][] = [];
+    const nodes: TreeNode[] = [];
     const accepted = new Map<string, Receipt>();
     let { size: seq, lastHash: prev, lastTime } = tip.head;
 
@@ -430,7 +429,7 @@ export class LedgerService {
         parties: [...decision.effects.parties],
       };
       view.apply(decision.effects, seq);
-      for (const n of frontier.append(hash)) nodes.push([n.key, n.hash]);
+      nodes.push(...frontier.append(hash));
       const effectsJson = JSON.stringify(effects);
       entries.push({ seq, text, opId: job.opId, effects: effectsJson });
       const receipt: Receipt = { opId: job.opId, seq, entryHash: toHex(hash), time, treeSize: seq + 1, effects };
@@ -451,11 +450,11 @@ export class LedgerService {
         : Promise.resolve(signCheckpoint(tree, this.#nodeSeed, signNode, this.meta.nodeKey));
       // Awaited in #commitAfter, which may return first (after a failed commit): never unhandled.
       checkpoint.catch(() => undefined);
-      const { batch: built, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier);
+      const { batch: built, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier, tip.head);
       batch = built;
       this.#tip = { head, frontier, view, digest };
       // Built now, while the batch before is being written, not after it is durable.
-      if (behindCommit) this.store.stage?.(batch);
+      if (behindCommit) this.store.prepare(batch);
     }
     return { jobs, outcomes, batch, checkpoint, frontier, takenAt, decidedAt: performance.now() };
   }
@@ -470,9 +469,10 @@ export class LedgerService {
     prefetched: Prefetched,
     tip: Tip,
     entries: CommitBatch['entries'],
-    nodes: CommitBatch['merkleNodes'],
+    nodes: CommitBatch['treeNodes'],
     head: Head,
     frontier: Frontier,
+    expectedHead: CommitBatch['expectedHead'],
   ): Promise<{ batch: Omit<CommitBatch, 'checkpoint'>; digest: Digest }> {
     const invoices = view.invoiceWrites();
     const writes: SealedWrites = {
@@ -493,12 +493,13 @@ export class LedgerService {
       invoice: (id) => prefetched.invoices.get(id) ?? null,
     });
     const batch: Omit<CommitBatch, 'checkpoint'> = {
+      expectedHead,
       entries,
       ...writes,
-      partyVouchersPut: [...view.partyVouchersPut.values()],
-      partyVouchersDel: [...view.partyVouchersDel],
+      listed: [...view.listed.values()],
+      unlisted: [...view.unlisted.values()],
       partySeqs: view.partySeqs,
-      merkleNodes: nodes,
+      treeNodes: nodes,
       head,
       seal: this.#sealKey.seal(head.size, toHex(frontier.root()), digest),
     };
@@ -550,7 +551,10 @@ export class LedgerService {
         checkpoint = await p.checkpoint!;
         await this.store.commit({ ...batch, checkpoint });
       } catch (err) {
-        this.#unavailable = 'the store failed to write durably; the service is read-only until restarted';
+        this.#unavailable =
+          err instanceof HeadMovedError
+            ? 'the stored log moved on without this writer; the service is read-only until restarted'
+            : 'the store failed to write durably; the service is read-only until restarted';
         this.#logger.error({ err, seq: this.#head.size, ops: batch.entries.length }, 'commit failed; going read-only');
         this.#metrics?.commitFailed();
         for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
@@ -789,10 +793,11 @@ export class LedgerService {
     view.apply(decision.effects, seq);
     const hash = hashEntryText(text);
     const frontier = tip.frontier.fork();
-    const nodes = frontier.append(hash).map((n) => [n.key, n.hash] as const);
+    const nodes = frontier.append(hash);
     const head: Head = { size: seq + 1, lastHash: toHex(hash), lastTime: time };
     const entries = [{ seq, text, opId: id, effects: JSON.stringify(effects) }];
-    const { batch, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier);
+    // The entry is stored already, and the stored head record may be past it: a repair.
+    const { batch, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier, ANY_HEAD);
     this.#tip = { head, frontier, view, digest };
     const checkpoint = Promise.resolve(signCheckpoint({ ledgerId: this.meta.ledgerId, size: head.size, root: frontier.root() }, this.#nodeSeed, signNode, this.meta.nodeKey));
     const now = performance.now();

@@ -5,12 +5,10 @@
  * reads O(log n) nodes.
  */
 import { EMPTY_ROOT, hashChildren, nodesCompletedByAppend, type NodeSource } from '../ledger/merkle.js';
-import { nodeKey } from '../store/keys.js';
+import type { TreeNode, TreeNodeAt } from '../store/port.js';
 
-export interface NodeWrite {
-  readonly key: string;
-  readonly hash: Uint8Array;
-}
+/** Reads stored tree nodes, in the order asked. */
+export type ReadNodes = (at: readonly TreeNodeAt[]) => Promise<(Uint8Array | undefined)[]>;
 
 /** The right edge of a tree of `size` leaves, and the appends that extend it. */
 export class Frontier {
@@ -33,7 +31,7 @@ export class Frontier {
   }
 
   /** Appends a leaf hash; returns the complete nodes it creates, the leaf first. */
-  append(leaf: Uint8Array): NodeWrite[] {
+  append(leaf: Uint8Array): TreeNode[] {
     // The left sibling of each node the leaf completes is the frontier's node at that level.
     const completed = nodesCompletedByAppend(this.#size, leaf, (level) => {
       const left = this.#frontier[level];
@@ -44,7 +42,7 @@ export class Frontier {
     const top = completed[completed.length - 1];
     if (top) this.#frontier[top.level] = top.hash;
     this.#size += 1;
-    return completed.map((n) => ({ key: nodeKey(n.level, n.index), hash: n.hash }));
+    return completed.map((n) => ({ level: n.level, index: n.index, hash: n.hash }));
   }
 
   /** The root hash of the whole tree (RFC 9162 §2.1.1). */
@@ -61,24 +59,22 @@ export class Frontier {
    * Rebuilds the frontier of a tree of `size` leaves from its stored complete nodes: for each set
    * bit, the node that covers that part of the leaves.
    */
-  static async load(size: number, read: (keys: string[]) => Promise<(Uint8Array | undefined)[]>): Promise<Frontier> {
-    const keys: string[] = [];
-    const levels: number[] = [];
+  static async load(size: number, read: ReadNodes): Promise<Frontier> {
+    const at: TreeNodeAt[] = [];
     let start = 0;
     for (let level = 52; level >= 0; level -= 1) {
       const width = 2 ** level;
       if (size - start >= width) {
-        keys.push(nodeKey(level, start / width));
-        levels.push(level);
+        at.push({ level, index: start / width });
         start += width;
       }
     }
-    const nodes = await read(keys);
+    const nodes = await read(at);
     const frontier: (Uint8Array | undefined)[] = [];
     nodes.forEach((node, i) => {
-      const level = levels[i];
-      if (!node || level === undefined) throw new Error(`the stored tree lacks node ${keys[i]} for size ${size}`);
-      frontier[level] = node;
+      const n = at[i];
+      if (!node || n === undefined) throw new Error(`the stored tree lacks node ${n?.level}/${n?.index} for size ${size}`);
+      frontier[n.level] = node;
     });
     return new Frontier(size, frontier);
   }
@@ -91,30 +87,31 @@ export class Frontier {
  */
 export const withStoredNodes = async <T>(
   size: number,
-  read: (keys: string[]) => Promise<(Uint8Array | undefined)[]>,
+  read: ReadNodes,
   compute: (source: NodeSource) => T,
 ): Promise<T> => {
-  const wanted = new Map<string, [number, number]>();
+  const key = (level: number, index: number): string => `${level}/${index}`;
+  const wanted = new Map<string, TreeNodeAt>();
   const placeholder = new Uint8Array(32);
   compute({
     leafCount: () => size,
     node: (level, index) => {
-      wanted.set(nodeKey(level, index), [level, index]);
+      wanted.set(key(level, index), { level, index });
       return placeholder;
     },
   });
-  const keys = [...wanted.keys()];
-  const values = await read(keys);
+  const at = [...wanted.values()];
+  const values = await read(at);
   const nodes = new Map<string, Uint8Array>();
-  keys.forEach((key, i) => {
+  at.forEach((n, i) => {
     const value = values[i];
-    if (!value) throw new Error(`the stored tree lacks node ${key}`);
-    nodes.set(key, value);
+    if (!value) throw new Error(`the stored tree lacks node ${n.level}/${n.index}`);
+    nodes.set(key(n.level, n.index), value);
   });
   return compute({
     leafCount: () => size,
     node: (level, index) => {
-      const node = nodes.get(nodeKey(level, index));
+      const node = nodes.get(key(level, index));
       if (!node) throw new Error(`node ${level}/${index} was not planned`);
       return node;
     },

@@ -29,9 +29,8 @@ import { bytesEqual, toHex } from '../ledger/hex.js';
 import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId } from '../ledger/op.js';
-import { LevelStore } from '../store/level-store.js';
-import { nodeKey, partySeqKey } from '../store/keys.js';
-import type { CommitBatch, Head, LedgerMeta, StateSeal, Store } from '../store/port.js';
+import { ANY_HEAD, sameHead, type CommitBatch, type Head, type LedgerMeta, type StateSeal, type Store } from '../store/port.js';
+import { openStore } from '../store/open-store.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
 import { LedgerService, type LedgerServiceOptions } from './ledger-service.js';
@@ -88,18 +87,22 @@ export type StartupVerify = 'full' | 'tail';
 /** Entries the quick start checks one by one. */
 export const STARTUP_TAIL_ENTRIES = 1000;
 
-/** A commit of no entries: the head, a checkpoint and a seal. */
-export const emptyBatch = (head: Head, checkpoint: string, seal: StateSeal): CommitBatch => ({
+/**
+ * A commit of no entries: the head, a checkpoint and a seal. Over the head the store holds, or,
+ * for a repair by the start-up checks, over any (`ANY_HEAD`).
+ */
+export const emptyBatch = (expectedHead: CommitBatch['expectedHead'], head: Head, checkpoint: string, seal: StateSeal): CommitBatch => ({
+  expectedHead,
   entries: [],
   parties: [],
   keyOwners: [],
   vouchers: [],
   invoicesUsed: [],
   invoicesFreed: [],
-  partyVouchersPut: [],
-  partyVouchersDel: [],
+  listed: [],
+  unlisted: [],
   partySeqs: [],
-  merkleNodes: [],
+  treeNodes: [],
   head,
   seal,
   checkpoint,
@@ -134,7 +137,7 @@ const loadOrCreateKey = async (file: string, party: string, create: boolean): Pr
 export const openLedger = async (o: OpenOptions): Promise<Opened> => {
   installNodeSha256();
   await fs.mkdir(o.dataDir, { recursive: true });
-  const raw = new LevelStore(path.join(o.dataDir, 'db'));
+  const raw = openStore({ kind: 'level', dataDir: o.dataDir });
   const store = o.wrapStore ? o.wrapStore(raw) : raw;
   await store.open();
   try {
@@ -196,13 +199,13 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
   const sealed = { parties: [operator], keyOwners: [[operatorKey, OPERATOR_ID]] as const, vouchers: [], invoicesUsed: [], invoicesFreed: [] };
   applyWrites(sealKey, digest, sealed, { party: () => null, keyOwner: () => null, voucher: () => null, invoice: () => null });
   await store.commit({
-    ...emptyBatch(head, checkpoint, sealKey.seal(1, toHex(frontier.root()), digest)),
+    ...emptyBatch(undefined, head, checkpoint, sealKey.seal(1, toHex(frontier.root()), digest)),
     meta,
     entries: [{ seq: 0, text, opId: opId(payload), effects: JSON.stringify({ vouchers: [], parties: [operator] }) }],
     parties: [operator],
     keyOwners: [[operatorKey, OPERATOR_ID]],
-    partySeqs: [partySeqKey(OPERATOR_ID, 0)],
-    merkleNodes: nodes.map((n) => [n.key, n.hash] as const),
+    partySeqs: [[OPERATOR_ID, 0]],
+    treeNodes: nodes,
   });
   o.logger.info({ ledgerId, name: o.ledgerName }, 'genesis written');
   const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey, sealKey, digest });
@@ -244,7 +247,7 @@ const checkEntry = async (
   if (tail.prev !== prev) {
     // Either entry seq-1 changed (so its hash did) or entry seq's prev did: the stored leaf of
     // seq-1, written when it was appended, tells which.
-    const leaf = seq === 0 ? undefined : await store.merkleNode(nodeKey(0, seq - 1));
+    const leaf = seq === 0 ? undefined : await store.treeNode({ level: 0, index: seq - 1 });
     const bad = seq > 0 && leaf !== undefined && toHex(leaf) === prev ? seq : Math.max(seq - 1, 0);
     throw new StartupError(`entry ${seq}'s prev is not the hash of entry ${seq - 1}: the log was altered at seq ${bad}`, bad);
   }
@@ -303,7 +306,7 @@ export const verifyWholeLog = async (
     }
   }
   // The stored tree must agree with the entries where proofs will read it.
-  const frontierStored = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
+  const frontierStored = await Frontier.load(size, (at) => store.treeNodes(at)).catch(() => undefined);
   if (!frontierStored || !bytesEqual(frontierStored.root(), frontier.root())) {
     const bad = await firstBadLeaf(store, size);
     throw new StartupError('the stored Merkle nodes do not match the log', bad ?? size - 1);
@@ -321,13 +324,13 @@ export const verifyWholeLog = async (
 const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: Claim, tail: number): Promise<Verified | undefined> => {
   if (!storedHead || storedHead.size !== claimed.size || claimed.root === undefined || storedHead.size < 1) return undefined;
   const size = storedHead.size;
-  const frontier = await Frontier.load(size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
+  const frontier = await Frontier.load(size, (at) => store.treeNodes(at)).catch(() => undefined);
   if (!frontier || toHex(frontier.root()) !== claimed.root) return undefined;
   if ((await store.entry(size)) !== undefined) return undefined; // entries past the head
   const from = Math.max(0, size - tail);
   const entries = await store.entries(from, size - from);
-  const leaves = await store.merkleNodes(entries.map((e) => nodeKey(0, e.seq)));
-  const before = from === 0 ? undefined : await store.merkleNode(nodeKey(0, from - 1));
+  const leaves = await store.treeNodes(entries.map((e) => ({ level: 0, index: e.seq })));
+  const before = from === 0 ? undefined : await store.treeNode({ level: 0, index: from - 1 });
   if (from > 0 && before === undefined) return undefined;
   let prev = before === undefined ? ZERO_HASH : toHex(before);
   let lastTime = '';
@@ -429,7 +432,7 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
   }
   if (quick && kept && kept.size < end.head.size) {
     // The whole-log check later verifies this from the entries themselves.
-    const there = await Frontier.load(kept.size, (keys) => store.merkleNodes(keys)).catch(() => undefined);
+    const there = await Frontier.load(kept.size, (at) => store.treeNodes(at)).catch(() => undefined);
     if (!there || toHex(there.root()) !== kept.root) {
       throw new StartupError(`the log's Merkle root at size ${kept.size} does not match ${kept.what}: the log was rewritten`);
     }
@@ -495,8 +498,12 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
     return done(service, 'whole log');
   }
   if (checkpointAtSeal === undefined) {
-    await store.commit(emptyBatch(sealed.head, checkpoint, seal));
+    await store.commit(emptyBatch(ANY_HEAD, sealed.head, checkpoint, seal));
     o.logger.info({ size: seal.size, covered: signed?.size ?? 0 }, 'signed a checkpoint over the sealed log again (the stored one was missing or older)');
+  } else if (!sameHead(storedHead, sealed.head)) {
+    // The head record disagrees with the log the checks proved: write the log's, so that the
+    // writer's first commit extends the head the store holds.
+    await store.commit(emptyBatch(ANY_HEAD, sealed.head, checkpoint, seal));
   }
   const checking = service.checkState(check);
   if (mode === 'full') await checking;
@@ -507,7 +514,7 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
 const firstBadLeaf = async (store: Store, size: number): Promise<number | undefined> => {
   for await (const { seq, text } of store.allEntries()) {
     if (seq >= size) return undefined;
-    const leaf = await store.merkleNode(nodeKey(0, seq));
+    const leaf = await store.treeNode({ level: 0, index: seq });
     if (!leaf || !bytesEqual(leaf, entryHashOfText(text))) return seq;
   }
   return undefined;

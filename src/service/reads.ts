@@ -9,10 +9,9 @@ import type { LedgerInfo, WireVoucher } from '../domain/wire.js';
 export type { LedgerInfo };
 import { toHex } from '../ledger/hex.js';
 import { consistencyProofFromSource, inclusionProofFromSource } from '../ledger/merkle.js';
-import { nodeKey, partyVoucherPrefix } from '../store/keys.js';
-import type { VoucherRecord } from '../store/port.js';
+import type { ListPlace, VoucherRecord } from '../store/port.js';
 import type { LedgerService } from './ledger-service.js';
-import { withStoredNodes } from './merkle-log.js';
+import { withStoredNodes, type ReadNodes } from './merkle-log.js';
 
 export type ReadCode = 'NOT_FOUND' | 'MALFORMED_REQUEST';
 
@@ -63,6 +62,24 @@ const decodeCursor = (cursor: string): string => {
   return Buffer.from(cursor, 'base64url').toString('utf8');
 };
 
+/**
+ * A voucher-list cursor: the list's party and the place of the page's last row, as
+ * `party NUL createdSeq NUL start` (12 and 13 lowercase hex digits), base64url.
+ */
+const LIST_CURSOR = /^([^\u0000]+)\u0000([0-9a-f]{12})\u0000([0-9a-f]{13})$/;
+
+const listCursor = (party: string, place: ListPlace): string =>
+  encodeCursor(`${party}\u0000${place.createdSeq.toString(16).padStart(12, '0')}\u0000${place.start.toString(16).padStart(13, '0')}`);
+
+const listPlaceOf = (party: string, cursor: string): ListPlace => {
+  const m = LIST_CURSOR.exec(decodeCursor(cursor));
+  if (!m) throw new ReadError('MALFORMED_REQUEST', 'cursor is not one this service issued');
+  if (m[1] !== party) throw new ReadError('MALFORMED_REQUEST', 'cursor belongs to another list');
+  return { createdSeq: Number.parseInt(m[2]!, 16), start: BigInt(`0x${m[3]}`) };
+};
+
+const leafAt = (seq: number) => ({ level: 0, index: seq });
+
 export class Reads {
   constructor(readonly service: LedgerService) {}
 
@@ -87,12 +104,12 @@ export class Reads {
     return this.service.checkpoint;
   }
 
-  #readNodes = (keys: string[]) => this.#store.merkleNodes(keys);
+  #readNodes: ReadNodes = (at) => this.#store.treeNodes(at);
 
   async inclusion(seq: number, size = this.service.size): Promise<{ seq: number; treeSize: number; entryHash: string; hashes: string[] }> {
     if (size > this.service.size) throw new ReadError('NOT_FOUND', `the tree has ${this.service.size} entries, not ${size}`);
     if (seq >= size) throw new ReadError('NOT_FOUND', `no entry ${seq} in a tree of ${size}`);
-    const [leaf] = await this.#store.merkleNodes([nodeKey(0, seq)]);
+    const leaf = await this.#store.treeNode(leafAt(seq));
     if (!leaf) throw new ReadError('NOT_FOUND', `no entry ${seq}`);
     const hashes = await withStoredNodes(size, this.#readNodes, (source) => inclusionProofFromSource(source, seq, size));
     return { seq, treeSize: size, entryHash: toHex(leaf), hashes: hashes.map(toHex) };
@@ -108,7 +125,7 @@ export class Reads {
   /** Each entry's stored text (its JCS, the bytes that were hashed) and hash, or NOT_FOUND. */
   async #storedEntries(seqs: readonly number[]): Promise<{ text: string; hash: string }[]> {
     const texts = await Promise.all(seqs.map((seq) => this.#store.entry(seq)));
-    const leaves = await this.#store.merkleNodes(seqs.map((seq) => nodeKey(0, seq)));
+    const leaves = await this.#store.treeNodes(seqs.map(leafAt));
     return seqs.map((seq, i) => {
       const text = texts[i];
       const leaf = leaves[i];
@@ -168,20 +185,17 @@ export class Reads {
     limit: number,
   ): Promise<{ items: WireVoucher[]; next: string | null }> {
     if (caller.id !== partyId && !seesEverything(caller)) throw new ReadError('NOT_FOUND', `no voucher list for ${partyId} that you may read`);
-    let after = cursor === undefined ? undefined : decodeCursor(cursor);
-    if (after !== undefined && !after.startsWith(partyVoucherPrefix(partyId))) {
-      throw new ReadError('MALFORMED_REQUEST', 'cursor belongs to another list');
-    }
+    let after = cursor === undefined ? undefined : listPlaceOf(partyId, cursor);
     const wanted = statuses && new Set<string>(statuses);
     const ids: string[] = [];
-    let lastKey: string | undefined;
+    let last: ListPlace | undefined;
     let more = false;
     // Scan in chunks until the page is full, skipping rows of other statuses.
     for (;;) {
       const rows = await this.#store.partyVouchers(partyId, after, Math.max(limit, 64));
       for (const row of rows) {
         if (wanted && !wanted.has(row.status)) {
-          after = row.key;
+          after = row;
           continue;
         }
         if (ids.length === limit) {
@@ -189,8 +203,8 @@ export class Reads {
           break;
         }
         ids.push(row.voucherId);
-        lastKey = row.key;
-        after = row.key;
+        last = row;
+        after = row;
       }
       if (more || rows.length < Math.max(limit, 64)) break;
     }
@@ -199,7 +213,7 @@ export class Reads {
       if (!r) throw new Error(`voucher ${ids[i]} is listed but missing`);
       return r.state;
     });
-    return { items, next: more && lastKey !== undefined ? encodeCursor(lastKey) : null };
+    return { items, next: more && last !== undefined ? listCursor(partyId, last) : null };
   }
 
   /** A voucher's record if the caller may see it; `NOT_FOUND` otherwise. */

@@ -1,10 +1,10 @@
 /**
- * The state seal: an authenticated digest of the records `decide` reads (parties `p`, key owners
- * `k`, vouchers `v`, invoices `inv`), so that the node never decides — and never signs a
+ * The state seal: an authenticated digest of the records `decide` reads (parties, key owners,
+ * vouchers, invoices, tagged `p`, `k`, `v` and `inv` in their terms), so that the node never decides — and never signs a
  * checkpoint — over derived state that was edited in its data folder.
  *
  *   kState   = HMAC-SHA256(node seed, "rvl/state-seal/v1")
- *   term(r)  = HMAC-SHA256(kState, kind ‖ 0x00 ‖ key ‖ 0x00 ‖ value bytes as stored)
+ *   term(r)  = HMAC-SHA256(kState, tag ‖ 0x00 ‖ id ‖ 0x00 ‖ value bytes as stored)
  *   D        = Σ term(r) mod 2^256 over every sealed record r
  *   seal     = { size, root, digest: D, mac: HMAC-SHA256(kState, "seal" ‖ 0x00 ‖ size ‖ 0x00 ‖ root ‖ 0x00 ‖ D) }
  *
@@ -13,7 +13,7 @@
  * parsing them. The terms are keyed, so without the node seed no one can craft records whose
  * terms keep the sum (an unkeyed sum would fall to a generalized-birthday search). kState never
  * leaves the process and is never logged. The value bytes are the store's: JSON.stringify of the
- * record for the JSON sublevels (a record decoded and stringified again gives the same bytes),
+ * record for parties and vouchers (a record decoded and stringified again gives the same bytes),
  * the UTF-8 string for the others.
  */
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
@@ -24,6 +24,9 @@ import { SEALED_KINDS, type SealedKind, type StateSeal, type Store, type Voucher
 /** Domain separation of kState from every other use of the node seed. */
 export const STATE_SEAL_TAG = 'rvl/state-seal/v1';
 const SEP = Buffer.from([0x00]);
+
+/** Each sealed kind's tag in its terms (part of every stored seal: never change one). */
+const TAG: Readonly<Record<SealedKind, string>> = { parties: 'p', keyOwners: 'k', vouchers: 'v', invoices: 'inv' };
 const LIMBS = 8;
 
 /** A sum of terms mod 2^256, as eight 32-bit limbs, least significant first. */
@@ -95,9 +98,9 @@ export class SealKey {
     return new SealKey(createSecretKey(derived));
   }
 
-  /** A record's term: HMAC(kState, kind ‖ 0x00 ‖ key ‖ 0x00 ‖ value); strings are hashed as UTF-8. */
-  term(kind: SealedKind, key: string, value: string | Uint8Array): Buffer {
-    return createHmac('sha256', this.#key).update(kind).update(SEP).update(key).update(SEP).update(value).digest();
+  /** A record's term: HMAC(kState, tag ‖ 0x00 ‖ id ‖ 0x00 ‖ value); strings are hashed as UTF-8. */
+  term(kind: SealedKind, id: string, value: string | Uint8Array): Buffer {
+    return createHmac('sha256', this.#key).update(TAG[kind]).update(SEP).update(id).update(SEP).update(value).digest();
   }
 
   #mac(size: number, root: string, digest: string): Buffer {
@@ -145,28 +148,28 @@ export interface SealedOriginals {
 export const applyWrites = (key: SealKey, digest: Digest, writes: SealedWrites, before: SealedOriginals): void => {
   for (const party of writes.parties) {
     const old = before.party(party.id);
-    if (old) digest.sub(key.term('p', party.id, JSON.stringify(old)));
-    digest.add(key.term('p', party.id, JSON.stringify(party)));
+    if (old) digest.sub(key.term('parties', party.id, JSON.stringify(old)));
+    digest.add(key.term('parties', party.id, JSON.stringify(party)));
   }
   for (const [publicKey, owner] of writes.keyOwners) {
     const old = before.keyOwner(publicKey);
-    if (old !== null) digest.sub(key.term('k', publicKey, old));
-    digest.add(key.term('k', publicKey, owner));
+    if (old !== null) digest.sub(key.term('keyOwners', publicKey, old));
+    digest.add(key.term('keyOwners', publicKey, owner));
   }
   for (const record of writes.vouchers) {
     const id = record.state.id;
     const old = before.voucher(id);
-    if (old) digest.sub(key.term('v', id, JSON.stringify(old)));
-    digest.add(key.term('v', id, JSON.stringify(record)));
+    if (old) digest.sub(key.term('vouchers', id, JSON.stringify(old)));
+    digest.add(key.term('vouchers', id, JSON.stringify(record)));
   }
   for (const id of writes.invoicesFreed) {
     const old = before.invoice(id);
-    if (old !== null) digest.sub(key.term('inv', id, old));
+    if (old !== null) digest.sub(key.term('invoices', id, old));
   }
   for (const [id, root] of writes.invoicesUsed) {
     const old = before.invoice(id);
-    if (old !== null) digest.sub(key.term('inv', id, old));
-    digest.add(key.term('inv', id, root));
+    if (old !== null) digest.sub(key.term('invoices', id, old));
+    digest.add(key.term('invoices', id, root));
   }
 };
 
@@ -174,7 +177,7 @@ export const applyWrites = (key: SealKey, digest: Digest, writes: SealedWrites, 
 const SCAN_CHUNK = 1024;
 
 /**
- * Recomputes D from every sealed record as stored (raw bytes, one iterator per sublevel).
+ * Recomputes D from every sealed record as stored (raw bytes, one pass per kind).
  * `onProgress` sees the count of records hashed; it may throw to stop the scan.
  */
 export const scanState = async (store: Store, key: SealKey, onProgress?: (records: number) => void): Promise<{ digest: Digest; records: number }> => {
@@ -207,7 +210,7 @@ export const findBadRecord = async (store: Store, size: number): Promise<{ detai
     }
     return effectsAt.get(seq);
   };
-  for await (const chunk of store.sealedRecords('v', SCAN_CHUNK)) {
+  for await (const chunk of store.sealedRecords('vouchers', SCAN_CHUNK)) {
     for (const [id, value] of chunk) {
       let record: VoucherRecord;
       try {
@@ -229,7 +232,7 @@ export const findBadRecord = async (store: Store, size: number): Promise<{ detai
       }
     }
   }
-  for await (const chunk of store.sealedRecords('p', SCAN_CHUNK)) {
+  for await (const chunk of store.sealedRecords('parties', SCAN_CHUNK)) {
     for (const [id, value] of chunk) {
       const seqs = await store.partySeqs(id);
       const last = seqs.at(-1);

@@ -1,5 +1,7 @@
 /**
- * Key encodings for the store. Numbers are fixed-width lowercase hex so that keys sort in numeric
+ * The LevelDB adapter's key encodings (src/store/level-store.ts); the port speaks of seqs, tree
+ * nodes and list places, never of these keys. The offline admin tools that read the adapter's
+ * records wholesale (src/admin) use them too. Numbers are fixed-width lowercase hex so that keys sort in numeric
  * order; composite keys join their parts with NUL, which no party id, voucher id or hex string can
  * contain, so two different tuples never encode to the same key.
  */
@@ -15,13 +17,15 @@ export const offsetKey = (n: bigint): string => n.toString(16).padStart(13, '0')
 /** A Merkle node: level (2 hex digits) then index. */
 export const nodeKey = (level: number, index: number): string => `${level.toString(16).padStart(2, '0')}${seqKey(index)}`;
 
-/**
- * The per-party voucher list key: party, then the §8 list order (`createdSeq`, then range start).
- * (`createdSeq`, `start`) is unique per voucher: one op creates vouchers of one root only, with
- * distinct starts.
- */
+/** The per-party voucher list key: party, then the §8 list order (`createdSeq`, then range start). */
 export const partyVoucherKey = (party: string, createdSeq: number, start: bigint): string =>
   `${party}${SEP}${seqKey(createdSeq)}${SEP}${offsetKey(start)}`;
+
+/** A list key's place: its `createdSeq` and range start (the inverse of `partyVoucherKey` past the party). */
+export const parseListPlace = (key: string): { createdSeq: number; start: bigint } => {
+  const [, seq = '', start = ''] = key.split(SEP);
+  return { createdSeq: parseSeqKey(seq), start: BigInt(`0x${start}`) };
+};
 
 /** The prefix under which one party's voucher keys sort. */
 export const partyVoucherPrefix = (party: string): string => `${party}${SEP}`;

@@ -5,24 +5,32 @@
 import { Level } from 'level';
 import type { Party } from '../domain/index.js';
 import {
+  nodeKey,
+  parseListPlace,
   parseSeqKey,
+  partySeqKey,
+  partySeqPrefix,
+  partyVoucherKey,
   partyVoucherPrefix,
   prefixEnd,
   seqKey,
-  partySeqPrefix,
 } from './keys.js';
-import type {
-  CommitBatch,
-  Head,
-  SealedKind,
-  StateSeal,
-  LedgerMeta,
-  PartyVoucherRow,
-  RawRecord,
-  StoredEntry,
-  Store,
-  StoreSnapshot,
-  VoucherRecord,
+import {
+  HeadMovedError,
+  headAllows,
+  type CommitBatch,
+  type Head,
+  type LedgerMeta,
+  type ListPlace,
+  type PartyVoucherRow,
+  type RawRecord,
+  type SealedKind,
+  type StateSeal,
+  type Store,
+  type StoreSnapshot,
+  type StoredEntry,
+  type TreeNodeAt,
+  type VoucherRecord,
 } from './port.js';
 
 /** The seqs stored as keys `<prefix><seq>` of an index sublevel. */
@@ -149,7 +157,7 @@ export class LevelStore implements Store {
   }
 
   async *sealedRecords(kind: SealedKind, chunkRecordsMax: number): AsyncIterable<readonly (readonly [string, Uint8Array])[]> {
-    const sub = { p: this.#parties, k: this.#keys, v: this.#vouchers, inv: this.#invoices }[kind] as unknown as Level<string, string>;
+    const sub = { parties: this.#parties, keyOwners: this.#keys, vouchers: this.#vouchers, invoices: this.#invoices }[kind] as unknown as Level<string, string>;
     yield* inChunks(sub.iterator<string, Uint8Array>({ keyEncoding: 'utf8', valueEncoding: 'view' }), chunkRecordsMax);
   }
 
@@ -219,13 +227,13 @@ export class LevelStore implements Store {
     return this.#invoices.getSync(invoiceId);
   }
 
-  async partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]> {
+  async partyVouchers(party: string, after: ListPlace | undefined, limit: number): Promise<PartyVoucherRow[]> {
     const prefix = partyVoucherPrefix(party);
-    const lower = afterKey !== undefined && afterKey.startsWith(prefix) ? { gt: afterKey } : { gte: prefix };
+    const lower = after === undefined ? { gte: prefix } : { gt: partyVoucherKey(party, after.createdSeq, after.start) };
     const rows: PartyVoucherRow[] = [];
     for await (const [key, value] of this.#partyVouchers.iterator({ ...lower, lt: prefixEnd(prefix), limit })) {
       const cut = value.lastIndexOf('\u0000');
-      rows.push({ key, voucherId: value.slice(0, cut), status: value.slice(cut + 1) });
+      rows.push({ ...parseListPlace(key), voucherId: value.slice(0, cut), status: value.slice(cut + 1) });
     }
     return rows;
   }
@@ -234,38 +242,56 @@ export class LevelStore implements Store {
     return seqsUnder(this.#partySeqs, partySeqPrefix(partyId));
   }
 
-  async merkleNode(key: string): Promise<Uint8Array | undefined> {
-    return this.#nodes.getSync(key);
+  async treeNode(at: TreeNodeAt): Promise<Uint8Array | undefined> {
+    return this.#nodes.getSync(nodeKey(at.level, at.index));
   }
 
-  async merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return keys.map((key) => this.#nodes.getSync(key));
+  async treeNodes(at: readonly TreeNodeAt[]): Promise<(Uint8Array | undefined)[]> {
+    return at.map((n) => this.#nodes.getSync(nodeKey(n.level, n.index)));
   }
 
-  /** Batches built ahead by `stage`, by their entries array (kept by the `{ ...staged, checkpoint }` the writer commits). */
-  readonly #staged = new WeakMap<object, ReturnType<Level<string, string>['batch']>>();
+  /** Batches built ahead by `prepare`, by their entries array (kept by the `{ ...prepared, checkpoint }` the writer commits). */
+  readonly #prepared = new WeakMap<object, ReturnType<Level<string, string>['batch']>>();
 
   /**
-   * Builds a batch's writes now, all but its checkpoint (the writer stages a batch while the one
-   * before it is still being written); `commit` of a batch with the same `entries` then only adds
-   * the checkpoint and writes. Staging writes nothing.
+   * The stored head as of the last commit through this store (LevelDB's lock keeps any other
+   * process out while it is open); `null` until read, and again after `importRecords`.
    */
-  stage(b: Omit<CommitBatch, 'checkpoint'>): void {
-    this.#staged.set(b.entries, this.#build(b));
+  #head: Head | undefined | null = null;
+
+  /**
+   * Builds a batch's writes now, all but its checkpoint; `commit` of a batch with the same
+   * `entries` then only adds the checkpoint and writes.
+   */
+  prepare(b: Omit<CommitBatch, 'checkpoint'>): void {
+    this.#prepared.set(b.entries, this.#build(b));
   }
 
   /**
    * One atomic, fsync'd batch. Keys are prefixed and values encoded here and written through a
    * chained batch on the root database: an array batch, or one routed through the sublevels,
    * blocks the event loop several times longer for the same operations (measured: 500 puts block
-   * about 10 ms as an array batch and about 1 ms chained).
+   * about 10 ms as an array batch and about 1 ms chained). Commits are one at a time (the
+   * writer's loop), so the head checked here cannot move before the batch is written.
    */
   async commit(b: CommitBatch): Promise<void> {
-    let batch = this.#staged.get(b.entries);
-    this.#staged.delete(b.entries);
+    let batch = this.#prepared.get(b.entries);
+    this.#prepared.delete(b.entries);
+    if (this.#head === null) this.#head = await this.head();
+    if (!headAllows(b.expectedHead, this.#head)) {
+      await batch?.close();
+      throw new HeadMovedError(b.expectedHead, this.#head);
+    }
     batch ??= this.#build(b);
     batch.put(this.#prefix.meta + CHECKPOINT_KEY, JSON.stringify(b.checkpoint));
-    await batch.write({ sync: true });
+    try {
+      await batch.write({ sync: true });
+    } catch (err) {
+      // A failed write may or may not have reached the disk: read the head again before the next.
+      this.#head = null;
+      throw err;
+    }
+    this.#head = b.head;
   }
 
   /**
@@ -302,11 +328,8 @@ export class LevelStore implements Store {
     }
   }
 
-  /**
-   * Writes raw records (from a backup) as one batch, fsync'd when `sync`. Only for filling a new,
-   * empty database: it bypasses every check of `commit`.
-   */
   async importRecords(records: readonly RawRecord[], o: { readonly sync: boolean }): Promise<void> {
+    this.#head = null;
     const batch = this.#db.batch();
     for (const [key, value] of records) batch.put(key as never, value as never, { keyEncoding: 'view', valueEncoding: 'view' });
     await batch.write({ sync: o.sync });
@@ -331,10 +354,10 @@ export class LevelStore implements Store {
     for (const v of b.vouchers) json(p.vouchers, v.state.id, v);
     for (const id of b.invoicesFreed) del(p.invoices, id);
     for (const [id, root] of b.invoicesUsed) put(p.invoices, id, root);
-    for (const key of b.partyVouchersDel) del(p.partyVouchers, key);
-    for (const [key, id, status] of b.partyVouchersPut) put(p.partyVouchers, key, `${id}\u0000${status}`);
-    for (const key of b.partySeqs) put(p.partySeqs, key, '');
-    for (const [key, hash] of b.merkleNodes) batch.put(p.nodes + key, hash as never, { valueEncoding: 'view' });
+    for (const r of b.unlisted) del(p.partyVouchers, partyVoucherKey(r.party, r.createdSeq, r.start));
+    for (const r of b.listed) put(p.partyVouchers, partyVoucherKey(r.party, r.createdSeq, r.start), `${r.voucherId}\u0000${r.status}`);
+    for (const [partyId, seq] of b.partySeqs) put(p.partySeqs, partySeqKey(partyId, seq), '');
+    for (const n of b.treeNodes) batch.put(p.nodes + nodeKey(n.level, n.index), n.hash as never, { valueEncoding: 'view' });
     json(p.meta, HEAD_KEY, b.head);
     json(p.meta, SEAL_KEY, b.seal);
     return batch;

@@ -1,6 +1,9 @@
 /**
- * The storage port: what the service needs from durable storage, and nothing about LevelDB.
- * Every write goes through `commit`, which is atomic and durable (fsync'd) or fails as a whole.
+ * The storage port: what the service needs from durable storage, in the ledger's words (entries,
+ * checkpoints, parties, vouchers, their indexes, the Merkle tree's nodes). How a backend lays these
+ * out (keys, encodings, tables) is its own business: the LevelDB adapter keeps its key encodings
+ * in src/store/keys.ts. Every write goes through `commit`, which appends one group commit
+ * atomically and durably (fsync'd), only on top of the head it names, or fails as a whole.
  */
 import type { Party } from '../domain/index.js';
 import type { WireVoucher } from '../domain/wire.js';
@@ -40,18 +43,42 @@ export interface StoredEntry {
   readonly text: string;
 }
 
-/** One entry of a party's voucher list, in the §8 order. */
-export interface PartyVoucherRow {
-  readonly key: string;
+/**
+ * A place in a party's voucher list (§8 `GET /v1/parties/:id/vouchers`): the list is ordered by
+ * the voucher's `createdSeq`, then its range start. The pair is unique per voucher: one op
+ * creates vouchers of one root only, with distinct starts.
+ */
+export interface ListPlace {
+  readonly createdSeq: number;
+  readonly start: bigint;
+}
+
+/** One row of a party's voucher list: where it stands, the voucher, and its status. */
+export interface PartyVoucherRow extends ListPlace {
   readonly voucherId: string;
   readonly status: string;
 }
 
+/** A row written to one party's voucher list. */
+export interface Listing extends PartyVoucherRow {
+  readonly party: string;
+}
+
+/** A node of the ledger's Merkle tree (RFC 9162): level 0 holds the leaves (entry hashes). */
+export interface TreeNodeAt {
+  readonly level: number;
+  readonly index: number;
+}
+
+export interface TreeNode extends TreeNodeAt {
+  readonly hash: Uint8Array;
+}
+
 /**
- * The sublevels whose records `decide` reads (parties, key owners, vouchers, invoices): the
- * records the state seal covers (src/service/state-seal.ts).
+ * The records `decide` reads (parties, key owners, vouchers, invoices): the records the state
+ * seal covers (src/service/state-seal.ts).
  */
-export const SEALED_KINDS = ['p', 'k', 'v', 'inv'] as const;
+export const SEALED_KINDS = ['parties', 'keyOwners', 'vouchers', 'invoices'] as const;
 export type SealedKind = (typeof SEALED_KINDS)[number];
 
 /**
@@ -66,8 +93,18 @@ export interface StateSeal {
   readonly mac: string;
 }
 
-/** Everything one group commit writes. */
+/**
+ * Everything one group commit writes: its entries, the records they change, the indexes over
+ * them, and the head, seal and signed checkpoint after it.
+ */
 export interface CommitBatch {
+  /**
+   * The head this batch extends: the commit writes only if the stored head is still this one
+   * (size and last hash), and fails with {@link HeadMovedError} otherwise. `undefined`: the store
+   * must be empty (the genesis commit). {@link ANY_HEAD}: a repair by the node's own start-up
+   * checks, which write what they proved from the log whatever head record the store holds.
+   */
+  readonly expectedHead: Head | undefined | typeof ANY_HEAD;
   readonly meta?: LedgerMeta;
   readonly entries: readonly { readonly seq: number; readonly text: string; readonly opId: string; readonly effects: string }[];
   readonly parties: readonly Party[];
@@ -75,19 +112,48 @@ export interface CommitBatch {
   readonly vouchers: readonly VoucherRecord[];
   readonly invoicesUsed: readonly (readonly [invoiceId: string, rootId: string])[];
   readonly invoicesFreed: readonly string[];
-  readonly partyVouchersPut: readonly (readonly [key: string, voucherId: string, status: string])[];
-  readonly partyVouchersDel: readonly string[];
+  /** Rows added to (or whose status changed in) the parties' voucher lists. */
+  readonly listed: readonly Listing[];
+  /** Rows removed from the parties' voucher lists. */
+  readonly unlisted: readonly (ListPlace & { readonly party: string })[];
   /** The entries that registered or updated a party. */
-  readonly partySeqs: readonly string[];
-  readonly merkleNodes: readonly (readonly [key: string, hash: Uint8Array])[];
+  readonly partySeqs: readonly (readonly [partyId: string, seq: number])[];
+  /** The tree nodes the batch's entries complete, the leaves among them. */
+  readonly treeNodes: readonly TreeNode[];
   readonly head: Head;
   /** The state seal as of `head` (every sealed record after this batch). */
   readonly seal: StateSeal;
   readonly checkpoint: string;
 }
 
-/** One stored key and its value, as the bytes LevelDB holds them (a backup's record). */
+/**
+ * One record of a store's own dump, as opaque bytes (a backup's record): only a store of the same
+ * kind reads them back (`importRecords`).
+ */
 export type RawRecord = readonly [key: Uint8Array, value: Uint8Array];
+
+/** The `expectedHead` of a start-up repair (see {@link CommitBatch.expectedHead}). */
+export const ANY_HEAD = Symbol('any head');
+
+/** The head a commit expected is not the stored one: nothing was written. */
+export class HeadMovedError extends Error {
+  constructor(
+    readonly expected: Head | undefined | typeof ANY_HEAD,
+    readonly found: Head | undefined,
+  ) {
+    const size = (h: Head | undefined) => (h ? `size ${h.size}` : 'empty');
+    super(`the stored head is ${size(found)}, not ${expected === ANY_HEAD ? 'any' : size(expected)} as the commit expected`);
+    this.name = 'HeadMovedError';
+  }
+}
+
+/** Whether two heads are the same point of the log (size and last hash). */
+export const sameHead = (a: Head | undefined, b: Head | undefined): boolean =>
+  a === undefined || b === undefined ? a === b : a.size === b.size && a.lastHash === b.lastHash;
+
+/** Whether a commit that expects `expected` may be written over the stored head `stored`. */
+export const headAllows = (expected: Head | undefined | typeof ANY_HEAD, stored: Head | undefined): boolean =>
+  expected === ANY_HEAD || sameHead(expected, stored);
 
 /**
  * A consistent read of everything stored, as of the moment it was taken: writes committed after
@@ -98,7 +164,7 @@ export interface StoreSnapshot {
   readonly meta: LedgerMeta | undefined;
   readonly head: Head | undefined;
   readonly checkpoint: string | undefined;
-  /** Every stored record in key order, at most `chunkRecordsMax` at a time. Call it once. */
+  /** Every stored record in the store's own order, at most `chunkRecordsMax` at a time. Call it once. */
   records(chunkRecordsMax: number): AsyncIterable<readonly RawRecord[]>;
   close(): Promise<void>;
 }
@@ -129,29 +195,43 @@ export interface Store {
 
   voucher(id: string): Promise<VoucherRecord | undefined>;
   invoiceRoot(invoiceId: string): Promise<string | undefined>;
-  partyVouchers(party: string, afterKey: string | undefined, limit: number): Promise<PartyVoucherRow[]>;
+  /** One party's voucher list in its order, after `after` (exclusive), at most `limit` rows. */
+  partyVouchers(party: string, after: ListPlace | undefined, limit: number): Promise<PartyVoucherRow[]>;
   partySeqs(partyId: string): Promise<number[]>;
 
   /**
-   * Streams every record of one sealed sublevel in key order, `chunkRecordsMax` at a time: its
-   * key, and its value as the exact bytes stored (the state check hashes them unparsed).
+   * Streams every record of one sealed kind in the order of its id, `chunkRecordsMax` at a time:
+   * its id (party id, public key, voucher id, invoice id), and its value as the exact bytes
+   * stored (the state check hashes them unparsed): JSON text for parties and vouchers, the owning
+   * party's id for key owners, the root voucher's id for invoices.
    */
   sealedRecords(kind: SealedKind, chunkRecordsMax: number): AsyncIterable<readonly (readonly [key: string, value: Uint8Array])[]>;
   /** The first seq at or after `seq` that has stored receipt effects (a log cut short leaves them). */
   effectsFrom(seq: number): Promise<number | undefined>;
 
-  merkleNode(key: string): Promise<Uint8Array | undefined>;
-  merkleNodes(keys: readonly string[]): Promise<(Uint8Array | undefined)[]>;
+  treeNode(at: TreeNodeAt): Promise<Uint8Array | undefined>;
+  /** The nodes asked for, in the order asked, `undefined` where none is stored. */
+  treeNodes(at: readonly TreeNodeAt[]): Promise<(Uint8Array | undefined)[]>;
 
   /**
-   * Optional: builds a batch's writes ahead of its commit (the writer stages a batch while the one
-   * before it is being written); `commit` of a batch with the same `entries` array then writes
-   * them with its checkpoint. Staging writes nothing, and a staged batch never committed is
-   * never written.
+   * Lets the store do a batch's encoding work before its checkpoint is signed (the writer calls
+   * it while the batch before is still being written). It writes nothing; a `commit` of a batch
+   * with the same `entries` array then uses what was prepared, and a prepared batch never
+   * committed is never written. A store with nothing to do ahead does nothing.
    */
-  stage?(batch: Omit<CommitBatch, 'checkpoint'>): void;
+  prepare(batch: Omit<CommitBatch, 'checkpoint'>): void;
+  /**
+   * Appends one group commit: its entries with its checkpoint and everything else in it,
+   * atomically and durably, only if the stored head is still `batch.expectedHead`
+   * ({@link HeadMovedError} otherwise, having written nothing). The one write of the port.
+   */
   commit(batch: CommitBatch): Promise<void>;
 
   /** Takes a consistent snapshot of everything stored (see {@link StoreSnapshot}). */
   snapshot(): Promise<StoreSnapshot>;
+  /**
+   * Writes a dump's records into a new, empty store, fsync'd when `sync`: the inverse of
+   * `snapshot().records()` for a store of the same kind. It bypasses every check of `commit`.
+   */
+  importRecords(records: readonly RawRecord[], o: { readonly sync: boolean }): Promise<void>;
 }

@@ -14,6 +14,7 @@ import { canonicalize } from '../../src/ledger/jcs.js';
 import { opPreimage } from '../../src/ledger/op.js';
 import { sign } from '../../src/ledger/ed25519.js';
 import { Frontier } from '../../src/service/merkle-log.js';
+import { nodeKey } from '../../src/store/keys.js';
 import { entryHashOfText } from '../../src/ledger/entry.js';
 import { Harness, key } from '../support/harness.js';
 
@@ -123,8 +124,8 @@ describe(`reliability: tampered derived state and uncovered entries (seed ${seed
         seq = head.size;
         const text = canonicalize({ v: 1, seq, time: new Date().toISOString(), prev: head.lastHash, op: { payload, signatures } });
         const nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
-        const f = await Frontier.load(seq, async (keys) => Promise.all(keys.map((k) => nodes.get(k))));
-        for (const n of f.append(entryHashOfText(text))) await nodes.put(n.key, n.hash);
+        const f = await Frontier.load(seq, async (at) => Promise.all(at.map((n) => nodes.get(nodeKey(n.level, n.index)))));
+        for (const n of f.append(entryHashOfText(text))) await nodes.put(nodeKey(n.level, n.index), n.hash);
         await db.sublevel<string, string>('e', { valueEncoding: 'utf8' }).put(seqKey(seq), text);
       });
       const h = await Harness.start({ dataDir: dir });

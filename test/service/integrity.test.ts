@@ -188,9 +188,9 @@ const appendEntry = async (dataDir: string, payload: Record<string, unknown>, si
   const text = canonicalize({ v: 1, seq, time, prev: head.lastHash, op: { payload, signatures } });
   await edit(dataDir, async (db) => {
     const nodes = db.sublevel<string, Uint8Array>('m', { valueEncoding: 'view' });
-    const frontier = await Frontier.load(seq, async (keys) => Promise.all(keys.map((k) => nodes.get(k))));
+    const frontier = await Frontier.load(seq, async (at) => Promise.all(at.map((n) => nodes.get(nodeKey(n.level, n.index)))));
     const hash = entryHashOfText(text);
-    for (const n of frontier.append(hash)) await nodes.put(n.key, n.hash);
+    for (const n of frontier.append(hash)) await nodes.put(nodeKey(n.level, n.index), n.hash);
     await sub(db, 'e').put(seqKey(seq), text);
     await db.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('head', { size: seq + 1, lastHash: Buffer.from(hash).toString('hex'), lastTime: time });
   });

@@ -4,16 +4,28 @@
  * empty, opened store, a way to close and open it again on the same data, and a way to remove it.
  *
  * The batches are written by hand, not through the service, so that each case names exactly the
- * records it expects back. The batch's index keys (`partyVouchersPut`, `partySeqs`, `merkleNodes`)
- * are encoded as the service encodes them, with `src/store/keys.ts`; `pvKey`, `psKey` and `mKey`
- * below are the only places that know those encodings, so a port that takes these indexes in the
- * domain's words changes only them.
+ * records it expects back, in the port's words only (seqs, list places, tree nodes): nothing here
+ * knows how a backend lays them out.
  */
 import { describe, expect, it } from 'vitest';
 import type { Party } from '../../src/domain/index.js';
 import type { WireVoucher } from '../../src/domain/wire.js';
-import { nodeKey, partySeqKey, partyVoucherKey } from '../../src/store/keys.js';
-import type { CommitBatch, Head, LedgerMeta, PartyVoucherRow, RawRecord, SealedKind, StateSeal, Store, VoucherRecord } from '../../src/store/port.js';
+import {
+  ANY_HEAD,
+  HeadMovedError,
+  SEALED_KINDS,
+  type CommitBatch,
+  type Head,
+  type LedgerMeta,
+  type Listing,
+  type PartyVoucherRow,
+  type RawRecord,
+  type SealedKind,
+  type StateSeal,
+  type Store,
+  type TreeNode,
+  type VoucherRecord,
+} from '../../src/store/port.js';
 
 export interface StoreUnderTest {
   readonly store: Store;
@@ -23,9 +35,12 @@ export interface StoreUnderTest {
   dispose(): Promise<void>;
 }
 
-const pvKey = (party: string, createdSeq: number, start: bigint): string => partyVoucherKey(party, createdSeq, start);
-const psKey = (party: string, seq: number): string => partySeqKey(party, seq);
-const mKey = (level: number, index: number): string => nodeKey(level, index);
+/** A row of `party`'s voucher list at (createdSeq, start). */
+const row = (party: string, createdSeq: number, start: bigint, voucherId: string, status: string): Listing => ({ party, createdSeq, start, voucherId, status });
+const place = (party: string, createdSeq: number, start: bigint) => ({ party, createdSeq, start });
+/** What `partyVouchers` answers for a row (the party is the list's). */
+const listed = ({ party: _party, ...r }: Listing): PartyVoucherRow => r;
+const node = (level: number, index: number, ...bytes: number[]): TreeNode => ({ level, index, hash: Uint8Array.of(...bytes) });
 
 const hex = (c: string): string => c.repeat(64);
 
@@ -86,20 +101,25 @@ const entry = (seq: number, tag = 'e') => ({
 const headAt = (size: number, tag = 'h'): Head => ({ size, lastHash: `${tag}${size}`.padStart(64, 'a'), lastTime: `2026-12-01T00:00:${String(size % 60).padStart(2, '0')}.000Z` });
 const sealAt = (size: number, tag = 's'): StateSeal => ({ size, root: `${tag}${size}r`.padStart(64, 'b'), digest: `${tag}${size}d`.padStart(64, 'c'), mac: `${tag}${size}m`.padStart(64, 'd') });
 
-/** A batch of the given entries with nothing else, its head and seal at the end of them. */
+/**
+ * A batch of the given entries with nothing else, its head and seal at the end of them, over the
+ * head `headAt` gives the seq of its first entry (none before seq 0).
+ */
 const batchOf = (entries: readonly ReturnType<typeof entry>[], more: Partial<CommitBatch> = {}): CommitBatch => {
   const size = (entries.at(-1)?.seq ?? -1) + 1;
+  const first = entries[0]?.seq ?? size;
   return {
+    expectedHead: first === 0 ? undefined : headAt(first),
     entries,
     parties: [],
     keyOwners: [],
     vouchers: [],
     invoicesUsed: [],
     invoicesFreed: [],
-    partyVouchersPut: [],
-    partyVouchersDel: [],
+    listed: [],
+    unlisted: [],
     partySeqs: [],
-    merkleNodes: entries.map((e) => [mKey(0, e.seq), Uint8Array.of(0xee, e.seq & 0xff, e.seq >> 8)] as const),
+    treeNodes: entries.map((e) => node(0, e.seq, 0xee, e.seq & 0xff, e.seq >> 8)),
     head: headAt(size),
     seal: sealAt(size),
     checkpoint: `ledger-contract\n${size}\n`,
@@ -130,13 +150,13 @@ const text = (b: Uint8Array): string => new TextDecoder().decode(b);
 /** Every row of a party's voucher list, fetched `pageSize` at a time. */
 const pageThrough = async (store: Store, partyId: string, pageSize: number): Promise<PartyVoucherRow[]> => {
   const rows: PartyVoucherRow[] = [];
-  let after: string | undefined;
+  let after: PartyVoucherRow | undefined;
   for (let pages = 0; pages < 1000; pages += 1) {
     const page = await store.partyVouchers(partyId, after, pageSize);
     expect(page.length).toBeLessThanOrEqual(pageSize);
     if (page.length === 0) return rows;
     rows.push(...page);
-    after = page.at(-1)!.key;
+    after = page.at(-1);
   }
   throw new Error('paging did not end');
 };
@@ -152,16 +172,9 @@ const FIRST: CommitBatch = batchOf([entry(0), entry(1)], {
   ],
   vouchers: [voucher('V1', { seqs: [1] })],
   invoicesUsed: [['INV-1', 'V1'], ['INV-2', 'V1']],
-  partyVouchersPut: [
-    [pvKey('CORE', 1, 0n), 'V1', 'active'],
-    [pvKey('SUP', 1, 0n), 'V1', 'active'],
-  ],
-  partySeqs: [psKey('OPERATOR', 0), psKey('CORE', 1), psKey('SUP', 1)],
-  merkleNodes: [
-    [mKey(0, 0), Uint8Array.of(1, 2, 3)],
-    [mKey(0, 1), Uint8Array.of(4, 5, 6)],
-    [mKey(1, 0), Uint8Array.of(7, 8, 9, 0)],
-  ],
+  listed: [row('CORE', 1, 0n, 'V1', 'active'), row('SUP', 1, 0n, 'V1', 'active')],
+  partySeqs: [['OPERATOR', 0], ['CORE', 1], ['SUP', 1]],
+  treeNodes: [node(0, 0, 1, 2, 3), node(0, 1, 4, 5, 6), node(1, 0, 7, 8, 9, 0)],
 });
 
 /** Asserts that every record FIRST wrote reads back as written. */
@@ -180,11 +193,11 @@ const expectFirst = async (store: Store): Promise<void> => {
   expect(await store.voucher('V1')).toEqual(FIRST.vouchers[0]);
   expect(await store.invoiceRoot('INV-1')).toBe('V1');
   expect(await store.invoiceRoot('INV-2')).toBe('V1');
-  expect(await store.partyVouchers('CORE', undefined, 10)).toEqual([{ key: pvKey('CORE', 1, 0n), voucherId: 'V1', status: 'active' }]);
-  expect(await store.partyVouchers('SUP', undefined, 10)).toEqual([{ key: pvKey('SUP', 1, 0n), voucherId: 'V1', status: 'active' }]);
+  expect(await store.partyVouchers('CORE', undefined, 10)).toEqual([listed(row('CORE', 1, 0n, 'V1', 'active'))]);
+  expect(await store.partyVouchers('SUP', undefined, 10)).toEqual([listed(row('SUP', 1, 0n, 'V1', 'active'))]);
   expect(await store.partySeqs('OPERATOR')).toEqual([0]);
   expect(await store.partySeqs('CORE')).toEqual([1]);
-  for (const [key, hash] of FIRST.merkleNodes) expect(bytesOf(await store.merkleNode(key))).toEqual([...hash]);
+  for (const n of FIRST.treeNodes) expect(bytesOf(await store.treeNode(n))).toEqual([...n.hash]);
 };
 
 export const storeContract = (name: string, make: () => Promise<StoreUnderTest>): void => {
@@ -212,7 +225,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.effectsFrom(0)).toBeUndefined();
         expect(await store.parties(undefined, 10)).toEqual([]);
         expect(await store.partyVouchers('CORE', undefined, 10)).toEqual([]);
-        for (const kind of ['p', 'k', 'v', 'inv'] as const) expect((await collect(store.sealedRecords(kind, 10))).flat()).toEqual([]);
+        for (const kind of SEALED_KINDS) expect((await collect(store.sealedRecords(kind, 10))).flat()).toEqual([]);
       }));
 
     it('a commit is visible whole once it resolves, every field of the batch, and reads the same after a reopen', () =>
@@ -228,7 +241,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         expect(await again.keyOwner(hex('9'))).toBeUndefined();
         expect(await again.voucher('V2')).toBeUndefined();
         expect(await again.invoiceRoot('INV-3')).toBeUndefined();
-        expect(await again.merkleNode(mKey(1, 1))).toBeUndefined();
+        expect(await again.treeNode({ level: 1, index: 1 })).toBeUndefined();
         expect(await again.seqOfOp(hex('0'))).toBeUndefined();
         expect(await again.partySeqs('NOBODY')).toEqual([]);
       }));
@@ -243,9 +256,9 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
           keyOwners: [[hex('7'), 'CORE']],
           vouchers: [split, voucher('V1a', { rootId: 'V1', parentId: 'V1', seqs: [2] })],
           invoicesFreed: ['INV-2'],
-          partyVouchersDel: [pvKey('SUP', 1, 0n)],
-          partyVouchersPut: [[pvKey('CORE', 1, 0n), 'V1', 'split'], [pvKey('SUP', 2, 0n), 'V1a', 'active']],
-          partySeqs: [psKey('CORE', 2)],
+          unlisted: [place('SUP', 1, 0n)],
+          listed: [row('CORE', 1, 0n, 'V1', 'split'), row('SUP', 2, 0n, 'V1a', 'active')],
+          partySeqs: [['CORE', 2]],
         });
         await s.store.commit(second);
         await bothWays(s, async (store) => {
@@ -263,8 +276,8 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
           expect((await store.voucher('V1a'))?.state.parentId).toBe('V1');
           expect(await store.invoiceRoot('INV-1')).toBe('V1');
           expect(await store.invoiceRoot('INV-2')).toBeUndefined();
-          expect(await store.partyVouchers('CORE', undefined, 10)).toEqual([{ key: pvKey('CORE', 1, 0n), voucherId: 'V1', status: 'split' }]);
-          expect(await store.partyVouchers('SUP', undefined, 10)).toEqual([{ key: pvKey('SUP', 2, 0n), voucherId: 'V1a', status: 'active' }]);
+          expect(await store.partyVouchers('CORE', undefined, 10)).toEqual([listed(row('CORE', 1, 0n, 'V1', 'split'))]);
+          expect(await store.partyVouchers('SUP', undefined, 10)).toEqual([listed(row('SUP', 2, 0n, 'V1a', 'active'))]);
           expect(await store.partySeqs('CORE')).toEqual([1, 2]);
         });
       }));
@@ -305,34 +318,31 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         });
       }));
 
-    it('partyVouchers pages through one party\'s list in key order, never repeating or skipping a row, whatever the page size', () =>
+    it('partyVouchers pages through one party\'s list in (createdSeq, start) order, never repeating or skipping a row, whatever the page size', () =>
       withStore(async (s) => {
         // createdSeq 9 and 10, starts 9 and 10 and 255/256: the list order is numeric. A party whose
         // id extends another's ('SUP' and 'SUP2') must not leak into it.
-        const mine: (readonly [string, string, string])[] = [
-          [pvKey('SUP', 10, 0n), 'V10', 'active'],
-          [pvKey('SUP', 9, 256n), 'V9c', 'pledged'],
-          [pvKey('SUP', 9, 9n), 'V9a', 'offered'],
-          [pvKey('SUP', 9, 10n), 'V9b', 'settled'],
-          [pvKey('SUP', 9, 255n), 'V9d', 'split'],
-          [pvKey('SUP', 300, 0n), 'V300', 'cancelled'],
-          [pvKey('SUP', 2, 0n), 'V2', 'active'],
+        const mine: Listing[] = [
+          row('SUP', 10, 0n, 'V10', 'active'),
+          row('SUP', 9, 256n, 'V9c', 'pledged'),
+          row('SUP', 9, 9n, 'V9a', 'offered'),
+          row('SUP', 9, 10n, 'V9b', 'settled'),
+          row('SUP', 9, 255n, 'V9d', 'split'),
+          row('SUP', 300, 0n, 'V300', 'cancelled'),
+          row('SUP', 2, 0n, 'V2', 'active'),
         ];
-        const others: (readonly [string, string, string])[] = [
-          [pvKey('SUP2', 1, 0n), 'X1', 'active'],
-          [pvKey('SU', 1, 0n), 'X2', 'active'],
-          [pvKey('CORE', 9, 9n), 'X3', 'active'],
-        ];
-        await s.store.commit(batchOf([entry(0)], { partyVouchersPut: [...mine.slice(0, 4), ...others] }));
-        await s.store.commit(batchOf([entry(1)], { partyVouchersPut: mine.slice(4) }));
+        const others: Listing[] = [row('SUP2', 1, 0n, 'X1', 'active'), row('SU', 1, 0n, 'X2', 'active'), row('CORE', 9, 9n, 'X3', 'active')];
+        await s.store.commit(batchOf([entry(0)], { listed: [...mine.slice(0, 4), ...others] }));
+        await s.store.commit(batchOf([entry(1)], { listed: mine.slice(4) }));
         const expected = ['V2', 'V9a', 'V9b', 'V9d', 'V9c', 'V10', 'V300'];
-        const statusOf = new Map(mine.map(([, id, status]) => [id, status]));
+        const statusOf = new Map(mine.map((r) => [r.voucherId, r.status]));
+        const placeOf = new Map(mine.map((r) => [r.voucherId, [r.createdSeq, r.start]]));
         await bothWays(s, async (store) => {
           for (const pageSize of [1, 2, 3, 7, 100]) {
             const rows = await pageThrough(store, 'SUP', pageSize);
             expect(rows.map((r) => r.voucherId)).toEqual(expected);
             expect(rows.map((r) => r.status)).toEqual(expected.map((id) => statusOf.get(id)));
-            expect(rows.map((r) => r.key)).toEqual([...rows.map((r) => r.key)].sort());
+            expect(rows.map((r) => [r.createdSeq, r.start])).toEqual(expected.map((id) => placeOf.get(id)));
           }
           expect((await pageThrough(store, 'SUP2', 1)).map((r) => r.voucherId)).toEqual(['X1']);
           expect((await pageThrough(store, 'SU', 1)).map((r) => r.voucherId)).toEqual(['X2']);
@@ -342,10 +352,10 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         const first = await store.partyVouchers('SUP', undefined, 3);
         expect(first.map((r) => r.voucherId)).toEqual(['V2', 'V9a', 'V9b']);
         await store.commit(batchOf([entry(2)], {
-          partyVouchersDel: [pvKey('SUP', 9, 255n), pvKey('SUP', 2, 0n)],
-          partyVouchersPut: [[pvKey('SUP', 10, 0n), 'V10', 'pledged']],
+          unlisted: [place('SUP', 9, 255n), place('SUP', 2, 0n)],
+          listed: [row('SUP', 10, 0n, 'V10', 'pledged')],
         }));
-        const rest = await store.partyVouchers('SUP', first.at(-1)!.key, 10);
+        const rest = await store.partyVouchers('SUP', first.at(-1), 10);
         expect(rest.map((r) => [r.voucherId, r.status])).toEqual([['V9c', 'pledged'], ['V10', 'pledged'], ['V300', 'cancelled']]);
         expect((await pageThrough(store, 'SUP', 2)).map((r) => r.voucherId)).toEqual(['V9a', 'V9b', 'V9c', 'V10', 'V300']);
       }));
@@ -355,7 +365,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         const ids = ['B2', 'A1', 'C3', 'A10', 'B1'];
         await s.store.commit(batchOf([entry(0)], {
           parties: ids.map((id) => party(id, 'supplier')),
-          partySeqs: [psKey('A1', 16), psKey('A1', 9), psKey('A1', 256), psKey('A10', 10), psKey('A1', 15)],
+          partySeqs: [['A1', 16], ['A1', 9], ['A1', 256], ['A10', 10], ['A1', 15]],
         }));
         const store = await s.reopen();
         const seen: string[] = [];
@@ -373,17 +383,22 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.partySeqs('A10')).toEqual([10]);
       }));
 
-    it('merkleNodes(keys) answers each key in the order asked, undefined where none is stored', () =>
+    it('treeNodes(at) answers each node in the order asked, undefined where none is stored', () =>
       withStore(async (s) => {
         await s.store.commit(FIRST);
         const store = await s.reopen();
-        expect((await store.merkleNodes([mKey(1, 0), mKey(0, 7), mKey(0, 0), mKey(0, 1)])).map(bytesOf)).toEqual([
+        const at = (level: number, index: number) => ({ level, index });
+        expect((await store.treeNodes([at(1, 0), at(0, 7), at(0, 0), at(0, 1)])).map(bytesOf)).toEqual([
           [7, 8, 9, 0],
           undefined,
           [1, 2, 3],
           [4, 5, 6],
         ]);
-        expect(await store.merkleNodes([])).toEqual([]);
+        expect(await store.treeNodes([])).toEqual([]);
+        // Level and index are one node's address: (1, 0) and (0, 1) are different nodes, and a
+        // large index reads as itself.
+        expect(await store.treeNode(at(2, 0))).toBeUndefined();
+        expect(await store.treeNode(at(0, 2 ** 40))).toBeUndefined();
       }));
 
     it('sealedRecords(kind) yields exactly the sealed records, in key order, values as the bytes the seal hashes', () =>
@@ -400,13 +415,13 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         }));
         // The state seal hashes JSON.stringify of parties and voucher records, and the UTF-8 strings of key owners and invoices.
         const expected: Record<SealedKind, [string, string][]> = {
-          p: [bank, ...FIRST.parties].map((p) => [p.id, JSON.stringify(p)] as [string, string]),
-          k: [[bank.publicKey, 'BANK'], ...FIRST.keyOwners.map(([k, o]) => [k, o] as [string, string])],
-          v: [FIRST.vouchers[0]!, v2].map((v) => [v.state.id, JSON.stringify(v)] as [string, string]),
-          inv: [['INV-1', 'V1'], ['INV-3', 'V2']],
+          parties: [bank, ...FIRST.parties].map((p) => [p.id, JSON.stringify(p)] as [string, string]),
+          keyOwners: [[bank.publicKey, 'BANK'], ...FIRST.keyOwners.map(([k, o]) => [k, o] as [string, string])],
+          vouchers: [FIRST.vouchers[0]!, v2].map((v) => [v.state.id, JSON.stringify(v)] as [string, string]),
+          invoices: [['INV-1', 'V1'], ['INV-3', 'V2']],
         };
         await bothWays(s, async (store) => {
-          for (const kind of ['p', 'k', 'v', 'inv'] as const) {
+          for (const kind of SEALED_KINDS) {
             const want = [...expected[kind]].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
             for (const chunkMax of [1, 2, 1000]) {
               const chunks = await collect(store.sealedRecords(kind, chunkMax));
@@ -435,7 +450,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
     it('effectsFrom(seq) skips seqs that hold no effects to the next that does', () =>
       withStore(async (s) => {
         // Entries 5 to 9 and 300 only: the first stored effects at or after 0 are those of 5.
-        await s.store.commit(batchOf([...range(5, 10), 300].map((n) => entry(n))));
+        await s.store.commit(batchOf([...range(5, 10), 300].map((n) => entry(n)), { expectedHead: undefined }));
         await bothWays(s, async (store) => {
           expect(await store.effectsFrom(0)).toBe(5);
           expect(await store.effectsFrom(7)).toBe(7);
@@ -494,10 +509,10 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
           vouchers: [voucher('V1', { status: 'settled', seqs: [1, 2] }), voucher('VBAD', { seqs: [2] })],
           invoicesUsed: [['INV-BAD', 'VBAD']],
           invoicesFreed: ['INV-1'],
-          partyVouchersPut: [[pvKey('SUP', 2, 0n), 'VBAD', 'active']],
-          partyVouchersDel: [pvKey('CORE', 1, 0n)],
-          partySeqs: [psKey('SUP', 2)],
-          merkleNodes: [[mKey(0, 2), Uint8Array.of(9)]],
+          listed: [row('SUP', 2, 0n, 'VBAD', 'active')],
+          unlisted: [place('CORE', 1, 0n)],
+          partySeqs: [['SUP', 2]],
+          treeNodes: [node(0, 2, 9)],
           seal: cyclic as unknown as StateSeal,
         });
         await expect(s.store.commit(bad)).rejects.toThrow();
@@ -511,7 +526,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
           expect(await store.voucher('VBAD')).toBeUndefined();
           expect(await store.invoiceRoot('INV-BAD')).toBeUndefined();
           expect(await store.partySeqs('SUP')).toEqual([1]);
-          expect(await store.merkleNode(mKey(0, 2))).toBeUndefined();
+          expect(await store.treeNode({ level: 0, index: 2 })).toBeUndefined();
         };
         await unchanged(s.store);
         // A good commit after the failed one writes only itself.
@@ -524,6 +539,78 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         expect(await store.party('CORE')).toEqual(FIRST.parties[1]);
         expect(await store.invoiceRoot('INV-1')).toBe('V1');
         expect((await collect(store.opIds())).flat().sort()).toEqual([entry(0).opId, entry(1).opId, entry(2, 'good').opId].sort());
+      }));
+
+    it('a commit writes only over the head it expects: another head, or entries on an empty store, are refused and write nothing', () =>
+      withStore(async (s) => {
+        // On an empty store only a batch that expects no head may land.
+        const early = batchOf([entry(0, 'early')], { expectedHead: headAt(0) });
+        await expect(s.store.commit(early)).rejects.toBeInstanceOf(HeadMovedError);
+        expect(await s.store.head()).toBeUndefined();
+        expect(await s.store.entry(0)).toBeUndefined();
+        await s.store.commit(FIRST);
+        // A second genesis, a stale head (same size, another hash), and a head from the future.
+        const stale = { ...FIRST.head, lastHash: hex('e') };
+        for (const expectedHead of [undefined, stale, headAt(1), headAt(3)]) {
+          const refused = batchOf([entry(2, 'refused')], { expectedHead, vouchers: [voucher('VX', { seqs: [2] })], listed: [row('SUP', 2, 0n, 'VX', 'active')] });
+          const err = await s.store.commit(refused).then(() => undefined, (e: unknown) => e);
+          expect(err).toBeInstanceOf(HeadMovedError);
+          expect((err as HeadMovedError).found).toEqual(FIRST.head);
+        }
+        await bothWays(s, async (store) => {
+          await expectFirst(store);
+          expect(await store.entry(2)).toBeUndefined();
+          expect(await store.voucher('VX')).toBeUndefined();
+          expect(await store.seqOfOp(entry(2, 'refused').opId)).toBeUndefined();
+        });
+        // The head a refused commit left is the one the next commit extends, after a reopen too.
+        const store = await s.reopen();
+        await store.commit(batchOf([entry(2)]));
+        expect(await store.head()).toEqual(headAt(3));
+        await expect(store.commit(batchOf([entry(3)], { expectedHead: headAt(2) }))).rejects.toBeInstanceOf(HeadMovedError);
+        await store.commit(batchOf([entry(3)]));
+        expect(await store.entry(3)).toBe(entry(3).text);
+      }));
+
+    it('a repair (ANY_HEAD) writes over whatever head is stored', () =>
+      withStore(async (s) => {
+        await s.store.commit(FIRST);
+        const repaired = { ...batchOf([]), expectedHead: ANY_HEAD, head: headAt(2, 'r'), seal: sealAt(2, 'r'), checkpoint: 'repaired\n' } satisfies CommitBatch;
+        await s.store.commit(repaired);
+        await bothWays(s, async (store) => {
+          expect(await store.head()).toEqual(headAt(2, 'r'));
+          expect(await store.seal()).toEqual(sealAt(2, 'r'));
+          expect(await store.checkpoint()).toBe('repaired\n');
+        });
+        const store = await s.reopen();
+        await expect(store.commit(batchOf([entry(2)]))).rejects.toBeInstanceOf(HeadMovedError);
+        await store.commit(batchOf([entry(2)], { expectedHead: headAt(2, 'r') }));
+        expect(await store.entry(2)).toBe(entry(2).text);
+      }));
+
+    it('a prepared batch commits (with its checkpoint) exactly what an unprepared one does; one never committed writes nothing', () =>
+      withStore(async (s) => {
+        const { checkpoint, ...rest } = FIRST;
+        const abandoned = batchOf([entry(0, 'abandoned'), entry(1, 'abandoned')], { vouchers: [voucher('VA')] });
+        const { checkpoint: _unused, ...abandonedRest } = abandoned;
+        s.store.prepare(abandonedRest);
+        expect(await s.store.entry(0)).toBeUndefined();
+        expect(await s.store.head()).toBeUndefined();
+        s.store.prepare(rest);
+        await s.store.commit({ ...rest, checkpoint });
+        await expectFirst(s.store);
+        await expectFirst(await s.reopen());
+        const store = await s.reopen();
+        expect(await store.voucher('VA')).toBeUndefined();
+        expect(await store.seqOfOp(entry(0, 'abandoned').opId)).toBeUndefined();
+        // A prepared batch refused for its head writes nothing either, and the next one lands.
+        const next = batchOf([entry(2)], { expectedHead: headAt(7) });
+        const { checkpoint: nextCheckpoint, ...nextRest } = next;
+        store.prepare(nextRest);
+        await expect(store.commit({ ...nextRest, checkpoint: nextCheckpoint })).rejects.toBeInstanceOf(HeadMovedError);
+        expect(await store.entry(2)).toBeUndefined();
+        await store.commit(batchOf([entry(2)]));
+        expect(await store.entry(2)).toBe(entry(2).text);
       }));
   });
 };
