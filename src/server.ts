@@ -3,7 +3,7 @@
  * requests, finish the batch in flight, close LevelDB.
  */
 import { once } from 'node:events';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
@@ -13,6 +13,9 @@ import type { Config } from './service/config.js';
 import type { LedgerService } from './service/ledger-service.js';
 import { Metrics } from './service/metrics.js';
 import { openLedger, type Opened } from './service/open.js';
+import { openCluster, type OpenedCluster } from './cluster/start.js';
+import { rawProblem } from './api/problem.js';
+import { SECURITY_HEADERS } from './api/security-headers.js';
 
 export interface Running {
   readonly app: FastifyInstance;
@@ -21,8 +24,44 @@ export interface Running {
   readonly url: string;
   /** `GET` here: the metrics listener's /metrics (no token), if METRICS_PORT is set. */
   readonly metricsUrl: string | undefined;
+  /** Cluster mode: the node's controller and the log of record. */
+  readonly cluster: OpenedCluster | undefined;
   close(): Promise<void>;
 }
+
+/**
+ * While a cluster node waits for its database at start, its port answers: /healthz 200, and
+ * /readyz and everything else 503 LEDGER_UNAVAILABLE saying why. Closed before the service listens.
+ */
+const waitingListener = (host: string, port: number) => {
+  let why = 'the cluster database has not answered yet';
+  let server: Server | undefined;
+  let listening: Promise<void> | undefined;
+  return {
+    waiting(reason: string): void {
+      why = `the cluster database cannot be reached (${reason}); retrying`;
+      if (server) return;
+      server = createServer((req, res) => {
+        if (req.url === '/healthz') {
+          res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': 'application/json' }).end('{"status":"ok"}');
+          return;
+        }
+        const answer = rawProblem('LEDGER_UNAVAILABLE', why, SECURITY_HEADERS);
+        res.writeHead(answer.status, answer.headers).end(answer.body);
+      });
+      listening = new Promise<void>((resolve) => {
+        server!.once('error', () => resolve());
+        server!.listen(port, host, () => resolve());
+      });
+    },
+    async close(): Promise<void> {
+      if (!server) return;
+      await listening;
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+    },
+  };
+};
 
 export const createLogger = (level: string): Logger =>
   pino({
@@ -86,9 +125,22 @@ export const startBanner = (f: BannerFacts): string => {
 
 export const startServer = async (config: Config, logger: Logger = createLogger(config.logLevel)): Promise<Running> => {
   const metrics = new Metrics(true);
-  const opened = await openLedger({ ...config, logger, metrics });
+  let cluster: OpenedCluster | undefined;
+  let opened: Opened;
+  if (config.cluster) {
+    const waiting = waitingListener(config.host, config.port);
+    try {
+      cluster = await openCluster({ ...config, logger, metrics }, { ...config.cluster, onWaiting: (why) => waiting.waiting(why) });
+    } finally {
+      await waiting.close();
+    }
+    opened = cluster.opened;
+  } else {
+    opened = await openLedger({ ...config, logger, metrics });
+  }
   const { service } = opened;
-  const app = await buildApp({ service, logger, metrics, rateLimitPerMin: config.rateLimitPerMin });
+  const nodeUrl = config.cluster?.nodeUrl ?? `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${config.port}`;
+  const app = await buildApp({ service, logger, metrics, rateLimitPerMin: config.rateLimitPerMin, cluster: cluster?.node, nodeUrl });
   let address: string;
   let metricsServer: Server | undefined;
   let metricsUrl: string | undefined;
@@ -105,8 +157,10 @@ export const startServer = async (config: Config, logger: Logger = createLogger(
   } catch (err) {
     metricsServer?.close();
     await app.close();
+    await cluster?.node.stop();
     await service.close();
     await service.store.close();
+    await cluster?.log.close();
     throw err;
   }
   let closing: Promise<void> | undefined;
@@ -126,9 +180,11 @@ export const startServer = async (config: Config, logger: Logger = createLogger(
         metricsServer.closeAllConnections();
         await closed;
       }
+      await cluster?.node.stop(); // a leader finishes its batches and gives up its lease
       await service.close(); // finishes the batch in flight
       await service.store.close();
+      await cluster?.log.close();
       logger.info('ledger closed');
     })());
-  return { app, service, opened, url: address, metricsUrl, close };
+  return { app, service, opened, url: address, metricsUrl, cluster, close };
 };

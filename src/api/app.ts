@@ -21,6 +21,7 @@ import { Problem, rawProblem, sendProblem } from './problem.js';
 import { rateLimits } from './rate-limit.js';
 import docsRoutes from './routes/docs.js';
 import logRoutes from './routes/log.js';
+import type { ClusterNode } from '../cluster/node.js';
 import operationsRoutes from './routes/operations.js';
 import opsRoutes from './routes/ops.js';
 import partiesRoutes from './routes/parties.js';
@@ -34,6 +35,10 @@ export interface AppOptions {
   readonly rateLimitPerMin: number;
   /** Wall clock in ms (token freshness, rate windows). */
   readonly now?: () => number;
+  /** Cluster mode: this node's controller. */
+  readonly cluster?: ClusterNode | undefined;
+  /** This node's base URL (`GET /v1/cluster`); default http://127.0.0.1. */
+  readonly nodeUrl?: string;
 }
 
 declare module 'fastify' {
@@ -229,8 +234,8 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
 
   // The routes: each plugin owns those of one area.
   await app.register(docsRoutes); // /docs, /openapi.json
-  await app.register(operationsRoutes, { service, metrics }); // /healthz, /readyz, /metrics
-  await app.register(opsRoutes, { service }); // POST /v1/ops
+  await app.register(operationsRoutes, { service, metrics, cluster: o.cluster, nodeUrl: o.nodeUrl ?? 'http://127.0.0.1' }); // /healthz, /readyz, /metrics, /v1/cluster
+  await app.register(opsRoutes, { service, cluster: o.cluster }); // POST /v1/ops
   await app.register(logRoutes, { reads }); // /v1/ledger, /v1/checkpoint, /v1/proofs/*, /v1/entries*
   await app.register(partiesRoutes, { reads }); // /v1/parties*, /v1/vouchers*
   await app.register(backupRoutes, { service }); // GET /admin/backup, the operator's

@@ -34,6 +34,9 @@ import { CheckpointKeeper } from './outside-checkpoint.js';
 
 export type { Receipt, ReceiptEffects } from '../domain/wire.js';
 
+/** Entries applied per local commit when taking them from the log. */
+const APPLY_CHUNK = 512;
+
 export type SubmitOutcome =
   /** `json` is JSON.stringify(receipt), built around the effects' JSON already made for the store. */
   | { readonly kind: 'accepted'; readonly receipt: Receipt; readonly json: string }
@@ -69,6 +72,10 @@ interface Prepared {
   /** The batch's signed checkpoint, being signed off the event loop while the batch before commits. */
   readonly checkpoint: Promise<string> | undefined;
   readonly frontier: Frontier;
+  /** The state after this batch (its tip), once it is durable. */
+  readonly after: Tip;
+  /** Whether the batch goes to the log of record first (the writer's own); entries taken from the log do not. */
+  readonly toLog: boolean;
   /** Stage times (performance.now()): the batch was taken from the queue, and decided. */
   readonly takenAt: number;
   readonly decidedAt: number;
@@ -117,6 +124,22 @@ export interface LedgerServiceOptions {
    * verifies on libuv's thread pool, one job per signature.
    */
   readonly verifyThreads?: number;
+  /**
+   * The log of record (cluster mode): each batch the writer decides is appended there, only on
+   * top of the head the writer decided it on, before the local store commits it; its ops are
+   * answered once that append is durable. Undefined (a single node): the local store is the log.
+   */
+  readonly log?: LogOfRecord;
+}
+
+/** A log of record the writer appends to before its own store (src/cluster/pg-log.ts). */
+export interface LogOfRecord {
+  /**
+   * Appends the batch's entries with its checkpoint, durably, only if the log's head is still
+   * `batch.expectedHead` and this node may still append; throws otherwise, having appended
+   * nothing, or (a lost connection) without knowing whether it appended.
+   */
+  append(batch: CommitBatch): Promise<void>;
 }
 
 export class LedgerService {
@@ -148,6 +171,16 @@ export class LedgerService {
   #draining: Promise<void> | undefined;
   #inFlight = new Map<string, Promise<SubmitOutcome>>();
   #unavailable: string | undefined;
+  /**
+   * Why this node takes no writes now although it is sound (cluster mode: it follows the leader,
+   * or it stopped leading and is catching up). Ops are answered 503; reads and /readyz go on.
+   */
+  #paused: string | undefined;
+  /** The state after the last durable batch: where the writer restarts after a failed append. */
+  #committed: Tip;
+  readonly #log: LogOfRecord | undefined;
+  /** Called once when an append to the log of record fails (the cluster's controller steps down). */
+  onAppendFailed: ((err: unknown) => void) | undefined;
   #closing = false;
   /** The background check of the whole log: running, done, or failed (then writes stop). */
   #logCheck: 'none' | 'running' | 'passed' | 'failed' = 'none';
@@ -166,6 +199,8 @@ export class LedgerService {
     this.#head = o.head;
     this.#frontier = o.frontier;
     this.#tip = { head: o.head, frontier: o.frontier, view: undefined, digest: o.digest };
+    this.#committed = this.#tip;
+    this.#log = o.log;
     this.#checkpoint = o.checkpoint;
     this.#nodeSeed = o.nodeSeed;
     this.#sealKey = o.sealKey;
@@ -197,6 +232,38 @@ export class LedgerService {
   /** Why writes are refused, once a commit has failed; reads go on. */
   get unavailable(): string | undefined {
     return this.#unavailable;
+  }
+
+  /** Why writes are paused on a sound node (see `pauseWrites`), if they are. */
+  get paused(): string | undefined {
+    return this.#paused;
+  }
+
+  /**
+   * Stops taking writes on a sound node (cluster mode: it follows the leader): new ops, and ops
+   * queued or decided but not yet durable, are answered 503 with `reason`. Reads go on.
+   */
+  pauseWrites(reason: string): void {
+    this.#paused = reason;
+  }
+
+  /**
+   * Takes writes again, deciding on the state after the last durable batch (after every batch
+   * decided on top of a failed append has been answered). Call once this node leads and its
+   * store holds the whole log of record.
+   */
+  async resumeWrites(): Promise<void> {
+    await this.settle();
+    this.#paused = undefined;
+  }
+
+  /**
+   * Waits until every batch decided so far is answered (durable, or refused after a failed
+   * append), and sets the writer back to the state after the last durable batch.
+   */
+  async settle(): Promise<void> {
+    while (this.#draining) await this.#draining;
+    this.#tip = this.#committed;
   }
 
   /** Takes one envelope (the JSON value of a request body) and answers once it is decided and durable. */
@@ -233,6 +300,7 @@ export class LedgerService {
     const duplicate = await this.#duplicate(submission.opId);
     if (duplicate) return duplicate;
     if (this.#unavailable !== undefined) return { kind: 'unavailable', detail: this.#unavailable };
+    if (this.#paused !== undefined) return { kind: 'unavailable', detail: this.#paused };
     if (this.#closing) return { kind: 'unavailable', detail: 'the service is shutting down' };
     return this.#enqueue(submission);
   }
@@ -350,8 +418,8 @@ export class LedgerService {
   async #drain(): Promise<void> {
     // Held until the stored state is known to be the sealed one; refused if it is not.
     if (this.#stateCheckRun) await this.#stateCheckRun;
-    if (this.#stateCheck === 'running' || this.#stateCheck === 'failed' || this.#unavailable !== undefined) {
-      const detail = this.#unavailable ?? 'the service is shutting down';
+    if (this.#stateCheck === 'running' || this.#stateCheck === 'failed' || this.#unavailable !== undefined || this.#paused !== undefined) {
+      const detail = this.#unavailable ?? this.#paused ?? 'the service is shutting down';
       for (const job of this.#queue.splice(0)) job.resolve({ kind: 'unavailable', detail });
       return;
     }
@@ -431,8 +499,8 @@ export class LedgerService {
       view.apply(decision.effects, seq);
       nodes.push(...frontier.append(hash));
       const effectsJson = JSON.stringify(effects);
-      entries.push({ seq, text, opId: job.opId, effects: effectsJson });
       const receipt: Receipt = { opId: job.opId, seq, entryHash: toHex(hash), time, treeSize: seq + 1, effects };
+      entries.push({ seq, text, hash: receipt.entryHash, opId: job.opId, effects: effectsJson });
       accepted.set(job.opId, receipt);
       outcomes.set(job, { kind: 'accepted', receipt, json: receiptJson(receipt, effectsJson) });
       seq += 1;
@@ -456,7 +524,7 @@ export class LedgerService {
       // Built now, while the batch before is being written, not after it is durable.
       if (behindCommit) this.store.prepare(batch);
     }
-    return { jobs, outcomes, batch, checkpoint, frontier, takenAt, decidedAt: performance.now() };
+    return { jobs, outcomes, batch, checkpoint, frontier, after: this.#tip, toLog: true, takenAt, decidedAt: performance.now() };
   }
 
   /**
@@ -539,9 +607,12 @@ export class LedgerService {
     await previous;
     const commitStart = performance.now();
     const { jobs, outcomes, batch } = p;
-    if (this.#unavailable !== undefined) {
-      // A commit failed: what is on disk is no longer known to match memory, so write nothing more.
-      for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
+    // Entries taken from the log are applied while writes are paused (a follower).
+    const refusal = this.#unavailable ?? (p.toLog ? this.#paused : undefined);
+    if (refusal !== undefined) {
+      // A commit failed, or this node stopped leading: what is decided on top of the last
+      // durable batch is not written.
+      for (const job of jobs) job.resolve({ kind: 'unavailable', detail: refusal });
       return;
     }
     if (batch) {
@@ -549,7 +620,29 @@ export class LedgerService {
       let checkpoint: string;
       try {
         checkpoint = await p.checkpoint!;
-        await this.store.commit({ ...batch, checkpoint });
+      } catch (err) {
+        this.#unavailable = 'the node could not sign a checkpoint; the service is read-only until restarted';
+        this.#logger.error({ err }, 'signing a checkpoint failed; going read-only');
+        for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
+        return;
+      }
+      const full: CommitBatch = { ...batch, checkpoint };
+      if (this.#log && p.toLog) {
+        try {
+          await this.#log.append(full);
+        } catch (err) {
+          // Not appended, or not known to be: this node decides nothing more until it has caught
+          // up with the log of record (an op whose append did land is found there, and a client
+          // that sends it again gets its receipt as a duplicate).
+          this.#paused = 'this node is not appending to the log of record now (a leader change or a database failover); retry';
+          this.#logger.warn({ err, seq: this.#head.size, ops: batch.entries.length }, 'append to the log of record failed; writes paused');
+          for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#paused });
+          this.onAppendFailed?.(err);
+          return;
+        }
+      }
+      try {
+        await this.store.commit(full);
       } catch (err) {
         this.#unavailable =
           err instanceof HeadMovedError
@@ -563,6 +656,7 @@ export class LedgerService {
       this.#metrics?.committed(batch.entries.length, (performance.now() - started) / 1000, batch.head.size);
       this.#head = batch.head;
       this.#frontier = p.frontier;
+      this.#committed = p.after;
       this.#checkpoint = checkpoint;
       for (const e of batch.entries) this.opIndex.add(e.opId);
       this.cache.committed(batch.parties, batch.keyOwners, batch.vouchers);
@@ -733,76 +827,93 @@ export class LedgerService {
   }
 
   /**
-   * Takes entries stored past the sealed state (`head`): each is verified in full before anything
-   * is signed over it — every signature under its signer's current key, the op decided by §7 at
-   * its stored seq and time against the state so far, and its text rebuilt from the op equal to
-   * the stored text byte for byte — and applied as the writer applies an op (BatchView), then
-   * committed with its checkpoint and seal. Stops at the first entry that fails and returns its
-   * seq and why; nothing is signed over it. Call before any op is submitted.
+   * Takes entries stored past the sealed state (`head`) at start-up: see `applyLogged`. The
+   * stored head record may already be past them, so their commits are repairs (`ANY_HEAD`).
+   * Call before any op is submitted.
    */
   async adoptUncovered(stored: readonly StoredEntry[]): Promise<{ seq: number; detail: string } | undefined> {
-    for (const { seq, text } of stored) {
-      const bad = await this.#adoptOne(seq, text);
-      if (bad) return { seq, detail: bad };
-      if (this.#unavailable !== undefined) return { seq, detail: this.#unavailable };
+    for (let i = 0; i < stored.length; i += APPLY_CHUNK) {
+      const bad = await this.applyLogged(stored.slice(i, i + APPLY_CHUNK), ANY_HEAD);
+      if (bad) return bad;
     }
+    if (stored.length > 0) this.#logger.warn({ from: stored[0]!.seq, to: stored.at(-1)!.seq }, 'verified and applied entries stored past the sealed state');
     return undefined;
   }
 
-  async #adoptOne(seq: number, text: string): Promise<string | undefined> {
+  /**
+   * Applies entries that are already in the log (a cluster follower's from the log of record;
+   * entries stored past the seal at start-up), each verified in full before anything is signed
+   * over it: its text parses to an op for this ledger, every signature verifies under its
+   * signer's key at that point, §7 (`decide`, at its seq and time, against the state so far)
+   * accepts it, its seq, time and prev link continue the log, and its text rebuilt from the op
+   * is the stored text byte for byte. They are applied as the writer applies ops (BatchView) and
+   * committed to the local store as one batch with its checkpoint and seal, over `expectedHead`
+   * (default: the head the node holds). Stops at the first entry that fails, writing nothing of
+   * the chunk, and returns its seq and why. Not while this node is writing.
+   */
+  async applyLogged(stored: readonly StoredEntry[], expectedHead?: typeof ANY_HEAD): Promise<{ seq: number; detail: string } | undefined> {
+    if (stored.length === 0) return undefined;
     const tip = this.#tip;
-    if (seq !== tip.head.size) return `entry ${seq} is not the next one (${tip.head.size})`;
-    let entry: { time?: unknown; prev?: unknown; op?: { payload?: unknown; signatures?: unknown } };
-    try {
-      entry = JSON.parse(text) as typeof entry;
-    } catch {
-      return `entry ${seq} is not JSON`;
+    const parsed: { seq: number; text: string; op: Op; time: unknown; prev: unknown; payloadJcs: string }[] = [];
+    for (const { seq, text } of stored) {
+      let entry: { time?: unknown; prev?: unknown; op?: { payload?: unknown; signatures?: unknown } };
+      try {
+        entry = JSON.parse(text) as typeof entry;
+      } catch {
+        return { seq, detail: `entry ${seq} is not JSON` };
+      }
+      const op = parseOp(entry.op);
+      if (!op.ok) return { seq, detail: `entry ${seq} holds no valid op: ${op.code} ${op.detail}` };
+      if (op.op.payload.ledger !== this.meta.ledgerId) return { seq, detail: `entry ${seq}'s op is for ledger ${op.op.payload.ledger}` };
+      parsed.push({ seq, text, op: op.op, time: entry.time, prev: entry.prev, payloadJcs: canonicalize(entry.op!.payload) });
     }
-    const parsed = parseOp(entry.op);
-    if (!parsed.ok) return `entry ${seq} holds no valid op: ${parsed.code} ${parsed.detail}`;
-    const op = parsed.op;
-    if (op.payload.ledger !== this.meta.ledgerId) return `entry ${seq}'s op is for ledger ${op.payload.ledger}`;
-    const time = entry.time;
-    if (typeof time !== 'string' || time < tip.head.lastTime || entry.prev !== tip.head.lastHash) return `entry ${seq}'s time or prev link is wrong`;
-    const payloadJcs = canonicalize(entry.op!.payload);
-    const preimage = opPreimageFromJcs(payloadJcs);
-    const id = opIdOf(preimage);
-    const rebuilt = entryTextFromPayloadJcs(payloadJcs, op.signatures, tip.head.lastHash, seq, time);
-    if (rebuilt !== text) return `entry ${seq}'s stored text is not the entry its op makes`;
-
     const prefetched = emptyPrefetch();
-    await this.#prefetch(op, prefetched, undefined);
+    await Promise.all(parsed.map((e) => this.#prefetch(e.op, prefetched, tip.view)));
     const view = new BatchView(prefetched);
-    for (const { signer, sig } of op.signatures) {
-      const party = view.party(signer);
-      if (!party) return `entry ${seq} is signed by ${signer}, who has no key`;
-      if (!verifyNode(party.publicKey, preimage, sig)) return `the signature of ${signer} on entry ${seq} does not verify under its key`;
-    }
-    const decision = decide(view, op, {
-      ledgerId: this.meta.ledgerId,
-      currency: this.meta.currency,
-      maxTenorDays: this.meta.maxTenorDays,
-      seq,
-      time,
-      opId: id,
-      nodeKey: this.meta.nodeKey,
-      verifySignature: (publicKey, sig) => verifyNode(publicKey, preimage, sig),
-    });
-    if (!decision.ok) return `entry ${seq} (${op.payload.type}) is refused by the rules: ${decision.code}`;
-    const effects: ReceiptEffects = { vouchers: decision.effects.vouchers.map(voucherToWire), parties: [...decision.effects.parties] };
-    view.apply(decision.effects, seq);
-    const hash = hashEntryText(text);
     const frontier = tip.frontier.fork();
-    const nodes = frontier.append(hash);
-    const head: Head = { size: seq + 1, lastHash: toHex(hash), lastTime: time };
-    const entries = [{ seq, text, opId: id, effects: JSON.stringify(effects) }];
-    // The entry is stored already, and the stored head record may be past it: a repair.
-    const { batch, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier, ANY_HEAD);
-    this.#tip = { head, frontier, view, digest };
+    const entries: CommitBatch['entries'][number][] = [];
+    const nodes: TreeNode[] = [];
+    let head = tip.head;
+    for (const { seq, text, op, time, prev, payloadJcs } of parsed) {
+      const bad = (detail: string) => ({ seq, detail });
+      if (seq !== head.size) return bad(`entry ${seq} is not the next one (${head.size})`);
+      if (typeof time !== 'string' || time < head.lastTime || prev !== head.lastHash) return bad(`entry ${seq}'s time or prev link is wrong`);
+      const preimage = opPreimageFromJcs(payloadJcs);
+      const id = opIdOf(preimage);
+      if (entryTextFromPayloadJcs(payloadJcs, op.signatures, head.lastHash, seq, time) !== text) {
+        return bad(`entry ${seq}'s stored text is not the entry its op makes`);
+      }
+      for (const { signer, sig } of op.signatures) {
+        const party = view.party(signer);
+        if (!party) return bad(`entry ${seq} is signed by ${signer}, who has no key`);
+        if (!verifyNode(party.publicKey, preimage, sig)) return bad(`the signature of ${signer} on entry ${seq} does not verify under its key`);
+      }
+      const decision = decide(view, op, {
+        ledgerId: this.meta.ledgerId,
+        currency: this.meta.currency,
+        maxTenorDays: this.meta.maxTenorDays,
+        seq,
+        time,
+        opId: id,
+        nodeKey: this.meta.nodeKey,
+        verifySignature: (publicKey, sig) => verifyNode(publicKey, preimage, sig),
+      });
+      if (!decision.ok) return bad(`entry ${seq} (${op.payload.type}) is refused by the rules: ${decision.code}`);
+      const effects: ReceiptEffects = { vouchers: decision.effects.vouchers.map(voucherToWire), parties: [...decision.effects.parties] };
+      view.apply(decision.effects, seq);
+      const hash = hashEntryText(text);
+      nodes.push(...frontier.append(hash));
+      const hex = toHex(hash);
+      entries.push({ seq, text, hash: hex, opId: id, effects: JSON.stringify(effects) });
+      head = { size: seq + 1, lastHash: hex, lastTime: time };
+    }
+    const { batch, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier, expectedHead ?? tip.head);
+    const after: Tip = { head, frontier, view, digest };
+    this.#tip = after;
     const checkpoint = Promise.resolve(signCheckpoint({ ledgerId: this.meta.ledgerId, size: head.size, root: frontier.root() }, this.#nodeSeed, signNode, this.meta.nodeKey));
     const now = performance.now();
-    await this.#commitAfter(undefined, { jobs: [], outcomes: new Map(), batch, checkpoint, frontier, takenAt: now, decidedAt: now });
-    this.#logger.warn({ seq, type: op.payload.type }, 'verified and applied an entry stored past the sealed state');
+    await this.#commitAfter(undefined, { jobs: [], outcomes: new Map(), batch, checkpoint, frontier, after, toLog: false, takenAt: now, decidedAt: now });
+    if (this.#unavailable !== undefined) return { seq: head.size - 1, detail: this.#unavailable };
     return undefined;
   }
 

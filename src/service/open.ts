@@ -33,7 +33,7 @@ import { ANY_HEAD, sameHead, type CommitBatch, type Head, type LedgerMeta, type 
 import { openStore } from '../store/open-store.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
-import { LedgerService, type LedgerServiceOptions } from './ledger-service.js';
+import { LedgerService, type LedgerServiceOptions, type LogOfRecord } from './ledger-service.js';
 import { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
 import { outsideCheckpointFile, readOutsideCheckpoint } from './outside-checkpoint.js';
@@ -80,6 +80,13 @@ export type OpenOptions = Pick<Config, 'dataDir' | 'ledgerName' | 'operatorPubli
    * at start happens either way; a restore's trial open only checks.
    */
   readonly keepCheckpoint?: boolean;
+  /**
+   * Cluster mode (src/cluster): the log of record the writer appends to, and the genesis entry it
+   * holds (a node on an empty folder writes this one rather than making its own). The checkpoint
+   * beside the node key is neither kept nor checked: every node shares that key, and the log of
+   * record, checked against this node's store at start, plays its part.
+   */
+  readonly clusterLog?: { readonly log: LogOfRecord; readonly genesisText: string | undefined };
 };
 
 export type StartupVerify = 'full' | 'tail';
@@ -116,7 +123,8 @@ const serve = (
   o.metrics?.setSize(state.head.size);
   const service = new LedgerService({
     ...state,
-    ...(o.keepCheckpoint === false ? {} : { checkpointFile: outsideCheckpointFile(o.nodeKeyFile) }),
+    ...(o.keepCheckpoint === false || o.clusterLog ? {} : { checkpointFile: outsideCheckpointFile(o.nodeKeyFile) }),
+    ...(o.clusterLog ? { log: o.clusterLog.log } : {}),
     logger: o.logger,
     ...(o.metrics ? { metrics: o.metrics } : {}),
     ...(o.now ? { now: o.now } : {}),
@@ -126,7 +134,7 @@ const serve = (
 };
 
 /** Reads a key file, or creates one (0600) if it does not exist and `create` allows. */
-const loadOrCreateKey = async (file: string, party: string, create: boolean): Promise<{ key: KeyFile; created: boolean }> => {
+export const loadOrCreateKey = async (file: string, party: string, create: boolean): Promise<{ key: KeyFile; created: boolean }> => {
   if (existsSync(file)) return { key: await readKeyFile(file), created: false };
   if (!create) throw new StartupError(`key file ${file} is missing`);
   const key = newKeyFile(party);
@@ -142,11 +150,79 @@ export const openLedger = async (o: OpenOptions): Promise<Opened> => {
   await store.open();
   try {
     const meta = await store.meta();
-    return meta ? await recover(store, meta, o) : await genesis(store, o);
+    const given = o.clusterLog?.genesisText;
+    if (meta && given !== undefined) {
+      const theirs = toHex(entryHashOfText(given));
+      if (theirs !== meta.ledgerId) {
+        throw new StartupError(`the data folder ${o.dataDir} holds ledger ${meta.ledgerId}, but the cluster database holds ledger ${theirs}: refusing to start`);
+      }
+    }
+    if (meta) return await recover(store, meta, o);
+    return given === undefined ? await genesis(store, o) : await joinGenesis(store, o, given);
   } catch (err) {
     await store.close().catch(() => undefined);
     throw err;
   }
+};
+
+/** The genesis entry (§6) a new ledger starts with: its text, hash (the ledger id) and facts. */
+export const makeGenesis = (o: { ledgerName: string; operatorKey: string; nodeKey: string; createdAt: string }): { text: string; meta: LedgerMeta } => {
+  const payload = {
+    type: 'ledger.genesis',
+    name: o.ledgerName,
+    operatorKey: o.operatorKey,
+    nodeKey: o.nodeKey,
+    currency: CURRENCY_DEFAULT,
+    maxTenorDays: MAX_TENOR_DAYS,
+    createdAt: o.createdAt,
+  };
+  const text = canonicalize({ v: 1, seq: 0, time: o.createdAt, prev: ZERO_HASH, op: { payload, signatures: [] } });
+  const meta: LedgerMeta = {
+    ledgerId: toHex(entryHashOfText(text)),
+    name: o.ledgerName,
+    nodeKey: o.nodeKey,
+    operatorKey: o.operatorKey,
+    currency: CURRENCY_DEFAULT,
+    maxTenorDays: MAX_TENOR_DAYS,
+    createdAt: o.createdAt,
+  };
+  return { text, meta };
+};
+
+/** The ledger's facts from a genesis entry's text, or why it is not one this node can take. */
+const genesisFacts = (text: string): LedgerMeta | string => {
+  let entry: { seq?: unknown; prev?: unknown; op?: { payload?: Record<string, unknown>; signatures?: unknown } };
+  try {
+    entry = JSON.parse(text) as typeof entry;
+  } catch {
+    return 'it is not JSON';
+  }
+  const p = entry.op?.payload;
+  if (entry.seq !== 0 || entry.prev !== ZERO_HASH || !p || p.type !== 'ledger.genesis') return 'it is not a genesis entry';
+  const { name, operatorKey, nodeKey, currency, maxTenorDays, createdAt } = p;
+  if (typeof name !== 'string' || typeof operatorKey !== 'string' || typeof nodeKey !== 'string' || typeof currency !== 'string' || typeof maxTenorDays !== 'number' || typeof createdAt !== 'string') {
+    return 'its payload lacks a field';
+  }
+  if (canonicalize(entry) !== text) return 'it is not in canonical form';
+  return { ledgerId: toHex(entryHashOfText(text)), name, operatorKey, nodeKey, currency, maxTenorDays, createdAt };
+};
+
+/**
+ * A node on an empty folder joining a ledger whose genesis the log of record holds: that genesis,
+ * written locally, if this node's key is the one it names and the configured operator key (if
+ * any) is its operator's.
+ */
+const joinGenesis = async (store: Store, o: OpenOptions, text: string): Promise<Opened> => {
+  const meta = genesisFacts(text);
+  if (typeof meta === 'string') throw new StartupError(`the log of record's first entry is not a genesis this node can take: ${meta}`, 0);
+  const node = await loadOrCreateKey(o.nodeKeyFile, 'node', false);
+  if (node.key.publicKey !== meta.nodeKey) {
+    throw new StartupError(`node key file ${o.nodeKeyFile} holds ${node.key.publicKey}, but ledger ${meta.ledgerId} in the log of record names node key ${meta.nodeKey}: refusing to join`);
+  }
+  if (o.operatorPublicKey !== undefined && o.operatorPublicKey !== meta.operatorKey) {
+    throw new StartupError(`LEDGER_OPERATOR_PUBLIC_KEY is ${o.operatorPublicKey}, but ledger ${meta.ledgerId} in the log of record has operator key ${meta.operatorKey}: refusing to join`);
+  }
+  return commitGenesis(store, o, node.key, text, meta, undefined);
 };
 
 const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
@@ -167,48 +243,34 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
     operatorKey = (await loadOrCreateKey(operatorKeyFile, OPERATOR_ID, true)).key.publicKey;
   }
   const createdAt = new Date((o.now ?? Date.now)()).toISOString();
-  const payload = {
-    type: 'ledger.genesis',
-    name: o.ledgerName,
-    operatorKey,
-    nodeKey: node.key.publicKey,
-    currency: CURRENCY_DEFAULT,
-    maxTenorDays: MAX_TENOR_DAYS,
-    createdAt,
-  };
-  const entry = { v: 1, seq: 0, time: createdAt, prev: ZERO_HASH, op: { payload, signatures: [] } };
-  const text = canonicalize(entry);
-  const hash = entryHashOfText(text);
-  const ledgerId = toHex(hash);
-  const meta: LedgerMeta = {
-    ledgerId,
-    name: o.ledgerName,
-    nodeKey: node.key.publicKey,
-    operatorKey,
-    currency: CURRENCY_DEFAULT,
-    maxTenorDays: MAX_TENOR_DAYS,
-    createdAt,
-  };
+  const { text, meta } = makeGenesis({ ledgerName: o.ledgerName, operatorKey, nodeKey: node.key.publicKey, createdAt });
+  return commitGenesis(store, o, node.key, text, meta, operatorKeyFile);
+};
+
+/** Writes genesis (`text`, whose facts are `meta`) to an empty store and starts serving on it. */
+const commitGenesis = async (store: Store, o: OpenOptions, node: KeyFile, text: string, meta: LedgerMeta, operatorKeyFile: string | undefined): Promise<Opened> => {
+  const { ledgerId, operatorKey, createdAt } = meta;
+  const payload = (JSON.parse(text) as { op: { payload: unknown } }).op.payload;
   const operator = operatorParty({ operatorPublicKey: operatorKey });
   const frontier = new Frontier();
-  const nodes = frontier.append(hash);
+  const nodes = frontier.append(entryHashOfText(text));
   const head: Head = { size: 1, lastHash: ledgerId, lastTime: createdAt };
-  const checkpoint = signCheckpoint({ ledgerId, size: 1, root: frontier.root() }, node.key.secretKey, signNode, node.key.publicKey);
-  const sealKey = SealKey.fromSeed(node.key.secretKey);
+  const checkpoint = signCheckpoint({ ledgerId, size: 1, root: frontier.root() }, node.secretKey, signNode, node.publicKey);
+  const sealKey = SealKey.fromSeed(node.secretKey);
   const digest = Digest.zero();
   const sealed = { parties: [operator], keyOwners: [[operatorKey, OPERATOR_ID]] as const, vouchers: [], invoicesUsed: [], invoicesFreed: [] };
   applyWrites(sealKey, digest, sealed, { party: () => null, keyOwner: () => null, voucher: () => null, invoice: () => null });
   await store.commit({
     ...emptyBatch(undefined, head, checkpoint, sealKey.seal(1, toHex(frontier.root()), digest)),
     meta,
-    entries: [{ seq: 0, text, opId: opId(payload), effects: JSON.stringify({ vouchers: [], parties: [operator] }) }],
+    entries: [{ seq: 0, text, hash: ledgerId, opId: opId(payload), effects: JSON.stringify({ vouchers: [], parties: [operator] }) }],
     parties: [operator],
     keyOwners: [[operatorKey, OPERATOR_ID]],
     partySeqs: [[OPERATOR_ID, 0]],
     treeNodes: nodes,
   });
-  o.logger.info({ ledgerId, name: o.ledgerName }, 'genesis written');
-  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.key.secretKey, sealKey, digest });
+  o.logger.info({ ledgerId, name: meta.name }, 'genesis written');
+  const service = serve(o, { store, meta, head, frontier, checkpoint, nodeSeed: node.secretKey, sealKey, digest });
   service.keepCheckpoint();
   return { service, created: true, operatorKeyFile, nodeKeyFile: o.nodeKeyFile };
 };
@@ -410,7 +472,7 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
     signed = { what: 'the checkpoint', size: cp.size, root: cp.root };
   }
   const seal = storedSeal !== undefined && sealKey.verify(storedSeal) ? storedSeal : undefined;
-  const kept = await keptClaim(o.nodeKeyFile, meta);
+  const kept = o.clusterLog ? undefined : await keptClaim(o.nodeKeyFile, meta);
   await checkMeta(store, meta);
   const claims = [signed, seal && { what: 'the state seal', size: seal.size, root: seal.root }, kept].filter((c): c is Claim => c !== undefined);
 

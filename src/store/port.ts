@@ -106,7 +106,8 @@ export interface CommitBatch {
    */
   readonly expectedHead: Head | undefined | typeof ANY_HEAD;
   readonly meta?: LedgerMeta;
-  readonly entries: readonly { readonly seq: number; readonly text: string; readonly opId: string; readonly effects: string }[];
+  /** The entries, each with its hash (hex) and op id, and its receipt's effects as JSON text. */
+  readonly entries: readonly { readonly seq: number; readonly text: string; readonly hash: string; readonly opId: string; readonly effects: string }[];
   readonly parties: readonly Party[];
   readonly keyOwners: readonly (readonly [publicKey: string, partyId: string])[];
   readonly vouchers: readonly VoucherRecord[];

@@ -94,6 +94,7 @@ const voucher = (id: string, o: Partial<WireVoucher> & { readonly seqs?: number[
 const entry = (seq: number, tag = 'e') => ({
   seq,
   text: `{"seq":${seq},"tag":"${tag}"}`,
+  hash: `${tag}${seq}`.padStart(64, '7'),
   opId: `${tag}${seq.toString(16)}`.padStart(64, 'f'),
   effects: `{"n":${seq},"tag":"${tag}"}`,
 });

@@ -6,11 +6,17 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { DECIDE_CODE_TRAITS } from '../../domain/codes.js';
 import { opId as opIdOf } from '../../ledger/op.js';
 import type { LedgerService, SubmitOutcome } from '../../service/ledger-service.js';
+import { parseOp } from '../../domain/index.js';
+import { wrongLedger } from '../../domain/decide.js';
+import type { ClusterNode } from '../../cluster/node.js';
+import { FORWARDED_HEADER, forwardToLeader } from '../../cluster/forward.js';
 import { parse, QUERIES } from '../parse.js';
 import { Problem, sendProblem } from '../problem.js';
 
 export interface OpsRoutesOptions {
   readonly service: LedgerService;
+  /** Cluster mode: the node's controller (writes are decided on the leader only). */
+  readonly cluster?: ClusterNode | undefined;
 }
 
 const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: FastifyInstance, o) => {
@@ -33,6 +39,18 @@ const opsRoutes: FastifyPluginAsync<OpsRoutesOptions> = async (app: FastifyInsta
         },
         'op',
       );
+    if (o.cluster && !o.cluster.leads()) {
+      // A follower refuses here what no leader would take (a malformed envelope, another
+      // ledger's op) and passes the rest to the leader, once.
+      const parsed = parseOp(req.body);
+      if (!parsed.ok) throw new Problem(parsed.code, parsed.detail);
+      const other = wrongLedger(parsed.op, service.meta.ledgerId);
+      if (other) throw new Problem(other.code, other.detail);
+      if (req.headers[FORWARDED_HEADER] !== undefined) throw new Problem('LEDGER_UNAVAILABLE', 'this node no longer leads the cluster; retry');
+      const relayed = await forwardToLeader(o.cluster.leader, '/v1/ops', req.body, { authorization: req.headers.authorization });
+      logOp(`forwarded ${relayed.status}`);
+      return reply.code(relayed.status).type(relayed.contentType).send(relayed.body);
+    }
     let outcome: SubmitOutcome;
     try {
       outcome = await service.submit(req.body);
