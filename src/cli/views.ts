@@ -5,6 +5,7 @@
 import type { HashedEntry, Party, Receipt, TreeNode, WireVoucher } from '../client/index.js';
 import { clean, drawTree, keyValues, shortTime, table, underRoot, type DrawNode } from './format.js';
 import { formatAmount } from '../domain/money.js';
+import type { OpType } from '../domain/types.js';
 
 const c = (s: string | null | undefined): string => (s === null || s === undefined ? '' : clean(s));
 
@@ -93,7 +94,8 @@ const describeOp = (p: Json, rootAmount: bigint | undefined, currency: string): 
   const voucherAmount = typeof p.voucherId === 'string' ? amountOfId(p.voucherId, rootAmount) : undefined;
   const money = (x: unknown): string => (typeof x === 'string' && /^[0-9]{1,16}$/.test(x) ? formatAmount(x, currency) : '');
   const whole = voucherAmount === undefined ? '' : formatAmount(voucherAmount, currency);
-  switch (p.type) {
+  const known = p.type as OpType | 'ledger.genesis';
+  switch (known) {
     case 'ledger.genesis':
       return { amount: '', detail: `ledger "${str(p.name)}" created` };
     case 'party.register': {
@@ -126,8 +128,10 @@ const describeOp = (p: Json, rootAmount: bigint | undefined, currency: string): 
       return { amount: whole, detail: 'pledge released' };
     case 'voucher.settle':
       return { amount: whole, detail: `settled, payment ${str(p.paymentRef)}` };
-    default:
+    default: {
+      const _exhaustive: never = known;
       return { amount: '', detail: str(p.type) };
+    }
   }
 };
 

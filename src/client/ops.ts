@@ -198,6 +198,9 @@ export interface VoucherSettleParams extends VoucherParams {
 export const voucherSettle = (p: VoucherSettleParams): WirePayloadOf<'voucher.settle'> =>
   checked({ type: 'voucher.settle', ...common(p), voucherId: p.voucherId, paymentRef: p.paymentRef });
 
+/** A builder's name: `voucher.settle` → `voucherSettle`. */
+type BuilderName<T extends string> = T extends `${infer A}.${infer B}` ? `${A}${Capitalize<B>}` : never;
+
 /** Every builder, by op type. */
 export const build = {
   partyRegister,
@@ -211,7 +214,7 @@ export const build = {
   voucherPledge,
   voucherRelease,
   voucherSettle,
-} as const;
+} as const satisfies { readonly [T in Payload['type'] as BuilderName<T>]: (p: never) => WirePayloadOf<T> };
 
 // ---- identity and signatures ----
 

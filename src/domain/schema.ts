@@ -11,7 +11,7 @@ import { isLedgerTime } from '../ledger/entry.js';
 import { refuse, type Refusal } from './codes.js';
 import { LIMITS, PATTERNS } from './limits.js';
 import { formatAmount } from './money.js';
-import type { Op } from './types.js';
+import type { Op, OpType } from './types.js';
 
 /** A UTF-16 string with an unpaired surrogate is not I-JSON (RFC 7493 §2.1). */
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -144,6 +144,10 @@ const payloadSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('voucher.release'), ...base, voucherId }),
   z.strictObject({ type: z.literal('voucher.settle'), ...base, voucherId, paymentRef: ref }),
 ]);
+
+/** The op types this union lacks: `never`, or the compiler refuses the line below and names them. */
+type OpTypesWithoutAShape = Exclude<OpType, z.infer<typeof payloadSchema>['type']>;
+export const EVERY_OP_TYPE_HAS_A_SHAPE: [OpTypesWithoutAShape] extends [never] ? true : OpTypesWithoutAShape = true;
 
 const signatureSchema = z.strictObject({
   signer: partyId,

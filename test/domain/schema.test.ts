@@ -4,7 +4,7 @@
  * amounts.
  */
 import { describe, expect, test } from 'vitest';
-import { parseOp, type Op } from '../../src/domain/index.js';
+import { parseOp, type Op, type OpType } from '../../src/domain/index.js';
 import { BAD_POINTS, newKey } from './helpers.js';
 
 const LEDGER = 'a'.repeat(64);
@@ -22,7 +22,7 @@ const envelope = (payload: Json, signers: readonly string[] = ['operator']): Jso
 const base = (type: string, fields: Json): Json => ({ type, ledger: LEDGER, nonce: 'nonce-0001', ...fields });
 
 /** One valid payload of every client op type. */
-const VALID: Record<string, Json> = {
+const VALID: Record<OpType, Json> = {
   'party.register': base('party.register', {
     party: { id: 'dongguan-parts', name: 'Dongguan Parts', role: 'supplier', publicKey: KEY },
   }),
@@ -46,10 +46,10 @@ const VALID: Record<string, Json> = {
   'voucher.settle': base('voucher.settle', { voucherId: VID, paymentRef: 'PAY-9' }),
 };
 
-const valid = (type: string): Json => structuredClone(VALID[type] as Json);
+const valid = (type: OpType): Json => structuredClone(VALID[type]);
 
 /** A valid envelope of `type` whose payload `edit` changes. */
-const withPayload = (type: string, edit: (p: Json) => void, signers?: readonly string[]): Json => {
+const withPayload = (type: OpType, edit: (p: Json) => void, signers?: readonly string[]): Json => {
   const p = valid(type);
   edit(p);
   return envelope(p, signers);
@@ -68,7 +68,7 @@ const okEnvelope = (input: unknown): Op => {
 };
 
 describe('parseOp accepts every op type in its valid shape', () => {
-  test.each(Object.keys(VALID))('given a well-formed %s envelope, then it parses', (type) => {
+  test.each(Object.keys(VALID) as OpType[])('given a well-formed %s envelope, then it parses', (type) => {
     const op = okEnvelope(envelope(valid(type)));
     expect(op.payload.type).toBe(type);
     expect(op.signatures).toEqual([{ signer: 'operator', sig: SIG }]);

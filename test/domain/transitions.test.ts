@@ -3,7 +3,7 @@
  * effects of every legal transition.
  */
 import { describe, expect, test } from 'vitest';
-import type { Voucher } from '../../src/domain/index.js';
+import type { Voucher, VoucherPayload } from '../../src/domain/index.js';
 import {
   childId,
   DEFAULT_DUE,
@@ -29,7 +29,10 @@ type Build = (s: Scene) => [Actor[], WirePayload];
 const holderOf = (s: Scene): Actor => s.w.actor(s.w.voucher(s.id).holder);
 
 /** Each voucher op, signed by its natural signer in the given scene. */
-const OPS: Record<string, Build> = {
+/** The ops on an existing voucher, by their short name. */
+type VoucherOp = VoucherPayload['type'] extends `voucher.${infer K}` ? K : never;
+
+const OPS: Record<VoucherOp, Build> = {
   accept: (s) => [[s.sup], s.w.payload('voucher.accept', { voucherId: s.id })],
   reject: (s) => [[s.sup], s.w.payload('voucher.reject', { voucherId: s.id, reason: 'no' })],
   cancel: (s) => [[holderOf(s)], s.w.payload('voucher.cancel', { voucherId: s.id })],
@@ -46,7 +49,7 @@ const OPS: Record<string, Build> = {
 const C = 'VOUCHER_STATE_CONFLICT';
 const P = 'VOUCHER_PLEDGED';
 /** status → op → outcome, from §7 rules 4–5 and the table. */
-const MATRIX: Record<Status, Record<string, Outcome>> = {
+const MATRIX: Record<Status, Record<VoucherOp, Outcome>> = {
   offered: { accept: 'OK', reject: 'OK', cancel: 'OK', split: C, transfer: C, pledge: C, release: C, settle: C },
   active: { accept: C, reject: C, cancel: C, split: 'OK', transfer: 'OK', pledge: 'OK', release: C, settle: 'OK' },
   pledged: { accept: C, reject: C, cancel: C, split: P, transfer: P, pledge: P, release: 'OK', settle: 'OK' },
@@ -62,7 +65,7 @@ const rows: [string, Status, Outcome][] = Object.entries(MATRIX).flatMap(([statu
 describe('every voucher op from every status', () => {
   test.each(rows)('given a %s of a voucher that is %s, then %s', (op, status, expected) => {
     const s = voucherIn(status);
-    const build = OPS[op];
+    const build = OPS[op as VoucherOp];
     if (build === undefined) throw new Error(op);
     const [signers, payload] = build(s);
     if (expected === 'OK') {

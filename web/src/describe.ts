@@ -3,6 +3,7 @@
  * the signed payload (what the parties signed), never a summary from the service.
  */
 import type { HashedEntry } from '../../src/client/index.js';
+import type { OpType } from '../../src/domain/types.js';
 import { money as moneyText } from './ui.js';
 
 type Payload = Record<string, unknown>;
@@ -19,7 +20,8 @@ export const describeEntry = (item: HashedEntry): { type: string; text: string; 
   const type = str(p.type);
   const v = str(p.voucherId);
   const text = ((): string => {
-    switch (type) {
+    const known = type as OpType | 'ledger.genesis';
+    switch (known) {
       case 'ledger.genesis':
         return `Ledger “${str(p.name)}” created (${str(p.currency)}, tenor up to ${String(p.maxTenorDays)} days)`;
       case 'party.register': {
@@ -48,8 +50,10 @@ export const describeEntry = (item: HashedEntry): { type: string; text: string; 
         return `${by} released the pledge on ${v}`;
       case 'voucher.settle':
         return `${by} settled ${v} (payment ${str(p.paymentRef)})`;
-      default:
+      default: {
+        const _exhaustive: never = known;
         return type;
+      }
     }
   })();
   return { type, text, signers };
