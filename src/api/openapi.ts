@@ -139,6 +139,22 @@ const schemas = {
       maxTenorDays: { type: 'integer' },
     },
   },
+  Cluster: {
+    type: 'object',
+    description: 'docs/protocol.md §11.6. A single node names itself the leader.',
+    required: ['leader', 'nodes'],
+    properties: {
+      leader: { type: ['string', 'null'], description: 'The leader’s URL; null during an election' },
+      nodes: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['url', 'role', 'size'],
+          properties: { url: { type: 'string' }, role: { enum: ['leader', 'follower'] }, size: { type: 'integer', minimum: 1, description: 'Entries applied' } },
+        },
+      },
+    },
+  },
   Entry: {
     type: 'object',
     description: 'One record of the log (docs/protocol.md §5). `op` is an Envelope; entry 0’s is `ledger.genesis`.',
@@ -304,6 +320,9 @@ export const openApiDocument = (): unknown => {
       },
       '/v1/ledger': {
         get: { tags: ['ledger'], summary: 'Ledger facts from genesis, and its size', responses: { '200': json(ref('Ledger'), 'The ledger'), ...publicErrors } },
+      },
+      '/v1/cluster': {
+        get: { tags: ['ledger'], summary: 'Which node leads the cluster, and what each node has applied', responses: { '200': json(ref('Cluster'), 'The cluster'), ...publicErrors } },
       },
       '/v1/checkpoint': {
         get: {

@@ -160,7 +160,8 @@ export class ClusterNode {
       if (this.mode === 'auto' && !lease.live) await this.#tryToLead();
     }
     this.#nodes = await this.#log.nodes(NODE_SEEN_MS);
-    await this.#log.beat({ url: this.url, role: this.#role, size: this.#service.size });
+    // A read-only follower (perhaps on a read-only standby) writes nothing, not even its heartbeat.
+    if (this.mode === 'auto') await this.#log.beat({ url: this.url, role: this.#role, size: this.#service.size });
   }
 
   /** Takes the lease if it can, applies the whole log, then takes writes. */

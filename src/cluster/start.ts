@@ -48,10 +48,18 @@ const untilItAnswers = async <T>(f: () => Promise<T>, logger: Logger, onWaiting?
 
 /** The genesis the log of record holds, written there first if it holds none (the first node). */
 const genesisOfCluster = async (log: PgLog, o: OpenOptions, c: ClusterOptions): Promise<string> => {
+  // A read-only follower may read from a standby: it creates and writes nothing there.
+  if (c.mode === 'follower') {
+    const there = await log.genesis().catch((err: unknown) => {
+      if ((err as { code?: unknown }).code === '42P01') return undefined; // no tables yet
+      throw err;
+    });
+    if (there === undefined) throw new StartupError('the cluster database holds no ledger, and a read-only follower never writes genesis');
+    return there;
+  }
   await log.ensureSchema();
   const there = await log.genesis();
   if (there !== undefined) return there;
-  if (c.mode === 'follower') throw new StartupError('the cluster database holds no ledger, and a read-only follower never writes genesis');
   if (o.operatorPublicKey === undefined) throw new StartupError('the cluster database holds no ledger: LEDGER_OPERATOR_PUBLIC_KEY is needed to create one');
   const node = (await loadOrCreateKey(o.nodeKeyFile, 'node', true)).key;
   const createdAt = new Date((o.now ?? Date.now)()).toISOString();
