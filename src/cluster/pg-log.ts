@@ -65,6 +65,14 @@ export class PgLog {
       connect_timeout: 3,
       idle_timeout: 60,
       onnotice: () => undefined,
+      connection: {
+        application_name: 'rvl',
+        // A leader paused (or cut off) inside an append holds the lease row's lock: the database
+        // ends such a session after a second, so another node can take the lapsed lease.
+        idle_in_transaction_session_timeout: 1000,
+        // Nothing waits long for a lock: a blocked acquire or renew fails and is tried next tick.
+        lock_timeout: 2000,
+      },
       // seq and size are bigint columns; every value here fits in a JS number (< 2^53).
       types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
     }) as unknown as Sql;
