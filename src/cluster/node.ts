@@ -96,7 +96,7 @@ export class ClusterNode {
   append(batch: CommitBatch): Promise<void> {
     const term = this.#term;
     if (this.#role !== 'leader' || term === undefined) return Promise.reject(new FencedError('this node does not hold the lease'));
-    return this.#log.append(batch, this.url, term);
+    return this.#log.append(batch, this.url, term).then(() => this.#log.markDurable(batch.head.size));
   }
 
   /** Starts following (writes paused until this node leads). */
@@ -169,7 +169,9 @@ export class ClusterNode {
     const term = await this.#log.acquire(this.url);
     if (term === undefined) return;
     const started = performance.now();
-    // The log may have grown until the lease lapsed: apply all of it before deciding anything.
+    // The log may have grown until the lease lapsed (and the last appends may not be marked
+    // durable yet): it is the log of record now; apply all of it before deciding anything.
+    await this.#log.markAllDurable();
     await this.#catchUp();
     if (this.#broken !== undefined) return;
     if (!(await this.#log.renew(this.url, term))) return;
@@ -201,7 +203,7 @@ export class ClusterNode {
   async #catchUp(): Promise<void> {
     for (;;) {
       const from = this.#service.size;
-      const rows = await this.#log.entries(from, CATCH_UP_CHUNK);
+      const rows = await this.#log.entries(from, CATCH_UP_CHUNK, { durable: true });
       if (rows.length === 0) return;
       const bad = await this.#service.applyLogged(rows);
       const last = rows.at(-1)!;

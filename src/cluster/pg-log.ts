@@ -6,6 +6,7 @@
  * starting together do not race):
  *   rvl_entries(seq PK, text, hash)      every entry, as the exact JCS text that was hashed
  *   rvl_head(size, last_hash, checkpoint) one row: the log's end and the checkpoint over it
+ *   rvl_durable(size)                     one row: the entries below it are acknowledged durable
  *   rvl_lease(holder, term, expires_at)   one row: who may append, until when (database time)
  *   rvl_nodes(url PK, role, size, seen_at) each node's last heartbeat
  *
@@ -14,6 +15,12 @@
  * head the batch was decided on. A deposed or paused leader's append therefore fails whole, and
  * no two entries ever take one seq (the primary key). The lease only keeps two nodes from
  * deciding at once; its clock is the database's, so node clocks do not matter.
+ *
+ * A commit is visible on the primary before a synchronous standby has confirmed it; if the
+ * primary died then and a standby without it were promoted, the entry would be gone. So followers
+ * apply only entries below `rvl_durable`, which the leader raises once each append has returned
+ * (that is, once a standby holds it), and a new leader raises it to the whole log it finds before
+ * it appends (what the promoted server holds is the log of record from then on).
  */
 import postgres from 'postgres';
 import type { Logger } from 'pino';
@@ -86,6 +93,7 @@ export class PgLog {
       await tx`CREATE TABLE IF NOT EXISTS rvl_head (one boolean PRIMARY KEY DEFAULT true CHECK (one), size bigint NOT NULL, last_hash text NOT NULL, checkpoint text NOT NULL)`;
       await tx`CREATE TABLE IF NOT EXISTS rvl_lease (one boolean PRIMARY KEY DEFAULT true CHECK (one), holder text, term bigint NOT NULL DEFAULT 0, expires_at timestamptz NOT NULL DEFAULT 'epoch')`;
       await tx`CREATE TABLE IF NOT EXISTS rvl_nodes (url text PRIMARY KEY, role text NOT NULL, size bigint NOT NULL, seen_at timestamptz NOT NULL)`;
+      await tx`CREATE TABLE IF NOT EXISTS rvl_durable (one boolean PRIMARY KEY DEFAULT true CHECK (one), size bigint NOT NULL)`;
       await tx`INSERT INTO rvl_lease (one) VALUES (true) ON CONFLICT DO NOTHING`;
     });
   }
@@ -107,6 +115,7 @@ export class PgLog {
       if (there[0]) return there[0].text;
       await tx`INSERT INTO rvl_entries (seq, text, hash) VALUES (0, ${text}, ${hash})`;
       await tx`INSERT INTO rvl_head (one, size, last_hash, checkpoint) VALUES (true, 1, ${hash}, ${checkpoint})`;
+      await tx`INSERT INTO rvl_durable (one, size) VALUES (true, 1)`;
       return text;
     });
   }
@@ -117,9 +126,44 @@ export class PgLog {
     return r && { size: r.size, lastHash: r.last_hash, checkpoint: r.checkpoint };
   }
 
-  /** Entries from `from`, in seq order, at most `limit`, with their stored hashes. */
-  async entries(from: number, limit: number): Promise<(StoredEntry & { readonly hash: string })[]> {
-    return this.#sql<{ seq: number; text: string; hash: string }[]>`SELECT seq, text, hash FROM rvl_entries WHERE seq >= ${from} ORDER BY seq LIMIT ${limit}`;
+  /** Entries from `from`, in seq order, at most `limit`, with their stored hashes (`durable`: only those below the durable mark). */
+  async entries(from: number, limit: number, o: { durable: boolean } = { durable: false }): Promise<(StoredEntry & { readonly hash: string })[]> {
+    return o.durable
+      ? this.#sql<{ seq: number; text: string; hash: string }[]>`
+          SELECT seq, text, hash FROM rvl_entries WHERE seq >= ${from} AND seq < (SELECT size FROM rvl_durable WHERE one) ORDER BY seq LIMIT ${limit}`
+      : this.#sql<{ seq: number; text: string; hash: string }[]>`SELECT seq, text, hash FROM rvl_entries WHERE seq >= ${from} ORDER BY seq LIMIT ${limit}`;
+  }
+
+  /** The durable mark wanted next, and whether a raise is being written. */
+  #durableWanted = 0;
+  #durableRaising: Promise<void> | undefined;
+
+  /**
+   * Raises the durable mark to `size` (an append of that end has returned) in the background:
+   * one update at a time, the newest size wins; a failed one is left to the next append or to the
+   * next leader. Never awaited by the writer.
+   */
+  markDurable(size: number): void {
+    this.#durableWanted = Math.max(this.#durableWanted, size);
+    this.#durableRaising ??= (async () => {
+      try {
+        for (let done = 0; done < this.#durableWanted; ) {
+          const target = this.#durableWanted;
+          await this.#sql`UPDATE rvl_durable SET size = GREATEST(size, ${target}) WHERE one`;
+          await this.#sql`SELECT pg_notify('rvl_log', ${String(target)})`;
+          done = target;
+        }
+      } catch (err) {
+        this.#logger.warn({ err }, 'could not raise the durable mark; the next append will');
+      } finally {
+        this.#durableRaising = undefined;
+      }
+    })();
+  }
+
+  /** A new leader's first write: everything the log holds is the log of record from now on. */
+  async markAllDurable(): Promise<void> {
+    await this.#sql`UPDATE rvl_durable SET size = GREATEST(size, (SELECT size FROM rvl_head WHERE one)) WHERE one`;
   }
 
   /**
