@@ -6,7 +6,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { expect } from 'vitest';
 import { UNAUTHENTICATED_REASONS } from '../../src/domain/codes.js';
 import type { Store } from '../../src/store/port.js';
-import type { Harness } from '../support/harness.js';
+import { dueIn, key, type Harness, type Key } from '../support/harness.js';
 
 export interface ProblemJson {
   type: string;
@@ -87,3 +87,25 @@ export const gate = (): { promise: Promise<void>; open: () => void } => {
   });
   return { promise, open };
 };
+
+/** The parties the refusal suites register: two cores, three suppliers, two banks. */
+export const REFUSAL_CAST = {
+  core: key('gz-motors', 'core'),
+  core2: key('sz-auto', 'core'),
+  s1: key('dongguan-parts', 'supplier'),
+  s2: key('chen-electronics', 'supplier'),
+  s3: key('foshan-metal', 'supplier'),
+  bank: key('icbc-gz', 'bank'),
+  bank2: key('cmb-sz', 'bank'),
+};
+
+/** A `voucher.issue` payload of 1000 fen from `issuer` to `to`, due in 30 days; `fields` add to or override it. */
+export const issuePayload = (issuer: Key, to: Key, fields: Record<string, unknown> = {}): Record<string, unknown> => ({
+  type: 'voucher.issue',
+  issuer: issuer.id,
+  to: to.id,
+  amount: '1000',
+  currency: 'CNY',
+  dueDate: dueIn(30),
+  ...fields,
+});

@@ -4,7 +4,8 @@
  * app listening on a free port), real LevelDB and the real writer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Harness, dueIn, key } from '../support/harness.js';
+import { Harness, key } from '../support/harness.js';
+import { issuePayload } from './helpers.js';
 
 const core = key('gz-motors', 'core');
 const s1 = key('dongguan-parts', 'supplier');
@@ -39,15 +40,7 @@ describe('GET /metrics: rvl_refusals_total', () => {
   };
   const post = (body: string): Promise<Response> =>
     fetch(`${base}/v1/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-  const issue = (invoiceId: string) => ({
-    type: 'voucher.issue',
-    issuer: core.id,
-    to: s1.id,
-    amount: '1000',
-    currency: 'CNY',
-    dueDate: dueIn(30),
-    invoiceIds: [invoiceId],
-  });
+  const issue = (invoiceId: string) => issuePayload(core, s1, { invoiceIds: [invoiceId] });
 
   it('one op refused by the writer (INVOICE_ALREADY_USED) moves the counter by exactly 1', async () => {
     expect((await post(JSON.stringify(h.envelope(issue('INV-M1'), [core])))).status).toBe(201);

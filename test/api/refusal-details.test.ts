@@ -14,15 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RefusalCode } from '../../src/domain/codes.js';
 import { formatAmount } from '../../src/domain/money.js';
 import { Harness, dueIn, key, type Key } from '../support/harness.js';
-import { wrapStore } from './helpers.js';
+import { REFUSAL_CAST, wrapStore } from './helpers.js';
 
-const core = key('gz-motors', 'core');
-const core2 = key('sz-auto', 'core');
-const s1 = key('dongguan-parts', 'supplier');
-const s2 = key('chen-electronics', 'supplier');
-const s3 = key('foshan-metal', 'supplier');
-const bank = key('icbc-gz', 'bank');
-const bank2 = key('cmb-sz', 'bank');
+const { core, core2, s1, s2, s3, bank, bank2 } = REFUSAL_CAST;
 const frozen = key('frozen-bank', 'bank');
 const ghost = key('ghost-bank', 'bank'); // never registered
 

@@ -12,17 +12,11 @@ import { addDays } from '../../src/domain/decide.js';
 import { ED25519_L, sign } from '../../src/ledger/ed25519.js';
 import { opPreimage } from '../../src/ledger/op.js';
 import { Harness, dueIn, key, type Key } from '../support/harness.js';
-import { expectProblem, expectRefusal, gate, ledgerSize, postRaw, wrapStore } from './helpers.js';
+import { expectProblem, expectRefusal, gate, issuePayload, ledgerSize, postRaw, REFUSAL_CAST, wrapStore } from './helpers.js';
 
 type Envelope = { payload: Record<string, unknown>; signatures: { signer: string; sig: string }[] };
 
-const core = key('gz-motors', 'core');
-const core2 = key('sz-auto', 'core');
-const s1 = key('dongguan-parts', 'supplier');
-const s2 = key('chen-electronics', 'supplier');
-const s3 = key('foshan-metal', 'supplier');
-const bank = key('icbc-gz', 'bank');
-const bank2 = key('cmb-sz', 'bank');
+const { core, core2, s1, s2, s3, bank, bank2 } = REFUSAL_CAST;
 const auditor = key('csrc-audit', 'auditor');
 const idle = key('idle-parts', 'supplier'); // suspended in beforeAll
 const frozen = key('frozen-bank', 'bank'); // suspended in beforeAll
@@ -63,16 +57,7 @@ describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
   let B: string;
 
   const env = (payload: Record<string, unknown>, signers: readonly Key[]): Envelope => h.envelope(payload, signers);
-  const issue = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-    type: 'voucher.issue',
-    issuer: core.id,
-    to: s1.id,
-    amount: '1000',
-    currency: 'CNY',
-    dueDate: dueIn(30),
-    invoiceIds: [`INV-${h.nonce()}`],
-    ...extra,
-  });
+  const issue = (extra: Record<string, unknown> = {}): Record<string, unknown> => issuePayload(core, s1, { invoiceIds: [`INV-${h.nonce()}`], ...extra });
   /** The JSON text of a valid envelope (signed by core), for byte-level edits. */
   const validText = (extra: Record<string, unknown> = {}): string => JSON.stringify(env(issue(extra), [core]));
 

@@ -14,33 +14,18 @@
  *   ledger found there: after the service is replaced by a NEW ledger on the same URL, a reload
  *   refuses it, naming both ids, until the user re-pins deliberately.
  */
-import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  LedgerClient,
-  PLEDGE_REQUEST_FORMAT,
-  pledgeRequestText,
-  signEnvelope,
-  voucherAccept,
-  voucherIdsOf,
-  voucherIssue,
-  voucherPledge,
-  type KeyFile,
-  type ProofBundle,
-  type WirePayload,
-  type WireVoucher,
-} from '../../src/client/index.js';
+import { LedgerClient, type WireVoucher } from '../../src/client/index.js';
+import { CAST } from '../support/cast.js';
+import { DROPPED_LOAN_REF, setUpDroppedPledge } from '../support/pledge-dropped.js';
 import { cleanup, startServer, tempDir, type Server } from '../e2e/server.js';
-import { dueIn, launch, registerParties } from './support.js';
+import { launch, signIn as signInWith, watch as watchPage } from './support.js';
 
-const CORE = 'gz-motors';
-const TIER1 = 'dongguan-parts';
-const BANK = 'icbc-gz';
-const BANK2 = 'cmb-sz';
+const TIER1 = CAST.tier1.id;
+const BANK = CAST.bank.id;
+const BANK2 = CAST.bank2.id;
 
 /** Claims a verified bundle must never make. */
 const FALSE_CLAIMS = [/proves the state/i, /completeness/i, /state as of entry/i, /nothing is missing/i];
@@ -48,9 +33,8 @@ const FALSE_CLAIMS = [/proves the state/i, /completeness/i, /state as of entry/i
 let server: Server;
 let browser: Browser;
 let dir: string;
-let keys: Record<string, { key: KeyFile; file: string }>;
+let keys: Record<string, { file: string }>;
 let ledgerId = '';
-let root = '';
 let before: WireVoucher;
 let pledgeSeq = 0;
 let attackFile = '';
@@ -59,53 +43,14 @@ const errors: string[] = [];
 
 const url = (p: string): string => `${server.url}${p}`;
 
-const watch = (page: Page): Page => {
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => errors.push(e.message));
-  return page;
-};
+const watch = (page: Page): Page => watchPage(page, errors, { consoleErrors: false });
 
-const signIn = async (page: Page, party: string): Promise<void> => {
-  await page.goto(url('/sign-in'));
-  await page.setInputFiles('[data-testid=key-file]', keys[party]!.file);
-  await page.getByTestId('key-loaded').getByText(party).waitFor();
-  await page.getByTestId('sign-in').click();
-  await page.getByTestId('signed-in-as').getByText(party).waitFor();
-};
-
-const submit = (client: LedgerClient, payload: WirePayload, signers: KeyFile[]) => client.submit(signEnvelope(payload, signers));
+const signIn = (page: Page, party: string): Promise<void> => signInWith(page, server.url, keys[party]!.file, party);
 
 beforeAll(async () => {
   dir = await tempDir('rvl-browser-claims-');
   [server, browser] = await Promise.all([startServer(), launch()]);
-  keys = await registerParties(server.url, server.dataDir, dir, [
-    { id: CORE, name: 'Guangzhou Motors', role: 'core' },
-    { id: TIER1, name: 'Dongguan Parts', role: 'supplier' },
-    { id: BANK, name: 'ICBC Guangzhou', role: 'bank' },
-    { id: BANK2, name: 'CMB Shenzhen', role: 'bank' },
-  ]);
-  const core = keys[CORE]!.key;
-  const t1 = keys[TIER1]!.key;
-  const asCore = new LedgerClient({ baseUrl: server.url, key: core });
-  const asT1 = new LedgerClient({ baseUrl: server.url, key: t1 });
-  ledgerId = await asCore.ledgerId();
-  const issue = voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER1, amount: 500_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-B1'] });
-  root = voucherIdsOf(issue)[0]!;
-  await submit(asCore, issue, [core]);
-  await submit(asT1, voucherAccept({ ledger: ledgerId, voucherId: root }), [t1]);
-  before = await asT1.voucher(root);
-  pledgeSeq = (await submit(asT1, voucherPledge({ ledger: ledgerId, voucherId: root, bank: BANK, loanRef: 'LN-B-1' }), [t1, keys[BANK]!.key])).seq;
-  await submit(asCore, voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER1, amount: 1_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-B2'] }), [core]);
-
-  // The attack: the pledge and every later entry dropped, state rolled back to before the pledge.
-  const real: ProofBundle = await asT1.proof(root);
-  expect(real.state.status).toBe('pledged');
-  const attack: ProofBundle = { ...real, entries: real.entries.filter((e) => e.entry.seq < pledgeSeq), state: before };
-  attackFile = path.join(dir, 'attack.json');
-  await writeFile(attackFile, JSON.stringify(attack, null, 2));
-  requestFile = path.join(dir, 'request-cmb.json');
-  const pledge = voucherPledge({ ledger: ledgerId, voucherId: root, bank: BANK2, loanRef: 'LN-B-2' });
-  await writeFile(requestFile, pledgeRequestText({ format: PLEDGE_REQUEST_FORMAT, summary: ['from the holder'], envelope: signEnvelope(pledge, [t1]), proof: attack }));
+  ({ keys, ledgerId, before, pledgeSeq, attackFile, requestFile } = await setUpDroppedPledge(server, dir));
 }, 90_000);
 
 afterAll(async () => {
@@ -146,7 +91,7 @@ describe('Bank check of a bundle with the pledge dropped', () => {
     await check(page);
     const fresh = page.locator('[data-testid=bundle-freshness][data-fresh=changed]');
     await fresh.waitFor();
-    expect((await fresh.textContent()) ?? '').toContain(`pledged to ${BANK} (loan LN-B-1)`);
+    expect((await fresh.textContent()) ?? '').toContain(`pledged to ${BANK} (loan ${DROPPED_LOAN_REF})`);
     await fresh.locator(`[data-since-seq="${pledgeSeq}"]`).waitFor();
     await context.close();
   });

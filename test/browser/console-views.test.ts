@@ -31,12 +31,13 @@ import {
   type WirePayload,
 } from '../../src/client/index.js';
 import { cleanup, startServer, tempDir, type Server } from '../e2e/server.js';
-import { ARTIFACTS, decodePng, DOCS_SHOTS, dueIn, launch, looksRendered, pixelStats, registerParties } from './support.js';
+import { CAST } from '../support/cast.js';
+import { ARTIFACTS, decodePng, DOCS_SHOTS, dueIn, launch, looksRendered, pixelStats, registerParties, signIn as signInWith, watch as watchPage } from './support.js';
 
-const CORE = 'gz-motors';
-const TIER1 = 'dongguan-parts';
-const BANK = 'icbc-gz';
-const AUDITOR = 'audit-office';
+const CORE = CAST.core.id;
+const TIER1 = CAST.tier1.id;
+const BANK = CAST.bank.id;
+const AUDITOR = CAST.auditor.id;
 const GHOST = 'ghost-trading';
 
 const UNIT = 100n; // fen a yuan
@@ -72,14 +73,7 @@ interface BrowserGlobals {
 }
 const g = (): BrowserGlobals => globalThis as unknown as BrowserGlobals;
 
-const watch = (page: Page): Page => {
-  page.setDefaultTimeout(15_000);
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
-  });
-  return page;
-};
+const watch = (page: Page): Page => watchPage(page, errors);
 
 const newPage = async (o: { width?: number; height?: number; storageState?: Awaited<ReturnType<BrowserContext['storageState']>> } = {}): Promise<{ context: BrowserContext; page: Page }> => {
   const context = await browser.newContext({ viewport: { width: o.width ?? 1280, height: o.height ?? 860 }, ...(o.storageState ? { storageState: o.storageState } : {}) });
@@ -87,18 +81,7 @@ const newPage = async (o: { width?: number; height?: number; storageState?: Awai
 };
 
 /** Signs in with a key file on /sign-in (no `next`), and waits until signed in. */
-const signIn = async (page: Page, file: string, party: string, o: { passphrase?: string } = {}): Promise<void> => {
-  await page.goto(url('/sign-in'));
-  await page.setInputFiles('[data-testid=key-file]', file);
-  await page.getByTestId('key-loaded').getByText(party).waitFor();
-  if (o.passphrase !== undefined) {
-    await page.getByTestId('remember').check();
-    await page.getByTestId('remember-passphrase').fill(o.passphrase);
-    await page.getByTestId('remember-passphrase2').fill(o.passphrase);
-  }
-  await page.getByTestId('sign-in').click();
-  await page.getByTestId('signed-in-as').getByText(party).waitFor();
-};
+const signIn = (page: Page, file: string, party: string, o: { passphrase?: string } = {}): Promise<void> => signInWith(page, server.url, file, party, o);
 
 /** The elements that reach past the right edge of a `width`-px viewport (outside any box that scrolls), for a failure message. */
 const wideElements = async (page: Page, width: number): Promise<string[]> =>
@@ -127,12 +110,7 @@ const submit = async (client: LedgerClient, payload: WirePayload, signers: KeyFi
 beforeAll(async () => {
   dir = await tempDir('rvl-browser-views-');
   [server, browser] = await Promise.all([startServer({ env: { LOG_LEVEL: process.env.RVL_BROWSER_LOG_LEVEL ?? 'warn' } }), launch()]);
-  keys = await registerParties(server.url, server.dataDir, dir, [
-    { id: CORE, name: 'Guangzhou Motors', role: 'core' },
-    { id: TIER1, name: 'Dongguan Parts', role: 'supplier' },
-    { id: BANK, name: 'ICBC Guangzhou', role: 'bank' },
-    { id: AUDITOR, name: 'Audit Office', role: 'auditor' },
-  ]);
+  keys = await registerParties(server.url, server.dataDir, dir, [CAST.core, CAST.tier1, CAST.bank, CAST.auditor]);
   operatorKeyFile = path.join(server.dataDir, 'operator.key');
   // A party nobody registered, with its key file and the public file `rvl keygen` writes beside it.
   const ghost = generateKeyFile(GHOST);

@@ -18,14 +18,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyFile, ProofBundle } from '../../src/client/index.js';
 import { rvl } from '../cli/support.js';
 import { cleanup, startServer, tempDir, type Server } from '../e2e/server.js';
-import { ARTIFACTS, decodePng, DOCS_SHOTS, dueIn, launch, looksRendered, pixelStats, registerParties } from './support.js';
+import { CAST } from '../support/cast.js';
+import { ARTIFACTS, decodePng, DOCS_SHOTS, dueIn, launch, looksRendered, pixelStats, registerParties, signIn as signInWith, watch } from './support.js';
 
-const CORE = 'gz-motors';
-const TIER1 = 'dongguan-parts';
-const TIER2 = 'chen-electronics';
-const BANK = 'icbc-gz';
-const BANK2 = 'cmb-sz';
-const AUDITOR = 'audit-office';
+const CORE = CAST.core.id;
+const TIER1 = CAST.tier1.id;
+const TIER2 = CAST.tier2.id;
+const BANK = CAST.bank.id;
+const BANK2 = CAST.bank2.id;
+const AUDITOR = CAST.auditor.id;
 const PASSPHRASE = 'auditor passphrase 2027';
 
 let server: Server;
@@ -78,18 +79,7 @@ const docShot = async (name: string, ...selectors: string[]): Promise<void> => {
 };
 
 /** Loads the sign-in page and signs in with a key file (remembered under `passphrase` if given). */
-const signIn = async (party: string, o: { passphrase?: string } = {}): Promise<void> => {
-  await page.goto(url('/sign-in'));
-  await page.setInputFiles('[data-testid=key-file]', keys[party]!.file);
-  await page.getByTestId('key-loaded').getByText(party).waitFor();
-  if (o.passphrase !== undefined) {
-    await page.getByTestId('remember').check();
-    await page.getByTestId('remember-passphrase').fill(o.passphrase);
-    await page.getByTestId('remember-passphrase2').fill(o.passphrase);
-  }
-  await page.getByTestId('sign-in').click();
-  await page.getByTestId('signed-in-as').getByText(party).waitFor();
-};
+const signIn = (party: string, o: { passphrase?: string } = {}): Promise<void> => signInWith(page, server.url, keys[party]!.file, party, o);
 
 /** The receipt notice the console shows after the ledger accepted an op. */
 const receipt = async (what: string): Promise<string> => {
@@ -111,26 +101,14 @@ const groupTotal = async (group: string): Promise<string> => ((await page.locato
 beforeAll(async () => {
   dir = await tempDir('rvl-browser-');
   [server, browser] = await Promise.all([startServer({ env: { LOG_LEVEL: process.env.RVL_BROWSER_LOG_LEVEL ?? 'warn' } }), launch()]);
-  keys = await registerParties(server.url, server.dataDir, dir, [
-    { id: CORE, name: 'Guangzhou Motors', role: 'core' },
-    { id: TIER1, name: 'Dongguan Parts', role: 'supplier' },
-    { id: TIER2, name: 'Chen Electronics', role: 'supplier' },
-    { id: BANK, name: 'ICBC Guangzhou', role: 'bank' },
-    { id: BANK2, name: 'CMB Shenzhen', role: 'bank' },
-    { id: AUDITOR, name: 'Audit Office', role: 'auditor' },
-  ]);
+  keys = await registerParties(server.url, server.dataDir, dir, Object.values(CAST));
   ledgerId = ((await (await fetch(url('/v1/ledger'))).json()) as { ledgerId: string }).ledgerId;
   context = await browser.newContext({ viewport: { width: 1280, height: 860 }, acceptDownloads: true });
-  page = await context.newPage();
-  page.setDefaultTimeout(15_000);
   const errors: string[] = [];
-  page.on('pageerror', (e) => errors.push(e.message));
+  page = watch(await context.newPage(), errors);
   page.on('requestfailed', (r) => network.push(`${new Date().toISOString()} FAILED ${r.method()} ${r.url()}: ${r.failure()?.errorText ?? '?'}`));
   page.on('request', (r) => network.push(`${new Date().toISOString()} -> ${r.method()} ${r.url()}`));
   page.on('response', (r) => network.push(`${new Date().toISOString()} <- ${r.status()} ${r.request().method()} ${r.url()}`));
-  page.on('console', (m) => {
-    if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
-  });
   (globalThis as { __consoleErrors?: string[] }).__consoleErrors = errors;
 }, 60_000);
 

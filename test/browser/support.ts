@@ -7,17 +7,14 @@
  *   needs; a missing Chromium fails with how to install it.
  * - `decodePng` / `pixelStats` read a screenshot's pixels (8-bit RGB/RGBA PNG, as Chromium writes
  *   them), so a test can tell a rendered screen from a blank one.
- * - `registerParties` makes key files and has the operator register the parties, with the SDK.
+ * - `registerParties` (test/support/cast.ts) makes key files and has the operator register the parties.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 
-import { generateKeyFile, keyFileText, LedgerClient, parseKeyFile, partyRegister, signEnvelope, type KeyFile } from '../../src/client/index.js';
-import type { RegistrableRole } from '../../src/domain/types.js';
 import { REPO_ROOT } from '../e2e/server.js';
 
 export const CHROMIUM = process.env.RVL_CHROMIUM ?? '/usr/bin/chromium';
@@ -153,31 +150,39 @@ export const pixelStats = (img: Image): PixelStats => {
 /** A screen that shows something: varied luminance, many colours, and ink on a good share of it. */
 export const looksRendered = (s: PixelStats): boolean => s.stddev > 12 && s.colours > 40 && s.inked > 0.04;
 
-// ---- parties ----
+// ---- pages ----
 
-export interface PartySpec {
-  readonly id: string;
-  readonly name: string;
-  readonly role: RegistrableRole;
-}
-
-/** Generates a key file for each party, writes it into `dir`, and has the operator register it. */
-export const registerParties = async (url: string, dataDir: string, dir: string, specs: readonly PartySpec[]): Promise<Record<string, { key: KeyFile; file: string }>> => {
-  const operator = parseKeyFile(await readFile(path.join(dataDir, 'operator.key'), 'utf8'));
-  const client = new LedgerClient({ baseUrl: url, key: operator });
-  const ledger = await client.ledgerId();
-  await mkdir(dir, { recursive: true });
-  const out: Record<string, { key: KeyFile; file: string }> = {};
-  for (const spec of specs) {
-    const key = generateKeyFile(spec.id);
-    const file = path.join(dir, `${spec.id}.key`);
-    await writeFile(file, keyFileText(key), { mode: 0o600 });
-    const payload = partyRegister({ ledger, party: { id: spec.id, name: spec.name, role: spec.role, publicKey: key.publicKey } });
-    await client.submit(signEnvelope(payload, [operator]));
-    out[spec.id] = { key, file };
+/**
+ * Sets the page's default wait (15 s) and collects its script errors into `errors` (and, unless
+ * `consoleErrors` is false, the console's errors other than failed resource loads).
+ */
+export const watch = (page: Page, errors: string[], o: { consoleErrors?: boolean } = {}): Page => {
+  page.setDefaultTimeout(15_000);
+  page.on('pageerror', (e) => errors.push(e.message));
+  if (o.consoleErrors ?? true) {
+    page.on('console', (m) => {
+      if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
+    });
   }
-  return out;
+  return page;
 };
 
-/** A due date `days` after today (UTC). */
-export const dueIn = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+/**
+ * Signs in on `<base>/sign-in` (no `next`) with the key file `file` of `party` (remembered under
+ * `passphrase` if given), and waits until the console says who is signed in.
+ */
+export const signIn = async (page: Page, base: string, file: string, party: string, o: { passphrase?: string } = {}): Promise<void> => {
+  await page.goto(`${base}/sign-in`);
+  await page.setInputFiles('[data-testid=key-file]', file);
+  await page.getByTestId('key-loaded').getByText(party).waitFor();
+  if (o.passphrase !== undefined) {
+    await page.getByTestId('remember').check();
+    await page.getByTestId('remember-passphrase').fill(o.passphrase);
+    await page.getByTestId('remember-passphrase2').fill(o.passphrase);
+  }
+  await page.getByTestId('sign-in').click();
+  await page.getByTestId('signed-in-as').getByText(party).waitFor();
+};
+
+export { registerParties, type PartySpec } from '../support/cast.js';
+export { dueIn } from '../support/time.js';

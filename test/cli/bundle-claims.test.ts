@@ -14,35 +14,17 @@
  *     the ledger's refusal at submission and to lend only on an accepted pledge entry; and the
  *     ledger refuses the submission (VOUCHER_PLEDGED).
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  generateKeyFile,
-  keyFileText,
-  LedgerClient,
-  parseKeyFile,
-  partyRegister,
-  PLEDGE_REQUEST_FORMAT,
-  pledgeRequestText,
-  signEnvelope,
-  voucherAccept,
-  voucherIdsOf,
-  voucherIssue,
-  voucherPledge,
-  type KeyFile,
-  type ProofBundle,
-  type WirePayload,
-  type WireVoucher,
-} from '../../src/client/index.js';
+import { CAST } from '../support/cast.js';
+import { DROPPED_LOAN_REF, setUpDroppedPledge } from '../support/pledge-dropped.js';
+import type { WireVoucher } from '../../src/client/index.js';
 import { cleanup, startServer, tempDir, type Server } from '../e2e/server.js';
-import { dueIn, json, rvl, type Result } from './support.js';
+import { json, rvl, type Result } from './support.js';
 
-const CORE = 'gz-motors';
-const TIER1 = 'dongguan-parts';
-const BANK = 'icbc-gz';
-const BANK2 = 'cmb-sz';
+const TIER1 = CAST.tier1.id;
+const BANK = CAST.bank.id;
+const BANK2 = CAST.bank2.id;
 
 /** The precise claims, and the false ones that must never appear. */
 const PROVES = /These entries are in the log \(under the checkpoint of size [\d,]+ the node signed\)/;
@@ -57,7 +39,6 @@ let root = '';
 let before: WireVoucher;
 let pledgeSeq = 0;
 let newestCheckpointSize = 0;
-const keys: Record<string, KeyFile> = {};
 
 const run = (args: readonly string[]): Promise<Result> => rvl(args, { cwd: dir, home, url: server.url });
 const as = (party: string, ...args: string[]): Promise<Result> => run(['--key', `${party}.key`, ...args]);
@@ -68,35 +49,10 @@ const noFalseClaim = (text: string): void => {
 beforeAll(async () => {
   server = await startServer();
   [dir, home] = await Promise.all([tempDir('rvl-cli-claims-'), tempDir('rvl-cli-claims-home-')]);
-  const operator = parseKeyFile(await readFile(path.join(server.dataDir, 'operator.key'), 'utf8'));
-  const op = new LedgerClient({ baseUrl: server.url, key: operator });
-  ledgerId = await op.ledgerId();
-  const submit = (payload: WirePayload, signers: KeyFile[]) => op.submit(signEnvelope(payload, signers));
-  for (const [id, role] of [[CORE, 'core'], [TIER1, 'supplier'], [BANK, 'bank'], [BANK2, 'bank']] as const) {
-    keys[id] = generateKeyFile(id);
-    await writeFile(path.join(dir, `${id}.key`), keyFileText(keys[id]), { mode: 0o600 });
-    await submit(partyRegister({ ledger: ledgerId, party: { id, name: id, role, publicKey: keys[id].publicKey } }), [operator]);
-  }
-  const issue = voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER1, amount: 300_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-1'] });
-  root = voucherIdsOf(issue)[0]!;
-  await submit(issue, [keys[CORE]!]);
-  await submit(voucherAccept({ ledger: ledgerId, voucherId: root }), [keys[TIER1]!]);
-  const asTier1 = new LedgerClient({ baseUrl: server.url, key: keys[TIER1]! });
-  before = await asTier1.voucher(root);
-  pledgeSeq = (await submit(voucherPledge({ ledger: ledgerId, voucherId: root, bank: BANK, loanRef: 'LN-ICBC-1' }), [keys[TIER1]!, keys[BANK]!])).seq;
-  // A later entry, so that the checkpoint reaches past the pledge.
-  await submit(voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER1, amount: 1_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-2'] }), [keys[CORE]!]);
-
-  // The attack: a real bundle after the pledge, the pledge and later entries dropped, state rolled back.
-  const real: ProofBundle = await asTier1.proof(root);
-  expect(real.state.status).toBe('pledged');
-  newestCheckpointSize = real.ledger.size;
-  const attack: ProofBundle = { ...real, entries: real.entries.filter((e) => e.entry.seq < pledgeSeq), state: before };
-  await writeFile(path.join(dir, 'attack.json'), JSON.stringify(attack, null, 2));
-
-  // The holder hands the second bank a pledge request that carries the attack bundle.
-  const pledge = voucherPledge({ ledger: ledgerId, voucherId: root, bank: BANK2, loanRef: 'LN-CMB-2' });
-  await writeFile(path.join(dir, 'request.json'), pledgeRequestText({ format: PLEDGE_REQUEST_FORMAT, summary: ['from the holder'], envelope: signEnvelope(pledge, [keys[TIER1]!]), proof: attack }));
+  // attack.json and request.json land in `dir`, the folder rvl runs in.
+  const attack = await setUpDroppedPledge(server, dir);
+  ({ ledgerId, root, before, pledgeSeq } = attack);
+  newestCheckpointSize = attack.real.ledger.size;
 }, 60_000);
 afterAll(cleanup);
 
@@ -125,7 +81,7 @@ describe('rvl verify-bundle on a bundle with the pledge dropped', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(PROVES);
     expect(r.stdout).toContain(NOT_PROOF);
-    expect(r.stdout).toMatch(new RegExp(`✗ CHANGED since, at entry #${pledgeSeq}, [0-9-]+ [0-9:]+Z: status active → pledged; pledged to ${BANK}, loan LN-ICBC-1\\.`));
+    expect(r.stdout).toMatch(new RegExp(`✗ CHANGED since, at entry #${pledgeSeq}, [0-9-]+ [0-9:]+Z: status active → pledged; pledged to ${BANK}, loan ${DROPPED_LOAN_REF}\\.`));
     expect(r.stdout).toContain("The state above is not the voucher's state now");
     noFalseClaim(r.stdout);
     const j = json<{ ok: boolean; asOf: { seq: number }; comparison: { compared: boolean; freshness: { kind: string; atSeq: number; changes: { kind: string }[] } } }>(asJson);

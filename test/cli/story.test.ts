@@ -13,11 +13,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { generateKeyFile, parseKeyFile, signEnvelope, voucherIdsOf, voucherIssue, type KeyFile } from '../../src/client/index.js';
-import { sign } from '../../src/ledger/ed25519.js';
 import { entryHash } from '../../src/ledger/entry.js';
-import { opPreimage } from '../../src/ledger/op.js';
 import { cleanup, startServer, tempDir, type Server } from '../e2e/server.js';
 import { dueIn, json, rvl, type Result } from './support.js';
+import { entryAt as at, resign, type MBundle, type MEntry } from '../support/bundle-edit.js';
 
 const CORE = 'gz-motors';
 const TIER1 = 'dongguan-parts';
@@ -41,19 +40,6 @@ interface Receipt {
   seq: number;
   duplicate: boolean;
   effects: { vouchers: Voucher[]; parties: { id: string; role: string; status: string }[] };
-}
-interface MEntry {
-  seq: number;
-  time: string;
-  prev: string;
-  op: { payload: Record<string, unknown>; signatures: { signer: string; sig: string }[] };
-}
-interface MBundle {
-  ledger: Record<string, unknown>;
-  checkpoint: string;
-  voucherId: string;
-  entries: { entry: MEntry; hash: string; inclusion: string[] }[];
-  state: Record<string, unknown>;
 }
 
 let server: Server;
@@ -389,10 +375,6 @@ describe('rvl verify-bundle (offline)', () => {
   let bundle: MBundle;
   let operatorSecret = '';
   const copy = (): MBundle => structuredClone(bundle);
-  const at = (b: MBundle, seq: number) => b.entries.find((e) => e.entry.seq === seq)!;
-  const resign = (entry: MEntry, key: { party: string; secretKey: string }) => {
-    entry.op.signatures.find((s) => s.signer === key.party)!.sig = sign(key.secretKey, opPreimage(entry.op.payload));
-  };
   const verifyFile = async (name: string, b: unknown, extra: string[] = []): Promise<Result> => {
     await writeFile(path.join(dir, name), JSON.stringify(b));
     // No RVL_URL, and a URL nobody serves: verify-bundle never touches the network.

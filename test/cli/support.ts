@@ -73,5 +73,4 @@ export const json = <T = Record<string, unknown>>(r: Result): T => {
   }
 };
 
-/** A due date `days` after today (UTC). */
-export const dueIn = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+export { dueIn } from '../support/time.js';

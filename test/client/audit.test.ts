@@ -8,15 +8,14 @@ import { audit, LedgerRefusal, voucherSplit, voucherIdsOf, voucherTransfer, type
 import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { entryHash, type HashedEntry } from '../../src/ledger/entry.js';
 import { VerifyPool } from '../../src/ledger/node/verify-pool.js';
-import { lyingFetch, makeWorld, startServer, type Server, type World } from './support.js';
+import { lyingFetch, startWorld, type Server, type World } from './support.js';
 
 let server: Server;
 let w: World;
 let size = 0;
 
 beforeAll(async () => {
-  server = await startServer();
-  w = await makeWorld(server);
+  ({ server, w } = await startWorld());
   for (let i = 0; i < 3; i++) {
     const root = await w.issueAccepted(BigInt(10_000 * (i + 1)));
     const split = voucherSplit({ ledger: w.ledgerId, voucherId: root, amounts: [1_000n, BigInt(10_000 * (i + 1) - 1_000)] });

@@ -2,7 +2,7 @@
  * `LedgerClient` against the real service over loopback HTTP: the story of CONTEXT.md through
  * the SDK, retry safety (§4), typed refusals (§7–§8), and every read of §8 with read tokens.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
   addSignature,
@@ -10,7 +10,7 @@ import {
   LedgerClient,
   LedgerHttpError,
   LedgerNetworkError,
-  LedgerRefusal,
+  type LedgerRefusal,
   opIdOf,
   signEnvelope,
   verifyBundle,
@@ -27,29 +27,21 @@ import {
 } from '../../src/client/index.js';
 import { verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { verifyInclusion } from '../../src/ledger/merkle.js';
-import { dueIn, makeWorld, realFetch, startServer, type Server, type World } from './support.js';
+import { dueIn, realFetch, refusalOf, worldPerFile, type Server, type World } from './support.js';
 
 let server: Server;
 let w: World;
 
-beforeAll(async () => {
-  server = await startServer();
-  w = await makeWorld(server);
+worldPerFile((s, world) => {
+  server = s;
+  w = world;
 });
-afterAll(() => server.close());
 
 const size = async (): Promise<number> => (await w.op.ledger()).size;
 
 /** Expects `promise` to reject with a LedgerRefusal of `code` and `status`; returns it. */
 const refusal = async (promise: Promise<unknown>, code: string, status: number): Promise<LedgerRefusal> => {
-  const err = await promise.then(
-    () => {
-      throw new Error(`expected ${code}, but it succeeded`);
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LedgerRefusal);
-  const r = err as LedgerRefusal;
+  const r = await refusalOf(promise);
   expect({ code: r.code, status: r.status }).toEqual({ code, status });
   expect(typeof r.detail).toBe('string');
   return r;

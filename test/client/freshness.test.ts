@@ -4,7 +4,7 @@
  * taken before a pledge, before settlement, before a split, compared with the state after.
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
   compareWithCurrent,
@@ -22,16 +22,13 @@ import {
   type ProofBundle,
   type WireVoucher,
 } from '../../src/client/index.js';
-import { clone, dueIn, makeWorld, startServer, type Server, type World } from './support.js';
+import { clone, dueIn, worldPerFile, type World } from './support.js';
 
-let server: Server;
 let w: World;
 
-beforeAll(async () => {
-  server = await startServer();
-  w = await makeWorld(server);
+worldPerFile((_server, world) => {
+  w = world;
 });
-afterAll(() => server.close());
 
 /** The holder's bundle of `id`, verified; its state is the proven one. */
 const provenBundle = async (id: string, as = w.tier1): Promise<{ bundle: ProofBundle; state: WireVoucher }> => {

@@ -25,7 +25,7 @@ import {
   type ProofBundle,
   type WireVoucher,
 } from '../../src/client/index.js';
-import { clone, makeWorld, startServer, type Server, type World } from './support.js';
+import { clone, startWorld, type Server, type World } from './support.js';
 
 let server: Server;
 let w: World;
@@ -42,8 +42,7 @@ const dropFrom = (bundle: ProofBundle, fromSeq: number, state: WireVoucher): Pro
 };
 
 beforeAll(async () => {
-  server = await startServer();
-  w = await makeWorld(server);
+  ({ server, w } = await startWorld());
   root = await w.issueAccepted(50_000_00n);
   before = await w.as(w.tier1).voucher(root);
   expect(before.status).toBe('active');

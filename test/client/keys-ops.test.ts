@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import {
   addSignature,
+  build,
   generateKeyFile,
   hasValidSignature,
   InvalidOpError,
@@ -16,19 +17,8 @@ import {
   newNonce,
   opIdOf,
   parseKeyFile,
-  partyRegister,
-  partyUpdate,
   signEnvelope,
-  voucherAccept,
-  voucherCancel,
   voucherIdsOf,
-  voucherIssue,
-  voucherPledge,
-  voucherReject,
-  voucherRelease,
-  voucherSettle,
-  voucherSplit,
-  voucherTransfer,
   type WirePayload,
 } from '../../src/client/index.js';
 import { OPS } from '../../src/domain/ops.js';
@@ -99,19 +89,19 @@ describe('key files (§3)', () => {
 describe('op builders (§7)', () => {
   const base = { ledger: LEDGER };
   const all: WirePayload[] = [
-    partyRegister({ ...base, party: { id: 'chen-electronics', name: '陈电子', role: 'supplier', publicKey: holder.publicKey } }),
-    partyUpdate({ ...base, partyId: 'chen-electronics', status: 'suspended' }),
-    partyUpdate({ ...base, partyId: 'chen-electronics', publicKey: bank.publicKey }),
-    voucherIssue({ ...base, issuer: 'gz-motors', to: 'dongguan-parts', amount: 100_000_000n, currency: 'CNY', dueDate: '2027-02-26', invoiceIds: ['INV-1'], memo: 'Q4' }),
-    voucherAccept({ ...base, voucherId: ROOT }),
-    voucherReject({ ...base, voucherId: ROOT, reason: 'wrong amount' }),
-    voucherCancel({ ...base, voucherId: ROOT }),
-    voucherSplit({ ...base, voucherId: ROOT, amounts: [60_000_000n, 40_000_000n] }),
-    voucherTransfer({ ...base, voucherId: ROOT, to: 'chen-electronics' }),
-    voucherTransfer({ ...base, voucherId: ROOT, to: 'chen-electronics', amount: 1n }),
-    voucherPledge({ ...base, voucherId: ROOT, bank: 'icbc-gz', loanRef: 'LN-1', amount: 5n }),
-    voucherRelease({ ...base, voucherId: ROOT }),
-    voucherSettle({ ...base, voucherId: ROOT, paymentRef: 'PAY-1' }),
+    build.partyRegister({ ...base, party: { id: 'chen-electronics', name: '陈电子', role: 'supplier', publicKey: holder.publicKey } }),
+    build.partyUpdate({ ...base, partyId: 'chen-electronics', status: 'suspended' }),
+    build.partyUpdate({ ...base, partyId: 'chen-electronics', publicKey: bank.publicKey }),
+    build.voucherIssue({ ...base, issuer: 'gz-motors', to: 'dongguan-parts', amount: 100_000_000n, currency: 'CNY', dueDate: '2027-02-26', invoiceIds: ['INV-1'], memo: 'Q4' }),
+    build.voucherAccept({ ...base, voucherId: ROOT }),
+    build.voucherReject({ ...base, voucherId: ROOT, reason: 'wrong amount' }),
+    build.voucherCancel({ ...base, voucherId: ROOT }),
+    build.voucherSplit({ ...base, voucherId: ROOT, amounts: [60_000_000n, 40_000_000n] }),
+    build.voucherTransfer({ ...base, voucherId: ROOT, to: 'chen-electronics' }),
+    build.voucherTransfer({ ...base, voucherId: ROOT, to: 'chen-electronics', amount: 1n }),
+    build.voucherPledge({ ...base, voucherId: ROOT, bank: 'icbc-gz', loanRef: 'LN-1', amount: 5n }),
+    build.voucherRelease({ ...base, voucherId: ROOT }),
+    build.voucherSettle({ ...base, voucherId: ROOT, paymentRef: 'PAY-1' }),
   ];
 
   it('builds every op type as a payload the service\'s strict schema accepts', () => {
@@ -125,11 +115,11 @@ describe('op builders (§7)', () => {
   });
 
   it('writes amounts as decimal strings and leaves absent optional fields out (not undefined)', () => {
-    const split = voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [1n, 10n ** 15n] });
+    const split = build.voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [1n, 10n ** 15n] });
     expect(split.amounts).toEqual(['1', '1000000000000000']);
-    const whole = voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'chen-electronics' });
+    const whole = build.voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'chen-electronics' });
     expect(Object.keys(whole).sort()).toEqual(['ledger', 'nonce', 'to', 'type', 'voucherId']);
-    const update = partyUpdate({ ledger: LEDGER, partyId: 'p1', status: 'active' });
+    const update = build.partyUpdate({ ledger: LEDGER, partyId: 'p1', status: 'active' });
     expect('publicKey' in update).toBe(false);
   });
 
@@ -137,21 +127,21 @@ describe('op builders (§7)', () => {
     const nonces = new Set(Array.from({ length: 200 }, () => newNonce()));
     expect(nonces.size).toBe(200);
     for (const n of nonces) expect(n).toMatch(/^[A-Za-z0-9_-]{22}$/);
-    const p = voucherAccept({ ledger: LEDGER, voucherId: ROOT, expiresAt: new Date(Date.UTC(2026, 10, 29)) });
+    const p = build.voucherAccept({ ledger: LEDGER, voucherId: ROOT, expiresAt: new Date(Date.UTC(2026, 10, 29)) });
     expect(p.expiresAt).toBe('2026-11-29T00:00:00.000Z');
-    expect(voucherAccept({ ledger: LEDGER, voucherId: ROOT, nonce: 'fixed-nonce' }).nonce).toBe('fixed-nonce');
+    expect(build.voucherAccept({ ledger: LEDGER, voucherId: ROOT, nonce: 'fixed-nonce' }).nonce).toBe('fixed-nonce');
   });
 
   it.each([
-    ['a zero amount', () => voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [0n, 5n] })],
-    ['an amount over 10^15', () => voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'x1', amount: 10n ** 15n + 1n })],
-    ['one split part', () => voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [5n] })],
-    ['a bad voucher id', () => voucherAccept({ ledger: LEDGER, voucherId: 'v123' })],
-    ['a bad party id', () => voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'Chen Electronics' })],
-    ['a bad public key', () => partyRegister({ ledger: LEDGER, party: { id: 'p1', name: 'P', role: 'bank', publicKey: '00'.repeat(32) } })],
-    ['duplicate invoice ids', () => voucherIssue({ ledger: LEDGER, issuer: 'c1', to: 's1', amount: 1n, currency: 'CNY', dueDate: '2027-01-01', invoiceIds: ['A', 'A'] })],
-    ['a bad nonce', () => voucherAccept({ ledger: LEDGER, voucherId: ROOT, nonce: 'short' })],
-    ['an update that changes nothing', () => partyUpdate({ ledger: LEDGER, partyId: 'p1' })],
+    ['a zero amount', () => build.voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [0n, 5n] })],
+    ['an amount over 10^15', () => build.voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'x1', amount: 10n ** 15n + 1n })],
+    ['one split part', () => build.voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [5n] })],
+    ['a bad voucher id', () => build.voucherAccept({ ledger: LEDGER, voucherId: 'v123' })],
+    ['a bad party id', () => build.voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'Chen Electronics' })],
+    ['a bad public key', () => build.partyRegister({ ledger: LEDGER, party: { id: 'p1', name: 'P', role: 'bank', publicKey: '00'.repeat(32) } })],
+    ['duplicate invoice ids', () => build.voucherIssue({ ledger: LEDGER, issuer: 'c1', to: 's1', amount: 1n, currency: 'CNY', dueDate: '2027-01-01', invoiceIds: ['A', 'A'] })],
+    ['a bad nonce', () => build.voucherAccept({ ledger: LEDGER, voucherId: ROOT, nonce: 'short' })],
+    ['an update that changes nothing', () => build.partyUpdate({ ledger: LEDGER, partyId: 'p1' })],
   ])('refuses %s before signing (InvalidOpError, MALFORMED_REQUEST)', (_what, build) => {
     expect(build).toThrow(InvalidOpError);
     try {
@@ -163,7 +153,7 @@ describe('op builders (§7)', () => {
 });
 
 describe('signing (§3–§4)', () => {
-  const pledge = voucherPledge({ ledger: LEDGER, voucherId: ROOT, bank: bank.party, loanRef: 'LN-7' });
+  const pledge = build.voucherPledge({ ledger: LEDGER, voucherId: ROOT, bank: bank.party, loanRef: 'LN-7' });
 
   it('has every signer sign the same preimage "rvl/op/v1\\n" ‖ JCS(payload)', () => {
     const env = signEnvelope(pledge, [holder, bank]);
@@ -191,7 +181,7 @@ describe('signing (§3–§4)', () => {
   });
 
   it('computes the op id as the ledger does, whatever the key order', () => {
-    const p = voucherAccept({ ledger: LEDGER, voucherId: ROOT });
+    const p = build.voucherAccept({ ledger: LEDGER, voucherId: ROOT });
     const reordered = Object.fromEntries(Object.entries(p).reverse());
     expect(opIdOf(p)).toBe(opId(p));
     expect(opIdOf(reordered)).toBe(opIdOf(p));
@@ -200,34 +190,34 @@ describe('signing (§3–§4)', () => {
 
 describe('voucher ids an op will create (§7 rule 3)', () => {
   it('gives the root id "v" + 24 hex of the issuing op id', () => {
-    const issue = voucherIssue({ ledger: LEDGER, issuer: 'c1', to: 's1', amount: 100n, currency: 'CNY', dueDate: '2027-01-01', invoiceIds: ['I'] });
+    const issue = build.voucherIssue({ ledger: LEDGER, issuer: 'c1', to: 's1', amount: 100n, currency: 'CNY', dueDate: '2027-01-01', invoiceIds: ['I'] });
     expect(voucherIdsOf(issue)).toEqual([`v${opIdOf(issue).slice(0, 24)}`]);
   });
 
   it('gives split children in the order of amounts, from a root and from a child', () => {
-    expect(voucherIdsOf(voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [60n, 30n, 10n] }))).toEqual([
+    expect(voucherIdsOf(build.voucherSplit({ ledger: LEDGER, voucherId: ROOT, amounts: [60n, 30n, 10n] }))).toEqual([
       `${ROOT}:0-60`,
       `${ROOT}:60-90`,
       `${ROOT}:90-100`,
     ]);
-    expect(voucherIdsOf(voucherSplit({ ledger: LEDGER, voucherId: `${ROOT}:60-90`, amounts: [10n, 20n] }))).toEqual([
+    expect(voucherIdsOf(build.voucherSplit({ ledger: LEDGER, voucherId: `${ROOT}:60-90`, amounts: [10n, 20n] }))).toEqual([
       `${ROOT}:60-70`,
       `${ROOT}:70-90`,
     ]);
   });
 
   it('gives [moved, rest] for a partial move; a root needs its current state, a whole move creates nothing', () => {
-    const child = voucherTransfer({ ledger: LEDGER, voucherId: `${ROOT}:100-200`, to: 'x1', amount: 30n });
+    const child = build.voucherTransfer({ ledger: LEDGER, voucherId: `${ROOT}:100-200`, to: 'x1', amount: 30n });
     expect(voucherIdsOf(child)).toEqual([`${ROOT}:100-130`, `${ROOT}:130-200`]);
     expect(movedVoucherIdOf(child)).toBe(`${ROOT}:100-130`);
-    const ofRoot = voucherPledge({ ledger: LEDGER, voucherId: ROOT, bank: 'b1', loanRef: 'L', amount: 30n });
+    const ofRoot = build.voucherPledge({ ledger: LEDGER, voucherId: ROOT, bank: 'b1', loanRef: 'L', amount: 30n });
     expect(() => voucherIdsOf(ofRoot)).toThrow(TypeError);
     expect(voucherIdsOf(ofRoot, { id: ROOT, range: { start: '0', end: '100' } })).toEqual([`${ROOT}:0-30`, `${ROOT}:30-100`]);
     expect(() => voucherIdsOf(ofRoot, { id: `${ROOT}:0-1`, range: { start: '0', end: '1' } })).toThrow(TypeError);
-    const whole = voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'x1' });
+    const whole = build.voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'x1' });
     expect(voucherIdsOf(whole)).toEqual([]);
     expect(movedVoucherIdOf(whole)).toBe(ROOT);
-    expect(voucherIdsOf(voucherAccept({ ledger: LEDGER, voucherId: ROOT }))).toEqual([]);
+    expect(voucherIdsOf(build.voucherAccept({ ledger: LEDGER, voucherId: ROOT }))).toEqual([]);
   });
 
   it('property: split ids partition the parent range, contiguous and in order', () => {
@@ -239,7 +229,7 @@ describe('voucher ids an op will create (§7 rule 3)', () => {
           const end = start + parts.reduce((a, b) => a + b, 0n);
           const parent = start === 0n ? ROOT : `${ROOT}:${start}-${end}`;
           if (start > 0n && end > 10n ** 16n - 1n) return;
-          const ids = voucherIdsOf(voucherSplit({ ledger: LEDGER, voucherId: parent, amounts: parts }));
+          const ids = voucherIdsOf(build.voucherSplit({ ledger: LEDGER, voucherId: parent, amounts: parts }));
           let at = start;
           ids.forEach((id, i) => {
             expect(id).toBe(`${ROOT}:${at}-${at + parts[i]!}`);

@@ -4,35 +4,25 @@
  * a full audit of the ledger passes. (Refused ops are part of the walk: they must change nothing.)
  */
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import {
   audit,
+  build,
   LedgerRefusal,
   verifyBundle,
-  voucherAccept,
-  voucherCancel,
-  voucherPledge,
-  voucherReject,
-  voucherRelease,
-  voucherSettle,
-  voucherSplit,
-  voucherTransfer,
   type KeyFile,
   type WirePayload,
   type WireVoucher,
 } from '../../src/client/index.js';
 import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
-import { makeWorld, startServer, type Server, type World } from './support.js';
+import { worldPerFile, type World } from './support.js';
 
-let server: Server;
 let w: World;
 
-beforeAll(async () => {
-  server = await startServer();
-  w = await makeWorld(server);
+worldPerFile((_server, world) => {
+  w = world;
 });
-afterAll(() => server.close());
 
 describe('SDK round trip', () => {
   it('property: after any walk of ops, every voucher\'s bundle verifies to its state, and the audit passes', async () => {
@@ -59,39 +49,39 @@ describe('SDK round trip', () => {
           let signers: KeyFile[];
           switch (action) {
             case 0:
-              payload = voucherAccept({ ledger, voucherId: v.id });
+              payload = build.voucherAccept({ ledger, voucherId: v.id });
               signers = [key(v.offeredTo)];
               break;
             case 1:
-              payload = voucherReject({ ledger, voucherId: v.id, reason: 'no' });
+              payload = build.voucherReject({ ledger, voucherId: v.id, reason: 'no' });
               signers = [key(v.offeredTo)];
               break;
             case 2:
-              payload = voucherCancel({ ledger, voucherId: v.id });
+              payload = build.voucherCancel({ ledger, voucherId: v.id });
               signers = [key(v.holder)];
               break;
             case 3:
-              payload = voucherSplit({ ledger, voucherId: v.id, amounts: [part, BigInt(v.amount) - part > 0n ? BigInt(v.amount) - part : 1n] });
+              payload = build.voucherSplit({ ledger, voucherId: v.id, amounts: [part, BigInt(v.amount) - part > 0n ? BigInt(v.amount) - part : 1n] });
               signers = [key(v.holder)];
               break;
             case 4:
             case 5:
-              payload = voucherTransfer({ ledger, voucherId: v.id, to: to.party, ...(action === 5 && part < BigInt(v.amount) ? { amount: part } : {}) });
+              payload = build.voucherTransfer({ ledger, voucherId: v.id, to: to.party, ...(action === 5 && part < BigInt(v.amount) ? { amount: part } : {}) });
               signers = [key(v.holder)];
               break;
             case 6:
             case 7: {
               const bank = pick % 2 === 0 ? w.bank : w.bank2;
-              payload = voucherPledge({ ledger, voucherId: v.id, bank: bank.party, loanRef: `L${pick}`, ...(action === 7 && part < BigInt(v.amount) ? { amount: part } : {}) });
+              payload = build.voucherPledge({ ledger, voucherId: v.id, bank: bank.party, loanRef: `L${pick}`, ...(action === 7 && part < BigInt(v.amount) ? { amount: part } : {}) });
               signers = key(v.holder).party === bank.party ? [bank] : [key(v.holder), bank];
               break;
             }
             case 8:
-              payload = voucherRelease({ ledger, voucherId: v.id });
+              payload = build.voucherRelease({ ledger, voucherId: v.id });
               signers = [key(v.pledge?.bank)];
               break;
             default:
-              payload = voucherSettle({ ledger, voucherId: v.id, paymentRef: `P${pick}` });
+              payload = build.voucherSettle({ ledger, voucherId: v.id, paymentRef: `P${pick}` });
               signers = [w.core];
           }
           try {

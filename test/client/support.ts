@@ -6,9 +6,11 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { afterAll, beforeAll, expect } from 'vitest';
 
 import {
   LedgerClient,
+  LedgerRefusal,
   signEnvelope,
   voucherAccept,
   voucherIdsOf,
@@ -27,6 +29,7 @@ import { signCheckpoint } from '../../src/ledger/checkpoint.js';
 import { entryHash, entryHashBytes, type Entry, type HashedEntry } from '../../src/ledger/entry.js';
 import { toHex } from '../../src/ledger/hex.js';
 import { inclusionProof, rootOf } from '../../src/ledger/merkle.js';
+import { CAST } from '../support/cast.js';
 import { Harness, dueIn, key } from '../support/harness.js';
 
 export { dueIn };
@@ -91,12 +94,12 @@ export const makeWorld = async (server: Server, suffix = `w${++worldCounter}`): 
   const ledgerId = await op.ledgerId();
   const mk = (id: string): KeyFile => keyFile(`${id}-${suffix}`);
   const roles: [KeyFile, RegistrableRole][] = [];
-  const core = mk('gz-motors');
-  const tier1 = mk('dongguan-parts');
-  const tier2 = mk('chen-electronics');
-  const bank = mk('icbc-gz');
-  const bank2 = mk('cmb-sz');
-  const auditor = mk('csrc-audit');
+  const core = mk(CAST.core.id);
+  const tier1 = mk(CAST.tier1.id);
+  const tier2 = mk(CAST.tier2.id);
+  const bank = mk(CAST.bank.id);
+  const bank2 = mk(CAST.bank2.id);
+  const auditor = mk(CAST.auditor.id);
   roles.push([core, 'core'], [tier1, 'supplier'], [tier2, 'supplier'], [bank, 'bank'], [bank2, 'bank'], [auditor, 'auditor']);
   for (const [k, role] of roles) {
     await op.submit(signEnvelope(partyRegister({ ledger: ledgerId, party: { id: k.party, name: k.party, role, publicKey: k.publicKey } }), [server.operator]));
@@ -121,6 +124,38 @@ export const makeWorld = async (server: Server, suffix = `w${++worldCounter}`): 
     return root!;
   };
   return { server, op, ledgerId, core, tier1, tier2, bank, bank2, auditor, as, submit, issueAccepted };
+};
+
+/** A fresh server with a world registered on it (the usual start of an SDK test file). */
+export const startWorld = async (suffix?: string): Promise<{ server: Server; w: World }> => {
+  const server = await startServer();
+  return { server, w: await makeWorld(server, suffix) };
+};
+
+/** Expects `promise` to reject with a `LedgerRefusal`; returns it. */
+export const refusalOf = async (promise: Promise<unknown>): Promise<LedgerRefusal> => {
+  const err = await promise.then(
+    () => {
+      throw new Error('expected a refusal, but the call succeeded');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(LedgerRefusal);
+  return err as LedgerRefusal;
+};
+
+/**
+ * For a file whose tests share one server and one world: starts them before the file's tests
+ * (handing them to `set`) and closes the server after them.
+ */
+export const worldPerFile = (set: (server: Server, w: World) => void): void => {
+  let started: Server | undefined;
+  beforeAll(async () => {
+    const { server, w } = await startWorld();
+    started = server;
+    set(server, w);
+  });
+  afterAll(() => started?.close());
 };
 
 // ---- fetch wrappers ----

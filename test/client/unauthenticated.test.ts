@@ -3,30 +3,18 @@
  * extension member (RFC 9457 §3.2); the SDK's `LedgerRefusal` carries it, against the real
  * service over loopback HTTP.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { generateKeyFile, LedgerClient, LedgerRefusal, signEnvelope, partyUpdate } from '../../src/client/index.js';
-import { lyingFetch, makeWorld, startServer, type Server, type World } from './support.js';
+import { generateKeyFile, LedgerClient, signEnvelope, partyUpdate } from '../../src/client/index.js';
+import { lyingFetch, refusalOf, worldPerFile, type Server, type World } from './support.js';
 
 let server: Server;
 let w: World;
 
-beforeAll(async () => {
-  server = await startServer();
-  w = await makeWorld(server);
+worldPerFile((s, world) => {
+  server = s;
+  w = world;
 });
-afterAll(() => server.close());
-
-const refusalOf = async (promise: Promise<unknown>): Promise<LedgerRefusal> => {
-  const err = await promise.then(
-    () => {
-      throw new Error('expected a refusal, but the read succeeded');
-    },
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(LedgerRefusal);
-  return err as LedgerRefusal;
-};
 
 describe('LedgerRefusal.reason from the real service', () => {
   it('PARTY_UNKNOWN for a party that is not registered', async () => {

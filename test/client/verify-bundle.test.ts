@@ -19,13 +19,11 @@ import {
   voucherTransfer,
   type BundleFailureCode,
   type BundleReport,
-  type KeyFile,
   type ProofBundle,
   type WireVoucher,
 } from '../../src/client/index.js';
-import { sign } from '../../src/ledger/ed25519.js';
 import { entryHash, type HashedEntry } from '../../src/ledger/entry.js';
-import { opPreimage } from '../../src/ledger/op.js';
+import { entryAt as at, rehash, resign, type MBundle, type MEntry } from '../support/bundle-edit.js';
 import { allEntries, clone, dueIn, forgeLog, makeWorld, startServer, type Server, type World } from './support.js';
 
 const CODES: readonly BundleFailureCode[] = [
@@ -43,20 +41,6 @@ const CODES: readonly BundleFailureCode[] = [
   'STATE_MISMATCH',
 ];
 
-interface MEntry {
-  v: 1;
-  seq: number;
-  time: string;
-  prev: string;
-  op: { payload: Record<string, unknown>; signatures: { signer: string; sig: string }[] };
-}
-interface MBundle {
-  ledger: Record<string, unknown>;
-  checkpoint: string;
-  voucherId: string;
-  entries: { entry: MEntry; hash: string; inclusion: string[] }[];
-  state: Record<string, unknown>;
-}
 
 let server: Server;
 let other: Server;
@@ -68,18 +52,6 @@ let bundle: ProofBundle;
 let otherBundle: ProofBundle;
 
 const copy = (): MBundle => clone(bundle) as unknown as MBundle;
-const at = (b: MBundle, seq: number) => {
-  const item = b.entries.find((e) => e.entry.seq === seq);
-  if (!item) throw new Error(`no entry ${seq} in the bundle`);
-  return item;
-};
-const rehash = (item: { entry: MEntry; hash: string }) => {
-  item.hash = entryHash(item.entry as never);
-};
-const resign = (entry: MEntry, key: KeyFile) => {
-  const s = entry.op.signatures.find((x) => x.signer === key.party)!;
-  s.sig = sign(key.secretKey, opPreimage(entry.op.payload));
-};
 const check = (r: BundleReport, name: string) => r.checks.find((c) => c.name === name);
 const expectFailure = (r: BundleReport, code: BundleFailureCode, seq?: number) => {
   expect(r.ok).toBe(false);

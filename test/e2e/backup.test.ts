@@ -19,22 +19,15 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { audit } from '../../src/client/audit.js';
 import { LedgerClient } from '../../src/client/client.js';
 import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
-import { Client, dueIn, key, operatorKey, pool, type Envelope, type Key, type Receipt } from './client.js';
+import { Client, dueIn, operatorKey, pool, type Envelope, type Key, type Receipt } from './client.js';
 import { cleanup, REPO_ROOT, startServer, tempDir } from './server.js';
+import { loadCast } from '../support/cast.js';
+import { envInt } from '../support/time.js';
 
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
-};
 const OPS_BEFORE = envInt('RVL_E2E_BACKUP_OPS', 1500);
 const WIDTH = envInt('RVL_E2E_BACKUP_WIDTH', 16);
 
-const core = key('bk-core', 'core');
-const suppliers = Array.from({ length: 6 }, (_, i) => key(`bk-s${i}`, 'supplier'));
-const bank = key('bk-bank', 'bank');
-const auditor = key('bk-auditor', 'auditor');
+const { core, suppliers, bank, auditor } = loadCast('bk', 6);
 
 /** The compiled entries beside main.js: this run's private build, else dist/. */
 const built = (rel: string): string => {

@@ -21,8 +21,7 @@ export const operatorKey = async (dataDir: string): Promise<Key> => {
   return { id: 'operator', role: 'operator', seed: file.secretKey, publicKey: file.publicKey };
 };
 
-/** A due date `days` after today (UTC). */
-export const dueIn = (days: number): string => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
+export { dueIn } from '../support/time.js';
 
 export interface Envelope {
   readonly payload: Record<string, unknown>;

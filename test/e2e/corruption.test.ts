@@ -4,26 +4,14 @@
  * on stderr, the first bad seq named — on any mismatch. Each case works on its own copy of one
  * stopped ledger, changed directly in LevelDB (sublevel 'e': entry JCS text keyed by 12-hex seq).
  */
-import { cp as copyDir } from 'node:fs/promises';
-import path from 'node:path';
-import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, dueIn, key, operatorKey } from './client.js';
-import { cleanup, logLines, runToExit, startServer, tempDir } from './server.js';
-
-const seqKey = (seq: number): string => seq.toString(16).padStart(12, '0');
+import { cleanup, logLines, runToExit, startServer } from './server.js';
+import { copyLedger, editLevel, seqKey, sublevel } from '../support/level-edit.js';
 
 /** Opens `<data>/db` (the service must be stopped) and hands its entries sublevel to `change`. */
-const tamper = async (dataDir: string, change: (entries: ReturnType<typeof entriesOf>) => Promise<void>): Promise<void> => {
-  const db = new Level<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
-  await db.open();
-  try {
-    await change(entriesOf(db));
-  } finally {
-    await db.close();
-  }
-};
-const entriesOf = (db: Level<string, string>) => db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
+const tamper = (dataDir: string, change: (entries: ReturnType<typeof sublevel>) => Promise<void>): Promise<void> =>
+  editLevel(dataDir, (db) => change(sublevel(db, 'e')));
 
 /** One character of the entry's nonce changed: still well-formed JSON, a different hash. */
 const alterNonce = (text: string): string => {
@@ -69,11 +57,7 @@ describe('e2e: a tampered log is refused at start', () => {
   afterAll(cleanup);
 
   /** A copy of the stopped ledger to spoil. */
-  const copy = async (): Promise<string> => {
-    const dir = await tempDir('rvl-e2e-tamper-');
-    await copyDir(pristine, dir, { recursive: true });
-    return dir;
-  };
+  const copy = (): Promise<string> => copyLedger(pristine);
 
   it('starts from an untouched copy (the control case)', async () => {
     const dir = await copy();

@@ -11,23 +11,16 @@ import { verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { verifyChain, ZERO_HASH } from '../../src/ledger/entry.js';
 import { fromHex, toHex } from '../../src/ledger/hex.js';
 import { rootOf, verifyConsistency } from '../../src/ledger/merkle.js';
-import { Client, dueIn, key, operatorKey, type Answer, type Envelope, type Key, type Receipt } from './client.js';
+import { Client, dueIn, operatorKey, type Answer, type Envelope, type Key, type Receipt } from './client.js';
 import { cleanup, startServer, type Server } from './server.js';
+import { loadCast } from '../support/cast.js';
+import { envInt } from '../support/time.js';
 
-const envInt = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const n = raw === undefined ? fallback : Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
-  return n;
-};
 const ROUNDS = envInt('RVL_E2E_KILL_ROUNDS', 3);
 const OPS = envInt('RVL_E2E_KILL_OPS', 300);
 const WIDTH = envInt('RVL_E2E_KILL_WIDTH', 24);
 
-const core = key('crash-core', 'core');
-const suppliers = Array.from({ length: 8 }, (_, i) => key(`crash-s${i}`, 'supplier'));
-const bank = key('crash-bank', 'bank');
-const auditor = key('crash-auditor', 'auditor');
+const { core, suppliers, bank, auditor } = loadCast('crash', 8);
 
 interface Sent {
   readonly env: Envelope;

@@ -10,15 +10,11 @@ import { verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { entryHash, verifyChain } from '../../src/ledger/entry.js';
 import { fromHex, toHex } from '../../src/ledger/hex.js';
 import { rootOf, verifyConsistency, verifyInclusion } from '../../src/ledger/merkle.js';
-import { Client, dueIn, key, operatorKey, type EntryItem, type Key, type Receipt } from './client.js';
+import { castKeys } from '../support/cast.js';
+import { Client, dueIn, operatorKey, type EntryItem, type Key, type Receipt } from './client.js';
 import { cleanup, startServer, type Server } from './server.js';
 
-const core = key('gz-motors', 'core');
-const tier1 = key('dongguan-parts', 'supplier');
-const tier2 = key('chen-electronics', 'supplier');
-const bankA = key('icbc-gz', 'bank');
-const bankB = key('cmb-sz', 'bank');
-const auditor = key('csrc-audit', 'auditor');
+const { core, tier1, tier2, bank: bankA, bank2: bankB, auditor } = castKeys();
 
 describe('e2e: the supply-chain story over real HTTP', () => {
   let server: Server;

@@ -4,27 +4,16 @@
  * the log short, or removes the seal. The node must not decide or sign over any of it.
  */
 import { execFile } from 'node:child_process';
-import { cp as copyDir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { inject } from 'vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Client, dueIn, key, operatorKey } from './client.js';
-import { cleanup, REPO_ROOT, runToExit, startServer, tempDir } from './server.js';
+import { cleanup, REPO_ROOT, runToExit, startServer } from './server.js';
+import { copyLedger, editLevel as edit, seqKey, sublevel as sub } from '../support/level-edit.js';
 
-const seqKey = (seq: number): string => seq.toString(16).padStart(12, '0');
-
-const edit = async (dataDir: string, change: (db: Level<string, string>) => Promise<void>): Promise<void> => {
-  const db = new Level<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
-  await db.open();
-  try {
-    await change(db);
-  } finally {
-    await db.close();
-  }
-};
-const sub = (db: Level<string, string>, name: string) => db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
 const meta = (db: Level<string, string>) => db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
 
 /** The reseal command of this run's build (beside main.js). */
@@ -65,11 +54,7 @@ describe('e2e: the node never decides or signs over an edited data folder', () =
   });
   afterAll(cleanup);
 
-  const copy = async (): Promise<string> => {
-    const dir = await tempDir('rvl-e2e-tamper-');
-    await copyDir(pristine, dir, { recursive: true });
-    return dir;
-  };
+  const copy = (): Promise<string> => copyLedger(pristine);
 
   it('refuses a second pledge after the pledged voucher was edited back to active, and signs nothing', async () => {
     const dir = await copy();

@@ -23,7 +23,7 @@ import {
 } from '../../src/ledger/ed25519.js';
 import { concatBytes, fromHex, toHex } from '../../src/ledger/hex.js';
 import { LEDGER_LIMITS } from '../../src/ledger/limits.js';
-import { ascii, expectLedgerError, loadVectors } from './helpers.js';
+import { ascii, expectLedgerError, loadVectors, SMALL_ORDER } from './helpers.js';
 
 const { tests } = loadVectors<{ tests: Array<{ secretKey: string; publicKey: string; message: string; signature: string }> }>(
   'rfc8032.json',
@@ -52,21 +52,6 @@ const agree = (publicKeyHex: string, msg: Uint8Array, sigHex: string): boolean =
   return a;
 };
 
-/**
- * The 8 points of small order (canonical encodings), as listed by libsodium's blocklist and
- * "Taming the many EdDSAs" (Chalkias et al., 2020): identity, order 2, the two of order 4, and
- * the four of order 8.
- */
-const SMALL_ORDER = [
-  '0100000000000000000000000000000000000000000000000000000000000000',
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0000000000000000000000000000000000000000000000000000000000000080',
-  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
-  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
-  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
-  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
-];
 /** Non-canonical encodings: y = p, p + 1 (small-order y = 0, 1 plus p), and x = 0 with the sign bit set. */
 const NON_CANONICAL_SMALL = [
   'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',

@@ -26,3 +26,19 @@ export const expectLedgerError = (fn: () => unknown, code: LedgerErrorCode): voi
 };
 
 export const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+/**
+ * The 8 points of small order (canonical encodings), as listed by libsodium's blocklist and
+ * "Taming the many EdDSAs" (Chalkias et al., 2020): identity, order 2, the two of order 4, and
+ * the four of order 8.
+ */
+export const SMALL_ORDER: readonly string[] = [
+  '0100000000000000000000000000000000000000000000000000000000000000',
+  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
+  '0000000000000000000000000000000000000000000000000000000000000000',
+  '0000000000000000000000000000000000000000000000000000000000000080',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
+  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
+  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
+];

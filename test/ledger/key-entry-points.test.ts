@@ -6,6 +6,7 @@
  */
 import * as ed from '@noble/ed25519';
 import { describe, expect, it } from 'vitest';
+import { SMALL_ORDER } from './helpers.js';
 import { CheckpointTracker, TrustError } from '../../src/client/trust.js';
 import { KeyFileError, generateKeyFile, parseKeyFile } from '../../src/client/keys.js';
 import { parseOp } from '../../src/domain/schema.js';
@@ -14,15 +15,7 @@ import { fromHex } from '../../src/ledger/hex.js';
 import { ConfigError, readConfig } from '../../src/service/config.js';
 
 /** The 7 small-order points other than the identity; an honest key plus any one is mixed-order. */
-const TORSION = [
-  'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-  '0000000000000000000000000000000000000000000000000000000000000000',
-  '0000000000000000000000000000000000000000000000000000000000000080',
-  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05',
-  '26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85',
-  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a',
-  'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa',
-].map((hex) => ed.Point.fromBytes(fromHex(hex)));
+const TORSION = SMALL_ORDER.slice(1).map((hex) => ed.Point.fromBytes(fromHex(hex)));
 
 const honest = publicKeyFromSeed(generateSeed());
 const mixedKeys = TORSION.map((t) => ed.Point.fromBytes(fromHex(honest)).add(t).toHex());

@@ -8,7 +8,6 @@
 import { cp as copyDir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Level } from 'level';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalize } from '../../src/ledger/jcs.js';
 import { opPreimage } from '../../src/ledger/op.js';
@@ -17,13 +16,13 @@ import { Frontier } from '../../src/service/merkle-log.js';
 import { nodeKey } from '../../src/store/keys.js';
 import { entryHashOfText } from '../../src/ledger/entry.js';
 import { Harness, key } from '../support/harness.js';
+import { editLevel as edit, seqKey } from '../support/level-edit.js';
 
 const seed0 = Number(process.env.RVL_SEED ?? Date.now() % 100_000);
 const rng = (seed: number) => () => {
   seed = (seed * 1103515245 + 12345) % 2 ** 31;
   return seed / 2 ** 31;
 };
-const seqKey = (seq: number): string => seq.toString(16).padStart(12, '0');
 
 const core = key('rt-core', 'core');
 const sup = key('rt-sup', 'supplier');
@@ -35,15 +34,6 @@ let pristine = '';
 let ledgerId = '';
 let pledged = '';
 
-const edit = async (dataDir: string, change: (db: Level<string, string>) => Promise<void>) => {
-  const db = new Level<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
-  await db.open();
-  try {
-    await change(db);
-  } finally {
-    await db.close();
-  }
-};
 
 /** Starts the copy, sends one write, and returns what the node did. */
 const outcome = async (dir: string) => {

@@ -8,7 +8,6 @@
  */
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
 import { canonicalize } from '../../src/ledger/jcs.js';
 import { sign } from '../../src/ledger/ed25519.js';
@@ -21,28 +20,9 @@ import { reseal, ResealError } from '../../src/admin/reseal.js';
 import { outsideCheckpointFile } from '../../src/service/outside-checkpoint.js';
 import { Digest } from '../../src/service/state-seal.js';
 import { dueIn, Harness, key, type Key } from '../support/harness.js';
+import { editLevel as edit, seqKey, sublevel as sub } from '../support/level-edit.js';
+import { until } from '../support/time.js';
 
-const seqKey = (seq: number): string => seq.toString(16).padStart(12, '0');
-
-const until = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
-
-/** Opens `<data>/db` of a stopped ledger and hands it to `change`. */
-const edit = async (dataDir: string, change: (db: Level<string, string>) => Promise<void>): Promise<void> => {
-  const db = new Level<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
-  await db.open();
-  try {
-    await change(db);
-  } finally {
-    await db.close();
-  }
-};
-const sub = (db: Level<string, string>, name: string) => db.sublevel<string, string>(name, { valueEncoding: 'utf8' });
 
 const core = key('int-core', 'core');
 const supplier = key('int-sup', 'supplier');

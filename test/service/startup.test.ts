@@ -8,21 +8,12 @@ import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import pino from 'pino';
-import { Level } from 'level';
 import { describe, expect, it } from 'vitest';
 import { openLedger, StartupError } from '../../src/service/open.js';
 import { OpIndex } from '../../src/service/op-index.js';
 import { Harness, key } from '../support/harness.js';
-
-const seqKey = (seq: number): string => seq.toString(16).padStart(12, '0');
-
-const until = async (what: string, ok: () => boolean, ms = 10_000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
+import { editLevel, seqKey, sublevel } from '../support/level-edit.js';
+import { until } from '../support/time.js';
 
 /** A stopped ledger with `n` supplier registrations after genesis; returns its folder. */
 const ledgerOf = async (n: number): Promise<{ dataDir: string; ops: unknown[] }> => {
@@ -39,19 +30,14 @@ const ledgerOf = async (n: number): Promise<{ dataDir: string; ops: unknown[] }>
 };
 
 /** Changes one character inside the stored text of entry `seq` (the service must be stopped). */
-const alterEntry = async (dataDir: string, seq: number): Promise<void> => {
-  const db = new Level<string, string>(path.join(dataDir, 'db'), { valueEncoding: 'utf8' });
-  await db.open();
-  try {
-    const entries = db.sublevel<string, string>('e', { valueEncoding: 'utf8' });
+const alterEntry = (dataDir: string, seq: number): Promise<void> =>
+  editLevel(dataDir, async (db) => {
+    const entries = sublevel(db, 'e');
     const text = await entries.get(seqKey(seq));
     if (text === undefined) throw new Error(`no entry ${seq}`);
     const at = text.indexOf('"name":"') + '"name":"'.length;
     await entries.put(seqKey(seq), `${text.slice(0, at)}X${text.slice(at + 1)}`);
-  } finally {
-    await db.close();
-  }
-};
+  });
 
 describe('OpIndex', () => {
   it('never says absent for an added id, across growth, and says absent for others', () => {

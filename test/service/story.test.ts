@@ -8,14 +8,10 @@ import { verifyCheckpoint } from '../../src/ledger/checkpoint.js';
 import { entryHash } from '../../src/ledger/entry.js';
 import { fromHex } from '../../src/ledger/hex.js';
 import { verifyConsistency, verifyInclusion } from '../../src/ledger/merkle.js';
-import { Harness, dueIn, key, type Receipt } from '../support/harness.js';
+import { castKeys } from '../support/cast.js';
+import { Harness, dueIn, type Receipt } from '../support/harness.js';
 
-const core = key('gz-motors', 'core');
-const tier1 = key('dongguan-parts', 'supplier');
-const tier2 = key('chen-electronics', 'supplier');
-const bankA = key('icbc-gz', 'bank');
-const bankB = key('cmb-sz', 'bank');
-const auditor = key('csrc-audit', 'auditor');
+const { core, tier1, tier2, bank: bankA, bank2: bankB, auditor } = castKeys();
 
 describe('the supply-chain story over HTTP', () => {
   let h: Harness;

@@ -16,7 +16,10 @@ import { Metrics } from '../../src/service/metrics.js';
 import { openLedger } from '../../src/service/open.js';
 import type { Receipt as WireReceipt } from '../../src/domain/wire.js';
 import type { Store } from '../../src/store/port.js';
+import { dueIn } from './time.js';
 import { keyed, type Keyed } from './world.js';
+
+export { dueIn };
 
 /** A test party's key: the one helper of test/support/world.ts. */
 export type Key = Keyed;
@@ -151,5 +154,3 @@ export interface Receipt extends WireReceipt {
   readonly duplicate?: true;
 }
 
-/** A due date `days` after today (UTC). */
-export const dueIn = (days: number, from = Date.now()): string => new Date(from + days * 86_400_000).toISOString().slice(0, 10);

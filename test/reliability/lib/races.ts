@@ -22,6 +22,7 @@ import type { MemoryState } from '../../../src/domain/state.js';
 import { verifyNode } from '../../../src/ledger/node/ed25519-node.js';
 import { opPreimage } from '../../../src/ledger/op.js';
 import type { Rng } from '../../support/faults.js';
+import { dueIn } from '../../support/time.js';
 import { getOk, opIdOf, sign, type Envelope, type Key, type Target } from './target.js';
 import type { Call } from './workload.js';
 
@@ -62,9 +63,6 @@ interface Attempt {
   readonly losersGet: 'VOUCHER_PLEDGED' | 'VOUCHER_STATE_CONFLICT' | 'INVOICE_ALREADY_USED';
   readonly describe: string;
 }
-
-const DAY_MS = 86_400_000;
-const dueIn = (days: number): string => new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10);
 
 let raceNo = 0;
 

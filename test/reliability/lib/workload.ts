@@ -10,6 +10,7 @@
  */
 import type { WireVoucher } from '../../../src/domain/wire.js';
 import { Rng } from '../../support/faults.js';
+import { dueIn } from '../../support/time.js';
 import { key, opIdOf, sign, type Answer, type Envelope, type Key, type Target } from './target.js';
 
 // ---- the parties of a run ----
@@ -163,9 +164,6 @@ export interface Intent {
   readonly signers: readonly Key[];
   readonly intent: string;
 }
-
-const DAY_MS = 86_400_000;
-const dueIn = (days: number): string => new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10);
 
 /** Splits `amount` into `parts` positive amounts (as strings) that sum to it. */
 const partsOf = (rng: Rng, amount: bigint, parts: number): string[] => {
