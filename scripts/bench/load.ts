@@ -200,8 +200,13 @@ const prepareWrites = async (c: PrepareWritesCommand): Promise<PrepareResult> =>
   }
   const setupSeconds = (performance.now() - setupStarted) / 1000;
 
-  const pool = new Pool(url, { connections: c.concurrency, pipelining: 1, keepAliveTimeout: 120_000 });
-  await warmUp(pool, c.concurrency);
+  // One pool per target, with one connection for each stream sent to it.
+  const targets = c.targets && c.targets.length > 0 ? c.targets : [url];
+  const pools = targets.map((t, i) => {
+    const streamsHere = Math.ceil((c.concurrency - i) / targets.length);
+    return { pool: new Pool(t, { connections: Math.max(1, streamsHere), pipelining: 1, keepAliveTimeout: 120_000 }), streams: streamsHere };
+  });
+  await Promise.all(pools.map((p) => warmUp(p.pool, p.streams)));
 
   const streamsOfBodies = plans.map((p) =>
     p.cycles.map((cy) => ({
@@ -224,7 +229,8 @@ const prepareWrites = async (c: PrepareWritesCommand): Promise<PrepareResult> =>
     const t0 = performance.now();
     const deadline = c.seconds === undefined ? Infinity : t0 + c.seconds * 1000;
     await Promise.all(
-      streamsOfBodies.map(async (cycles) => {
+      streamsOfBodies.map(async (cycles, stream) => {
+        const pool = pools[stream % pools.length]!.pool;
         for (const cycle of cycles) {
           let complete = true;
           for (let i = 0; i < cycle.bodies.length; i += 1) {
@@ -261,7 +267,7 @@ const prepareWrites = async (c: PrepareWritesCommand): Promise<PrepareResult> =>
     );
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
-    await pool.close();
+    await Promise.all(pools.map((p) => p.pool.close()));
     return finish(c.label, 'writes', c.concurrency, hist, { requests, ok, failed, samples, seconds, byType, stoppedBy, loadCpuUs: cpu.user + cpu.system });
   };
   return {

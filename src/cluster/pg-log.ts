@@ -168,23 +168,35 @@ export class PgLog {
 
   /**
    * Appends a batch decided on `batch.expectedHead`, as lease holder `holder` at `term`: one
-   * transaction, durable when it returns (the database's synchronous commit). FencedError if the
+   * statement (its own transaction), durable when it returns (the database's synchronous commit). FencedError if the
    * lease is no longer ours, HeadMovedError if the log moved; nothing is appended then.
    */
   async append(batch: CommitBatch, holder: string, term: number): Promise<void> {
     const expected = batch.expectedHead;
     if (typeof expected !== 'object') throw new HeadMovedError(expected, undefined);
-    const rows = batch.entries.map((e) => ({ seq: e.seq, text: e.text, hash: e.hash }));
-    await this.#sql.begin(async (tx) => {
-      const held = await tx`SELECT 1 FROM rvl_lease WHERE one AND holder = ${holder} AND term = ${term} AND expires_at > now() FOR SHARE`;
-      if (held.length === 0) throw new FencedError(`the lease at term ${term} is no longer this node's`);
-      const moved = await tx`
+    const seqs = batch.entries.map((e) => e.seq);
+    const texts = batch.entries.map((e) => e.text);
+    const hashes = batch.entries.map((e) => e.hash);
+    // One statement, so one round trip and its own transaction: the lease row locked and checked,
+    // the head moved only from the expected one and only under the lease, the entries inserted
+    // only if the head moved. Its counts tell a fenced append from a moved head.
+    const [r] = await this.#sql<{ leased: number; moved: number }[]>`
+      WITH lease AS (
+        SELECT 1 FROM rvl_lease WHERE one AND holder = ${holder} AND term = ${term} AND expires_at > now() FOR SHARE
+      ), moved AS (
         UPDATE rvl_head SET size = ${batch.head.size}, last_hash = ${batch.head.lastHash}, checkpoint = ${batch.checkpoint}
-        WHERE one AND size = ${expected.size} AND last_hash = ${expected.lastHash}`;
-      if (moved.count !== 1) throw new HeadMovedError(expected, undefined);
-      if (rows.length > 0) await tx`INSERT INTO rvl_entries ${tx(rows, 'seq', 'text', 'hash')}`;
-      await tx`SELECT pg_notify('rvl_log', ${String(batch.head.size)})`;
-    });
+        WHERE one AND size = ${expected.size} AND last_hash = ${expected.lastHash} AND EXISTS (SELECT 1 FROM lease)
+        RETURNING size
+      ), inserted AS (
+        INSERT INTO rvl_entries (seq, text, hash)
+        SELECT * FROM unnest(${seqs}::bigint[], ${texts}::text[], ${hashes}::text[]) WHERE EXISTS (SELECT 1 FROM moved)
+        RETURNING 1
+      )
+      SELECT (SELECT count(*) FROM lease)::int AS leased, (SELECT count(*) FROM moved)::int AS moved,
+        (SELECT count(*) FROM inserted)::int AS inserted,
+        (SELECT pg_notify('rvl_log', size::text) FROM moved) AS notified`;
+    if (!r || r.leased !== 1) throw new FencedError(`the lease at term ${term} is no longer this node's`);
+    if (r.moved !== 1) throw new HeadMovedError(expected, undefined);
   }
 
   /** Takes the lease if it is free or expired; the new term, or undefined if another node holds it. */

@@ -145,7 +145,8 @@ export const loadOrCreateKey = async (file: string, party: string, create: boole
 export const openLedger = async (o: OpenOptions): Promise<Opened> => {
   installNodeSha256();
   await fs.mkdir(o.dataDir, { recursive: true });
-  const raw = openStore({ kind: 'level', dataDir: o.dataDir });
+  // A cluster node's store is rebuilt from the log of record after a crash: no fsync per commit.
+  const raw = openStore({ kind: 'level', dataDir: o.dataDir, sync: o.clusterLog === undefined });
   const store = o.wrapStore ? o.wrapStore(raw) : raw;
   await store.open();
   try {

@@ -1,6 +1,7 @@
 /**
  * The LevelDB adapter of the storage port. Each kind of record lives in its own sublevel; a commit
- * is one `batch` across sublevels with `sync: true`, so a crash leaves all of it or none of it.
+ * is one `batch` across sublevels, fsync'd (`sync: true`; a cluster node's is not), so a crash
+ * leaves all of it or none of it.
  */
 import { Level } from 'level';
 import type { Party } from '../domain/index.js';
@@ -98,7 +99,15 @@ export class LevelStore implements Store {
     string
   >>;
 
-  constructor(readonly location: string) {
+  /**
+   * `sync: false` (cluster nodes): commits are not fsync'd. Each batch still lands whole and in
+   * order, so a crash loses at most the last batches, which a cluster node applies again from
+   * the log of record (the durable copy) when it starts.
+   */
+  constructor(
+    readonly location: string,
+    readonly o: { readonly sync: boolean } = { sync: true },
+  ) {
     this.#db = new Level<string, string>(location, { valueEncoding: 'utf8', maxOpenFiles: MAX_OPEN_FILES, blockSize: BLOCK_SIZE });
     const db = this.#db;
     this.#meta = db.sublevel<string, unknown>('meta', { valueEncoding: 'json' });
@@ -285,7 +294,7 @@ export class LevelStore implements Store {
     batch ??= this.#build(b);
     batch.put(this.#prefix.meta + CHECKPOINT_KEY, JSON.stringify(b.checkpoint));
     try {
-      await batch.write({ sync: true });
+      await batch.write({ sync: this.o.sync });
     } catch (err) {
       // A failed write may or may not have reached the disk: read the head again before the next.
       this.#head = null;

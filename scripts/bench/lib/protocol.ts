@@ -31,6 +31,11 @@ export interface PrepareWritesCommand {
   readonly cyclesPerRoot?: number;
   /** Concurrency of the untimed setup (issue, accept); default 128. */
   readonly setupConcurrency?: number;
+  /**
+   * Base URLs the timed streams are spread over, stream s to `targets[s % n]` (the nodes of a
+   * cluster); default the init URL. The untimed setup always goes to the init URL.
+   */
+  readonly targets?: readonly string[];
 }
 
 export type ReadKind = 'voucher' | 'inclusion' | 'consistency';
