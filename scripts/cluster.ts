@@ -238,7 +238,8 @@ const up = async (dir: string, nodesGiven: number | undefined): Promise<void> =>
   if (existsSync(stateFile(dir))) return restart(dir, nodesGiven);
   const nodeCount = nodesGiven ?? NODES_DEFAULT;
   if (!existsSync(MAIN_JS) && nodeCount > 0) throw new ClusterError(`${MAIN_JS} is missing: build first (node scripts/build.mjs), or run npm run cluster`);
-  if (existsSync(dir) && (await readdir(dir)).length > 0) throw new ClusterError(`${dir} is not empty and holds no ${STATE_FILE}: choose a new or empty folder`);
+  if (existsSync(dir) && (await readdir(dir)).length > 0)
+    throw new ClusterError(`${dir} is not empty and holds no ${STATE_FILE}: choose a new or empty folder`);
   await mkdir(dir, { recursive: true });
   // The PostgreSQL servers run as the postgres user when this runs as root: it must pass through.
   await chmod(dir, 0o755);
@@ -252,7 +253,15 @@ const up = async (dir: string, nodesGiven: number | undefined): Promise<void> =>
   say(`starting PostgreSQL 15: a primary and standbys ${STANDBYS.join(', ')} (synchronous, ANY 1) in ${dir}`);
   const primary = await startPrimary({ dir: path.join(dir, 'pg-primary'), syncStandbys: [...STANDBYS] });
   const pg: PgState[] = [{ name: 'pg-primary', pgName: primary.name, port: primary.port, dir: primary.dir }];
-  const partial = (): ClusterState => ({ version: STATE_VERSION, databaseUrl: '', operatorKeyFile, operatorPublicKey: operator.publicKey, nodeKeyFile: path.join(dir, 'node.key'), pg, nodes: [] });
+  const partial = (): ClusterState => ({
+    version: STATE_VERSION,
+    databaseUrl: '',
+    operatorKeyFile,
+    operatorPublicKey: operator.publicKey,
+    nodeKeyFile: path.join(dir, 'node.key'),
+    pg,
+    nodes: [],
+  });
   await saveState(dir, partial());
   const standbys = await Promise.allSettled(STANDBYS.map((name) => startStandby(primary, { dir: path.join(dir, `pg-${name}`), name })));
   for (const s of standbys) if (s.status === 'fulfilled') pg.push({ name: `pg-${s.value.name}`, pgName: s.value.name, port: s.value.port, dir: s.value.dir });
@@ -267,7 +276,9 @@ const up = async (dir: string, nodesGiven: number | undefined): Promise<void> =>
   const state: ClusterState = { ...partial(), databaseUrl: clusterUrl(pg), nodes };
   await saveState(dir, state);
   await startNodes(dir, state).catch((err: unknown) => {
-    throw new ClusterError(`${(err as Error).message}\n\nwhat did start keeps running: npm run cluster -- status --dir ${dir}, or stop it with down`, { cause: err });
+    throw new ClusterError(`${(err as Error).message}\n\nwhat did start keeps running: npm run cluster -- status --dir ${dir}, or stop it with down`, {
+      cause: err,
+    });
   });
   await saveState(dir, state);
   summary(dir, state);
@@ -277,10 +288,16 @@ const up = async (dir: string, nodesGiven: number | undefined): Promise<void> =>
 const restart = async (dir: string, nodesGiven: number | undefined): Promise<void> => {
   const state = await readState(dir);
   if (nodesGiven !== undefined && nodesGiven !== state.nodes.length) {
-    throw new ClusterError(`the cluster in ${dir} has ${state.nodes.length} nodes; a restart keeps them (start a new cluster in another --dir for another count)`);
+    throw new ClusterError(
+      `the cluster in ${dir} has ${state.nodes.length} nodes; a restart keeps them (start a new cluster in another --dir for another count)`,
+    );
   }
-  const running = [...state.pg.filter((p) => pgOf(p).pid() !== undefined).map((p) => p.name), ...state.nodes.filter((n) => nodeAlive(n.pid)).map((n) => n.name)];
-  if (running.length > 0) throw new ClusterError(`the cluster in ${dir} is up (${running.join(', ')} running): see npm run cluster -- status, or stop it with down`);
+  const running = [
+    ...state.pg.filter((p) => pgOf(p).pid() !== undefined).map((p) => p.name),
+    ...state.nodes.filter((n) => nodeAlive(n.pid)).map((n) => n.name),
+  ];
+  if (running.length > 0)
+    throw new ClusterError(`the cluster in ${dir} is up (${running.join(', ')} running): see npm run cluster -- status, or stop it with down`);
   say(`restarting the cluster in ${dir}`);
   // Writable servers first (they have no standby.signal), then the standbys that stream from them.
   const isStandby = (p: PgState): boolean => existsSync(path.join(p.dir, 'data', 'standby.signal'));
@@ -350,7 +367,10 @@ const status = async (dir: string, json: boolean): Promise<void> => {
     const ready = n.readyz === undefined ? 'no answer' : n.readyz.status === 200 ? 'ready' : `/readyz ${n.readyz.status} ${JSON.stringify(n.readyz.body)}`;
     const body = n.cluster?.status === 200 ? (n.cluster.body as { leader?: string | null; nodes?: { url: string; role: string; size: number }[] }) : undefined;
     const role = body?.nodes?.find((x) => x.url === n.url);
-    const cluster = body === undefined ? `/v1/cluster ${n.cluster?.status ?? 'no answer'}` : `${role?.role ?? '?'}, size ${role?.size ?? '?'}, leader ${body.leader ?? 'none'}`;
+    const cluster =
+      body === undefined
+        ? `/v1/cluster ${n.cluster?.status ?? 'no answer'}`
+        : `${role?.role ?? '?'}, size ${role?.size ?? '?'}, leader ${body.leader ?? 'none'}`;
     say(`  ${n.name.padEnd(12)} ${n.url}  pid ${n.pid}  ${ready}  ${cluster}`);
   }
 };
@@ -418,7 +438,8 @@ const promote = async (dir: string, name: string | undefined): Promise<void> => 
   const state = await readState(dir);
   const roles = await Promise.all(state.pg.map(async (p) => ({ p, inst: pgOf(p), role: await pgOf(p).role() })));
   const writable = roles.filter((r) => r.role === 'primary');
-  if (writable.length > 0) throw new ClusterError(`${writable.map((r) => r.p.name).join(', ')} still accepts writes: kill it first (two primaries would fork the log of record)`);
+  if (writable.length > 0)
+    throw new ClusterError(`${writable.map((r) => r.p.name).join(', ')} still accepts writes: kill it first (two primaries would fork the log of record)`);
   const standbys = roles.filter((r) => r.role === 'standby');
   const withLsn = await Promise.all(standbys.map(async (r) => ({ ...r, lsn: await r.inst.lsn() })));
   withLsn.sort((a, b) => (a.lsn === b.lsn ? 0 : a.lsn > b.lsn ? -1 : 1));
@@ -475,7 +496,8 @@ const main = async (): Promise<void> => {
   switch (command) {
     case 'up': {
       const given = values.nodes;
-      if (given !== undefined && (!/^\d+$/.test(given) || Number(given) > NODES_MAX)) return usage(`--nodes must be an integer from 0 to ${NODES_MAX}; got ${given}`);
+      if (given !== undefined && (!/^\d+$/.test(given) || Number(given) > NODES_MAX))
+        return usage(`--nodes must be an integer from 0 to ${NODES_MAX}; got ${given}`);
       return up(dir, given === undefined ? undefined : Number(given));
     }
     case 'status':

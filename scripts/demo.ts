@@ -535,7 +535,10 @@ class Story {
     const requestA = this.#pledgeRequest(voucherPledge({ ledger, voucherId: oneHundred!, bank: bankA.id, loanRef: loanA }), tier2, bundle);
     mark(
       green('✓'),
-      bi(`${tier2.name.zh}签署质押申请（两个签名中的第一个），贷款编号 ${loanA}`, `${tier2.name.en} signs the pledge request (signature 1 of 2), loan ${loanA}`),
+      bi(
+        `${tier2.name.zh}签署质押申请（两个签名中的第一个），贷款编号 ${loanA}`,
+        `${tier2.name.en} signs the pledge request (signature 1 of 2), loan ${loanA}`,
+      ),
     );
     tell(
       bi(
@@ -555,11 +558,13 @@ class Story {
     const issuance = history[0];
     const backedBy = issuance?.payload.invoiceIds;
     const wrong: string[] = [];
-    if (v.voucherId !== oneHundred || v.amount !== YUAN(100_000).toString() || v.holder !== tier2.id) wrong.push(`voucher ${v.voucherId} ${v.amount} held by ${v.holder}`);
+    if (v.voucherId !== oneHundred || v.amount !== YUAN(100_000).toString() || v.holder !== tier2.id)
+      wrong.push(`voucher ${v.voucherId} ${v.amount} held by ${v.holder}`);
     if (v.status !== 'active' || v.pledge !== null) wrong.push(`status ${v.status}`);
     if (v.issuer !== core.id) wrong.push(`issuer ${v.issuer}`);
     if (v.path.join(' ') !== [root, fourHundred, oneHundred].join(' ')) wrong.push(`path ${v.path.join(' → ')}`);
-    if (issuance?.payload.type !== 'voucher.issue' || issuance.seq !== issued.seq) wrong.push(`the history starts at ${issuance ? `entry #${issuance.seq}` : 'nothing'}`);
+    if (issuance?.payload.type !== 'voucher.issue' || issuance.seq !== issued.seq)
+      wrong.push(`the history starts at ${issuance ? `entry #${issuance.seq}` : 'nothing'}`);
     if (JSON.stringify(backedBy) !== JSON.stringify(invoices)) wrong.push(`invoices ${JSON.stringify(backedBy)}`);
     if (wrong.length > 0) fail(`the verified bundle says ${wrong.join(', ')}, not what the story wrote`);
     const asOf = asOfOf(reviewA.report, v.checkpointSize);
@@ -579,7 +584,10 @@ class Story {
         `这些记录给出的状态：${yuan(v.amount)}，${this.name(v.holder).zh}持有（${asOfWords.zh}）`,
         `The state these entries give: ${yuan(v.amount)}, held by ${this.name(v.holder).en} (${asOfWords.en})`,
       ),
-      bi('这些记录中没有质押；现在是否已被质押，提交时由账本判断', 'These entries show no pledge on it; whether it is pledged now, the ledger decides when the pledge is submitted'),
+      bi(
+        '这些记录中没有质押；现在是否已被质押，提交时由账本判断',
+        'These entries show no pledge on it; whether it is pledged now, the ledger decides when the pledge is submitted',
+      ),
       bi(`质押申请确由持有人${this.name(reviewA.holder).zh}签署`, `The pledge request is signed by its holder, ${this.name(reviewA.holder).en}`),
     ];
     for (const c of checked) mark(green('✓'), c);
@@ -589,18 +597,24 @@ class Story {
     if (opIdOf(cosigned.payload) !== opIdOf(requestA.envelope.payload)) fail('co-signing changed the operation');
     mark(
       green('✓'),
-      bi(`${bankA.name.zh}会签质押（两个签名中的第二个），账本接受后才放款`, `${bankA.name.en} co-signs the pledge (signature 2 of 2), and will lend once the ledger accepts it`),
+      bi(
+        `${bankA.name.zh}会签质押（两个签名中的第二个），账本接受后才放款`,
+        `${bankA.name.en} co-signs the pledge (signature 2 of 2), and will lend once the ledger accepts it`,
+      ),
     );
     const pledgeR = await this.#submit(
       bankA.client,
       cosigned,
-      bi(
-        `${yuan(YUAN(100_000))} 质押给${bankA.name.zh}，贷款编号 ${loanA}`,
-        `${yuan(YUAN(100_000))} pledged to ${bankA.name.en}, loan ${loanA}`,
-      ),
+      bi(`${yuan(YUAN(100_000))} 质押给${bankA.name.zh}，贷款编号 ${loanA}`, `${yuan(YUAN(100_000))} pledged to ${bankA.name.en}, loan ${loanA}`),
     );
     this.#expect(pledgeR.effects.vouchers, oneHundred!, { status: 'pledged', holder: tier2.id, bank: bankA.id });
-    mark('→', bi(`账本已接受质押，${bankA.name.zh}放款。到期时这笔钱付给银行。`, `The ledger accepted the pledge, so ${bankA.name.en} lends. At maturity this money is paid to the bank.`));
+    mark(
+      '→',
+      bi(
+        `账本已接受质押，${bankA.name.zh}放款。到期时这笔钱付给银行。`,
+        `The ledger accepted the pledge, so ${bankA.name.en} lends. At maturity this money is paid to the bank.`,
+      ),
+    );
 
     // 4. A second bank, shown the copy fetched before the pledge: refused by the ledger.
     this.#header(4, bi('另一家银行想用同一笔钱放款：被拒绝', 'A second bank tries to lend against the same money: refused'));
@@ -653,7 +667,15 @@ class Story {
       ),
     );
     const dupInvoices = [invoices[1]!, `GZM-INV-0420${suffix}`];
-    const again = voucherIssue({ ledger, issuer: core.id, to: tier1.id, amount: YUAN(250_000), currency: info.currency, dueDate: due, invoiceIds: dupInvoices });
+    const again = voucherIssue({
+      ledger,
+      issuer: core.id,
+      to: tier1.id,
+      amount: YUAN(250_000),
+      currency: info.currency,
+      dueDate: due,
+      invoiceIds: dupInvoices,
+    });
     await this.#refused(
       core.client,
       signEnvelope(again, [core.key]),
@@ -668,9 +690,14 @@ class Story {
     // 6. Settlement.
     this.#header(
       6,
-      bi(`${core.name.zh}到期兑付：质押的部分付给银行，其余付给持有人`, `At maturity ${core.name.en} pays: the pledged part to the bank, the rest to the holders`),
+      bi(
+        `${core.name.zh}到期兑付：质押的部分付给银行，其余付给持有人`,
+        `At maturity ${core.name.en} pays: the pledged part to the bank, the rest to the holders`,
+      ),
     );
-    tell(bi('（账本允许在到期日或之前付款；演示不必等 90 天。）', '(The ledger lets the issuer pay on or before the due date; the demo does not wait 90 days.)'));
+    tell(
+      bi('（账本允许在到期日或之前付款；演示不必等 90 天。）', '(The ledger lets the issuer pay on or before the due date; the demo does not wait 90 days.)'),
+    );
     const outstanding: WireVoucher[] = [];
     for await (const o of core.client.vouchersOf(core.id, { status: ['active', 'pledged'] })) outstanding.push(o);
     const owed = outstanding.reduce((sum, o) => sum + BigInt(o.amount), 0n);
@@ -678,7 +705,10 @@ class Story {
       ' ',
       bi(`${core.name.zh}查出尚未兑付的凭证 ${outstanding.length} 张：`, `${core.name.en} looks up what it still owes: ${outstanding.length} vouchers`),
     );
-    this.#showVouchers(outstanding, { amount: owed, note: bi('正是原凭证的金额：拆分和转让没有凭空多出钱', 'the original voucher, no more: splitting and passing it on created no money') });
+    this.#showVouchers(outstanding, {
+      amount: owed,
+      note: bi('正是原凭证的金额：拆分和转让没有凭空多出钱', 'the original voucher, no more: splitting and passing it on created no money'),
+    });
     if (outstanding.length !== 3 || owed !== YUAN(1_000_000)) {
       fail(`expected 3 outstanding vouchers totalling ${yuan(YUAN(1_000_000))}, found ${outstanding.length} totalling ${yuan(owed)}`);
     }
@@ -767,15 +797,30 @@ class Story {
     say();
     say(bold('小结 · Summary'));
     const line = (t: Bi): void => say(`  ${t.zh} · ${t.en}`);
-    line(bi(`本次写入 ${this.#written} 条记录；${this.#refusals} 次尝试被拒绝，被拒绝的不写入`, `${this.#written} entries written; ${this.#refusals} attempts refused, and a refusal writes nothing`));
-    line(bi('银行放款前核验了凭证；同一笔钱第二次质押被拒；重复使用的发票被拒', 'the bank checked before it lent; the same money pledged twice, refused; a reused invoice, refused'));
+    line(
+      bi(
+        `本次写入 ${this.#written} 条记录；${this.#refusals} 次尝试被拒绝，被拒绝的不写入`,
+        `${this.#written} entries written; ${this.#refusals} attempts refused, and a refusal writes nothing`,
+      ),
+    );
+    line(
+      bi(
+        '银行放款前核验了凭证；同一笔钱第二次质押被拒；重复使用的发票被拒',
+        'the bank checked before it lent; the same money pledged twice, refused; a reused invoice, refused',
+      ),
+    );
     line(
       bi(
         `兑付 ${yuan(owed)}，其中 ${yuan(YUAN(100_000))} 付给质权银行${bankA.name.zh}`,
         `${yuan(owed)} paid, ${yuan(YUAN(100_000))} of it to ${bankA.name.en}, which holds the pledge`,
       ),
     );
-    line(bi(`篡改的证明包被识破；审计核对全部 ${report.entriesChecked} 条记录无误`, `the tampered bundle was caught; the audit found all ${report.entriesChecked} entries sound`));
+    line(
+      bi(
+        `篡改的证明包被识破；审计核对全部 ${report.entriesChecked} 条记录无误`,
+        `the tampered bundle was caught; the audit found all ${report.entriesChecked} entries sound`,
+      ),
+    );
   }
 
   /** The pledge request the holder hands a bank: its half-signed pledge and the voucher's proof bundle. */

@@ -108,12 +108,20 @@ export const buildVectors = (): unknown => {
     });
     return full;
   };
-  const register = (k: VKey) =>
-    step({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [operator], 'ok');
+  const register = (k: VKey) => step({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [operator], 'ok');
 
   for (const k of [core, tier1, tier2, bank, bank2]) register(k);
   const issue = step(
-    { type: 'voucher.issue', issuer: core.id, to: tier1.id, amount: '100000000', currency: 'CNY', dueDate: '2027-02-26', invoiceIds: ['INV-001', 'INV-002'], memo: '货款 Q4' },
+    {
+      type: 'voucher.issue',
+      issuer: core.id,
+      to: tier1.id,
+      amount: '100000000',
+      currency: 'CNY',
+      dueDate: '2027-02-26',
+      invoiceIds: ['INV-001', 'INV-002'],
+      memo: '货款 Q4',
+    },
     [core],
     'ok',
   );
@@ -137,7 +145,16 @@ export const buildVectors = (): unknown => {
   step({ type: 'voucher.cancel', voucherId: `v${opId(second).slice(0, 24)}` }, [core], 'ok');
   step({ type: 'party.update', partyId: bank2.id, status: 'suspended' }, [operator], 'ok');
   step(
-    { type: 'voucher.issue', issuer: core.id, to: tier2.id, amount: '1', currency: 'CNY', dueDate: '2027-01-15', invoiceIds: ['INV-003'], expiresAt: '2026-11-28T09:00:00.000Z' },
+    {
+      type: 'voucher.issue',
+      issuer: core.id,
+      to: tier2.id,
+      amount: '1',
+      currency: 'CNY',
+      dueDate: '2027-01-15',
+      invoiceIds: ['INV-003'],
+      expiresAt: '2026-11-28T09:00:00.000Z',
+    },
     [core],
     'OP_EXPIRED',
   );

@@ -23,7 +23,12 @@ type Fault = (typeof FAULTS)[number];
 
 const say = (line: string) => process.stderr.write(`${line}\n`);
 
-const round = async (n: number, fault: Fault, ops: number, concurrency: number): Promise<{ acknowledged: number; lost: number; duplicated: number; ms: number }> => {
+const round = async (
+  n: number,
+  fault: Fault,
+  ops: number,
+  concurrency: number,
+): Promise<{ acknowledged: number; lost: number; duplicated: number; ms: number }> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'rvl-soak-pg-'));
   await chmod(dir, 0o755);
   const pgs: PgInstance[] = [];
@@ -52,12 +57,20 @@ const round = async (n: number, fault: Fault, ops: number, concurrency: number):
       switch (fault) {
         case 'kill-leader':
           await node.proc.kill();
-          await leaderOf(urls.filter((u) => u !== leader), 10_000, leader);
+          await leaderOf(
+            urls.filter((u) => u !== leader),
+            10_000,
+            leader,
+          );
           await c.start(urls.indexOf(leader));
           return;
         case 'pause-leader':
           node.proc.proc.kill('SIGSTOP');
-          await leaderOf(urls.filter((u) => u !== leader), 10_000, leader);
+          await leaderOf(
+            urls.filter((u) => u !== leader),
+            10_000,
+            leader,
+          );
           node.proc.proc.kill('SIGCONT');
           return;
         case 'kill-primary': {

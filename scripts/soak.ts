@@ -90,7 +90,9 @@ const main = async (): Promise<number> => {
     const kills = MIN_KILLS;
     const genesisKills = Math.max(1, Math.round(kills * 0.1));
     const startupKills = Math.max(1, Math.round(kills * 0.3));
-    say(`crash: ${genesisKills} kills during the first start, ${startupKills} during later start-ups, the rest under load (until ${kills} kills and the phase's time are both used)`);
+    say(
+      `crash: ${genesisKills} kills during the first start, ${startupKills} during later start-ups, the rest under load (until ${kills} kills and the phase's time are both used)`,
+    );
     const crashSeed = rng.fork('crash').u32();
     const crash: CrashReport = await runCrash({
       mainJs: build.mainJs,
@@ -106,7 +108,9 @@ const main = async (): Promise<number> => {
       log: say,
     });
     failed('crash', crashSeed, crash.findings);
-    say(`crash: ${crash.kills.length} kills, ${crash.killsSurvived} survived; ${crash.acked} ops acknowledged, ${crash.lost} lost; ${crash.inFlight} in flight at a kill, ${crash.inFlightOnLedger} of them had made it; ${crash.entries} entries`);
+    say(
+      `crash: ${crash.kills.length} kills, ${crash.killsSurvived} survived; ${crash.acked} ops acknowledged, ${crash.lost} lost; ${crash.inFlight} in flight at a kill, ${crash.inFlightOnLedger} of them had made it; ${crash.entries} entries`,
+    );
     await cleanup();
 
     // ---- 2. storage faults ----
@@ -120,7 +124,9 @@ const main = async (): Promise<number> => {
       faults.push(r);
       failed(`fault seed ${seed} (${r.description})`, seed, r.findings);
       if (faults.length % 10 === 0 || i < faultSeeds.length) {
-        say(`faults: seed ${seed}: ${r.description}: ${r.findings.length === 0 ? 'ok' : 'FAILED'} (${r.acked} acknowledged, ${r.lost} lost, ${r.unavailable} × 503, batch ${r.survived === 'whole' ? 'kept whole' : 'gone'})`);
+        say(
+          `faults: seed ${seed}: ${r.description}: ${r.findings.length === 0 ? 'ok' : 'FAILED'} (${r.acked} acknowledged, ${r.lost} lost, ${r.unavailable} × 503, batch ${r.survived === 'whole' ? 'kept whole' : 'gone'})`,
+        );
       }
       await cleanup();
     }
@@ -146,12 +152,27 @@ const main = async (): Promise<number> => {
         raceServerErrors += r.calls.filter((c) => (c.answer?.status ?? 0) >= 500).length;
         failed(`race ${mix} (round ${round})`, SEED, r.findings);
       }
-      say(`races: round ${round + 1}: ${races.slice(-MIXES.length).map((r) => `${r.mix} → ${r.winner}; ${RACE_N - 1} × 409 ${r.expected}`).join(' | ')}`);
+      say(
+        `races: round ${round + 1}: ${races
+          .slice(-MIXES.length)
+          .map((r) => `${r.mix} → ${r.winner}; ${RACE_N - 1} × 409 ${r.expected}`)
+          .join(' | ')}`,
+      );
     }
-    const raceCheck = await checkAll(rt, operator, races.flatMap((r) => r.calls));
+    const raceCheck = await checkAll(
+      rt,
+      operator,
+      races.flatMap((r) => r.calls),
+    );
     failed('races: the model check of every race', SEED, raceCheck.findings);
     const size = raceCheck.snap.entries.length;
-    const agree = races.flatMap((r) => modelAgrees(raceCheck.model.model, { ledgerId: rt.ledgerId, nodeKey: raceCheck.snap.info.nodeKey, seq: size, time: raceCheck.snap.entries[size - 1]!.entry.time }, r));
+    const agree = races.flatMap((r) =>
+      modelAgrees(
+        raceCheck.model.model,
+        { ledgerId: rt.ledgerId, nodeKey: raceCheck.snap.info.nodeKey, seq: size, time: raceCheck.snap.entries[size - 1]!.entry.time },
+        r,
+      ),
+    );
     failed('races: the model on every loser', SEED, agree);
     say(`races: ${races.length} races of ${RACE_N} attempts; ${raceCheck.model.refusalsChecked} refusals model-checked`);
     await raceServer.stop();
@@ -164,7 +185,9 @@ const main = async (): Promise<number> => {
     const model = await runModelCheck({ mainJs: build.mainJs, seed: modelSeed, workers: 32, ms: modelMs, log: say });
     await model.server.stop();
     failed('model', modelSeed, model.findings);
-    say(`model: ${model.calls.length} requests, ${model.report.receiptsChecked} receipts and ${model.report.refusalsChecked} refusals match the model; ${model.snap.entries.length} entries, ${model.snap.vouchers.length} vouchers`);
+    say(
+      `model: ${model.calls.length} requests, ${model.report.receiptsChecked} receipts and ${model.report.refusalsChecked} refusals match the model; ${model.snap.entries.length} entries, ${model.snap.vouchers.length} vouchers`,
+    );
     await cleanup();
 
     // ---- summary ----

@@ -115,7 +115,9 @@ export const startBanner = (f: BannerFacts): string => {
           ? '密钥来自 key from LEDGER_OPERATOR_PUBLIC_KEY'
           : '按创世登记 as registered at genesis',
     ],
-    ...(f.metricsUrl === undefined ? [] : [['监控指标 metrics', `${f.metricsUrl}   (无需令牌 no token: 仅供监控系统访问 for the monitoring system only)`] as [string, string]]),
+    ...(f.metricsUrl === undefined
+      ? []
+      : [['监控指标 metrics', `${f.metricsUrl}   (无需令牌 no token: 仅供监控系统访问 for the monitoring system only)`] as [string, string]]),
     ['节点密钥 node key', f.nodeKeyFile],
   ];
   const width = Math.max(...rows.map(([label]) => displayWidth(label)));

@@ -70,7 +70,11 @@ const serviceEnv = (raw: unknown, option: string): Record<string, string> => {
 };
 
 const envLabel = (env: Record<string, string>): string =>
-  Object.keys(env).length === 0 ? '' : ` with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}`;
+  Object.keys(env).length === 0
+    ? ''
+    : ` with ${Object.entries(env)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(' ')}`;
 
 interface Run extends PairedRun {
   readonly yardstick: number;
@@ -110,7 +114,10 @@ const buildRef = async (ref: string, say: (s: string) => void): Promise<{ main: 
     if (lockHere !== lockThere) say(`note: ${ref}'s package-lock.json differs from this checkout's; A runs on this checkout's node_modules`);
     await symlink(path.join(REPO_ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
     say(`building ${ref} (${sha.slice(0, 12)}) in ${dir} …`);
-    execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, stdio: 'inherit' });
+    execFileSync(process.execPath, [path.join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+      cwd: dir,
+      stdio: 'inherit',
+    });
     const main = path.join(dir, 'dist', 'src', 'main.js');
     if (!existsSync(main)) throw new Error(`${ref} built no dist/src/main.js`);
     return { main, sha, cleanup };
@@ -142,9 +149,7 @@ const runOnce = async (
     const prep = await load.prepareWrites({
       label: `writes@${o.concurrency}`,
       concurrency: o.concurrency,
-      ...(o.ops !== undefined
-        ? { ops: o.ops }
-        : { seconds: o.seconds!, budgetOps: budgetFor(o.concurrency, o.seconds!, yard.verifiesPerSecond * 0.6) }),
+      ...(o.ops !== undefined ? { ops: o.ops } : { seconds: o.seconds!, budgetOps: budgetFor(o.concurrency, o.seconds!, yard.verifiesPerSecond * 0.6) }),
     });
     const m = await measure(server, load, prep, '/v1/ops', 'POST');
     return { figures: writeFigures(m, yard.verifiesPerSecond), yardstick: yard.verifiesPerSecond };
@@ -196,11 +201,18 @@ const main = async (): Promise<number> => {
   const built = await buildRef(base, say);
   const variants: Record<Side, Variant> = {
     A: { name: 'A', label: `${base} (${built.sha.slice(0, 12)})${envLabel(envA)}`, main: built.main, env: envA },
-    B: { name: 'B', label: `work tree (${git('rev-parse', '--short=12', 'HEAD')}${dirty ? ' + uncommitted changes' : ''})${envLabel(envB)}`, main: mainB, env: envB },
+    B: {
+      name: 'B',
+      label: `work tree (${git('rev-parse', '--short=12', 'HEAD')}${dirty ? ' + uncommitted changes' : ''})${envLabel(envB)}`,
+      main: mainB,
+      env: envB,
+    },
   };
   say(`A = ${variants.A.label}`);
   say(`B = ${variants.B.label}`);
-  say(`${rounds} round(s) of A B B A at concurrency ${concurrency}, ${ops === undefined ? `${seconds} s` : `${fmt(ops)} ops`} each, ${fmt(warmupOps)} warm-up ops per run`);
+  say(
+    `${rounds} round(s) of A B B A at concurrency ${concurrency}, ${ops === undefined ? `${seconds} s` : `${fmt(ops)} ops`} each, ${fmt(warmupOps)} warm-up ops per run`,
+  );
 
   const runs: Run[] = [];
   try {
@@ -251,7 +263,20 @@ const main = async (): Promise<number> => {
     valid,
     command: ['npm run bench:ab --', ...process.argv.slice(2)].join(' '),
     machine,
-    config: { base, baseSha: built.sha, rounds, seconds, ops, concurrency, warmupOps, yardstickSeconds: yardSeconds, B: variants.B.label, mainB: path.relative(REPO_ROOT, mainB), envA, envB },
+    config: {
+      base,
+      baseSha: built.sha,
+      rounds,
+      seconds,
+      ops,
+      concurrency,
+      warmupOps,
+      yardstickSeconds: yardSeconds,
+      B: variants.B.label,
+      mainB: path.relative(REPO_ROOT, mainB),
+      envA,
+      envB,
+    },
     runs,
   });
   return closeRun(say, file, valid ? undefined : 'some requests failed (see above)');

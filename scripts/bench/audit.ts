@@ -28,7 +28,12 @@ if (!process.send) {
 }
 const send = (m: AuditMessage) => process.send!(m);
 process.once('message', (job: AuditJob) => {
-  const client = new LedgerClient({ baseUrl: job.url, ledgerId: job.ledgerId, key: { party: job.party, secretKey: job.secretKey }, tokenLifetimeSeconds: 3600 });
+  const client = new LedgerClient({
+    baseUrl: job.url,
+    ledgerId: job.ledgerId,
+    key: { party: job.party, secretKey: job.secretKey },
+    tokenLifetimeSeconds: 3600,
+  });
   let last = 0;
   const pool = new VerifyPool();
   audit(client, {

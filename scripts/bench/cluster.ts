@@ -212,7 +212,13 @@ interface RunFigures {
   readonly system: System;
   readonly write: WriteFigures;
   /** CPU ÷ wall time in the window: every node (start order), all of PostgreSQL, the load process. */
-  readonly cores: { readonly nodes: readonly number[]; readonly mainThreads: readonly number[]; readonly pg: number; readonly load: number; readonly total: number };
+  readonly cores: {
+    readonly nodes: readonly number[];
+    readonly mainThreads: readonly number[];
+    readonly pg: number;
+    readonly load: number;
+    readonly total: number;
+  };
   /** CPU of nodes, PostgreSQL and the load process per op answered 201, µs. */
   readonly cpuUsPerOp: number;
   /** The leader (node1 … in start order) at the start of the window, and at its end if another. */
@@ -325,7 +331,9 @@ const main = async (): Promise<number> => {
       });
       servers.push(server);
       started.push({ server, url });
-      progress(`node${i + 1}: ${url} (pid ${server.pid}${profDir ? `, CPU profile in ${path.join(profDir, `node${i + 1}`)}` : ''}), started in ${(server.startupMs / 1000).toFixed(2)} s`);
+      progress(
+        `node${i + 1}: ${url} (pid ${server.pid}${profDir ? `, CPU profile in ${path.join(profDir, `node${i + 1}`)}` : ''}), started in ${(server.startupMs / 1000).toFixed(2)} s`,
+      );
     }
     leaderUrl = await leaderOf(
       started.map((n) => n.url),
@@ -407,7 +415,8 @@ const main = async (): Promise<number> => {
         const single1 = [single.cpuUs(), single.mainThreadCpuUs()] as const;
         const sizesAtEnd = system === 'single' ? undefined : await Promise.all(allUrls.map(ledgerSize));
         const leaderAfter = system === 'single' ? leaderUrl : await leaderOf(allUrls, 30_000);
-        if (leaderAfter !== leaderUrl) progress(`the leader changed during the window: ${nameOf(leaderUrl)} → ${nameOf(leaderAfter)} (a lease not renewed in time)`);
+        if (leaderAfter !== leaderUrl)
+          progress(`the leader changed during the window: ${nameOf(leaderUrl)} → ${nameOf(leaderAfter)} (a lease not renewed in time)`);
         const w = writeFigures(m, yard.verifiesPerSecond);
         const wall = m.run.seconds;
         const nodeCores = system === 'single' ? [(single1[0] - single0[0]) / 1e6 / wall] : cpu1.nodes.map((c, i) => (c - cpu0.nodes[i]!) / 1e6 / wall);
@@ -421,7 +430,13 @@ const main = async (): Promise<number> => {
           round,
           system,
           write: w,
-          cores: { nodes: nodeCores.map((c) => +c.toFixed(2)), mainThreads: mainCores.map((c) => +c.toFixed(2)), pg: +pgCores.toFixed(2), load: +loadCores.toFixed(2), total: +sum.toFixed(2) },
+          cores: {
+            nodes: nodeCores.map((c) => +c.toFixed(2)),
+            mainThreads: mainCores.map((c) => +c.toFixed(2)),
+            pg: +pgCores.toFixed(2),
+            load: +loadCores.toFixed(2),
+            total: +sum.toFixed(2),
+          },
           cpuUsPerOp: w.opsPerSec > 0 ? Math.round((sum * 1e6) / w.opsPerSec) : 0,
           ...(system === 'single' ? {} : { leader: nameOf(leaderUrl), ...(leaderAfter !== leaderUrl ? { leaderAfter: nameOf(leaderAfter) } : {}) }),
           ...(sizesAtEnd
@@ -458,8 +473,15 @@ const main = async (): Promise<number> => {
     const c = of(i + 1, 'cluster');
     const l = of(i + 1, 'leader');
     const alone = of(i + 1, 'alone');
-    const ratio = (x: RunFigures | undefined, y: RunFigures | undefined) => (x && y && y.write.opsPerSec > 0 ? +(x.write.opsPerSec / y.write.opsPerSec).toFixed(3) : Number.NaN);
-    return { round: i + 1, clusterOverSingle: ratio(c, s), leaderOverSingle: ratio(l, s), clusterOverLeader: ratio(c, l), ...(alone ? { aloneOverSingle: ratio(alone, s) } : {}) };
+    const ratio = (x: RunFigures | undefined, y: RunFigures | undefined) =>
+      x && y && y.write.opsPerSec > 0 ? +(x.write.opsPerSec / y.write.opsPerSec).toFixed(3) : Number.NaN;
+    return {
+      round: i + 1,
+      clusterOverSingle: ratio(c, s),
+      leaderOverSingle: ratio(l, s),
+      clusterOverLeader: ratio(c, l),
+      ...(alone ? { aloneOverSingle: ratio(alone, s) } : {}),
+    };
   });
   const medianRatio = median(pairs.map((p) => p.clusterOverSingle));
   const clusterP99s = runs.filter((r) => r.system === 'cluster').map((r) => r.write.latencyUs.p99 / 1000);
@@ -471,15 +493,38 @@ const main = async (): Promise<number> => {
   say(`machine: ${describeMachine(machine)}; load average at end ${loadAverage().join(' ')}`);
   if (pgSettings.length > 0) say(`PostgreSQL primary settings changed for this run: ${pgSettings.map(([n, v]) => `${n} = '${v}'`).join(', ')}`);
   say(`concurrency ${concurrency}, ${seconds} s per window, ${rounds} round(s); yardstick ${fmt(yard.verifiesPerSecond)} Ed25519 verifies/s on 2 threads`);
-  say('single = one node, embedded LevelDB; cluster = 3 nodes over PostgreSQL 15 (primary + 2 synchronous standbys, ANY 1), streams round-robin over the nodes;');
+  say(
+    'single = one node, embedded LevelDB; cluster = 3 nodes over PostgreSQL 15 (primary + 2 synchronous standbys, ANY 1), streams round-robin over the nodes;',
+  );
   say(
     `leader = the same cluster, every stream sent to the leader;${a.alone ? ' alone = leader with both followers stopped (SIGSTOP) during the window;' : ''} cores = CPU ÷ wall time (the machine has 2); nodes in start order, * the leader;`,
   );
-  say('main threads = each node\'s JavaScript thread busy; CPU µs/op = nodes + PostgreSQL + load process per op; lag = leader size − each follower\'s right after the window.');
+  say(
+    "main threads = each node's JavaScript thread busy; CPU µs/op = nodes + PostgreSQL + load process per op; lag = leader size − each follower's right after the window.",
+  );
   say();
   say(
     table(
-      ['round', { header: 'system', align: 'left' }, 'ops/s', 'p50 ms', 'p99 ms', 'p99.9 ms', 'cores: nodes', 'main threads', 'PG', 'load', 'total', 'CPU µs/op', 'commits/s', 'ops/commit', 'commit ms', 'lag at end', 'caught up s', 'failures'],
+      [
+        'round',
+        { header: 'system', align: 'left' },
+        'ops/s',
+        'p50 ms',
+        'p99 ms',
+        'p99.9 ms',
+        'cores: nodes',
+        'main threads',
+        'PG',
+        'load',
+        'total',
+        'CPU µs/op',
+        'commits/s',
+        'ops/commit',
+        'commit ms',
+        'lag at end',
+        'caught up s',
+        'failures',
+      ],
       runs.map((r) => [
         r.round,
         r.system,
@@ -503,14 +548,22 @@ const main = async (): Promise<number> => {
     ),
   );
   say();
-  say("where a write's time goes in the server that decides it (mean ms per op, the writer's stages from /metrics; a leader's commit = its append to PostgreSQL + its LevelDB commit):");
+  say(
+    "where a write's time goes in the server that decides it (mean ms per op, the writer's stages from /metrics; a leader's commit = its append to PostgreSQL + its LevelDB commit):",
+  );
   say(
     table(
       ['round', { header: 'system', align: 'left' }, 'in server ms', ...STAGES.map((st) => `${st} ms`), 'HTTP + parsing ms'],
       runs.map((r) => {
         const w = r.write;
         const staged = STAGES.reduce((x, st) => x + w.stagesMs[st], 0);
-        return [r.round, r.system, w.serverMsMean.toFixed(2), ...STAGES.map((st) => w.stagesMs[st].toFixed(2)), Math.max(0, w.serverMsMean - staged).toFixed(2)];
+        return [
+          r.round,
+          r.system,
+          w.serverMsMean.toFixed(2),
+          ...STAGES.map((st) => w.stagesMs[st].toFixed(2)),
+          Math.max(0, w.serverMsMean - staged).toFixed(2),
+        ];
       }),
     ),
   );
@@ -519,7 +572,13 @@ const main = async (): Promise<number> => {
   say(
     table(
       ['round', 'cluster ÷ single', 'leader ÷ single', 'cluster ÷ leader', ...(a.alone ? ['alone ÷ single'] : [])],
-      pairs.map((p) => [p.round, p.clusterOverSingle.toFixed(3), p.leaderOverSingle.toFixed(3), p.clusterOverLeader.toFixed(3), ...(p.aloneOverSingle === undefined ? [] : [p.aloneOverSingle.toFixed(3)])]),
+      pairs.map((p) => [
+        p.round,
+        p.clusterOverSingle.toFixed(3),
+        p.leaderOverSingle.toFixed(3),
+        p.clusterOverLeader.toFixed(3),
+        ...(p.aloneOverSingle === undefined ? [] : [p.aloneOverSingle.toFixed(3)]),
+      ]),
     ),
   );
   say(

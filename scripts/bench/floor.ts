@@ -24,7 +24,19 @@
  */
 import { defaultVerifyThreads } from '../../src/ledger/node/verify-pool.js';
 import { num, readArgs, runMain, UsageError } from './lib/args.js';
-import { ANSWER, BODIES, COSIGNED_EVERY, FLOOR_SERVER_FLAG, floorInput, measureRung, RUNG_TEXT, RUNGS, type Rung, type RungFigures, serveFloor } from './lib/floor.js';
+import {
+  ANSWER,
+  BODIES,
+  COSIGNED_EVERY,
+  FLOOR_SERVER_FLAG,
+  floorInput,
+  measureRung,
+  RUNG_TEXT,
+  RUNGS,
+  type Rung,
+  type RungFigures,
+  serveFloor,
+} from './lib/floor.js';
 import { describeMachine, machineInfo } from './lib/machine.js';
 import { closeRun, writeJson } from './lib/report.js';
 import { fmt, ms, table } from './lib/table.js';
@@ -74,17 +86,44 @@ const main = async (): Promise<number> => {
   const figures = measured.map((f) => ({ ...f, ratio: +(f.perSecond / yardstick).toFixed(4) }));
 
   say();
-  say(`floor at concurrency ${concurrency}, ${fmt(input.bodies[0]!.length)}-byte signed bodies (${(1 + 1 / COSIGNED_EVERY).toFixed(1)} signatures per op), a ${fmt(ANSWER.length)}-byte answer; verify threads ${verifyThreads}`);
-  say(`yardstick: node:crypto Ed25519 verifies/s on 2 threads ${fmt(yardstick)} (before ${fmt(yardBefore.verifiesPerSecond)}, after ${fmt(yardAfter.verifiesPerSecond)})`);
+  say(
+    `floor at concurrency ${concurrency}, ${fmt(input.bodies[0]!.length)}-byte signed bodies (${(1 + 1 / COSIGNED_EVERY).toFixed(1)} signatures per op), a ${fmt(ANSWER.length)}-byte answer; verify threads ${verifyThreads}`,
+  );
+  say(
+    `yardstick: node:crypto Ed25519 verifies/s on 2 threads ${fmt(yardstick)} (before ${fmt(yardBefore.verifiesPerSecond)}, after ${fmt(yardAfter.verifiesPerSecond)})`,
+  );
   say();
   say(
     table(
-      [{ header: 'rung', align: 'left' }, 'requests/s', 'ratio', 'p50 ms', 'p99 ms', 'server CPU µs/req', 'server cores', 'client CPU µs/req', { header: 'what the server does', align: 'left' }],
-      figures.map((f) => [f.rung, fmt(f.perSecond), f.ratio.toFixed(3), ms(f.latencyUs.p50), ms(f.latencyUs.p99), fmt(f.serverCpuUsPerRequest), f.serverCores.toFixed(2), fmt(f.clientCpuUsPerRequest), RUNG_TEXT[f.rung]]),
+      [
+        { header: 'rung', align: 'left' },
+        'requests/s',
+        'ratio',
+        'p50 ms',
+        'p99 ms',
+        'server CPU µs/req',
+        'server cores',
+        'client CPU µs/req',
+        { header: 'what the server does', align: 'left' },
+      ],
+      figures.map((f) => [
+        f.rung,
+        fmt(f.perSecond),
+        f.ratio.toFixed(3),
+        ms(f.latencyUs.p50),
+        ms(f.latencyUs.p99),
+        fmt(f.serverCpuUsPerRequest),
+        f.serverCores.toFixed(2),
+        fmt(f.clientCpuUsPerRequest),
+        RUNG_TEXT[f.rung],
+      ]),
     ),
   );
   const top = figures.at(-1);
-  if (top) say(`\nceiling: ${fmt(top.perSecond)} ops/s = ratio ${top.ratio.toFixed(3)} (${top.rung}); npm run bench's ops/s ÷ this is the share of the machine's limit the service reaches`);
+  if (top)
+    say(
+      `\nceiling: ${fmt(top.perSecond)} ops/s = ratio ${top.ratio.toFixed(3)} (${top.rung}); npm run bench's ops/s ÷ this is the share of the machine's limit the service reaches`,
+    );
   const file = await writeJson(outDir, 'bench-floor', startedAt, {
     kind: 'rvl-bench-floor',
     startedAt: startedAt.toISOString(),

@@ -138,7 +138,13 @@ const init = async (c: InitCommand): Promise<InitResult> => {
   const pool = new Pool(c.url, { connections: 8 });
   try {
     // On a ledger a previous bench built (scale --data), the same deterministic parties exist.
-    await postAll201(pool, bodies.map((b) => [b]), 8, 'registering the bench parties', /"code":"PARTY_EXISTS"/);
+    await postAll201(
+      pool,
+      bodies.map((b) => [b]),
+      8,
+      'registering the bench parties',
+      /"code":"PARTY_EXISTS"/,
+    );
   } finally {
     await pool.close();
   }
@@ -285,7 +291,16 @@ const finish = (
   kind: RunResult['kind'],
   concurrency: number,
   hist: Histogram,
-  r: { requests: number; ok: number; failed: number; samples: FailureSample[]; seconds: number; byType: Record<string, number>; stoppedBy: RunResult['stoppedBy']; loadCpuUs: number },
+  r: {
+    requests: number;
+    ok: number;
+    failed: number;
+    samples: FailureSample[];
+    seconds: number;
+    byType: Record<string, number>;
+    stoppedBy: RunResult['stoppedBy'];
+    loadCpuUs: number;
+  },
 ): RunResult => ({
   label,
   kind,

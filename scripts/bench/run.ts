@@ -21,7 +21,18 @@ import { intList, num, readArgs, runMain, UsageError } from './lib/args.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { floorInput, measureRung, type RungFigures } from './lib/floor.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
-import { budgetFor, closeRun, readFigures, type ReadFigures, readTable, stageTable, writeFigures, type WriteFigures, writeJson, writeTable } from './lib/report.js';
+import {
+  budgetFor,
+  closeRun,
+  readFigures,
+  type ReadFigures,
+  readTable,
+  stageTable,
+  writeFigures,
+  type WriteFigures,
+  writeJson,
+  writeTable,
+} from './lib/report.js';
 import { DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { fmt, mib, ms } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';

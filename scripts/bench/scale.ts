@@ -20,7 +20,18 @@ import { diskUsage } from './lib/disk.js';
 import { LoadProcess, measure } from './lib/driver.js';
 import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
 import { medianRun, paired, ROUND, type PairedRun, type Side } from './lib/paired.js';
-import { budgetFor, closeRun, readFigures, type ReadFigures, readTable, stageTable, writeFigures, type WriteFigures, writeJson, writeTable } from './lib/report.js';
+import {
+  budgetFor,
+  closeRun,
+  readFigures,
+  type ReadFigures,
+  readTable,
+  stageTable,
+  writeFigures,
+  type WriteFigures,
+  writeJson,
+  writeTable,
+} from './lib/report.js';
 import { DEFAULT_MAIN, processCpuUs, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { duration, fmt, mib, ms, table } from './lib/table.js';
 import { benchParties } from './lib/workload.js';
@@ -90,7 +101,12 @@ const waitForCheck = async (
   }
 };
 
-const runAudit = async (server: RunningServer, job: AuditJob, capSeconds: number | undefined, say: (s: string) => void): Promise<Omit<AuditFigures, 'ratioToOneThreadVerify' | 'oneThreadVerifiesPerSec' | 'oneThreadBeforeAndAfter'>> => {
+const runAudit = async (
+  server: RunningServer,
+  job: AuditJob,
+  capSeconds: number | undefined,
+  say: (s: string) => void,
+): Promise<Omit<AuditFigures, 'ratioToOneThreadVerify' | 'oneThreadVerifiesPerSec' | 'oneThreadBeforeAndAfter'>> => {
   const child = fork(path.join(REPO_ROOT, 'scripts', 'bench', 'audit.ts'), [], {
     cwd: REPO_ROOT,
     execArgv: ['--import', 'tsx', '--max-old-space-size=8192'],
@@ -125,7 +141,14 @@ const runAudit = async (server: RunningServer, job: AuditJob, capSeconds: number
           } catch {
             /* exited */
           }
-          const r = m.report as { ok: boolean; entriesChecked: number; seconds: number; entriesPerSecond: number; signaturesChecked: number; firstFailure?: unknown };
+          const r = m.report as {
+            ok: boolean;
+            entriesChecked: number;
+            seconds: number;
+            entriesPerSecond: number;
+            signaturesChecked: number;
+            firstFailure?: unknown;
+          };
           resolve({
             complete: true,
             ok: r.ok,
@@ -224,14 +247,25 @@ const main = async (): Promise<number> => {
     say(`server: ${server.url} (pid ${server.pid}), data in ${dataDir}${reused ? `, reusing a ledger of ${fmt(info.size)} entries` : ''}`);
     const operator = JSON.parse(await readFile(path.join(dataDir, 'operator.key'), 'utf8')) as { secretKey: string };
     load = LoadProcess.start();
-    await load.init({ url: server.url, ledgerId: info.ledgerId, operatorSeed: operator.secretKey, suppliers: parties.suppliers.length, banks: parties.banks.length });
+    await load.init({
+      url: server.url,
+      ledgerId: info.ledgerId,
+      operatorSeed: operator.secretKey,
+      suppliers: parties.suppliers.length,
+      banks: parties.banks.length,
+    });
 
     /**
      * The write benchmark on whatever ledger `on` serves: an untimed warm-up (the JIT, the
      * caches), then a yardstick reading right before the timed run, so that two runs minutes
      * apart are compared by their ratios, not by one reading of a machine whose speed varies.
      */
-    const writeBench = async (on: RunningServer, by: LoadProcess, label: string, warm: boolean): Promise<WriteFigures & { ledgerSize: number; yardstickTwoThreads: number }> => {
+    const writeBench = async (
+      on: RunningServer,
+      by: LoadProcess,
+      label: string,
+      warm: boolean,
+    ): Promise<WriteFigures & { ledgerSize: number; yardstickTwoThreads: number }> => {
       if (warm && warmupOps > 0) {
         await by.prepareWrites({ label: `${label}-warm-up`, concurrency: writeConcurrency, ops: warmupOps });
         await by.go();
@@ -244,7 +278,9 @@ const main = async (): Promise<number> => {
         ...(ops !== undefined ? { ops } : { seconds, budgetOps: budgetFor(writeConcurrency, seconds!, yard.verifiesPerSecond * 0.6) }),
       });
       const w = writeFigures(await measure(on, by, prep, '/v1/ops', 'POST'), yard.verifiesPerSecond);
-      say(`  ${label} on ${fmt(size)} entries: ${fmt(w.opsPerSec)} ops/s, ratio ${w.ratio.toFixed(3)} (yardstick ${fmt(yard.verifiesPerSecond)}), p99 ${ms(w.latencyUs.p99)} ms${w.failed ? `, ${w.failed} FAILED` : ''}`);
+      say(
+        `  ${label} on ${fmt(size)} entries: ${fmt(w.opsPerSec)} ops/s, ratio ${w.ratio.toFixed(3)} (yardstick ${fmt(yard.verifiesPerSecond)}), p99 ${ms(w.latencyUs.p99)} ms${w.failed ? `, ${w.failed} FAILED` : ''}`,
+      );
       for (const f of w.failureSamples) say(`  failure: ${f.what} → ${f.status} ${f.detail}`);
       return { ...w, ledgerSize: size, yardstickTwoThreads: yard.verifiesPerSecond };
     };
@@ -256,7 +292,8 @@ const main = async (): Promise<number> => {
     let chunks = 0;
     let estimated = false;
     let buildFailed = 0;
-    if (info.size < target) say(`building to ${fmt(target)} entries through POST /v1/ops (pre-signed chunks of ≈${fmt(chunk)} entries, ${buildConcurrency} in flight):`);
+    if (info.size < target)
+      say(`building to ${fmt(target)} entries through POST /v1/ops (pre-signed chunks of ≈${fmt(chunk)} entries, ${buildConcurrency} in flight):`);
     while (info.size < target) {
       const remaining = target - info.size;
       // The last chunk takes what is left rather than leaving a sliver for one more.
@@ -282,7 +319,9 @@ const main = async (): Promise<number> => {
       );
       if (!estimated && info.size < target && eta > 30) {
         estimated = true;
-        say(`  estimate: ${duration((target - sizeAtStart) / rate)} to build ${fmt(target)} entries on this machine now; for a quick run pass a smaller --entries (e.g. --entries 100000)`);
+        say(
+          `  estimate: ${duration((target - sizeAtStart) / rate)} to build ${fmt(target)} entries on this machine now; for a quick run pass a smaller --entries (e.g. --entries 100000)`,
+        );
       }
     }
     if (info.size === sizeAtStart) {
@@ -297,7 +336,9 @@ const main = async (): Promise<number> => {
     const buildSeconds = (performance.now() - buildStart) / 1000;
     const built = info.size - sizeAtStart;
     const rssAfterBuild = server.memory();
-    say(`built ${fmt(built)} entries in ${duration(buildSeconds)}${built > 0 ? ` (${fmt(built / buildSeconds)} entries/s including signing and setup)` : ''}; ledger size ${fmt(info.size)}`);
+    say(
+      `built ${fmt(built)} entries in ${duration(buildSeconds)}${built > 0 ? ` (${fmt(built / buildSeconds)} entries/s including signing and setup)` : ''}; ledger size ${fmt(info.size)}`,
+    );
 
     // ---- restart: start-up time, disk ----
     const shutdownMs = await server.stop();
@@ -309,8 +350,12 @@ const main = async (): Promise<number> => {
     const rssAfterStart = server.memory();
     info = await ledgerInfo(server.url);
     const size = info.size;
-    say(`restart: stopped in ${(shutdownMs / 1000).toFixed(2)} s, started in ${(startupMs / 1000).toFixed(2)} s (spawn → listening) on ${fmt(size)} entries; RSS ${mib(rssAfterStart.rss)}`);
-    say(`disk: ${mib(disk.apparentBytes)} in ${disk.files} files, ${fmt(disk.apparentBytes / size)} B per entry (allocated ${fmt(disk.allocatedBytes / size)} B)`);
+    say(
+      `restart: stopped in ${(shutdownMs / 1000).toFixed(2)} s, started in ${(startupMs / 1000).toFixed(2)} s (spawn → listening) on ${fmt(size)} entries; RSS ${mib(rssAfterStart.rss)}`,
+    );
+    say(
+      `disk: ${mib(disk.apparentBytes)} in ${disk.files} files, ${fmt(disk.apparentBytes / size)} B per entry (allocated ${fmt(disk.allocatedBytes / size)} B)`,
+    );
     await load.init({ url: server.url, ledgerId: info.ledgerId, suppliers: parties.suppliers.length, banks: parties.banks.length });
 
     // ---- the server's background check of the whole log (after its quick start) ----
@@ -333,7 +378,9 @@ const main = async (): Promise<number> => {
       const prep = await load.prepareReads({ label: `${kind}@1`, kind, concurrency: 1, ops: readRequests, size });
       const r = readFigures(await measure(server, load, prep, route), endpoint);
       reads.push(r);
-      say(`  ${endpoint}: p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms, server ${r.serverMsMean.toFixed(3)} ms${r.failed ? `, ${r.failed} FAILED` : ''}`);
+      say(
+        `  ${endpoint}: p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms, server ${r.serverMsMean.toFixed(3)} ms${r.failed ? `, ${r.failed} FAILED` : ''}`,
+      );
       for (const f of r.failureSamples) say(`  failure: ${f.what} → ${f.status} ${f.detail}`);
     }
     const rssAfterReads = server.memory();
@@ -345,7 +392,12 @@ const main = async (): Promise<number> => {
     // This VM's CPU speed swings by up to 1.7× within minutes, so the yardstick is read right
     // before and right after the audit, and the ratio uses their mean.
     const yardBefore = await measureVerifyRate(1, yardSeconds);
-    const auditRun = await runAudit(server, { url: server.url, ledgerId: info.ledgerId, party: parties.auditor.id, secretKey: parties.auditor.seed }, auditSeconds, say);
+    const auditRun = await runAudit(
+      server,
+      { url: server.url, ledgerId: info.ledgerId, party: parties.auditor.id, secretKey: parties.auditor.seed },
+      auditSeconds,
+      say,
+    );
     const yardAfter = await measureVerifyRate(1, yardSeconds);
     const yardAudit = (yardBefore.verifiesPerSecond + yardAfter.verifiesPerSecond) / 2;
     say(`  one-thread verify yardstick: ${fmt(yardBefore.verifiesPerSecond)}/s before the audit, ${fmt(yardAfter.verifiesPerSecond)}/s after`);
@@ -355,7 +407,9 @@ const main = async (): Promise<number> => {
       oneThreadBeforeAndAfter: [yardBefore.verifiesPerSecond, yardAfter.verifiesPerSecond],
       ratioToOneThreadVerify: +(auditRun.entriesPerSec / yardAudit).toFixed(3),
     };
-    say(`  ${fmt(auditFigures.entries)} entries in ${auditFigures.seconds} s: ${fmt(auditFigures.entriesPerSec)} entries/s${auditFigures.complete ? (auditFigures.ok ? ', ok' : ', FAILED') : ' (stopped early)'}`);
+    say(
+      `  ${fmt(auditFigures.entries)} entries in ${auditFigures.seconds} s: ${fmt(auditFigures.entriesPerSec)} entries/s${auditFigures.complete ? (auditFigures.ok ? ', ok' : ', FAILED') : ' (stopped early)'}`,
+    );
 
     // ---- writes: the large ledger and a fresh one, interleaved ----
     // A fresh ledger is served beside the large one (each idle while the other is measured), and
@@ -373,7 +427,13 @@ const main = async (): Promise<number> => {
       try {
         const freshInfo = await ledgerInfo(fresh.url);
         const freshOperator = JSON.parse(await readFile(path.join(freshDir, 'operator.key'), 'utf8')) as { secretKey: string };
-        await freshLoad.init({ url: fresh.url, ledgerId: freshInfo.ledgerId, operatorSeed: freshOperator.secretKey, suppliers: parties.suppliers.length, banks: parties.banks.length });
+        await freshLoad.init({
+          url: fresh.url,
+          ledgerId: freshInfo.ledgerId,
+          operatorSeed: freshOperator.secretKey,
+          suppliers: parties.suppliers.length,
+          banks: parties.banks.length,
+        });
         const warmed = new Set<Side>();
         for (let round = 1; round <= writeRounds; round += 1) {
           for (const side of ROUND) {
@@ -404,18 +464,24 @@ const main = async (): Promise<number> => {
     // the yardstick's own noise stays out); the ratios' pairing and server CPU per op beside it.
     const change = percent(opsPaired.median);
     const cpuChange = percent(cpuPaired.median);
-    const span = (p: { min: number; max: number }) => `${percent(p.min) >= 0 ? '+' : ''}${percent(p.min)} … ${percent(p.max) >= 0 ? '+' : ''}${percent(p.max)} %`;
+    const span = (p: { min: number; max: number }) =>
+      `${percent(p.min) >= 0 ? '+' : ''}${percent(p.min)} … ${percent(p.max) >= 0 ? '+' : ''}${percent(p.max)} %`;
 
     const valid = writeRuns.every((w) => w.valid) && reads.every((r) => r.valid) && buildFailed === 0 && auditFigures.ok !== false;
     const finishedAt = new Date();
     say();
     say(`=== rvl scale benchmark: ${fmt(size)} entries ===`);
     say(`machine: ${describeMachine(machine)}; load average at end ${loadAverage().join(' ')}`);
-    say(`yardstick: node:crypto Ed25519 verifies/s, 1 thread ${fmt(yardOne.verifiesPerSecond)} at the start and ${fmt(auditFigures.oneThreadBeforeAndAfter[0])} / ${fmt(auditFigures.oneThreadBeforeAndAfter[1])} before / after the audit; 2 threads before each write run ${writeRuns.map((r) => fmt(r.yardstickTwoThreads)).join(', ')}`);
+    say(
+      `yardstick: node:crypto Ed25519 verifies/s, 1 thread ${fmt(yardOne.verifiesPerSecond)} at the start and ${fmt(auditFigures.oneThreadBeforeAndAfter[0])} / ${fmt(auditFigures.oneThreadBeforeAndAfter[1])} before / after the audit; 2 threads before each write run ${writeRuns.map((r) => fmt(r.yardstickTwoThreads)).join(', ')}`,
+    );
     say();
     say(
       table(
-        [{ header: 'measure', align: 'left' }, { header: 'value', align: 'left' }],
+        [
+          { header: 'measure', align: 'left' },
+          { header: 'value', align: 'left' },
+        ],
         [
           ['ledger size', `${fmt(size)} entries`],
           ['build', built > 0 ? `${fmt(built)} entries in ${duration(buildSeconds)} (${fmt(built / buildSeconds)}/s with signing and setup)` : 'reused'],
@@ -424,15 +490,30 @@ const main = async (): Promise<number> => {
           ['background check of the whole log', `${logCheck.state} ${logCheck.seconds.toFixed(1)} s after listening`],
           ['clean stop', `${(shutdownMs / 1000).toFixed(2)} s`],
           ['disk per entry', `${fmt(disk.apparentBytes / size)} B (allocated ${fmt(disk.allocatedBytes / size)} B); ${mib(disk.apparentBytes)} in total`],
-          ['server RSS', `after build ${mib(rssAfterBuild.rss)}; after start ${mib(rssAfterStart.rss)}; after the log check ${mib(rssAfterLogCheck.rss)}; after reads ${mib(rssAfterReads.rss)}; after writes ${mib(rssAfterWrites.rss)}; peak ${mib(rssAfterWrites.hwm)}`],
-          ['  of which anonymous', `after start ${mib(rssAfterStart.anon)}; after the log check ${mib(rssAfterLogCheck.anon)}; after reads ${mib(rssAfterReads.anon)}; after writes ${mib(rssAfterWrites.anon)} (the rest: mapped LevelDB table files)`],
-          ...reads.map((r) => [`${r.endpoint} (1 at a time)`, `p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms; server ${r.serverMsMean.toFixed(3)} ms; ${fmt(r.requests)} requests`]),
+          [
+            'server RSS',
+            `after build ${mib(rssAfterBuild.rss)}; after start ${mib(rssAfterStart.rss)}; after the log check ${mib(rssAfterLogCheck.rss)}; after reads ${mib(rssAfterReads.rss)}; after writes ${mib(rssAfterWrites.rss)}; peak ${mib(rssAfterWrites.hwm)}`,
+          ],
+          [
+            '  of which anonymous',
+            `after start ${mib(rssAfterStart.anon)}; after the log check ${mib(rssAfterLogCheck.anon)}; after reads ${mib(rssAfterReads.anon)}; after writes ${mib(rssAfterWrites.anon)} (the rest: mapped LevelDB table files)`,
+          ],
+          ...reads.map((r) => [
+            `${r.endpoint} (1 at a time)`,
+            `p50 ${ms(r.latencyUs.p50)} ms, p99 ${ms(r.latencyUs.p99)} ms; server ${r.serverMsMean.toFixed(3)} ms; ${fmt(r.requests)} requests`,
+          ]),
           [
             'audit',
             `${fmt(auditFigures.entriesPerSec)} entries/s = ${auditFigures.ratioToOneThreadVerify.toFixed(2)} × 1-thread verify (${fmt(auditFigures.oneThreadVerifiesPerSec)}/s)${auditFigures.complete ? '' : ' (stopped early)'}; client CPU ${auditFigures.clientCpuSeconds} s, server CPU ${auditFigures.serverCpuSeconds} s`,
           ],
-          [`writes @${writeConcurrency} at ${fmt(large.ledgerSize)} entries (median run)`, `${fmt(large.opsPerSec)} ops/s, ratio ${large.ratio.toFixed(3)}, p99 ${ms(large.latencyUs.p99)} ms`],
-          [`writes @${writeConcurrency}, fresh ledger (median run)`, `${fmt(baseline.opsPerSec)} ops/s, ratio ${baseline.ratio.toFixed(3)}, p99 ${ms(baseline.latencyUs.p99)} ms`],
+          [
+            `writes @${writeConcurrency} at ${fmt(large.ledgerSize)} entries (median run)`,
+            `${fmt(large.opsPerSec)} ops/s, ratio ${large.ratio.toFixed(3)}, p99 ${ms(large.latencyUs.p99)} ms`,
+          ],
+          [
+            `writes @${writeConcurrency}, fresh ledger (median run)`,
+            `${fmt(baseline.opsPerSec)} ops/s, ratio ${baseline.ratio.toFixed(3)}, p99 ${ms(baseline.latencyUs.p99)} ms`,
+          ],
           [
             `large vs fresh, paired in ${writeRounds} round(s)`,
             `ops/s ${change >= 0 ? '+' : ''}${change}% (${span(opsPaired)}); ratio ${percent(ratioPaired.median) >= 0 ? '+' : ''}${percent(ratioPaired.median)}% (${span(ratioPaired)}); server CPU per op ${cpuChange >= 0 ? '+' : ''}${cpuChange}% (${span(cpuPaired)})`,
@@ -456,16 +537,46 @@ const main = async (): Promise<number> => {
       valid,
       command: ['npm run bench:scale --', ...process.argv.slice(2)].join(' '),
       machine: { ...machine, loadAverageAfter: loadAverage() },
-      config: { target, chunk, buildConcurrency, readRequests, writeConcurrency, seconds, ops, auditSeconds, warmupOps, server: path.relative(REPO_ROOT, mainJs), reused },
-      yardstick: { oneThread: yardOne.verifiesPerSecond, oneThreadBeforeAudit: auditFigures.oneThreadVerifiesPerSec, twoThreadsBeforeEachWriteRun: writeRuns.map((r) => r.yardstickTwoThreads), seconds: yardSeconds },
+      config: {
+        target,
+        chunk,
+        buildConcurrency,
+        readRequests,
+        writeConcurrency,
+        seconds,
+        ops,
+        auditSeconds,
+        warmupOps,
+        server: path.relative(REPO_ROOT, mainJs),
+        reused,
+      },
+      yardstick: {
+        oneThread: yardOne.verifiesPerSecond,
+        oneThreadBeforeAudit: auditFigures.oneThreadVerifiesPerSec,
+        twoThreadsBeforeEachWriteRun: writeRuns.map((r) => r.yardstickTwoThreads),
+        seconds: yardSeconds,
+      },
       entries: size,
-      build: { entries: built, seconds: +buildSeconds.toFixed(2), entriesPerSec: built > 0 ? +(built / buildSeconds).toFixed(1) : 0, chunks, failed: buildFailed },
+      build: {
+        entries: built,
+        seconds: +buildSeconds.toFixed(2),
+        entriesPerSec: built > 0 ? +(built / buildSeconds).toFixed(1) : 0,
+        chunks,
+        failed: buildFailed,
+      },
       startupMs: Math.round(startupMs),
       stateCheck: { state: stateCheck.state, secondsAfterListening: +stateCheck.seconds.toFixed(2) },
       logCheck: { state: logCheck.state, secondsAfterListening: +logCheck.seconds.toFixed(2) },
       shutdownMs: Math.round(shutdownMs),
       disk: { ...disk, bytesPerEntry: +(disk.apparentBytes / size).toFixed(1), allocatedBytesPerEntry: +(disk.allocatedBytes / size).toFixed(1) },
-      rss: { afterBuild: rssAfterBuild.rss, afterStart: rssAfterStart.rss, afterLogCheck: rssAfterLogCheck.rss, afterReads: rssAfterReads.rss, afterWrites: rssAfterWrites.rss, peak: rssAfterWrites.hwm },
+      rss: {
+        afterBuild: rssAfterBuild.rss,
+        afterStart: rssAfterStart.rss,
+        afterLogCheck: rssAfterLogCheck.rss,
+        afterReads: rssAfterReads.rss,
+        afterWrites: rssAfterWrites.rss,
+        peak: rssAfterWrites.hwm,
+      },
       rssAnon: { afterStart: rssAfterStart.anon, afterLogCheck: rssAfterLogCheck.anon, afterReads: rssAfterReads.anon, afterWrites: rssAfterWrites.anon },
       reads,
       audit: auditFigures,

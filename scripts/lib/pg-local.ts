@@ -226,7 +226,8 @@ const postgresUser = (): { uid: number; gid: number } => {
     .split('\n')
     .find((l) => l.startsWith('postgres:'));
   const [, , uid, gid] = line?.split(':') ?? [];
-  if (uid === undefined || gid === undefined) throw new PgLocalError('running as root needs the postgres system user (Debian\'s postgresql-15 package makes it)');
+  if (uid === undefined || gid === undefined)
+    throw new PgLocalError("running as root needs the postgres system user (Debian's postgresql-15 package makes it)");
   return { uid: Number(uid), gid: Number(gid) };
 };
 
@@ -274,7 +275,13 @@ const instanceConf = (name: string, port: number, sockDir: string): string =>
   ['# pg-local: this instance only', `port = ${port}`, `unix_socket_directories = '${sockDir}'`, `cluster_name = '${name}'`, ''].join('\n');
 
 /** Every connection from this machine is trusted, replication included; nothing else connects. */
-const HBA = ['# pg-local: trust on this machine only', 'local all all trust', 'host all all 127.0.0.1/32 trust', 'host replication all 127.0.0.1/32 trust', ''].join('\n');
+const HBA = [
+  '# pg-local: trust on this machine only',
+  'local all all trust',
+  'host all all 127.0.0.1/32 trust',
+  'host replication all 127.0.0.1/32 trust',
+  '',
+].join('\n');
 
 // ---- instances ----
 

@@ -58,7 +58,7 @@ const main = async (): Promise<number> => {
     return EXIT.usage;
   }
   if (!keyFile) {
-    process.stderr.write('restore: give the ledger\'s node key file with --node-key FILE (a backup never holds it), or set LEDGER_NODE_KEY_FILE\n');
+    process.stderr.write("restore: give the ledger's node key file with --node-key FILE (a backup never holds it), or set LEDGER_NODE_KEY_FILE\n");
     return EXIT.usage;
   }
   if (values.ledger !== undefined && !/^[0-9a-f]{64}$/.test(values.ledger)) {
@@ -66,7 +66,12 @@ const main = async (): Promise<number> => {
     return EXIT.usage;
   }
 
-  const fileBytes = await import('node:fs/promises').then((fs) => fs.stat(from).then((s) => s.size, () => 0));
+  const fileBytes = await import('node:fs/promises').then((fs) =>
+    fs.stat(from).then(
+      (s) => s.size,
+      () => 0,
+    ),
+  );
   let lastTenth = 0;
   const options: RestoreOptions = {
     from,
@@ -89,12 +94,18 @@ const main = async (): Promise<number> => {
     const dir = path.resolve(dataDir);
     process.stdout.write(
       `Restored ledger ${r.ledgerId} (${r.name}) into ${dir}\n` +
-        keyValues([
-          ['entries', `${count(r.size)}, the whole log verified against the signed checkpoint (every entry's hash, seq, prev link and time, and the Merkle root)`],
-          ['backup', `${from}: ${count(r.records)} records, ${mb(r.fileBytes)}, taken ${r.createdAt}`],
-          ['time', `${(r.loadMs / 1000).toFixed(1)} s to load, ${(r.verifyMs / 1000).toFixed(1)} s to verify`],
-          ['node key', r.nodeKeyFile],
-        ], '  ') +
+        keyValues(
+          [
+            [
+              'entries',
+              `${count(r.size)}, the whole log verified against the signed checkpoint (every entry's hash, seq, prev link and time, and the Merkle root)`,
+            ],
+            ['backup', `${from}: ${count(r.records)} records, ${mb(r.fileBytes)}, taken ${r.createdAt}`],
+            ['time', `${(r.loadMs / 1000).toFixed(1)} s to load, ${(r.verifyMs / 1000).toFixed(1)} s to verify`],
+            ['node key', r.nodeKeyFile],
+          ],
+          '  ',
+        ) +
         `  checkpoint\n${r.checkpoint.replace(/^/gm, '    ').trimEnd()}\n\n` +
         `Ready. Check the ledger id against the one you publish, then start the service on it:\n` +
         `  LEDGER_DATA_DIR=${dir}${values['node-key'] === undefined ? ` LEDGER_NODE_KEY_FILE=${path.resolve(keyFile)}` : ''} npm start\n`,

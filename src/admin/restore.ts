@@ -139,11 +139,7 @@ async function* counted(file: string, seen: (bytes: number) => void): AsyncGener
 }
 
 /** Reads the file into the store; returns the verified header and the record count. */
-const load = async (
-  o: RestoreOptions,
-  store: Store,
-  seen: { bytes: number },
-): Promise<{ header: BackupHeader; records: number }> => {
+const load = async (o: RestoreOptions, store: Store, seen: { bytes: number }): Promise<{ header: BackupHeader; records: number }> => {
   let header: BackupHeader | undefined;
   let records = 0;
   // Each chunk is written as a batch without fsync while the next one is decoded; the last one
@@ -215,7 +211,8 @@ export const restore = async (o: RestoreOptions): Promise<Restored> => {
       );
     }
     const [meta, head, checkpoint] = [await store.meta(), await store.head(), await store.checkpoint()];
-    if (!meta || meta.ledgerId !== header.ledgerId) throw new RestoreError('MISMATCH', `the records hold ledger ${meta?.ledgerId ?? '(none)'}, the header ${header.ledgerId}`);
+    if (!meta || meta.ledgerId !== header.ledgerId)
+      throw new RestoreError('MISMATCH', `the records hold ledger ${meta?.ledgerId ?? '(none)'}, the header ${header.ledgerId}`);
     if (!head || head.size !== header.size || cp.size !== header.size) {
       throw new RestoreError('MISMATCH', `the records hold ${head?.size ?? 0} entries, the header ${header.size}, the checkpoint ${cp.size}`);
     }

@@ -70,12 +70,16 @@ const answerSocket = (socket: Duplex, code: 'MALFORMED_REQUEST' | 'NOT_FOUND', d
  */
 const NO_ROUTE_SCHEMAS = {
   compilersFactory: {
-    buildValidator: () => ({ method, url, httpPart }: { method?: string; url?: string; httpPart?: string }) => {
-      throw new Error(`${method} ${url}: a ${httpPart} schema; this app validates with zod in the route`);
-    },
-    buildSerializer: () => ({ method, url }: { method?: string; url?: string }) => {
-      throw new Error(`${method} ${url}: a response schema; this app serializes in the route`);
-    },
+    buildValidator:
+      () =>
+      ({ method, url, httpPart }: { method?: string; url?: string; httpPart?: string }) => {
+        throw new Error(`${method} ${url}: a ${httpPart} schema; this app validates with zod in the route`);
+      },
+    buildSerializer:
+      () =>
+      ({ method, url }: { method?: string; url?: string }) => {
+        throw new Error(`${method} ${url}: a response schema; this app serializes in the route`);
+      },
   },
 };
 
@@ -224,9 +228,8 @@ export const buildApp = async (o: AppOptions): Promise<FastifyInstance> => {
   });
 
   // The per-address limit counts unknown routes too (the plugin's hook only reaches routes).
-  app.setNotFoundHandler(
-    o.rateLimitPerMin > 0 ? { preHandler: app.rateLimit() } : {},
-    (req, reply) => sendProblem(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
+  app.setNotFoundHandler(o.rateLimitPerMin > 0 ? { preHandler: app.rateLimit() } : {}, (req, reply) =>
+    sendProblem(reply, 'NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`),
   );
 
   // Shared by the route plugins: who signed a read token (counted against its rate limit).

@@ -186,7 +186,8 @@ async function verifySignature(token: string, publicKey: string, partyId: string
     // jose re-checks the claims: its verdicts map onto the same reasons as checkClaims'.
     if (error instanceof joseErrors.JWTExpired) return { reason: 'TOKEN_EXPIRED', detail: `token refused: ${error.message}` };
     if (error instanceof joseErrors.JWTClaimValidationFailed) {
-      const reason: UnauthenticatedReason = error.claim === 'aud' ? 'WRONG_AUDIENCE' : error.claim === 'nbf' || error.claim === 'iat' ? 'TOKEN_NOT_YET_VALID' : 'TOKEN_MALFORMED';
+      const reason: UnauthenticatedReason =
+        error.claim === 'aud' ? 'WRONG_AUDIENCE' : error.claim === 'nbf' || error.claim === 'iat' ? 'TOKEN_NOT_YET_VALID' : 'TOKEN_MALFORMED';
       return { reason, detail: `token refused: ${error.message}` };
     }
     if (error instanceof joseErrors.JOSEError) return malformed(`token refused: ${error.message}`);
@@ -257,10 +258,7 @@ function decodeJsonSegment(segment: string): JsonObject | string {
 function verificationKey(publicKeyHex: string): Promise<CryptoKey> {
   const cached = keyCache.get(publicKeyHex);
   if (cached !== undefined) return cached;
-  const imported = importJWK(
-    { kty: 'OKP', crv: 'Ed25519', x: base64url.encode(ed.etc.hexToBytes(publicKeyHex)) },
-    JWS_ALG,
-  ) as Promise<CryptoKey>;
+  const imported = importJWK({ kty: 'OKP', crv: 'Ed25519', x: base64url.encode(ed.etc.hexToBytes(publicKeyHex)) }, JWS_ALG) as Promise<CryptoKey>;
   if (keyCache.size >= KEY_CACHE_ENTRIES_MAX) {
     const oldest = keyCache.keys().next();
     if (oldest.done !== true) keyCache.delete(oldest.value);

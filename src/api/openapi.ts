@@ -76,7 +76,24 @@ const schemas = {
   Voucher: {
     type: 'object',
     description: 'A voucher’s state (docs/protocol.md §7).',
-    required: ['id', 'rootId', 'parentId', 'issuer', 'holder', 'offeredTo', 'amount', 'range', 'currency', 'dueDate', 'invoiceIds', 'status', 'pledge', 'settlement', 'createdSeq', 'updatedSeq'],
+    required: [
+      'id',
+      'rootId',
+      'parentId',
+      'issuer',
+      'holder',
+      'offeredTo',
+      'amount',
+      'range',
+      'currency',
+      'dueDate',
+      'invoiceIds',
+      'status',
+      'pledge',
+      'settlement',
+      'createdSeq',
+      'updatedSeq',
+    ],
     properties: {
       id: { type: 'string', pattern: PATTERNS.voucherId.source },
       rootId: { type: 'string' },
@@ -150,7 +167,11 @@ const schemas = {
         items: {
           type: 'object',
           required: ['url', 'role', 'size'],
-          properties: { url: { type: 'string' }, role: { enum: ['leader', 'follower'] }, size: { type: 'integer', minimum: 1, description: 'Entries applied' } },
+          properties: {
+            url: { type: 'string' },
+            role: { enum: ['leader', 'follower'] },
+            size: { type: 'integer', minimum: 1, description: 'Entries applied' },
+          },
         },
       },
     },
@@ -210,7 +231,12 @@ const schemas = {
   InclusionProof: {
     type: 'object',
     required: ['seq', 'treeSize', 'entryHash', 'hashes'],
-    properties: { seq, treeSize: { type: 'integer', minimum: 1 }, entryHash: hex(64, 'The leaf hash'), hashes: { type: 'array', items: hex(64, 'RFC 9162 §2.1.3 path') } },
+    properties: {
+      seq,
+      treeSize: { type: 'integer', minimum: 1 },
+      entryHash: hex(64, 'The leaf hash'),
+      hashes: { type: 'array', items: hex(64, 'RFC 9162 §2.1.3 path') },
+    },
   },
   ConsistencyProof: {
     type: 'object',
@@ -228,7 +254,10 @@ const schemas = {
       entries: {
         type: 'array',
         items: {
-          allOf: [ref('EntryWithHash'), { type: 'object', required: ['inclusion'], properties: { inclusion: { type: 'array', items: hex(64, 'Inclusion proof under the checkpoint') } } }],
+          allOf: [
+            ref('EntryWithHash'),
+            { type: 'object', required: ['inclusion'], properties: { inclusion: { type: 'array', items: hex(64, 'Inclusion proof under the checkpoint') } } },
+          ],
         },
       },
       state: ref('Voucher'),
@@ -241,8 +270,16 @@ const schemas = {
     properties: {
       status: { type: 'string', const: 'ready' },
       size: { type: 'integer' },
-      logCheck: { type: 'string', enum: ['none', 'running', 'passed', 'failed'], description: 'The background check of the whole stored log after a quick start' },
-      stateCheck: { type: 'string', enum: ['none', 'running', 'passed', 'failed'], description: 'The check of the stored decision state against its seal; writes wait while it runs' },
+      logCheck: {
+        type: 'string',
+        enum: ['none', 'running', 'passed', 'failed'],
+        description: 'The background check of the whole stored log after a quick start',
+      },
+      stateCheck: {
+        type: 'string',
+        enum: ['none', 'running', 'passed', 'failed'],
+        description: 'The check of the stored decision state against its seal; writes wait while it runs',
+      },
     },
   },
 };
@@ -267,7 +304,9 @@ const problems = (...codes: RefusalCode[]) =>
       },
     ]),
   );
-const internal = { '500': { description: 'INTERNAL: a programmer error; nothing was written', content: { 'application/problem+json': { schema: ref('Problem') } } } };
+const internal = {
+  '500': { description: 'INTERNAL: a programmer error; nothing was written', content: { 'application/problem+json': { schema: ref('Problem') } } },
+};
 const query = (name: string, description: string, required = false) => ({ name, in: 'query', required, description, schema: { type: 'string' } });
 const path = (name: string, description: string, pattern?: string) => ({
   name,
@@ -312,7 +351,10 @@ export const openApiDocument = (): unknown => {
           requestBody: { required: true, content: { 'application/json': { schema: ref('Envelope') } } },
           responses: {
             '201': json(ref('Receipt'), 'Accepted and durable: the receipt'),
-            '200': json({ allOf: [ref('Receipt'), { type: 'object', required: ['duplicate'], properties: { duplicate: { const: true } } }] }, 'The original receipt of an op already on the ledger, with "duplicate": true'),
+            '200': json(
+              { allOf: [ref('Receipt'), { type: 'object', required: ['duplicate'], properties: { duplicate: { const: true } } }] },
+              'The original receipt of an op already on the ledger, with "duplicate": true',
+            ),
             ...problems(...(Object.keys(REFUSAL_HTTP_STATUS) as RefusalCode[]).filter((c) => c !== 'UNAUTHENTICATED' && c !== 'NOT_FOUND')),
             ...internal,
           },
@@ -322,7 +364,11 @@ export const openApiDocument = (): unknown => {
         get: { tags: ['ledger'], summary: 'Ledger facts from genesis, and its size', responses: { '200': json(ref('Ledger'), 'The ledger'), ...publicErrors } },
       },
       '/v1/cluster': {
-        get: { tags: ['ledger'], summary: 'Which node leads the cluster, and what each node has applied', responses: { '200': json(ref('Cluster'), 'The cluster'), ...publicErrors } },
+        get: {
+          tags: ['ledger'],
+          summary: 'Which node leads the cluster, and what each node has applied',
+          responses: { '200': json(ref('Cluster'), 'The cluster'), ...publicErrors },
+        },
       },
       '/v1/checkpoint': {
         get: {
@@ -375,7 +421,13 @@ export const openApiDocument = (): unknown => {
         },
       },
       '/v1/parties/{id}': {
-        get: { tags: ['parties'], summary: 'One party', security: auth, parameters: [partyId], responses: { '200': json(ref('Party'), 'The party'), ...readErrors } },
+        get: {
+          tags: ['parties'],
+          summary: 'One party',
+          security: auth,
+          parameters: [partyId],
+          responses: { '200': json(ref('Party'), 'The party'), ...readErrors },
+        },
       },
       '/v1/parties/{id}/vouchers': {
         get: {
@@ -387,7 +439,13 @@ export const openApiDocument = (): unknown => {
         },
       },
       '/v1/vouchers/{id}': {
-        get: { tags: ['vouchers'], summary: 'A voucher', security: auth, parameters: [voucherId], responses: { '200': json(ref('Voucher'), 'The voucher’s state'), ...readErrors } },
+        get: {
+          tags: ['vouchers'],
+          summary: 'A voucher',
+          security: auth,
+          parameters: [voucherId],
+          responses: { '200': json(ref('Voucher'), 'The voucher’s state'), ...readErrors },
+        },
       },
       '/v1/vouchers/{id}/history': {
         get: {

@@ -81,7 +81,11 @@ export const sendProblem = (reply: FastifyReply, code: RefusalCode | 'INTERNAL',
  * before Fastify has a reply (an unparsable request, an over-long path parameter). It carries the
  * same security headers as every other answer.
  */
-export const rawProblem = (code: RefusalCode, detail: string, securityHeaders: Readonly<Record<string, string>>): { status: number; headers: Record<string, string>; body: string } => {
+export const rawProblem = (
+  code: RefusalCode,
+  detail: string,
+  securityHeaders: Readonly<Record<string, string>>,
+): { status: number; headers: Record<string, string>; body: string } => {
   const body = JSON.stringify(problemBody(code, detail));
   return {
     status: REFUSAL_HTTP_STATUS[code],

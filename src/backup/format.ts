@@ -142,7 +142,8 @@ const parseHeader = (line: Buffer): BackupHeader => {
   if (typeof v.ledgerId !== 'string' || !/^[0-9a-f]{64}$/.test(v.ledgerId)) throw new BackupFormatError('NOT_A_BACKUP', 'the header has no valid ledgerId');
   if (typeof v.size !== 'number' || !Number.isSafeInteger(v.size) || v.size < 1) throw new BackupFormatError('NOT_A_BACKUP', 'the header has no valid size');
   if (typeof v.checkpoint !== 'string' || v.checkpoint.length === 0) throw new BackupFormatError('NOT_A_BACKUP', 'the header has no checkpoint');
-  if (typeof v.createdAt !== 'string' || Number.isNaN(Date.parse(v.createdAt))) throw new BackupFormatError('NOT_A_BACKUP', 'the header has no valid createdAt');
+  if (typeof v.createdAt !== 'string' || Number.isNaN(Date.parse(v.createdAt)))
+    throw new BackupFormatError('NOT_A_BACKUP', 'the header has no valid createdAt');
   return { format: BACKUP_FORMAT, ledgerId: v.ledgerId, size: v.size, checkpoint: v.checkpoint, createdAt: v.createdAt };
 };
 
@@ -153,7 +154,14 @@ const parseTrailer = (line: Buffer): BackupTrailer => {
   } catch {
     throw new BackupFormatError('CORRUPT', 'the trailer is not JSON');
   }
-  if (!isRecord(v) || typeof v.records !== 'number' || !Number.isSafeInteger(v.records) || v.records < 0 || typeof v.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(v.sha256)) {
+  if (
+    !isRecord(v) ||
+    typeof v.records !== 'number' ||
+    !Number.isSafeInteger(v.records) ||
+    v.records < 0 ||
+    typeof v.sha256 !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(v.sha256)
+  ) {
     throw new BackupFormatError('CORRUPT', 'the trailer is not {"records","sha256"}');
   }
   return { records: v.records, sha256: v.sha256 };

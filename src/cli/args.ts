@@ -77,9 +77,7 @@ export const voucherIdArg = (value: string): string => {
 
 /** A real calendar date, YYYY-MM-DD. */
 export const dateArg = (value: string): string => {
-  const ok =
-    PATTERNS.date.test(value) &&
-    new Date(`${value}T00:00:00.000Z`).toISOString().slice(0, 10) === value;
+  const ok = PATTERNS.date.test(value) && new Date(`${value}T00:00:00.000Z`).toISOString().slice(0, 10) === value;
   if (!ok) throw new InvalidArgumentError('a date is YYYY-MM-DD, e.g. 2027-02-26');
   return value;
 };
@@ -108,7 +106,10 @@ export const tokenTtlArg = (value: string): number => {
 
 /** `offered,active` → the statuses, each checked. */
 export const statusListArg = (value: string): VoucherStatus[] => {
-  const items = value.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s.length > 0);
+  const items = value
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter((s) => s.length > 0);
   if (items.length === 0) throw new InvalidArgumentError(`give one or more of ${VOUCHER_STATUSES.join(', ')}`);
   for (const s of items) {
     if (!(VOUCHER_STATUSES as readonly string[]).includes(s)) {

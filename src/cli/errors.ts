@@ -66,7 +66,8 @@ export const HINTS: Partial<Record<RefusalCode, string>> = {
 export const UNAUTHENTICATED_TEXT: Readonly<Record<UnauthenticatedReason, (party: string, url: string) => string>> = {
   TOKEN_MISSING: () => 'the request carried no read token — give your key with --key FILE or RVL_KEY',
   TOKEN_MALFORMED: () => 'the service could not read the token rvl made — rvl and the service may be of different versions',
-  PARTY_UNKNOWN: (party, url) => `party ${party} is not registered on this ledger — the operator of ${url} registers parties (rvl party register --key-file ${party}.pub …); check --url`,
+  PARTY_UNKNOWN: (party, url) =>
+    `party ${party} is not registered on this ledger — the operator of ${url} registers parties (rvl party register --key-file ${party}.pub …); check --url`,
   PARTY_SUSPENDED: (party) => `party ${party} is suspended on this ledger — only the operator can reactivate it`,
   KEY_NOT_CURRENT: (party) => `this key is not the current key of ${party} on this ledger — its key was changed; use the key file the operator registered last`,
   TOKEN_EXPIRED: () => "the token had expired when it arrived — this computer's clock is probably behind; set it right (e.g. with NTP) and try again",
@@ -132,7 +133,11 @@ export const describeError = async (err: unknown, url: string, party?: string): 
       err.reason === 'WRONG_LEDGER'
         ? `the service at ${url} serves another ledger: ${oneLine(err.detail)}`
         : `the service at ${url} gave an answer rvl cannot use: ${err.reason} (HTTP ${err.status}): ${oneLine(err.detail)}`;
-    return { exit: err.reason === 'WRONG_LEDGER' ? EXIT.refused : EXIT.unavailable, line, json: { kind: 'bad-answer', code: err.reason, status: err.status, detail: err.detail } };
+    return {
+      exit: err.reason === 'WRONG_LEDGER' ? EXIT.refused : EXIT.unavailable,
+      line,
+      json: { kind: 'bad-answer', code: err.reason, status: err.status, detail: err.detail },
+    };
   }
   if (err instanceof KeyFileError && err.code === 'PUBLIC_KEY_FILE') {
     return { exit: EXIT.usage, line: oneLine(err.detail), json: { kind: 'usage', code: err.code, detail: err.detail } };

@@ -10,8 +10,7 @@
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/gu;
 
 /** Text from outside, made safe to print on one line: unsafe characters become `\u{…}`. */
-export const clean = (text: string): string =>
-  text.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16).padStart(4, '0')}}`);
+export const clean = (text: string): string => text.replace(UNSAFE, (c) => `\\u{${c.codePointAt(0)!.toString(16).padStart(4, '0')}}`);
 
 /** [start, end] code point ranges that take two columns (East Asian Wide and Fullwidth). */
 const WIDE: readonly (readonly [number, number])[] = [
@@ -140,5 +139,4 @@ export interface Marks {
 }
 
 /** ✓ and ✗, green and red on a colour terminal (unless NO_COLOR is set). */
-export const marks = (colour: boolean): Marks =>
-  colour ? { ok: '\u001b[32m✓\u001b[0m', bad: '\u001b[31m✗\u001b[0m' } : { ok: '✓', bad: '✗' };
+export const marks = (colour: boolean): Marks => (colour ? { ok: '\u001b[32m✓\u001b[0m', bad: '\u001b[31m✗\u001b[0m' } : { ok: '✓', bad: '✗' });

@@ -170,7 +170,9 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
     .requiredOption('--loan-ref <ref>', "the bank's loan reference", refArg)
     .option('--amount <yuan>', 'pledge only this much of the voucher', amountArg)
     .requiredOption('--out <file>', 'where to write the request (refuses to overwrite)')
-    .action((id: string, o: { bank: string; loanRef: string; amount?: string; out: string }, cmd: Command) => exec(cmd, async (ctx) => (await pledge()).prepare(ctx, id, o)));
+    .action((id: string, o: { bank: string; loanRef: string; amount?: string; out: string }, cmd: Command) =>
+      exec(cmd, async (ctx) => (await pledge()).prepare(ctx, id, o)),
+    );
   sub(pledgeCmd, 'cosign', "as the bank: check a pledge request, show it, and add the bank's signature in place")
     .argument('<file>', 'the pledge request')
     .option('-y, --yes', 'sign without asking (on no terminal this is required)')
@@ -183,7 +185,9 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
   // ---- reads ----
 
   program.commandsGroup('Reading:');
-  sub(program, 'ledger', "the ledger's id, name, size and keys, as the service reports them (no key needed)").action((_o: unknown, cmd: Command) => exec(cmd, async (ctx) => (await reads()).ledger(ctx)));
+  sub(program, 'ledger', "the ledger's id, name, size and keys, as the service reports them (no key needed)").action((_o: unknown, cmd: Command) =>
+    exec(cmd, async (ctx) => (await reads()).ledger(ctx)),
+  );
   sub(program, 'show', "a voucher's state")
     .argument('<voucher>', 'the voucher id', voucherIdArg)
     .action((id: string, _o: unknown, cmd: Command) => exec(cmd, async (ctx) => (await reads()).show(ctx, id)));
@@ -218,15 +222,22 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
   sub(program, 'checkpoint', 'the latest signed checkpoint, checked against the one you trusted last (kept in ~/.rvl)')
     .option('--trust <file>', 'the trust file (default: ~/.rvl/trust-<ledger id>.json)')
     .option('--ledger <id>', 'the ledger id you trust, as its operator published it: refuse a service of another ledger', ledgerIdArg)
-    .option('--trust-new-ledger', 'the URL now serves another ledger than the one it was pinned to, and you checked that with the operator: re-pin it to the new one')
+    .option(
+      '--trust-new-ledger',
+      'the URL now serves another ledger than the one it was pinned to, and you checked that with the operator: re-pin it to the new one',
+    )
     .option('--forget <url>', 'remove the ledger pin of this service URL (kept in ~/.rvl/ledgers.json) and do nothing else')
-    .action((o: { trust?: string; ledger?: string; trustNewLedger?: boolean; forget?: string }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).checkpoint(ctx, o)));
+    .action((o: { trust?: string; ledger?: string; trustNewLedger?: boolean; forget?: string }, cmd: Command) =>
+      exec(cmd, async (ctx) => (await checks()).checkpoint(ctx, o)),
+    );
   sub(program, 'verify-bundle', 'check a proof bundle offline, trusting only the ledger id; then, if it can, ask the ledger whether the voucher changed since')
     .argument('<file>', 'the bundle (from rvl proof)')
     .requiredOption('--ledger <id>', 'the ledger id you trust, as its operator published it (not as a server says it)', ledgerIdArg)
     .option('--voucher <id>', 'insist the bundle is for this voucher', voucherIdArg)
     .option('--offline', 'do not ask the ledger whether the voucher changed since (without a key, rvl never asks)')
-    .action((file: string, o: { ledger: string; voucher?: string; offline?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).verifyBundle(ctx, file, o)));
+    .action((file: string, o: { ledger: string; voucher?: string; offline?: boolean }, cmd: Command) =>
+      exec(cmd, async (ctx) => (await checks()).verifyBundle(ctx, file, o)),
+    );
   sub(program, 'audit', 'check the whole log against the signed checkpoint (operator or auditor key)')
     .option('--no-replay', 'skip replaying every op under the rules (less memory)')
     .action((o: { replay?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await checks()).audit(ctx, o)));

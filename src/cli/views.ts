@@ -167,7 +167,12 @@ export const historyTable = (entries: readonly HashedEntry[], rootId: string): s
 /** The split tree: full root id at the top, parts by their range, amount and status per node. */
 export const treeText = (root: TreeNode): string => {
   const toDraw = (n: TreeNode): DrawNode => ({
-    cells: [underRoot(clean(n.id), root.id) === 'root' ? clean(n.id) : underRoot(clean(n.id), root.id), formatAmount(n.amount, n.currency), c(n.status), whereabouts(n)],
+    cells: [
+      underRoot(clean(n.id), root.id) === 'root' ? clean(n.id) : underRoot(clean(n.id), root.id),
+      formatAmount(n.amount, n.currency),
+      c(n.status),
+      whereabouts(n),
+    ],
     children: (n.children ?? []).map(toDraw),
   });
   return drawTree(toDraw(root), ['left', 'right', 'left', 'left']);

@@ -257,7 +257,12 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
     for (const s of entry.op.signatures) {
       const key = typeof s?.signer === 'string' ? keys.get(s.signer) : undefined;
       if (key === undefined) {
-        throw new Found({ code: 'UNKNOWN_SIGNER', seq, signer: String(s?.signer), detail: `entry ${seq} is signed by ${String(s?.signer)}, who has no key at that entry` });
+        throw new Found({
+          code: 'UNKNOWN_SIGNER',
+          seq,
+          signer: String(s?.signer),
+          detail: `entry ${seq} is signed by ${String(s?.signer)}, who has no key at that entry`,
+        });
       }
       signatures += 1;
       const ok = ahead.get(seq)?.get(`${key}|${String(s.sig)}`) ?? verify(key, preimage, String(s.sig));
@@ -283,7 +288,11 @@ export async function audit(client: LedgerClient, options: AuditOptions = {}): P
         throw new Found({ code: 'REPLAY_REFUSED', seq, detail: `entry ${seq} breaks an invariant: ${err instanceof Error ? err.message : String(err)}` });
       }
       if (!decision.ok) {
-        throw new Found({ code: 'REPLAY_REFUSED', seq, detail: `entry ${seq} (${parsed.op.payload.type}) would be refused: ${decision.code}: ${decision.detail}` });
+        throw new Found({
+          code: 'REPLAY_REFUSED',
+          seq,
+          detail: `entry ${seq} (${parsed.op.payload.type}) would be refused: ${decision.code}: ${decision.detail}`,
+        });
       }
       state.apply(decision.effects);
     }

@@ -106,5 +106,4 @@ export const generateKeyFile = (party: string): KeyFile => {
 };
 
 /** The text of a key file, as the service writes it: one JSON line. Write it with mode 0600. */
-export const keyFileText = (key: KeyFile): string =>
-  `${JSON.stringify({ party: key.party, publicKey: key.publicKey, secretKey: key.secretKey })}\n`;
+export const keyFileText = (key: KeyFile): string => `${JSON.stringify({ party: key.party, publicKey: key.publicKey, secretKey: key.secretKey })}\n`;

@@ -97,8 +97,7 @@ const checked = <P extends WirePayload>(payload: P): P => {
 };
 
 /** Drops optional fields left `undefined`, so the payload's JSON is exactly what is hashed. */
-const defined = <T extends object>(o: T): T =>
-  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 
 // ---- builders, one per op type of §7 ----
 
@@ -138,8 +137,7 @@ export const voucherIssue = (p: VoucherIssueParams): WirePayloadOf<'voucher.issu
 export interface VoucherParams extends CommonParams {
   readonly voucherId: string;
 }
-export const voucherAccept = (p: VoucherParams): WirePayloadOf<'voucher.accept'> =>
-  checked({ type: 'voucher.accept', ...common(p), voucherId: p.voucherId });
+export const voucherAccept = (p: VoucherParams): WirePayloadOf<'voucher.accept'> => checked({ type: 'voucher.accept', ...common(p), voucherId: p.voucherId });
 
 export interface VoucherRejectParams extends VoucherParams {
   readonly reason?: string;
@@ -147,8 +145,7 @@ export interface VoucherRejectParams extends VoucherParams {
 export const voucherReject = (p: VoucherRejectParams): WirePayloadOf<'voucher.reject'> =>
   checked(defined({ type: 'voucher.reject' as const, ...common(p), voucherId: p.voucherId, reason: p.reason }));
 
-export const voucherCancel = (p: VoucherParams): WirePayloadOf<'voucher.cancel'> =>
-  checked({ type: 'voucher.cancel', ...common(p), voucherId: p.voucherId });
+export const voucherCancel = (p: VoucherParams): WirePayloadOf<'voucher.cancel'> => checked({ type: 'voucher.cancel', ...common(p), voucherId: p.voucherId });
 
 export interface VoucherSplitParams extends VoucherParams {
   readonly amounts: readonly bigint[];

@@ -196,9 +196,11 @@ export const reviewPledgeRequest = (request: PledgeRequestFile, o: PledgeReviewO
     return no(f?.code ?? 'MALFORMED_BUNDLE', `the proof does not verify${f?.seq === undefined ? '' : ` at entry ${f.seq}`}: ${f?.detail ?? ''}`, report);
   }
   const v = report.verdict;
-  if (v.holder !== holder) return no('SIGNERS_MISMATCH', `the request is signed by ${holder}, but the proof shows ${p.voucherId} is held by ${v.holder}`, report);
+  if (v.holder !== holder)
+    return no('SIGNERS_MISMATCH', `the request is signed by ${holder}, but the proof shows ${p.voucherId} is held by ${v.holder}`, report);
   if (v.status === 'pledged') return no('VOUCHER_PLEDGED', `the proof shows ${p.voucherId} is pledged to ${v.pledge?.bank ?? '?'}`, report);
-  if (v.status !== 'active') return no('VOUCHER_STATE_CONFLICT', `the proof shows ${p.voucherId} is ${v.status}; only an active voucher can be pledged`, report);
+  if (v.status !== 'active')
+    return no('VOUCHER_STATE_CONFLICT', `the proof shows ${p.voucherId} is ${v.status}; only an active voucher can be pledged`, report);
   const holderKey = keyInProof(request.proof, holder);
   if (holderKey === undefined || !hasValidSignature(envelope, holder, holderKey)) {
     return no('BAD_SIGNATURE', `the holder's signature (${holder}) does not verify under its key in the proof`, report);

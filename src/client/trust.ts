@@ -176,11 +176,7 @@ export class CheckpointTracker {
       }
       const proof = verifyConsistency(trusted.size, offered.size, consistencyProof, trusted.root, offered.root);
       if (!proof.ok) {
-        throw new TrustError(
-          'BAD_CONSISTENCY_PROOF',
-          `from ${trusted.size} to ${offered.size}: ${proof.code}: ${proof.detail}`,
-          this.#evidence(note),
-        );
+        throw new TrustError('BAD_CONSISTENCY_PROOF', `from ${trusted.size} to ${offered.size}: ${proof.code}: ${proof.detail}`, this.#evidence(note));
       }
     }
     const changed = trusted === undefined || offered.size !== trusted.size;

@@ -454,12 +454,7 @@ class BundleVerifier {
   }
 
   // 11.
-  replay(
-    items: readonly Item[],
-    genesis: Genesis,
-    voucherId: string,
-    verified: ReadonlyMap<number, ReadonlyMap<string, boolean>>,
-  ): MemoryState | undefined {
+  replay(items: readonly Item[], genesis: Genesis, voucherId: string, verified: ReadonlyMap<number, ReadonlyMap<string, boolean>>): MemoryState | undefined {
     const state = new MemoryState({ operatorPublicKey: genesis.operatorKey });
     for (const { entry } of items.slice(1)) {
       const seq = entry.seq;
@@ -492,7 +487,9 @@ class BundleVerifier {
         decision = decide(state, op, context);
       } catch (err) {
         // decide asserts its invariants; the bundle's state broke one.
-        this.fail('replay', 'REPLAY_REFUSED', `entry ${seq} (${op.payload.type}) breaks an invariant: ${err instanceof Error ? err.message : String(err)}`, { seq });
+        this.fail('replay', 'REPLAY_REFUSED', `entry ${seq} (${op.payload.type}) breaks an invariant: ${err instanceof Error ? err.message : String(err)}`, {
+          seq,
+        });
         return undefined;
       }
       if (!decision.ok) {

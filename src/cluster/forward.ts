@@ -19,7 +19,12 @@ export interface Relayed {
 }
 
 /** POSTs `body` (the request's JSON value) to `path` on the leader and returns its answer. */
-export const forwardToLeader = async (leader: string | null, path: string, body: unknown, headers: { authorization?: string | undefined }): Promise<Relayed> => {
+export const forwardToLeader = async (
+  leader: string | null,
+  path: string,
+  body: unknown,
+  headers: { authorization?: string | undefined },
+): Promise<Relayed> => {
   if (leader === null) throw new Problem('LEDGER_UNAVAILABLE', 'no node leads the cluster now (an election is under way); retry');
   let res: Response;
   try {

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import type { LedgerService } from '../service/ledger-service.js';
 import type { CommitBatch } from '../store/port.js';
-import { FencedError, LEASE_MS, PgLog, type NodeBeat } from './pg-log.js';
+import { FencedError, LEASE_MS, type PgLog, type NodeBeat } from './pg-log.js';
 
 /** How often a node catches up, renews or tries for the lease, and reports itself. */
 const TICK_MS = 250;
@@ -181,7 +181,10 @@ export class ClusterNode {
     this.#role = 'leader';
     this.#leader = this.url;
     await this.#service.resumeWrites();
-    this.#logger.info({ term, size: this.#service.size, ms: Math.round(performance.now() - started), leaseMs: LEASE_MS }, 'leading: this node appends to the log of record');
+    this.#logger.info(
+      { term, size: this.#service.size, ms: Math.round(performance.now() - started), leaseMs: LEASE_MS },
+      'leading: this node appends to the log of record',
+    );
   }
 
   #stepDown(why: string): void {

@@ -24,7 +24,7 @@
  */
 import postgres from 'postgres';
 import type { Logger } from 'pino';
-import { HeadMovedError, type CommitBatch, type Head, type StoredEntry } from '../store/port.js';
+import { HeadMovedError, type CommitBatch, type StoredEntry } from '../store/port.js';
 
 /** The lease's length: a leader that stops renewing is replaced this long after its last renewal. */
 export const LEASE_MS = 2000;
@@ -195,7 +195,7 @@ export class PgLog {
       SELECT (SELECT count(*) FROM lease)::int AS leased, (SELECT count(*) FROM moved)::int AS moved,
         (SELECT count(*) FROM inserted)::int AS inserted,
         (SELECT pg_notify('rvl_log', size::text) FROM moved) AS notified`;
-    if (!r || r.leased !== 1) throw new FencedError(`the lease at term ${term} is no longer this node's`);
+    if (r?.leased !== 1) throw new FencedError(`the lease at term ${term} is no longer this node's`);
     if (r.moved !== 1) throw new HeadMovedError(expected, undefined);
   }
 

@@ -86,12 +86,18 @@ const checkAgainstLog = async (store: Store, log: PgLog, size: number): Promise<
     for (const [i, e] of theirs.entries()) {
       const mine = leaves[i];
       if (!mine || toHex(mine) !== e.hash) {
-        throw new StartupError(`entry ${e.seq} in this node's data folder differs from the log of record: the folder was edited or belongs to another history; move it aside and start again to rebuild it from the log`, e.seq);
+        throw new StartupError(
+          `entry ${e.seq} in this node's data folder differs from the log of record: the folder was edited or belongs to another history; move it aside and start again to rebuild it from the log`,
+          e.seq,
+        );
       }
     }
     if (theirs.length < Math.min(CHECK_CHUNK, size - from)) {
       const end = from + theirs.length;
-      throw new StartupError(`this node's data folder holds ${size} entries, but the log of record only ${end}: it holds entries the cluster never acknowledged`, end);
+      throw new StartupError(
+        `this node's data folder holds ${size} entries, but the log of record only ${end}: it holds entries the cluster never acknowledged`,
+        end,
+      );
     }
   }
 };

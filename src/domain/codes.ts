@@ -32,10 +32,7 @@ export const REFUSAL_HTTP_STATUS = {
 export type RefusalCode = keyof typeof REFUSAL_HTTP_STATUS;
 
 /** The codes `decide` itself can return (the op-level rows of the §7 table). */
-export type DecideCode = Exclude<
-  RefusalCode,
-  'PAYLOAD_TOO_LARGE' | 'UNAUTHENTICATED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'LEDGER_UNAVAILABLE'
->;
+export type DecideCode = Exclude<RefusalCode, 'PAYLOAD_TOO_LARGE' | 'UNAUTHENTICATED' | 'NOT_FOUND' | 'RATE_LIMITED' | 'LEDGER_UNAVAILABLE'>;
 
 /**
  * What each code `decide` returns says about an op's signers, declared for every code so that a

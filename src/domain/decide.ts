@@ -47,19 +47,16 @@ const MS_PER_DAY = 86_400_000;
 export const ledgerDate = (time: string): string => new Date(time).toISOString().slice(0, 10);
 
 /** `date` (YYYY-MM-DD) plus `days`, as YYYY-MM-DD. */
-export const addDays = (date: string, days: number): string =>
-  new Date(Date.parse(`${date}T00:00:00.000Z`) + days * MS_PER_DAY).toISOString().slice(0, 10);
+export const addDays = (date: string, days: number): string => new Date(Date.parse(`${date}T00:00:00.000Z`) + days * MS_PER_DAY).toISOString().slice(0, 10);
 
 /** §7 rule 4: overdue means ledger date > dueDate. */
-export const isOverdue = (voucher: Voucher, time: string): boolean =>
-  ledgerDate(time) > voucher.dueDate;
+export const isOverdue = (voucher: Voucher, time: string): boolean => ledgerDate(time) > voucher.dueDate;
 
 /** §7 rule 3: the id of a root is "v" + the first 24 hex chars of the issuing opId. */
 export const rootVoucherId = (opId: string): string => `v${opId.slice(0, 24)}`;
 
 /** §7 rule 3: the id of a non-root voucher. */
-export const childVoucherId = (rootId: string, start: bigint, end: bigint): string =>
-  `${rootId}:${start}-${end}`;
+export const childVoucherId = (rootId: string, start: bigint, end: bigint): string => `${rootId}:${start}-${end}`;
 
 const sameSigners = (signers: readonly string[], required: readonly string[]): boolean => {
   const given = new Set(signers);
@@ -132,10 +129,7 @@ export const decide = (view: LedgerView, op: Op, ctx: DecideContext): Decision =
     assert(voucher && signedBy.from === 'voucher', 'a missing required signer implies a voucher');
     assert(signedBy.onlyIn !== undefined, `${p.type} has a voucher signer who always exists`);
     const needed = signedBy.onlyIn;
-    return refuse(
-      'VOUCHER_STATE_CONFLICT',
-      `${p.type} needs a voucher that is ${needed}; ${voucher.id} is ${shown ? voucher.status : `not ${needed}`}`,
-    );
+    return refuse('VOUCHER_STATE_CONFLICT', `${p.type} needs a voucher that is ${needed}; ${voucher.id} is ${shown ? voucher.status : `not ${needed}`}`);
   }
   if (!sameSigners(signers, required)) {
     return refuse(
@@ -203,9 +197,7 @@ const accepted = (effects: Partial<Effects>): Decision => ({
  * detail may say so.
  */
 const nodeKeyRefusal = (publicKey: string, ctx: DecideContext): Decision | undefined =>
-  publicKey === ctx.nodeKey
-    ? refuse('PARTY_EXISTS', "that public key is the node's checkpoint key, registered to the node at genesis")
-    : undefined;
+  publicKey === ctx.nodeKey ? refuse('PARTY_EXISTS', "that public key is the node's checkpoint key, registered to the node at genesis") : undefined;
 
 const register = (view: LedgerView, p: PartyRegisterPayload, ctx: DecideContext): Decision => {
   if (view.party(p.party.id)) return refuse('PARTY_EXISTS', `party ${p.party.id} is already registered`);
@@ -235,12 +227,7 @@ const update = (view: LedgerView, p: PartyUpdatePayload, target: Party, ctx: Dec
   });
 };
 
-const issue = (
-  view: LedgerView,
-  p: VoucherIssuePayload,
-  ctx: DecideContext,
-  party: (id: string) => Party,
-): Decision => {
+const issue = (view: LedgerView, p: VoucherIssuePayload, ctx: DecideContext, party: (id: string) => Party): Decision => {
   if (party(p.issuer).role !== 'core') {
     return refuse('ROLE_NOT_ALLOWED', `issuer ${p.issuer} is not a core enterprise`);
   }
@@ -299,10 +286,7 @@ const withdraw = (voucher: Voucher, ctx: DecideContext): Decision => {
 
 const settle = (voucher: Voucher, paymentRef: string, ctx: DecideContext, shown: boolean): Decision => {
   if (!acceptedIn('voucher.settle').includes(voucher.status)) {
-    return refuse(
-      'VOUCHER_STATE_CONFLICT',
-      `only an active or pledged voucher can be settled; ${voucher.id} is ${shown ? voucher.status : 'neither'}`,
-    );
+    return refuse('VOUCHER_STATE_CONFLICT', `only an active or pledged voucher can be settled; ${voucher.id} is ${shown ? voucher.status : 'neither'}`);
   }
   const payee = voucher.pledge?.bank ?? voucher.holder;
   return accepted({

@@ -233,7 +233,8 @@ export const parseAmount = (input: string, currency = 'CNY'): bigint => {
 
   // What is left must be the number alone.
   const code = /^[A-Z]{3}/.exec(s);
-  if (code) return fail('NOT_YUAN', style === CNY ? `only yuan amounts are accepted (found "${code[0]}")` : `this ledger counts in ${style.code} (found "${code[0]}")`);
+  if (code)
+    return fail('NOT_YUAN', style === CNY ? `only yuan amounts are accepted (found "${code[0]}")` : `this ledger counts in ${style.code} (found "${code[0]}")`);
   if (/\s/u.test(s)) return fail('SPACES', 'spaces inside an amount are ambiguous; write it without spaces, e.g. 1,000,000.00');
   if (/^[0-9.,]*[eE][-+]?[0-9]*$/.test(s)) return fail('SCIENTIFIC', 'scientific notation is not accepted; write all the digits');
   const odd = /[^0-9.,]/u.exec(s);
@@ -241,13 +242,17 @@ export const parseAmount = (input: string, currency = 'CNY'): bigint => {
     const ch = odd[0];
     const rest = s.slice(odd.index);
     if (isUnit(ch) || ch === style.word) {
-      return fail('UNIT', /[0-9]/.test(rest) ? `digits after "${ch}" are ambiguous (write one number and one unit, e.g. 1.5亿 or 15,000万)` : `"${ch}" goes once, at the end`);
+      return fail(
+        'UNIT',
+        /[0-9]/.test(rest) ? `digits after "${ch}" are ambiguous (write one number and one unit, e.g. 1.5亿 or 15,000万)` : `"${ch}" goes once, at the end`,
+      );
     }
     if (Object.hasOwn(style.otherUnits, ch) && /^[0-9.,]+$/.test(s.slice(0, odd.index)) && odd.index > 0) {
       return fail('UNIT', `"${ch}" is not accepted: ${style.otherUnits[ch]}`);
     }
     if (rest.startsWith(style.sign.trim())) return fail('SIGN_PLACE', `the ${style.sign.trim()} sign goes once, in front`);
-    if (/\p{Sc}/u.test(ch)) return fail('NOT_YUAN', style === CNY ? `only yuan amounts are accepted (found "${ch}")` : `this ledger counts in ${style.code} (found "${ch}")`);
+    if (/\p{Sc}/u.test(ch))
+      return fail('NOT_YUAN', style === CNY ? `only yuan amounts are accepted (found "${ch}")` : `this ledger counts in ${style.code} (found "${ch}")`);
     if (Object.hasOwn(style.otherUnits, ch)) return fail('UNIT', `"${ch}" is not accepted: ${style.otherUnits[ch]}`);
     if (ch === '_' || ch === "'") return fail('COMMAS', `group digits with commas, not "${ch}"`);
     return fail('CHARACTER', `unexpected character "${ch}"`);

@@ -64,10 +64,7 @@ const amount = z
     `must be from ${formatAmount(LIMITS.amountMinMinor)} to ${formatAmount(LIMITS.amountMaxMinor)}`,
   );
 
-const publicKey = z
-  .string()
-  .regex(PATTERNS.publicKey, 'is not 64 lowercase hex characters')
-  .refine(isStrictPublicKey, 'is not a valid Ed25519 public key');
+const publicKey = z.string().regex(PATTERNS.publicKey, 'is not 64 lowercase hex characters').refine(isStrictPublicKey, 'is not a valid Ed25519 public key');
 
 const base = {
   ledger: z.string().regex(PATTERNS.hash, 'is not a ledger id'),
@@ -162,8 +159,7 @@ export const envelopeSchema = z.strictObject({
 export type ParseResult = { readonly ok: true; readonly op: Op } | Refusal;
 
 /** Where in the envelope an issue is, as `payload.party.id`. */
-const pathOf = (path: readonly PropertyKey[]): string =>
-  path.length === 0 ? 'envelope' : path.map((p) => String(p)).join('.');
+const pathOf = (path: readonly PropertyKey[]): string => (path.length === 0 ? 'envelope' : path.map((p) => String(p)).join('.'));
 
 /**
  * Checks an envelope's shape. `input` is the JSON value of the request body, already parsed as

@@ -79,13 +79,7 @@ export class MemoryState implements LedgerView {
   /** Every voucher, in the §8 list order: `createdSeq`, then range start. */
   allVouchers(): Voucher[] {
     return [...this.#vouchers.values()].sort((a, b) =>
-      a.createdSeq !== b.createdSeq
-        ? a.createdSeq - b.createdSeq
-        : a.range.start < b.range.start
-          ? -1
-          : a.range.start > b.range.start
-            ? 1
-            : 0,
+      a.createdSeq !== b.createdSeq ? a.createdSeq - b.createdSeq : a.range.start < b.range.start ? -1 : a.range.start > b.range.start ? 1 : 0,
     );
   }
 

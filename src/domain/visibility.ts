@@ -21,8 +21,7 @@ export const seesEveryVoucher = (role: Role | undefined): boolean => role === 'o
 /** A voucher's viewers, as a store keeps them: a set in memory, a list in a stored record. */
 export type Viewers = ReadonlySet<string> | readonly string[];
 
-const lists = (viewers: Viewers, partyId: string): boolean =>
-  'has' in viewers ? viewers.has(partyId) : viewers.includes(partyId);
+const lists = (viewers: Viewers, partyId: string): boolean => ('has' in viewers ? viewers.has(partyId) : viewers.includes(partyId));
 
 /**
  * Whether party `partyId` (of `role`, undefined if unregistered) may see a voucher whose viewers

@@ -71,10 +71,7 @@ export interface CheckpointBody {
 
 /** key ID = SHA-256(key name ‖ 0x0A ‖ 0x01 ‖ 32-byte Ed25519 public key)[:4]. */
 export const keyId = (name: string, publicKeyHex: string): Uint8Array =>
-  sha256(utf8(name), Uint8Array.of(KEY_ID_SEPARATOR, SIGNATURE_TYPE_ED25519), fromHex(publicKeyHex, 32)).slice(
-    0,
-    KEY_ID_BYTES,
-  );
+  sha256(utf8(name), Uint8Array.of(KEY_ID_SEPARATOR, SIGNATURE_TYPE_ED25519), fromHex(publicKeyHex, 32)).slice(0, KEY_ID_BYTES);
 
 /** The note text of a checkpoint: origin, size and base64 root, each line ending in a newline. */
 export const checkpointText = ({ ledgerId, size, root }: CheckpointInput): string => {
@@ -134,12 +131,7 @@ export const signCheckpoint = (
 ): string => signNote(checkpointText(checkpoint), checkpointOrigin(checkpoint.ledgerId), seedHex, signFn, publicKeyHex);
 
 /** `signCheckpoint` with the signing itself off the calling thread; the same note. */
-export const signCheckpointAsync = async (
-  checkpoint: CheckpointInput,
-  seedHex: string,
-  signFn: AsyncSignFn,
-  publicKeyHex: string,
-): Promise<string> => {
+export const signCheckpointAsync = async (checkpoint: CheckpointInput, seedHex: string, signFn: AsyncSignFn, publicKeyHex: string): Promise<string> => {
   const text = checkpointText(checkpoint);
   const name = checkpointOrigin(checkpoint.ledgerId);
   return withSignatureLine(text, name, publicKeyHex, await signFn(seedHex, noteMessage(text, name)));

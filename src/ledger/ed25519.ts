@@ -115,8 +115,7 @@ export const verify = (publicKeyHex: unknown, msg: unknown, sigHex: unknown): bo
 export const generateSeed = (): string => toHex(ed.utils.randomSecretKey());
 
 /** The public key of a hex seed. Throws `LedgerError('BAD_HEX')` on a malformed seed. */
-export const publicKeyFromSeed = (seedHex: string): string =>
-  toHex(ed.getPublicKey(fromHex(seedHex, SEED_BYTES)));
+export const publicKeyFromSeed = (seedHex: string): string => toHex(ed.getPublicKey(fromHex(seedHex, SEED_BYTES)));
 
 /** RFC 8032 deterministic signature, hex. Throws `LedgerError('BAD_HEX')` on a malformed seed. */
 export const sign = (seedHex: string, msg: Uint8Array): string => toHex(ed.sign(msg, fromHex(seedHex, SEED_BYTES)));

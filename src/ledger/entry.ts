@@ -130,11 +130,7 @@ export interface ChainStart {
  * the previous hash (to `startPrev` for the first), and that time never decreases. Reports the
  * first bad entry; never throws.
  */
-export const verifyChain = (
-  entries: unknown,
-  startPrev: string = ZERO_HASH,
-  start: ChainStart = {},
-): LedgerResult<ChainHead> | ChainFailure => {
+export const verifyChain = (entries: unknown, startPrev: string = ZERO_HASH, start: ChainStart = {}): LedgerResult<ChainHead> | ChainFailure => {
   const bad = (code: ChainFailure['code'], detail: string, seq: number, position: number): ChainFailure => ({
     ...fail(code, detail),
     seq,
@@ -219,13 +215,7 @@ const signaturesJcs = (signatures: readonly OpSignature[]): string => {
  * `time` < `v`. `seq` is an integer and `prev`, `time` plain ASCII, so their JSON is their JCS.
  * Equal to `canonicalize(entry)` (tested on random entries).
  */
-export const entryTextFromPayloadJcs = (
-  payloadJcs: string,
-  signatures: readonly OpSignature[],
-  prev: string,
-  seq: number,
-  time: string,
-): string =>
+export const entryTextFromPayloadJcs = (payloadJcs: string, signatures: readonly OpSignature[], prev: string, seq: number, time: string): string =>
   `{"op":{"payload":${payloadJcs},"signatures":${signaturesJcs(signatures)}},"prev":${JSON.stringify(prev)},` +
   `"seq":${seq},"time":${JSON.stringify(time)},"v":${ENTRY_VERSION}}`;
 

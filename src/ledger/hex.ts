@@ -37,8 +37,7 @@ export const parseHex = (s: unknown, expectedBytes?: number): Uint8Array | undef
 };
 
 /** True if `s` is strict lowercase hex (of `expectedBytes` bytes when given). */
-export const isHex = (s: unknown, expectedBytes?: number): s is string =>
-  parseHex(s, expectedBytes) !== undefined;
+export const isHex = (s: unknown, expectedBytes?: number): s is string => parseHex(s, expectedBytes) !== undefined;
 
 /** Trusted-input variant of `parseHex`: throws a `LedgerError` with code `BAD_HEX`. */
 export const fromHex = (hex: string, expectedBytes?: number): Uint8Array => {

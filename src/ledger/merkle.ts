@@ -30,8 +30,7 @@ const LEAF_PREFIX_BYTES = Uint8Array.of(LEAF_PREFIX);
 const NODE_PREFIX_BYTES = Uint8Array.of(NODE_PREFIX);
 
 export const hashLeaf = (data: Uint8Array): Uint8Array => sha256(LEAF_PREFIX_BYTES, data);
-export const hashChildren = (left: Uint8Array, right: Uint8Array): Uint8Array =>
-  sha256(NODE_PREFIX_BYTES, left, right);
+export const hashChildren = (left: Uint8Array, right: Uint8Array): Uint8Array => sha256(NODE_PREFIX_BYTES, left, right);
 
 // Sizes go up to 2^53 − 1, past the 32 bits of JS bitwise operators: use arithmetic.
 const isOdd = (x: number): boolean => x % 2 === 1;
@@ -81,9 +80,7 @@ const path = (leaves: readonly Uint8Array[], m: number, start: number, end: numb
   const n = end - start;
   if (n <= 1) return [];
   const k = splitPoint(n);
-  return m < k
-    ? [...path(leaves, m, start, start + k), mth(leaves, start + k, end)]
-    : [...path(leaves, m - k, start + k, end), mth(leaves, start, start + k)];
+  return m < k ? [...path(leaves, m, start, start + k), mth(leaves, start + k, end)] : [...path(leaves, m - k, start + k, end), mth(leaves, start, start + k)];
 };
 
 /** RFC 9162 §2.1.4.1 SUBPROOF(m, D[start:end], b). */
@@ -207,11 +204,7 @@ export interface StoredNode {
  * appended: the leaf itself at level 0, then each parent whose right child it completes. A store
  * writes exactly these. `node` must return the already stored nodes (left siblings).
  */
-export const nodesCompletedByAppend = (
-  index: number,
-  leafHash: Uint8Array,
-  node: (level: number, index: number) => Uint8Array,
-): StoredNode[] => {
+export const nodesCompletedByAppend = (index: number, leafHash: Uint8Array, node: (level: number, index: number) => Uint8Array): StoredNode[] => {
   requireSizes(isCount(index), 'BAD_INDEX', `index ${index} is not a count`);
   const out: StoredNode[] = [{ level: 0, index, hash: requireHash(leafHash, 'leaf') }];
   let level = 0;
@@ -237,9 +230,7 @@ export class MerkleTree implements NodeSource {
   /** Appends a leaf hash (an entry hash); returns the new size. */
   append(leafHash: Uint8Array): number {
     const index = this.leafCount();
-    const completed = nodesCompletedByAppend(index, Uint8Array.from(requireHash(leafHash, 'leaf')), (level, i) =>
-      this.node(level, i),
-    );
+    const completed = nodesCompletedByAppend(index, Uint8Array.from(requireHash(leafHash, 'leaf')), (level, i) => this.node(level, i));
     for (const { level, hash } of completed) {
       (this.#levels[level] ??= []).push(hash);
     }
@@ -292,13 +283,7 @@ const asProof = (proof: unknown): LedgerResult<{ hashes: Uint8Array[] }> => {
 };
 
 /** RFC 9162 §2.1.3.2: does `proof` show leaf `index` with hash `leafHash` in the tree of `size` with `root`? */
-export const verifyInclusion = (
-  leafHash: unknown,
-  index: unknown,
-  size: unknown,
-  proof: unknown,
-  root: unknown,
-): LedgerResult => {
+export const verifyInclusion = (leafHash: unknown, index: unknown, size: unknown, proof: unknown, root: unknown): LedgerResult => {
   if (!isCount(size)) return fail('BAD_SIZE', 'tree size is not a safe non-negative integer');
   if (!isCount(index)) return fail('BAD_INDEX', 'leaf index is not a safe non-negative integer');
   // Step 1: leaf_index ≥ tree_size fails.
@@ -342,13 +327,7 @@ export const verifyInclusion = (
  * size `m` with `rootM`? For m = 0 the proof must be empty and `rootM` the empty root; for m = n
  * it must be empty and the roots equal (docs/protocol.md §8: those proofs are `[]`).
  */
-export const verifyConsistency = (
-  m: unknown,
-  n: unknown,
-  proof: unknown,
-  rootM: unknown,
-  rootN: unknown,
-): LedgerResult => {
+export const verifyConsistency = (m: unknown, n: unknown, proof: unknown, rootM: unknown, rootN: unknown): LedgerResult => {
   if (!isCount(m) || !isCount(n)) return fail('BAD_SIZE', 'tree size is not a safe non-negative integer');
   if (m > n) return fail('BAD_SIZE', `first size ${m} is greater than second size ${n}`);
   const first = asHash(rootM);

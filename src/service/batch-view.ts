@@ -232,4 +232,3 @@ export class BatchView implements LedgerView {
     return { used, freed };
   }
 }
-

@@ -39,10 +39,13 @@ export const readKeyFile = async (file: string): Promise<KeyFile> => {
   }
   const k = parsed as Partial<KeyFile> | null;
   if (
-    typeof k !== 'object' || k === null ||
+    typeof k !== 'object' ||
+    k === null ||
     typeof k.party !== 'string' ||
-    typeof k.publicKey !== 'string' || !PATTERNS.publicKey.test(k.publicKey) ||
-    typeof k.secretKey !== 'string' || !PATTERNS.seed.test(k.secretKey)
+    typeof k.publicKey !== 'string' ||
+    !PATTERNS.publicKey.test(k.publicKey) ||
+    typeof k.secretKey !== 'string' ||
+    !PATTERNS.seed.test(k.secretKey)
   ) {
     throw new KeyFileError(`key file ${file} is not {"party","publicKey","secretKey"} with hex keys`);
   }

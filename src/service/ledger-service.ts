@@ -6,13 +6,7 @@
  * fsync'd store commit together with the checkpoint that covers it; only then are its ops answered.
  */
 import type { Logger } from 'pino';
-import {
-  decide,
-  parseOp,
-  voucherToWire,
-  type DecideCode,
-  type Op,
-} from '../domain/index.js';
+import { decide, parseOp, voucherToWire, type DecideCode, type Op } from '../domain/index.js';
 import { InvariantError, wrongLedger } from '../domain/decide.js';
 import { recordsRead } from '../domain/ops.js';
 import type { Receipt, ReceiptEffects } from '../domain/wire.js';
@@ -22,14 +16,24 @@ import { toHex } from '../ledger/hex.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opIdOfPreimage as opIdOf, opPreimage, opPreimageFromJcs } from '../ledger/op.js';
 import { entryHashOfText as hashEntryText, entryTextFromPayloadJcs } from '../ledger/entry.js';
-import { ANY_HEAD, HeadMovedError, type CommitBatch, type Head, type LedgerMeta, type StoredEntry, type Store, type TreeNode, type VoucherRecord } from '../store/port.js';
+import {
+  ANY_HEAD,
+  HeadMovedError,
+  type CommitBatch,
+  type Head,
+  type LedgerMeta,
+  type StoredEntry,
+  type Store,
+  type TreeNode,
+  type VoucherRecord,
+} from '../store/port.js';
 import { BatchView, emptyPrefetch, type Prefetched } from './batch-view.js';
-import { Frontier } from './merkle-log.js';
+import type { Frontier } from './merkle-log.js';
 import type { Metrics } from './metrics.js';
 import { defaultVerifyThreads, VerifyPool } from '../ledger/node/verify-pool.js';
 import { OpIndex } from './op-index.js';
 import { StateCache } from './state-cache.js';
-import { applyWrites, Digest, SealKey, type SealedWrites } from './state-seal.js';
+import { applyWrites, type Digest, type SealKey, type SealedWrites } from './state-seal.js';
 import { CheckpointKeeper } from './outside-checkpoint.js';
 
 export type { Receipt, ReceiptEffects } from '../domain/wire.js';
@@ -212,7 +216,8 @@ export class LedgerService {
     this.#verifyPool = threads > 0 ? new VerifyPool(threads) : undefined;
     const pool = this.#verifyPool;
     this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;
-    this.#keeper = o.checkpointFile === undefined ? undefined : new CheckpointKeeper(o.checkpointFile, o.logger, () => ({ size: this.#head.size, note: this.#checkpoint }));
+    this.#keeper =
+      o.checkpointFile === undefined ? undefined : new CheckpointKeeper(o.checkpointFile, o.logger, () => ({ size: this.#head.size, note: this.#checkpoint }));
   }
 
   /** The durable size of the log. */
@@ -338,11 +343,7 @@ export class LedgerService {
 
   /** The receipt of the entry at `seq`, from what the store keeps of it. */
   async receiptOf(seq: number): Promise<Receipt> {
-    const [text, effects, leaf] = await Promise.all([
-      this.store.entry(seq),
-      this.store.effects(seq),
-      this.store.treeNode({ level: 0, index: seq }),
-    ]);
+    const [text, effects, leaf] = await Promise.all([this.store.entry(seq), this.store.effects(seq), this.store.treeNode({ level: 0, index: seq })]);
     if (text === undefined || effects === undefined) throw new InvariantError(`entry ${seq} is missing its records`);
     const entry = JSON.parse(text) as { time: string; op: { payload: unknown } };
     return {
@@ -369,7 +370,10 @@ export class LedgerService {
     const verified = await this.#preverify(submission.op, submission.preimage);
     const { signatures } = submission.op;
     if (this.admit && verified.size === signatures.length && [...verified.values()].every(Boolean)) {
-      this.admit(submission.opId, signatures.map((s) => s.signer));
+      this.admit(
+        submission.opId,
+        signatures.map((s) => s.signer),
+      );
     }
     return new Promise<SubmitOutcome>((resolve) => {
       this.#queue.push({ ...submission, verified, submitted, received: performance.now(), resolve });
@@ -483,8 +487,7 @@ export class LedgerService {
         time,
         opId: job.opId,
         nodeKey: this.meta.nodeKey,
-        verifySignature: (publicKey, sig) =>
-          job.verified.get(publicKey + sig) ?? verifyNode(publicKey, job.preimage, sig),
+        verifySignature: (publicKey, sig) => job.verified.get(publicKey + sig) ?? verifyNode(publicKey, job.preimage, sig),
       });
       if (!decision.ok) {
         outcomes.set(job, { kind: 'refused', code: decision.code, detail: decision.detail });
@@ -668,7 +671,12 @@ export class LedgerService {
       if (!outcome) throw new InvariantError('a job of the batch has no outcome');
       this.#metrics?.decided(job.op.payload.type, outcome.kind === 'refused' ? 'refused' : 'accepted');
       this.#logger.debug(
-        { opId: job.opId, type: job.op.payload.type, outcome: outcome.kind === 'refused' ? outcome.code : outcome.kind, ms: +(performance.now() - job.received).toFixed(2) },
+        {
+          opId: job.opId,
+          type: job.op.payload.type,
+          outcome: outcome.kind === 'refused' ? outcome.code : outcome.kind,
+          ms: +(performance.now() - job.received).toFixed(2),
+        },
         'op decided',
       );
       job.resolve(outcome);
@@ -910,7 +918,9 @@ export class LedgerService {
     const { batch, digest } = await this.#sealedBatch(view, prefetched, tip, entries, nodes, head, frontier, expectedHead ?? tip.head);
     const after: Tip = { head, frontier, view, digest };
     this.#tip = after;
-    const checkpoint = Promise.resolve(signCheckpoint({ ledgerId: this.meta.ledgerId, size: head.size, root: frontier.root() }, this.#nodeSeed, signNode, this.meta.nodeKey));
+    const checkpoint = Promise.resolve(
+      signCheckpoint({ ledgerId: this.meta.ledgerId, size: head.size, root: frontier.root() }, this.#nodeSeed, signNode, this.meta.nodeKey),
+    );
     const now = performance.now();
     await this.#commitAfter(undefined, { jobs: [], outcomes: new Map(), batch, checkpoint, frontier, after, toLog: false, takenAt: now, decidedAt: now });
     if (this.#unavailable !== undefined) return { seq: head.size - 1, detail: this.#unavailable };

@@ -85,11 +85,7 @@ export class Frontier {
  * store: a first pass records which nodes it reads (which does not depend on their values), one
  * `getMany` fetches them, and a second pass computes the answer.
  */
-export const withStoredNodes = async <T>(
-  size: number,
-  read: ReadNodes,
-  compute: (source: NodeSource) => T,
-): Promise<T> => {
+export const withStoredNodes = async <T>(size: number, read: ReadNodes, compute: (source: NodeSource) => T): Promise<T> => {
   const key = (level: number, index: number): string => `${level}/${index}`;
   const wanted = new Map<string, TreeNodeAt>();
   const placeholder = new Uint8Array(32);

@@ -9,10 +9,30 @@ export type WriterStage = (typeof WRITER_STAGES)[number];
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly #ops = new Counter({ name: 'rvl_ops_total', help: 'Ops decided, by type and outcome', labelNames: ['type', 'outcome'] as const, registers: [this.registry] });
-  readonly #refusals = new Counter({ name: 'rvl_refusals_total', help: 'Refused ops and requests, by code', labelNames: ['code'] as const, registers: [this.registry] });
-  readonly #batchOps = new Histogram({ name: 'rvl_batch_ops', help: 'Ops per group commit', buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024], registers: [this.registry] });
-  readonly #fsync = new Histogram({ name: 'rvl_commit_seconds', help: 'Duration of one durable (fsync) commit', buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1], registers: [this.registry] });
+  readonly #ops = new Counter({
+    name: 'rvl_ops_total',
+    help: 'Ops decided, by type and outcome',
+    labelNames: ['type', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly #refusals = new Counter({
+    name: 'rvl_refusals_total',
+    help: 'Refused ops and requests, by code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly #batchOps = new Histogram({
+    name: 'rvl_batch_ops',
+    help: 'Ops per group commit',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+    registers: [this.registry],
+  });
+  readonly #fsync = new Histogram({
+    name: 'rvl_commit_seconds',
+    help: 'Duration of one durable (fsync) commit',
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1],
+    registers: [this.registry],
+  });
   readonly #commitFailures = new Counter({ name: 'rvl_commit_failures_total', help: 'Commits the store failed', registers: [this.registry] });
   readonly #stageSeconds = new Counter({
     name: 'rvl_op_stage_seconds_total',
@@ -20,9 +40,19 @@ export class Metrics {
     labelNames: ['stage'] as const,
     registers: [this.registry],
   });
-  readonly #stageOps = new Counter({ name: 'rvl_op_stage_ops_total', help: 'Ops counted in rvl_op_stage_seconds_total (every op that reached the writer)', registers: [this.registry] });
+  readonly #stageOps = new Counter({
+    name: 'rvl_op_stage_ops_total',
+    help: 'Ops counted in rvl_op_stage_seconds_total (every op that reached the writer)',
+    registers: [this.registry],
+  });
   readonly #size = new Gauge({ name: 'rvl_ledger_entries', help: 'Entries in the ledger', registers: [this.registry] });
-  readonly requestSeconds = new Histogram({ name: 'rvl_http_request_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'] as const, buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
+  readonly requestSeconds = new Histogram({
+    name: 'rvl_http_request_seconds',
+    help: 'HTTP request latency',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
 
   constructor(defaults = false) {
     if (defaults) collectDefaultMetrics({ register: this.registry });

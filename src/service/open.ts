@@ -155,7 +155,9 @@ export const openLedger = async (o: OpenOptions): Promise<Opened> => {
     if (meta && given !== undefined) {
       const theirs = toHex(entryHashOfText(given));
       if (theirs !== meta.ledgerId) {
-        throw new StartupError(`the data folder ${o.dataDir} holds ledger ${meta.ledgerId}, but the cluster database holds ledger ${theirs}: refusing to start`);
+        throw new StartupError(
+          `the data folder ${o.dataDir} holds ledger ${meta.ledgerId}, but the cluster database holds ledger ${theirs}: refusing to start`,
+        );
       }
     }
     if (meta) return await recover(store, meta, o);
@@ -201,7 +203,14 @@ const genesisFacts = (text: string): LedgerMeta | string => {
   const p = entry.op?.payload;
   if (entry.seq !== 0 || entry.prev !== ZERO_HASH || !p || p.type !== 'ledger.genesis') return 'it is not a genesis entry';
   const { name, operatorKey, nodeKey, currency, maxTenorDays, createdAt } = p;
-  if (typeof name !== 'string' || typeof operatorKey !== 'string' || typeof nodeKey !== 'string' || typeof currency !== 'string' || typeof maxTenorDays !== 'number' || typeof createdAt !== 'string') {
+  if (
+    typeof name !== 'string' ||
+    typeof operatorKey !== 'string' ||
+    typeof nodeKey !== 'string' ||
+    typeof currency !== 'string' ||
+    typeof maxTenorDays !== 'number' ||
+    typeof createdAt !== 'string'
+  ) {
     return 'its payload lacks a field';
   }
   if (canonicalize(entry) !== text) return 'it is not in canonical form';
@@ -218,10 +227,14 @@ const joinGenesis = async (store: Store, o: OpenOptions, text: string): Promise<
   if (typeof meta === 'string') throw new StartupError(`the log of record's first entry is not a genesis this node can take: ${meta}`, 0);
   const node = await loadOrCreateKey(o.nodeKeyFile, 'node', false);
   if (node.key.publicKey !== meta.nodeKey) {
-    throw new StartupError(`node key file ${o.nodeKeyFile} holds ${node.key.publicKey}, but ledger ${meta.ledgerId} in the log of record names node key ${meta.nodeKey}: refusing to join`);
+    throw new StartupError(
+      `node key file ${o.nodeKeyFile} holds ${node.key.publicKey}, but ledger ${meta.ledgerId} in the log of record names node key ${meta.nodeKey}: refusing to join`,
+    );
   }
   if (o.operatorPublicKey !== undefined && o.operatorPublicKey !== meta.operatorKey) {
-    throw new StartupError(`LEDGER_OPERATOR_PUBLIC_KEY is ${o.operatorPublicKey}, but ledger ${meta.ledgerId} in the log of record has operator key ${meta.operatorKey}: refusing to join`);
+    throw new StartupError(
+      `LEDGER_OPERATOR_PUBLIC_KEY is ${o.operatorPublicKey}, but ledger ${meta.ledgerId} in the log of record has operator key ${meta.operatorKey}: refusing to join`,
+    );
   }
   return commitGenesis(store, o, node.key, text, meta, undefined);
 };
@@ -249,7 +262,14 @@ const genesis = async (store: Store, o: OpenOptions): Promise<Opened> => {
 };
 
 /** Writes genesis (`text`, whose facts are `meta`) to an empty store and starts serving on it. */
-const commitGenesis = async (store: Store, o: OpenOptions, node: KeyFile, text: string, meta: LedgerMeta, operatorKeyFile: string | undefined): Promise<Opened> => {
+const commitGenesis = async (
+  store: Store,
+  o: OpenOptions,
+  node: KeyFile,
+  text: string,
+  meta: LedgerMeta,
+  operatorKeyFile: string | undefined,
+): Promise<Opened> => {
   const { ledgerId, operatorKey, createdAt } = meta;
   const payload = (JSON.parse(text) as { op: { payload: unknown } }).op.payload;
   const operator = operatorParty({ operatorPublicKey: operatorKey });
@@ -363,7 +383,8 @@ export const verifyWholeLog = async (
     if (claim.root !== undefined && toHex(there.frontier.root()) !== claim.root) {
       const bad = await firstBadLeaf(store, claim.size);
       throw new StartupError(
-        `the log's Merkle root at size ${claim.size} does not match ${claim.what}` + (bad === undefined ? ': the log was rewritten' : `; the first bad entry is ${bad}`),
+        `the log's Merkle root at size ${claim.size} does not match ${claim.what}` +
+          (bad === undefined ? ': the log was rewritten' : `; the first bad entry is ${bad}`),
         bad,
       );
     }
@@ -414,7 +435,8 @@ const verifyTail = async (store: Store, storedHead: Head | undefined, claimed: C
 };
 
 /** Why a folder without a valid seal is read-only, and what the operator does about it. */
-const RESEAL_HINT = 'stop the service and run `npm run reseal -- --data-dir <data folder>`, which replays and checks the whole log before it seals the state again';
+const RESEAL_HINT =
+  'stop the service and run `npm run reseal -- --data-dir <data folder>`, which replays and checks the whole log before it seals the state again';
 
 /** The checkpoint kept beside the node key, verified, as a claim; undefined if there is none. */
 export const keptClaim = async (nodeKeyFile: string, meta: LedgerMeta): Promise<Claim | undefined> => {
@@ -423,7 +445,9 @@ export const keptClaim = async (nodeKeyFile: string, meta: LedgerMeta): Promise<
   if (note === undefined) return undefined;
   const origin = note.split('\n', 1)[0] ?? '';
   if (origin !== `rvl/${meta.ledgerId}`) {
-    throw new StartupError(`${file} holds a checkpoint of another ledger (${origin}); this is ledger ${meta.ledgerId}. Move that file aside if this is deliberate`);
+    throw new StartupError(
+      `${file} holds a checkpoint of another ledger (${origin}); this is ledger ${meta.ledgerId}. Move that file aside if this is deliberate`,
+    );
   }
   const cp = verifyCheckpoint(note, { ledgerId: meta.ledgerId, nodePublicKey: meta.nodeKey, verify: verifyNode });
   if (!cp.ok) throw new StartupError(`${file} does not verify under the node key: ${cp.code} ${cp.detail}`);
@@ -439,23 +463,32 @@ export const checkMeta = async (store: Store, meta: LedgerMeta): Promise<void> =
   if (text === undefined || toHex(entryHashOfText(text)) !== meta.ledgerId) throw new StartupError('entry 0 does not hash to the ledger id', 0);
   const g = (JSON.parse(text) as { op: { payload: Record<string, unknown> } }).op.payload;
   const stated = { name: g.name, nodeKey: g.nodeKey, operatorKey: g.operatorKey, currency: g.currency, maxTenorDays: g.maxTenorDays, createdAt: g.createdAt };
-  const stored = { name: meta.name, nodeKey: meta.nodeKey, operatorKey: meta.operatorKey, currency: meta.currency, maxTenorDays: meta.maxTenorDays, createdAt: meta.createdAt };
+  const stored = {
+    name: meta.name,
+    nodeKey: meta.nodeKey,
+    operatorKey: meta.operatorKey,
+    currency: meta.currency,
+    maxTenorDays: meta.maxTenorDays,
+    createdAt: meta.createdAt,
+  };
   if (JSON.stringify(stated) !== JSON.stringify(stored)) {
     throw new StartupError("the stored ledger facts (name, keys, currency, tenor) are not genesis's: the data folder was edited", 0);
   }
 };
 
 /** Hashes every sealed record again and compares the sum with the seal's digest. */
-const stateCheck = (store: Store, sealKey: SealKey, seal: StateSeal) => async (progress: (records: number) => void): Promise<void> => {
-  const { digest } = await scanState(store, sealKey, progress);
-  if (digest.hex() === seal.digest) return;
-  const bad = await findBadRecord(store, seal.size).catch(() => undefined);
-  throw new StartupError(
-    `the stored state (parties, keys, vouchers, invoices) does not match its seal at size ${seal.size}: ` +
-      (bad ? bad.detail : 'a record was changed, added or removed'),
-    bad?.seq,
-  );
-};
+const stateCheck =
+  (store: Store, sealKey: SealKey, seal: StateSeal) =>
+  async (progress: (records: number) => void): Promise<void> => {
+    const { digest } = await scanState(store, sealKey, progress);
+    if (digest.hex() === seal.digest) return;
+    const bad = await findBadRecord(store, seal.size).catch(() => undefined);
+    throw new StartupError(
+      `the stored state (parties, keys, vouchers, invoices) does not match its seal at size ${seal.size}: ` +
+        (bad ? bad.detail : 'a record was changed, added or removed'),
+      bad?.seq,
+    );
+  };
 
 const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<Opened> => {
   const node = await loadOrCreateKey(o.nodeKeyFile, 'node', false);
@@ -481,7 +514,10 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
   const mode = o.startupVerify ?? 'tail';
   // The quick start needs the stored checkpoint, the seal and the kept checkpoint to agree with
   // the stored head; anything else is checked wholly before serving.
-  const agree = signed !== undefined && (seal === undefined ? storedSeal === undefined : seal.size === signed.size && seal.root === signed.root) && (kept === undefined || kept.size <= signed.size);
+  const agree =
+    signed !== undefined &&
+    (seal === undefined ? storedSeal === undefined : seal.size === signed.size && seal.root === signed.root) &&
+    (kept === undefined || kept.size <= signed.size);
   const quick = mode === 'tail' && agree && signed ? await verifyTail(store, storedHead, signed, o.tailEntries ?? STARTUP_TAIL_ENTRIES) : undefined;
   const whole = quick ? undefined : await verifyWholeLog(store, meta, claims);
   const end: Verified = quick ?? whole!;

@@ -31,7 +31,6 @@ export interface Caller {
   readonly role: Party['role'];
 }
 
-
 export interface EntryWithHash {
   entry: unknown;
   hash: string;
@@ -52,8 +51,7 @@ export interface ProofBundle {
 const seesEverything = (caller: Caller): boolean => seesEveryVoucher(caller.role);
 
 /** §8 visibility (domain/visibility.ts): whether `caller` may see the voucher of `record`. */
-const maySee = (caller: Caller, record: VoucherRecord | undefined): boolean =>
-  maySeeVoucher(caller.id, caller.role, record?.viewers);
+const maySee = (caller: Caller, record: VoucherRecord | undefined): boolean => maySeeVoucher(caller.id, caller.role, record?.viewers);
 
 const encodeCursor = (s: string): string => Buffer.from(s, 'utf8').toString('base64url');
 
@@ -295,9 +293,7 @@ export class Reads {
       const partySeqs = (await Promise.all([...named].map((p) => this.#store.partySeqs(p)))).flat();
       const seqs = [...new Set([0, ...partySeqs.filter((s) => s < size), ...history])].sort((a, b) => a - b);
       const entries = await this.#hashedEntries(seqs);
-      const proofs = await withStoredNodes(size, this.#readNodes, (source) =>
-        seqs.map((seq) => inclusionProofFromSource(source, seq, size)),
-      );
+      const proofs = await withStoredNodes(size, this.#readNodes, (source) => seqs.map((seq) => inclusionProofFromSource(source, seq, size)));
       return {
         ledger: this.ledger(size),
         checkpoint,
@@ -308,4 +304,3 @@ export class Reads {
     }
   }
 }
-

@@ -115,11 +115,16 @@ export class SealKey {
   /** True if the seal's fields are well formed and its MAC is ours. */
   verify(seal: StateSeal): boolean {
     if (
-      typeof seal !== 'object' || seal === null ||
-      !Number.isSafeInteger(seal.size) || seal.size < 0 ||
-      typeof seal.root !== 'string' || !/^[0-9a-f]{64}$/.test(seal.root) ||
-      typeof seal.digest !== 'string' || !/^[0-9a-f]{64}$/.test(seal.digest) ||
-      typeof seal.mac !== 'string' || !/^[0-9a-f]{64}$/.test(seal.mac)
+      typeof seal !== 'object' ||
+      seal === null ||
+      !Number.isSafeInteger(seal.size) ||
+      seal.size < 0 ||
+      typeof seal.root !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(seal.root) ||
+      typeof seal.digest !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(seal.digest) ||
+      typeof seal.mac !== 'string' ||
+      !/^[0-9a-f]{64}$/.test(seal.mac)
     ) {
       return false;
     }
@@ -241,7 +246,10 @@ export const findBadRecord = async (store: Store, size: number): Promise<{ detai
       const fx = last === undefined ? undefined : await effects(last);
       const made = fx?.parties?.find((p) => p.id === id);
       if (!made || JSON.stringify(made) !== Buffer.from(value).toString('utf8')) {
-        return { detail: `party record ${id} is not what its last registration or update (seq ${String(last)}) made it`, ...(last === undefined ? {} : { seq: last }) };
+        return {
+          detail: `party record ${id} is not what its last registration or update (seq ${String(last)}) made it`,
+          ...(last === undefined ? {} : { seq: last }),
+        };
       }
     }
   }

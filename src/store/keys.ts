@@ -18,8 +18,7 @@ export const offsetKey = (n: bigint): string => n.toString(16).padStart(13, '0')
 export const nodeKey = (level: number, index: number): string => `${level.toString(16).padStart(2, '0')}${seqKey(index)}`;
 
 /** The per-party voucher list key: party, then the §8 list order (`createdSeq`, then range start). */
-export const partyVoucherKey = (party: string, createdSeq: number, start: bigint): string =>
-  `${party}${SEP}${seqKey(createdSeq)}${SEP}${offsetKey(start)}`;
+export const partyVoucherKey = (party: string, createdSeq: number, start: bigint): string => `${party}${SEP}${seqKey(createdSeq)}${SEP}${offsetKey(start)}`;
 
 /** A list key's place: its `createdSeq` and range start (the inverse of `partyVoucherKey` past the party). */
 export const parseListPlace = (key: string): { createdSeq: number; start: bigint } => {

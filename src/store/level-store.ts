@@ -5,17 +5,7 @@
  */
 import { Level } from 'level';
 import type { Party } from '../domain/index.js';
-import {
-  nodeKey,
-  parseListPlace,
-  parseSeqKey,
-  partySeqKey,
-  partySeqPrefix,
-  partyVoucherKey,
-  partyVoucherPrefix,
-  prefixEnd,
-  seqKey,
-} from './keys.js';
+import { nodeKey, parseListPlace, parseSeqKey, partySeqKey, partySeqPrefix, partyVoucherKey, partyVoucherPrefix, prefixEnd, seqKey } from './keys.js';
 import {
   HeadMovedError,
   headAllows,
@@ -35,10 +25,7 @@ import {
 } from './port.js';
 
 /** The seqs stored as keys `<prefix><seq>` of an index sublevel. */
-const seqsUnder = async (
-  sub: { keys(o: { gte: string; lt: string }): { all(): Promise<string[]> } },
-  prefix: string,
-): Promise<number[]> => {
+const seqsUnder = async (sub: { keys(o: { gte: string; lt: string }): { all(): Promise<string[]> } }, prefix: string): Promise<number[]> => {
   const keys = await sub.keys({ gte: prefix, lt: prefixEnd(prefix) }).all();
   return keys.map((k) => parseSeqKey(k.slice(prefix.length)));
 };
@@ -94,10 +81,9 @@ export class LevelStore implements Store {
   readonly #partySeqs;
   readonly #nodes;
   /** Each sublevel's key prefix (`!name!`), for writes that bypass the sublevels. */
-  readonly #prefix: Readonly<Record<
-    'meta' | 'entries' | 'effects' | 'ops' | 'parties' | 'keys' | 'vouchers' | 'invoices' | 'partyVouchers' | 'partySeqs' | 'nodes',
-    string
-  >>;
+  readonly #prefix: Readonly<
+    Record<'meta' | 'entries' | 'effects' | 'ops' | 'parties' | 'keys' | 'vouchers' | 'invoices' | 'partyVouchers' | 'partySeqs' | 'nodes', string>
+  >;
 
   /**
    * `sync: false` (cluster nodes): commits are not fsync'd. Each batch still lands whole and in
@@ -141,7 +127,19 @@ export class LevelStore implements Store {
     await this.#db.open();
     // Sublevels finish opening a tick after their database; the synchronous reads need them open.
     await Promise.all(
-      [this.#meta, this.#entries, this.#effects, this.#ops, this.#parties, this.#keys, this.#vouchers, this.#invoices, this.#partyVouchers, this.#partySeqs, this.#nodes].map((s) => s.open()),
+      [
+        this.#meta,
+        this.#entries,
+        this.#effects,
+        this.#ops,
+        this.#parties,
+        this.#keys,
+        this.#vouchers,
+        this.#invoices,
+        this.#partyVouchers,
+        this.#partySeqs,
+        this.#nodes,
+      ].map((s) => s.open()),
     );
   }
 
@@ -174,8 +172,20 @@ export class LevelStore implements Store {
    * Every record of one sublevel in key order, values as stored (an offline full check compares
    * them with a replay). Not part of the port: only the admin tools read the indexes wholesale.
    */
-  async *sublevelRecords(name: 'p' | 'k' | 'v' | 'inv' | 'pv' | 'ps' | 'op' | 'fx', chunkRecordsMax: number): AsyncIterable<readonly (readonly [string, string])[]> {
-    const sub = { p: this.#parties, k: this.#keys, v: this.#vouchers, inv: this.#invoices, pv: this.#partyVouchers, ps: this.#partySeqs, op: this.#ops, fx: this.#effects }[name] as unknown as Level<string, string>;
+  async *sublevelRecords(
+    name: 'p' | 'k' | 'v' | 'inv' | 'pv' | 'ps' | 'op' | 'fx',
+    chunkRecordsMax: number,
+  ): AsyncIterable<readonly (readonly [string, string])[]> {
+    const sub = {
+      p: this.#parties,
+      k: this.#keys,
+      v: this.#vouchers,
+      inv: this.#invoices,
+      pv: this.#partyVouchers,
+      ps: this.#partySeqs,
+      op: this.#ops,
+      fx: this.#effects,
+    }[name] as unknown as Level<string, string>;
     yield* inChunks(sub.iterator<string, string>({ keyEncoding: 'utf8', valueEncoding: 'utf8' }), chunkRecordsMax);
   }
 

@@ -61,6 +61,9 @@ describe('401 UNAUTHENTICATED: the `reason` member', () => {
   it('a token signed by an unregistered key with an unregistered iss is PARTY_UNKNOWN, not a clock problem', async () => {
     const token = await makeToken({ partyId: 'new-supplier', secretKeyHex: ghost.seed, ledgerId: h.ledgerId, nowSeconds: nowSeconds() });
     const res = await h.app.inject({ method: 'GET', url: '/v1/vouchers/v000000000000000000000000', headers: { authorization: `Bearer ${token}` } });
-    expect(expectProblem(res, 401, 'UNAUTHENTICATED')).toMatchObject({ reason: 'PARTY_UNKNOWN', detail: 'party new-supplier is not registered on this ledger' });
+    expect(expectProblem(res, 401, 'UNAUTHENTICATED')).toMatchObject({
+      reason: 'PARTY_UNKNOWN',
+      detail: 'party new-supplier is not registered on this ledger',
+    });
   });
 });

@@ -5,14 +5,7 @@ import fc from 'fast-check';
 import { SignJWT, base64url } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-import {
-  AUTHORIZATION_CHARS_MAX,
-  authenticate,
-  makeToken,
-  type AuthOptions,
-  type AuthParty,
-  type AuthResult,
-} from '../../src/api/auth.js';
+import { AUTHORIZATION_CHARS_MAX, authenticate, makeToken, type AuthOptions, type AuthParty, type AuthResult } from '../../src/api/auth.js';
 
 // given: a ledger, a clock, and parties with real Ed25519 keys
 const LEDGER_ID = 'c0ffee'.padEnd(64, '0');
@@ -119,8 +112,7 @@ describe('authenticate: accepts', () => {
 
 describe('authenticate: refuses', () => {
   type Case = [name: string, header: () => Promise<string | undefined> | string | undefined, detail: RegExp];
-  const bearer = async (header: object | string, claims: object | string, seed?: string) =>
-    `Bearer ${await signRaw(header, claims, seed)}`;
+  const bearer = async (header: object | string, claims: object | string, seed?: string) => `Bearer ${await signRaw(header, claims, seed)}`;
   const valid = () => signRaw(HEADER, CLAIMS);
 
   const cases: Case[] = [
@@ -158,7 +150,9 @@ describe('authenticate: refuses', () => {
       async () => {
         const alice = parties.get('alice');
         const signingInput = `${base64url.encode(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))}.${base64url.encode(JSON.stringify(CLAIMS))}`;
-        const mac = createHmac('sha256', Buffer.from(alice?.publicKey ?? '', 'hex')).update(signingInput).digest();
+        const mac = createHmac('sha256', Buffer.from(alice?.publicKey ?? '', 'hex'))
+          .update(signingInput)
+          .digest();
         return `Bearer ${signingInput}.${base64url.encode(mac)}`;
       },
       /"alg" must be "EdDSA"/,
@@ -180,7 +174,11 @@ describe('authenticate: refuses', () => {
     // the claims
     ['claims that are not JSON', () => bearer(HEADER, 'not json'), /token claims is not I-JSON/],
     ['claims that are a string', () => bearer(HEADER, '"alice"'), /token claims is not a JSON object/],
-    ['claims with a duplicate iss', () => bearer(HEADER, `{"iss":"bob","iss":"alice","aud":"${LEDGER_ID}","iat":${NOW},"exp":${NOW + 60}}`), /duplicate key "iss"/],
+    [
+      'claims with a duplicate iss',
+      () => bearer(HEADER, `{"iss":"bob","iss":"alice","aud":"${LEDGER_ID}","iat":${NOW},"exp":${NOW + 60}}`),
+      /duplicate key "iss"/,
+    ],
     ['a missing iss', () => bearer(HEADER, { ...CLAIMS, iss: undefined }), /no "iss"/],
     ['an iss that is not a party id', () => bearer(HEADER, { ...CLAIMS, iss: 'Alice!' }), /"iss" must be a party id/],
     ['an iss that is not a string', () => bearer(HEADER, { ...CLAIMS, iss: 7 }), /"iss" must be a party id/],
@@ -323,9 +321,7 @@ describe('authenticate: properties', () => {
     const header = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 300 }),
       fc.string({ maxLength: 300 }).map((s) => `Bearer ${s}`),
-      fc
-        .array(fc.stringMatching(/^[A-Za-z0-9_-]{0,120}$/), { minLength: 1, maxLength: 4 })
-        .map((parts) => `Bearer ${parts.join('.')}`),
+      fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{0,120}$/), { minLength: 1, maxLength: 4 }).map((parts) => `Bearer ${parts.join('.')}`),
     );
     await fc.assert(
       fc.asyncProperty(header, async (value) => {

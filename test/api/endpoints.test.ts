@@ -20,7 +20,24 @@ const auditor = key('csrc-audit', 'auditor');
 /** Extra parties, registered out of id order, for paging. */
 const extras = ['zeta-parts', 'alpha-parts', 'mu-parts', 'beta-parts', 'kappa-parts', 'omega-parts', 'delta-parts'].map((id) => key(id, 'supplier'));
 
-const VOUCHER_KEYS = ['amount', 'createdSeq', 'currency', 'dueDate', 'holder', 'id', 'invoiceIds', 'issuer', 'offeredTo', 'parentId', 'pledge', 'range', 'rootId', 'settlement', 'status', 'updatedSeq'];
+const VOUCHER_KEYS = [
+  'amount',
+  'createdSeq',
+  'currency',
+  'dueDate',
+  'holder',
+  'id',
+  'invoiceIds',
+  'issuer',
+  'offeredTo',
+  'parentId',
+  'pledge',
+  'range',
+  'rootId',
+  'settlement',
+  'status',
+  'updatedSeq',
+];
 const PARTY_KEYS = ['id', 'name', 'publicKey', 'role', 'status'];
 const HEX64 = /^[0-9a-f]{64}$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
@@ -68,7 +85,16 @@ describe('§8 endpoints: success shapes', () => {
     regReceipt = await h.register(core, 'GZ Motors Co.');
     for (const k of [s1, s2, bank, auditor, ...extras]) await h.register(k);
     issueReceipt = await h.ok(
-      { type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-1', 'INV-2'], memo: 'first lot' },
+      {
+        type: 'voucher.issue',
+        issuer: core.id,
+        to: s1.id,
+        amount: '100000',
+        currency: 'CNY',
+        dueDate: dueIn(90),
+        invoiceIds: ['INV-1', 'INV-2'],
+        memo: 'first lot',
+      },
       [core],
     );
     root = issueReceipt.effects.vouchers[0]?.id ?? '';
@@ -76,11 +102,15 @@ describe('§8 endpoints: success shapes', () => {
     splitReceipt = await h.ok({ type: 'voucher.split', voucherId: root, amounts: ['50000', '30000', '20000'] }, [s1]);
     await h.ok({ type: 'voucher.transfer', voucherId: `${root}:50000-80000`, to: s2.id }, [s1]);
     await h.ok({ type: 'voucher.accept', voucherId: `${root}:50000-80000` }, [s2]);
-    pledged = (await h.ok({ type: 'voucher.pledge', voucherId: `${root}:50000-80000`, bank: bank.id, loanRef: 'LOAN-1', amount: '10000' }, [s2, bank])).effects.vouchers[1]?.id ?? '';
+    pledged =
+      (await h.ok({ type: 'voucher.pledge', voucherId: `${root}:50000-80000`, bank: bank.id, loanRef: 'LOAN-1', amount: '10000' }, [s2, bank])).effects
+        .vouchers[1]?.id ?? '';
     settleReceipt = await h.ok({ type: 'voucher.settle', voucherId: `${root}:80000-100000`, paymentRef: 'PAY-1' }, [core]);
     // A second root, offered and never accepted, and a third, cancelled.
     await h.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '500', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-3'] }, [core]);
-    const third = (await h.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '700', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-4'] }, [core])).effects.vouchers[0]?.id ?? '';
+    const third =
+      (await h.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '700', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-4'] }, [core]))
+        .effects.vouchers[0]?.id ?? '';
     await h.ok({ type: 'voucher.reject', voucherId: third, reason: 'wrong amount' }, [s1]);
     lateReceipt = await h.register(key('late-co', 'supplier'));
     all = (await json<{ entries: HashedEntry[] }>('/v1/entries?limit=1000', auditor)).entries;
@@ -149,7 +179,8 @@ describe('§8 endpoints: success shapes', () => {
         [`${root}:50000-80000`, 'active', s1.id, { start: '50000', end: '80000' }],
         [`${root}:80000-100000`, 'active', s1.id, { start: '80000', end: '100000' }],
       ]);
-      for (const v of vs.slice(1)) expect(v).toMatchObject({ rootId: root, parentId: root, createdSeq: splitReceipt.seq, issuer: core.id, invoiceIds: ['INV-1', 'INV-2'] });
+      for (const v of vs.slice(1))
+        expect(v).toMatchObject({ rootId: root, parentId: root, createdSeq: splitReceipt.seq, issuer: core.id, invoiceIds: ['INV-1', 'INV-2'] });
     });
 
     it('voucher.settle: settlement {payee, paymentRef, at} with at = the entry time', async () => {
@@ -172,7 +203,13 @@ describe('§8 endpoints: success shapes', () => {
       expect(l.nodeKey).toMatch(HEX64);
       // The ledger id is the hash of entry 0, whose payload carries these keys.
       expect(all[0]?.hash).toBe(h.ledgerId);
-      expect(all[0]?.entry.op.payload).toMatchObject({ type: 'ledger.genesis', operatorKey: l.operatorKey, nodeKey: l.nodeKey, currency: 'CNY', maxTenorDays: 365 });
+      expect(all[0]?.entry.op.payload).toMatchObject({
+        type: 'ledger.genesis',
+        operatorKey: l.operatorKey,
+        nodeKey: l.nodeKey,
+        currency: 'CNY',
+        maxTenorDays: 365,
+      });
     });
 
     it('GET /v1/checkpoint: a text/plain C2SP signed note over the current size and root', async () => {
@@ -201,16 +238,40 @@ describe('§8 endpoints: success shapes', () => {
         expect(p.seq).toBe(seq);
         expect(p.treeSize).toBe(size);
         expect(p.entryHash).toBe(all[seq]?.hash);
-        expect(verifyInclusion(fromHex(p.entryHash), seq, size, p.hashes.map((x) => fromHex(x)), rootHash).ok, `seq ${seq}`).toBe(true);
+        expect(
+          verifyInclusion(
+            fromHex(p.entryHash),
+            seq,
+            size,
+            p.hashes.map((x) => fromHex(x)),
+            rootHash,
+          ).ok,
+          `seq ${seq}`,
+        ).toBe(true);
       }
     });
 
     it('GET /v1/proofs/inclusion with an older size verifies against that size’s root', async () => {
       const r = leaves();
-      for (const [seq, size] of [[0, 1], [3, 4], [4, 7], [6, 7], [2, 13]] as const) {
+      for (const [seq, size] of [
+        [0, 1],
+        [3, 4],
+        [4, 7],
+        [6, 7],
+        [2, 13],
+      ] as const) {
         const p = await json<{ treeSize: number; hashes: string[]; entryHash: string }>(`/v1/proofs/inclusion?seq=${seq}&size=${size}`);
         expect(p.treeSize).toBe(size);
-        expect(verifyInclusion(fromHex(p.entryHash), seq, size, p.hashes.map((x) => fromHex(x)), rootOf(r.slice(0, size))).ok, `${seq}@${size}`).toBe(true);
+        expect(
+          verifyInclusion(
+            fromHex(p.entryHash),
+            seq,
+            size,
+            p.hashes.map((x) => fromHex(x)),
+            rootOf(r.slice(0, size)),
+          ).ok,
+          `${seq}@${size}`,
+        ).toBe(true);
       }
       expect((await json<{ hashes: string[] }>('/v1/proofs/inclusion?seq=0&size=1')).hashes).toEqual([]);
     });
@@ -232,10 +293,27 @@ describe('§8 endpoints: success shapes', () => {
         const p = await json<{ from: number; to: number; hashes: string[] }>(`/v1/proofs/consistency?from=${from}`);
         expect(Object.keys(p).sort()).toEqual(['from', 'hashes', 'to']);
         expect(p).toMatchObject({ from, to: size });
-        expect(verifyConsistency(from, size, p.hashes.map((x) => fromHex(x)), rootOf(r.slice(0, from)), rootOf(r)).ok, `from ${from}`).toBe(true);
+        expect(
+          verifyConsistency(
+            from,
+            size,
+            p.hashes.map((x) => fromHex(x)),
+            rootOf(r.slice(0, from)),
+            rootOf(r),
+          ).ok,
+          `from ${from}`,
+        ).toBe(true);
       }
       const mid = await json<{ hashes: string[] }>('/v1/proofs/consistency?from=3&to=7');
-      expect(verifyConsistency(3, 7, mid.hashes.map((x) => fromHex(x)), rootOf(r.slice(0, 3)), rootOf(r.slice(0, 7))).ok).toBe(true);
+      expect(
+        verifyConsistency(
+          3,
+          7,
+          mid.hashes.map((x) => fromHex(x)),
+          rootOf(r.slice(0, 3)),
+          rootOf(r.slice(0, 7)),
+        ).ok,
+      ).toBe(true);
     });
 
     it.each([
@@ -307,7 +385,16 @@ describe('§8 endpoints: success shapes', () => {
         await own.register(reader);
         await own.register(odd, '东莞 "零件" \\ 有限公司 é 😀 \u2028');
         await own.ok(
-          { type: 'voucher.issue', issuer: core.id, to: odd.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-ODD'], memo: 'tab\there "q" \\ \u0001\u001f ü 😀' },
+          {
+            type: 'voucher.issue',
+            issuer: core.id,
+            to: odd.id,
+            amount: '1',
+            currency: 'CNY',
+            dueDate: dueIn(30),
+            invoiceIds: ['INV-ODD'],
+            memo: 'tab\there "q" \\ \u0001\u001f ü 😀',
+          },
           [core],
         );
         const res = await own.get('/v1/entries?limit=1000', reader);
@@ -423,10 +510,15 @@ describe('§8 endpoints: success shapes', () => {
       expect(everything.map((v) => v.id)).toEqual(order(everything));
       for (const v of everything) expect(Object.keys(v).sort()).toEqual(VOUCHER_KEYS);
       const involved = (p: string) =>
-        everything.filter((v) => [v.holder, v.offeredTo, (v.pledge as { bank: string } | null)?.bank, (v.settlement as { payee: string } | null)?.payee, v.issuer].includes(p));
+        everything.filter((v) =>
+          [v.holder, v.offeredTo, (v.pledge as { bank: string } | null)?.bank, (v.settlement as { payee: string } | null)?.payee, v.issuer].includes(p),
+        );
       for (const p of [s1.id, s2.id, bank.id]) {
         const listed = (await json<Page>(`/v1/parties/${p}/vouchers?limit=1000`, h.operator)).items;
-        expect(listed.map((v) => v.id), p).toEqual(order(involved(p)));
+        expect(
+          listed.map((v) => v.id),
+          p,
+        ).toEqual(order(involved(p)));
       }
       const bankList = (await json<Page>(`/v1/parties/${bank.id}/vouchers`, bank)).items;
       expect(bankList.map((v) => v.id)).toEqual([pledged]);
@@ -493,7 +585,14 @@ describe('§8 endpoints: success shapes', () => {
       const seqs = hist.entries.map((e) => e.entry.seq);
       expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       for (const e of hist.entries) expect(entryHash(e.entry)).toBe(e.hash);
-      expect(hist.entries.map((e) => e.entry.op.payload.type)).toEqual(['voucher.issue', 'voucher.accept', 'voucher.split', 'voucher.transfer', 'voucher.accept', 'voucher.pledge']);
+      expect(hist.entries.map((e) => e.entry.op.payload.type)).toEqual([
+        'voucher.issue',
+        'voucher.accept',
+        'voucher.split',
+        'voucher.transfer',
+        'voucher.accept',
+        'voucher.pledge',
+      ]);
     });
 
     it('GET /v1/vouchers/:id/tree: {root: node}, a node is a state plus children, in range order', async () => {
@@ -530,10 +629,20 @@ describe('§8 endpoints: success shapes', () => {
       for (const e of b.entries) {
         expect(Object.keys(e).sort()).toEqual(['entry', 'hash', 'inclusion']);
         expect(entryHash(e.entry)).toBe(e.hash);
-        expect(verifyInclusion(fromHex(e.hash), e.entry.seq, cp.size, e.inclusion.map((x) => fromHex(x)), fromHex(cp.root)).ok).toBe(true);
+        expect(
+          verifyInclusion(
+            fromHex(e.hash),
+            e.entry.seq,
+            cp.size,
+            e.inclusion.map((x) => fromHex(x)),
+            fromHex(cp.root),
+          ).ok,
+        ).toBe(true);
       }
       // Registrations of the parties named in the history are there; of others (s1 is named; auditor is not) not.
-      const registered = (id: string) => all.find((e) => e.entry.op.payload.type === 'party.register' && (e.entry.op.payload as unknown as { party: { id: string } }).party.id === id)?.entry.seq;
+      const registered = (id: string) =>
+        all.find((e) => e.entry.op.payload.type === 'party.register' && (e.entry.op.payload as unknown as { party: { id: string } }).party.id === id)?.entry
+          .seq;
       for (const id of [core.id, s1.id, s2.id, bank.id]) expect(seqs, id).toContain(registered(id));
       for (const id of [auditor.id, extras[0]?.id ?? '']) expect(seqs, id).not.toContain(registered(id));
     });
@@ -661,14 +770,17 @@ describe('§8 endpoints: success shapes', () => {
       [`/v1/parties/${core.id}/vouchers`, 'limit'],
     ];
     const badNumbers = ['-1', '1.5', '1e3', '0x10', '99999999999999999999', 'abc', '', ' 1', '+1', '01'];
-    it.each(numeric.flatMap(([url, param]) => [[`${url} ${param}`, url, param] as const]))('%s: negative, non-integer, huge, empty, padded values are 400', async (_name, url, param) => {
-      for (const bad of badNumbers) {
-        const sep = url.includes('?') ? '&' : '?';
-        const res = await h.get(`${url}${sep}${param}=${encodeURIComponent(bad)}`, auditor);
-        expect(res.statusCode, `${param}=${JSON.stringify(bad)}`).toBe(400);
-        expectProblem(res, 400, 'MALFORMED_REQUEST');
-      }
-    });
+    it.each(numeric.flatMap(([url, param]) => [[`${url} ${param}`, url, param] as const]))(
+      '%s: negative, non-integer, huge, empty, padded values are 400',
+      async (_name, url, param) => {
+        for (const bad of badNumbers) {
+          const sep = url.includes('?') ? '&' : '?';
+          const res = await h.get(`${url}${sep}${param}=${encodeURIComponent(bad)}`, auditor);
+          expect(res.statusCode, `${param}=${JSON.stringify(bad)}`).toBe(400);
+          expectProblem(res, 400, 'MALFORMED_REQUEST');
+        }
+      },
+    );
 
     it.each([
       ['/v1/entries', 0],
@@ -734,8 +846,16 @@ describe('GET /v1/ledger keeps genesis keys after the operator key rotates', () 
       expect(current.publicKey).toBe(next.publicKey);
       // The new key signs from now on; the old one is refused.
       const sup = key('after-rotation', 'supplier');
-      expect((await h.submit({ type: 'party.register', party: { id: sup.id, name: sup.id, role: 'supplier', publicKey: sup.publicKey } }, [next])).statusCode).toBe(201);
-      expectProblem(await h.submit({ type: 'party.register', party: { id: 'x-co', name: 'x', role: 'supplier', publicKey: key('x-co', 'supplier').publicKey } }, [h.operator]), 401, 'BAD_SIGNATURE');
+      expect(
+        (await h.submit({ type: 'party.register', party: { id: sup.id, name: sup.id, role: 'supplier', publicKey: sup.publicKey } }, [next])).statusCode,
+      ).toBe(201);
+      expectProblem(
+        await h.submit({ type: 'party.register', party: { id: 'x-co', name: 'x', role: 'supplier', publicKey: key('x-co', 'supplier').publicKey } }, [
+          h.operator,
+        ]),
+        401,
+        'BAD_SIGNATURE',
+      );
       expect(toHex(fromHex(ledger.operatorKey))).toBe(ledger.operatorKey);
     } finally {
       await h.close();
@@ -750,7 +870,8 @@ describe('paging while the ledger grows', () => {
       const c = key('gz-motors', 'core');
       const sup = key('dongguan-parts', 'supplier');
       for (const k of [c, sup]) await h.register(k);
-      const issue = () => h.ok({ type: 'voucher.issue', issuer: c.id, to: sup.id, amount: '100', currency: 'CNY', dueDate: dueIn(30), invoiceIds: [`INV-${h.nonce()}`] }, [c]);
+      const issue = () =>
+        h.ok({ type: 'voucher.issue', issuer: c.id, to: sup.id, amount: '100', currency: 'CNY', dueDate: dueIn(30), invoiceIds: [`INV-${h.nonce()}`] }, [c]);
       for (let i = 0; i < 4; i++) await issue();
       const before = ((await h.get(`/v1/parties/${c.id}/vouchers?limit=1000`, c)).json() as { items: { id: string }[] }).items.map((v) => v.id);
       const seen: string[] = [];

@@ -42,21 +42,11 @@ export const ledgerSize = async (h: Harness): Promise<number> => {
 };
 
 /** POST /v1/ops with exact bytes and an exact content type (`null`: no content-type header). */
-export const postRaw = (
-  h: Harness,
-  body: string | Buffer,
-  contentType: string | null = 'application/json',
-  url = '/v1/ops',
-): Promise<LightMyRequestResponse> =>
+export const postRaw = (h: Harness, body: string | Buffer, contentType: string | null = 'application/json', url = '/v1/ops'): Promise<LightMyRequestResponse> =>
   h.app.inject({ method: 'POST', url, headers: contentType === null ? {} : { 'content-type': contentType }, payload: body });
 
 /** Sends, insists on the refusal, and checks that the ledger did not grow (§7: a refused op writes nothing). */
-export const expectRefusal = async (
-  h: Harness,
-  send: () => Promise<LightMyRequestResponse>,
-  status: number,
-  code: string,
-): Promise<ProblemJson> => {
+export const expectRefusal = async (h: Harness, send: () => Promise<LightMyRequestResponse>, status: number, code: string): Promise<ProblemJson> => {
   const before = await ledgerSize(h);
   const res = await send();
   const body = expectProblem(res, status, code);
@@ -68,16 +58,18 @@ export const expectRefusal = async (
  * Wraps a store so that selected methods can be replaced. Methods are bound to the real store
  * (it keeps private fields), and `overrides` get the real store to delegate to.
  */
-export const wrapStore = (overrides: (real: Store) => Partial<Store>) => (real: Store): Store => {
-  const replaced = overrides(real);
-  return new Proxy(real, {
-    get(target, prop, _receiver) {
-      if (Object.hasOwn(replaced, prop)) return (replaced as Record<PropertyKey, unknown>)[prop];
-      const value = Reflect.get(target, prop, target) as unknown;
-      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-    },
-  });
-};
+export const wrapStore =
+  (overrides: (real: Store) => Partial<Store>) =>
+  (real: Store): Store => {
+    const replaced = overrides(real);
+    return new Proxy(real, {
+      get(target, prop, _receiver) {
+        if (Object.hasOwn(replaced, prop)) return (replaced as Record<PropertyKey, unknown>)[prop];
+        const value = Reflect.get(target, prop, target) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  };
 
 /** A promise with its resolver, for holding a request at a chosen point. */
 export const gate = (): { promise: Promise<void>; open: () => void } => {

@@ -199,11 +199,7 @@ describe('parseIJson: refuses', () => {
     ['an underflowing number', '1e-400', /underflows/],
     ['an unsafe number deep inside', '{"a":[1,{"b":12345678901234567890}]}', /I-JSON range/],
     [`nesting deeper than ${IJSON_DEPTH_MAX} (arrays)`, nested(IJSON_DEPTH_MAX + 1), /nesting deeper/],
-    [
-      `nesting deeper than ${IJSON_DEPTH_MAX} (objects)`,
-      '{"a":'.repeat(IJSON_DEPTH_MAX + 1) + '1' + '}'.repeat(IJSON_DEPTH_MAX + 1),
-      /nesting deeper/,
-    ],
+    [`nesting deeper than ${IJSON_DEPTH_MAX} (objects)`, '{"a":'.repeat(IJSON_DEPTH_MAX + 1) + '1' + '}'.repeat(IJSON_DEPTH_MAX + 1), /nesting deeper/],
     ['very deep nesting', '['.repeat(1_000_000), /nesting deeper/],
   ];
   it.each(refusedText)('%s', (_name, text, detail) => {
@@ -248,10 +244,7 @@ describe('parseIJson: refuses', () => {
 
 describe('parseIJson: __proto__ and prototypes', () => {
   it('makes "__proto__" an own data property and leaves every prototype alone', () => {
-    const value = expectValue(parse('{"__proto__":{"polluted":true},"a":{"__proto__":{"polluted":1}}}')) as Record<
-      string,
-      unknown
-    >;
+    const value = expectValue(parse('{"__proto__":{"polluted":true},"a":{"__proto__":{"polluted":1}}}')) as Record<string, unknown>;
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(Object.hasOwn(value, '__proto__')).toBe(true);

@@ -38,8 +38,7 @@ describe('GET /metrics: rvl_refusals_total', () => {
     const line = text.split('\n').find((l) => l.startsWith(`rvl_ops_total{type="${type}",outcome="refused"} `));
     return line === undefined ? 0 : Number(line.split(' ')[1]);
   };
-  const post = (body: string): Promise<Response> =>
-    fetch(`${base}/v1/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const post = (body: string): Promise<Response> => fetch(`${base}/v1/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
   const issue = (invoiceId: string) => issuePayload(core, s1, { invoiceIds: [invoiceId] });
 
   it('one op refused by the writer (INVOICE_ALREADY_USED) moves the counter by exactly 1', async () => {

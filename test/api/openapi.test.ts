@@ -135,7 +135,18 @@ describe('the OpenAPI document', () => {
     });
 
     it('ops: 201 receipt, 200 duplicate, problems (409, 400)', async () => {
-      const env = h.envelope({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '40000000', currency: 'CNY', dueDate: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10), invoiceIds: ['INV-OA'] }, [core]);
+      const env = h.envelope(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: s1.id,
+          amount: '40000000',
+          currency: 'CNY',
+          dueDate: new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10),
+          invoiceIds: ['INV-OA'],
+        },
+        [core],
+      );
       const first = await h.post(env);
       expect(first.statusCode).toBe(201);
       conforms(first, '/v1/ops', 'post');

@@ -48,7 +48,13 @@ describe('refusal details name only what every signer may see', () => {
 
   const env = (payload: Record<string, unknown>, signers: readonly Key[]) => h.envelope(payload, signers);
   const post = (body: unknown) => h.post(body);
-  const pledge = (voucherId: string, b: Key, extra: Record<string, unknown> = {}) => ({ type: 'voucher.pledge', voucherId, bank: b.id, loanRef: 'LOAN-2', ...extra });
+  const pledge = (voucherId: string, b: Key, extra: Record<string, unknown> = {}) => ({
+    type: 'voucher.pledge',
+    voucherId,
+    bank: b.id,
+    loanRef: 'LOAN-2',
+    ...extra,
+  });
   const issue = (issuer: Key, extra: Record<string, unknown> = {}) => ({
     type: 'voucher.issue',
     issuer: issuer.id,
@@ -60,11 +66,7 @@ describe('refusal details name only what every signer may see', () => {
     ...extra,
   });
   /** What cmb-sz may not see of P, beyond the parties named in the op itself. */
-  const secretsOfP = (...named: Key[]): string[] => [
-    ...[core, s1, s2, bank].filter((k) => !named.includes(k)).map((k) => k.id),
-    ...amountForms(AMOUNT),
-    P,
-  ];
+  const secretsOfP = (...named: Key[]): string[] => [...[core, s1, s2, bank].filter((k) => !named.includes(k)).map((k) => k.id), ...amountForms(AMOUNT), P];
   /** GET as `k`, with a token for the test's clock. */
   const getAs = async (url: string, k: Key): Promise<LightMyRequestResponse> => {
     const token = await h.token(k, { nowSeconds: Math.floor((Date.now() + clockOffsetMs) / 1000) });
@@ -97,21 +99,43 @@ describe('refusal details name only what every signer may see', () => {
     PAYLOAD_TOO_LARGE: [
       {
         what: 'an oversized body',
-        send: () => h.app.inject({ method: 'POST', url: '/v1/ops', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ voucherId: P, pad: 'x'.repeat(70_000) }) }),
+        send: () =>
+          h.app.inject({
+            method: 'POST',
+            url: '/v1/ops',
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify({ voucherId: P, pad: 'x'.repeat(70_000) }),
+          }),
         hidden: () => secretsOfP().filter((s) => s !== P),
       },
     ],
     MALFORMED_REQUEST: [
-      { what: "cmb-sz's pledge of P with an unknown field", send: () => post(env(pledge(P, bank2, { priority: 'high' }), [s2, bank2])), hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P) },
+      {
+        what: "cmb-sz's pledge of P with an unknown field",
+        send: () => post(env(pledge(P, bank2, { priority: 'high' }), [s2, bank2])),
+        hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P),
+      },
     ],
     WRONG_LEDGER: [
-      { what: "cmb-sz's pledge of P for another ledger", send: () => post(env(pledge(P, bank2, { ledger: 'f'.repeat(64) }), [s2, bank2])), hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P) },
+      {
+        what: "cmb-sz's pledge of P for another ledger",
+        send: () => post(env(pledge(P, bank2, { ledger: 'f'.repeat(64) }), [s2, bank2])),
+        hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P),
+      },
     ],
     OP_EXPIRED: [
-      { what: "cmb-sz's expired pledge of P", send: () => post(env(pledge(P, bank2, { expiresAt: '2020-01-01T00:00:00.000Z' }), [s2, bank2])), hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P) },
+      {
+        what: "cmb-sz's expired pledge of P",
+        send: () => post(env(pledge(P, bank2, { expiresAt: '2020-01-01T00:00:00.000Z' }), [s2, bank2])),
+        hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P),
+      },
     ],
     UNKNOWN_PARTY: [
-      { what: 'a pledge of P to an unregistered bank', send: () => post(env(pledge(P, ghost), [s2, ghost])), hidden: () => secretsOfP(s2, ghost).filter((s) => s !== P) },
+      {
+        what: 'a pledge of P to an unregistered bank',
+        send: () => post(env(pledge(P, ghost), [s2, ghost])),
+        hidden: () => secretsOfP(s2, ghost).filter((s) => s !== P),
+      },
     ],
     BAD_SIGNATURE: [
       {
@@ -125,10 +149,18 @@ describe('refusal details name only what every signer may see', () => {
       },
     ],
     PARTY_SUSPENDED: [
-      { what: 'a pledge of P to a suspended bank', send: () => post(env(pledge(P, frozen), [s2, frozen])), hidden: () => secretsOfP(s2, frozen).filter((s) => s !== P) },
+      {
+        what: 'a pledge of P to a suspended bank',
+        send: () => post(env(pledge(P, frozen), [s2, frozen])),
+        hidden: () => secretsOfP(s2, frozen).filter((s) => s !== P),
+      },
     ],
     VOUCHER_NOT_FOUND: [
-      { what: 'cmb-sz releasing P, which it may not see', send: () => post(env({ type: 'voucher.release', voucherId: P }, [bank2])), hidden: () => secretsOfP(bank2).filter((s) => s !== P) },
+      {
+        what: 'cmb-sz releasing P, which it may not see',
+        send: () => post(env({ type: 'voucher.release', voucherId: P }, [bank2])),
+        hidden: () => secretsOfP(bank2).filter((s) => s !== P),
+      },
     ],
     VOUCHER_STATE_CONFLICT: [
       {
@@ -162,7 +194,11 @@ describe('refusal details name only what every signer may see', () => {
       },
     ],
     VOUCHER_PLEDGED: [
-      { what: "cmb-sz's pledge of P, already pledged to icbc-gz", send: () => post(env(pledge(P, bank2), [s2, bank2])), hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P) },
+      {
+        what: "cmb-sz's pledge of P, already pledged to icbc-gz",
+        send: () => post(env(pledge(P, bank2), [s2, bank2])),
+        hidden: () => secretsOfP(s2, bank2).filter((s) => s !== P),
+      },
     ],
     VOUCHER_OVERDUE: [
       {
@@ -179,7 +215,11 @@ describe('refusal details name only what every signer may see', () => {
       },
     ],
     INVALID_RECIPIENT: [
-      { what: 'a transfer of W to its own holder', send: () => post(env({ type: 'voucher.transfer', voucherId: W, to: s3.id }, [s3])), hidden: () => secretsOfP(s3) },
+      {
+        what: 'a transfer of W to its own holder',
+        send: () => post(env({ type: 'voucher.transfer', voucherId: W, to: s3.id }, [s3])),
+        hidden: () => secretsOfP(s3),
+      },
     ],
     AMOUNT_INVALID: [
       {
@@ -208,9 +248,7 @@ describe('refusal details name only what every signer may see', () => {
         hidden: () => secretsOfP(ghost).filter((s) => s !== P),
       },
     ],
-    NOT_FOUND: [
-      { what: 'cmb-sz reading P', send: () => getAs(`/v1/vouchers/${P}`, bank2), hidden: () => secretsOfP(bank2).filter((s) => s !== P) },
-    ],
+    NOT_FOUND: [{ what: 'cmb-sz reading P', send: () => getAs(`/v1/vouchers/${P}`, bank2), hidden: () => secretsOfP(bank2).filter((s) => s !== P) }],
     RATE_LIMITED: [
       {
         what: 'cmb-sz reading past its limit (a ledger of its own, limited to 1 a minute)',
@@ -241,8 +279,12 @@ describe('refusal details name only what every signer may see', () => {
           });
           try {
             failing = true;
-            await broken.submit({ type: 'party.register', party: { id: bank2.id, name: bank2.id, role: bank2.role, publicKey: bank2.publicKey } }, [broken.operator]);
-            return await broken.submit({ type: 'party.register', party: { id: s2.id, name: s2.id, role: s2.role, publicKey: s2.publicKey } }, [broken.operator]);
+            await broken.submit({ type: 'party.register', party: { id: bank2.id, name: bank2.id, role: bank2.role, publicKey: bank2.publicKey } }, [
+              broken.operator,
+            ]);
+            return await broken.submit({ type: 'party.register', party: { id: s2.id, name: s2.id, role: s2.role, publicKey: s2.publicKey } }, [
+              broken.operator,
+            ]);
           } finally {
             await broken.close();
           }
@@ -284,7 +326,7 @@ describe('refusal details name only what every signer may see', () => {
       expect((res.json() as { detail: string }).detail).toContain('from ¥0.01 to ¥10,000,000,000,000.00');
     });
 
-    it("SIGNERS_MISMATCH among parties that all see P names its holder", async () => {
+    it('SIGNERS_MISMATCH among parties that all see P names its holder', async () => {
       const res = await post(env({ type: 'voucher.split', voucherId: P, amounts: ['1', String(BigInt(AMOUNT) - 1n)] }, [s1]));
       expect(res.json()).toMatchObject({ code: 'SIGNERS_MISMATCH', detail: `voucher.split must be signed by exactly ${s2.id}; got ${s1.id}` });
     });

@@ -33,13 +33,15 @@ const nonCanonicalS = (sigHex: string): string => {
   s += ED25519_L;
   let out = '';
   for (let i = 0; i < 32; i++) {
-    out += Number(s & 0xffn).toString(16).padStart(2, '0');
+    out += Number(s & 0xffn)
+      .toString(16)
+      .padStart(2, '0');
     s >>= 8n;
   }
   return sigHex.slice(0, 64) + out;
 };
 
-const flipFirstBit = (hex: string): string => ((Number.parseInt(hex.slice(0, 1), 16) ^ 1).toString(16)) + hex.slice(1);
+const flipFirstBit = (hex: string): string => (Number.parseInt(hex.slice(0, 1), 16) ^ 1).toString(16) + hex.slice(1);
 
 describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
   let h: Harness;
@@ -149,35 +151,69 @@ describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
       ['an empty object', () => ({})],
       ['an unknown field in the payload (signed)', () => env(issue({ priority: 'high' }), [core])],
       ['an unknown field in the envelope', () => ({ ...env(issue(), [core]), meta: {} })],
-      ['an unknown field in a signature', () => {
-        const e = env(issue(), [core]);
-        return { ...e, signatures: e.signatures.map((s) => ({ ...s, alg: 'ed25519' })) };
-      }],
-      ['a missing required field (dueDate)', () => {
-        const { dueDate: _drop, ...rest } = issue();
-        return env(rest, [core]);
-      }],
-      ['a missing nonce', () => {
-        const e = env(issue(), [core]);
-        const { nonce: _drop, ...payload } = e.payload;
-        return { ...e, payload };
-      }],
+      [
+        'an unknown field in a signature',
+        () => {
+          const e = env(issue(), [core]);
+          return { ...e, signatures: e.signatures.map((s) => ({ ...s, alg: 'ed25519' })) };
+        },
+      ],
+      [
+        'a missing required field (dueDate)',
+        () => {
+          const { dueDate: _drop, ...rest } = issue();
+          return env(rest, [core]);
+        },
+      ],
+      [
+        'a missing nonce',
+        () => {
+          const e = env(issue(), [core]);
+          const { nonce: _drop, ...payload } = e.payload;
+          return { ...e, payload };
+        },
+      ],
       ['an unknown op type', () => env({ type: 'voucher.burn', voucherId: A }, [s1])],
-      ['a submitted ledger.genesis, unsigned', () => ({
-        payload: { type: 'ledger.genesis', name: 'x', operatorKey: core.publicKey, nodeKey: s1.publicKey, currency: 'CNY', maxTenorDays: 365, createdAt: '2026-01-01T00:00:00.000Z' },
-        signatures: [],
-      })],
-      ['a submitted ledger.genesis, signed by the operator', () => {
-        const payload = { type: 'ledger.genesis', name: 'x', operatorKey: core.publicKey, nodeKey: s1.publicKey, currency: 'CNY', maxTenorDays: 365, createdAt: '2026-01-01T00:00:00.000Z' };
-        return { payload, signatures: [{ signer: 'operator', sig: sign(h.operator.seed, opPreimage(payload)) }] };
-      }],
+      [
+        'a submitted ledger.genesis, unsigned',
+        () => ({
+          payload: {
+            type: 'ledger.genesis',
+            name: 'x',
+            operatorKey: core.publicKey,
+            nodeKey: s1.publicKey,
+            currency: 'CNY',
+            maxTenorDays: 365,
+            createdAt: '2026-01-01T00:00:00.000Z',
+          },
+          signatures: [],
+        }),
+      ],
+      [
+        'a submitted ledger.genesis, signed by the operator',
+        () => {
+          const payload = {
+            type: 'ledger.genesis',
+            name: 'x',
+            operatorKey: core.publicKey,
+            nodeKey: s1.publicKey,
+            currency: 'CNY',
+            maxTenorDays: 365,
+            createdAt: '2026-01-01T00:00:00.000Z',
+          };
+          return { payload, signatures: [{ signer: 'operator', sig: sign(h.operator.seed, opPreimage(payload)) }] };
+        },
+      ],
       ['three signatures (all valid)', () => env({ type: 'voucher.transfer', voucherId: A, to: s2.id }, [s1, core, s2])],
       ['no signatures', () => ({ ...env(issue(), [core]), signatures: [] })],
       ['signatures not an array', () => ({ ...env(issue(), [core]), signatures: { signer: core.id } })],
-      ['a signature that is not 128 lowercase hex chars', () => {
-        const e = env(issue(), [core]);
-        return { ...e, signatures: e.signatures.map((s) => ({ ...s, sig: s.sig.toUpperCase() })) };
-      }],
+      [
+        'a signature that is not 128 lowercase hex chars',
+        () => {
+          const e = env(issue(), [core]);
+          return { ...e, signatures: e.signatures.map((s) => ({ ...s, sig: s.sig.toUpperCase() })) };
+        },
+      ],
       ['a voucher id that is too short', () => env({ type: 'voucher.accept', voucherId: 'v123' }, [s1])],
       ['a voucher id in uppercase hex', () => env({ type: 'voucher.accept', voucherId: A.toUpperCase() }, [s1])],
       ['a voucher id with a leading zero in its range', () => env({ type: 'voucher.accept', voucherId: `${A}:01-5` }, [s1])],
@@ -201,10 +237,27 @@ describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
       ['a split into 101 parts', () => env({ type: 'voucher.split', voucherId: A, amounts: Array.from({ length: 101 }, () => '1') }, [s1])],
       ['an empty loanRef', () => env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: '' }, [s1, bank])],
       ['a party id with an uppercase letter', () => env({ type: 'voucher.transfer', voucherId: A, to: 'Chen-Electronics' }, [s1])],
-      ['a party name of 201 code points', () => env({ type: 'party.register', party: { id: 'long-name', name: 'n'.repeat(201), role: 'supplier', publicKey: key('long-name', 'supplier').publicKey } }, [h.operator])],
-      ['registering the operator role', () => env({ type: 'party.register', party: { id: 'op-two', name: 'x', role: 'operator', publicKey: key('op-two', 'supplier').publicKey } }, [h.operator])],
-      ['a small-order public key (the identity point)', () => env({ type: 'party.register', party: { id: 'weak-key', name: 'x', role: 'supplier', publicKey: `01${'00'.repeat(31)}` } }, [h.operator])],
-      ['a non-canonically encoded public key (y = p)', () => env({ type: 'party.register', party: { id: 'weak-key', name: 'x', role: 'supplier', publicKey: `ed${'ff'.repeat(30)}7f` } }, [h.operator])],
+      [
+        'a party name of 201 code points',
+        () =>
+          env(
+            { type: 'party.register', party: { id: 'long-name', name: 'n'.repeat(201), role: 'supplier', publicKey: key('long-name', 'supplier').publicKey } },
+            [h.operator],
+          ),
+      ],
+      [
+        'registering the operator role',
+        () =>
+          env({ type: 'party.register', party: { id: 'op-two', name: 'x', role: 'operator', publicKey: key('op-two', 'supplier').publicKey } }, [h.operator]),
+      ],
+      [
+        'a small-order public key (the identity point)',
+        () => env({ type: 'party.register', party: { id: 'weak-key', name: 'x', role: 'supplier', publicKey: `01${'00'.repeat(31)}` } }, [h.operator]),
+      ],
+      [
+        'a non-canonically encoded public key (y = p)',
+        () => env({ type: 'party.register', party: { id: 'weak-key', name: 'x', role: 'supplier', publicKey: `ed${'ff'.repeat(30)}7f` } }, [h.operator]),
+      ],
       ['a key rotation to a small-order key', () => env({ type: 'party.update', partyId: s3.id, publicKey: `01${'00'.repeat(31)}` }, [h.operator])],
       ['a party.update with neither publicKey nor status', () => env({ type: 'party.update', partyId: s3.id }, [h.operator])],
       ['a wrong ledger id that is not a hash: shape comes before WRONG_LEDGER', () => env(issue({ ledger: 'not-a-ledger' }), [core])],
@@ -218,89 +271,295 @@ describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
   describe('the op-level rows, in table order', () => {
     const rows: [string, () => unknown, number, string][] = [
       ['WRONG_LEDGER: a signed op for another ledger', () => env(issue({ ledger: 'f'.repeat(64) }), [core]), 422, 'WRONG_LEDGER'],
-      ['WRONG_LEDGER comes before OP_EXPIRED', () => env(issue({ ledger: 'f'.repeat(64), expiresAt: '2020-01-01T00:00:00.000Z' }), [core]), 422, 'WRONG_LEDGER'],
+      [
+        'WRONG_LEDGER comes before OP_EXPIRED',
+        () => env(issue({ ledger: 'f'.repeat(64), expiresAt: '2020-01-01T00:00:00.000Z' }), [core]),
+        422,
+        'WRONG_LEDGER',
+      ],
       ['OP_EXPIRED: expiresAt in the past', () => env(issue({ expiresAt: '2020-01-01T00:00:00.000Z' }), [core]), 422, 'OP_EXPIRED'],
       ['OP_EXPIRED comes before UNKNOWN_PARTY', () => env(issue({ to: ghost.id, expiresAt: '2020-01-01T00:00:00.000Z' }), [core]), 422, 'OP_EXPIRED'],
       ['UNKNOWN_PARTY: an unregistered signer', () => env(issue({ issuer: ghost.id }), [ghost]), 422, 'UNKNOWN_PARTY'],
       ['UNKNOWN_PARTY: an unregistered `to` of an issue', () => env(issue({ to: ghost.id }), [core]), 422, 'UNKNOWN_PARTY'],
       ['UNKNOWN_PARTY: an unregistered `to` of a transfer', () => env({ type: 'voucher.transfer', voucherId: A, to: ghost.id }, [s1]), 422, 'UNKNOWN_PARTY'],
-      ['UNKNOWN_PARTY: an unregistered `bank` of a pledge', () => env({ type: 'voucher.pledge', voucherId: A, bank: 'ghost-bank', loanRef: 'L' }, [s1]), 422, 'UNKNOWN_PARTY'],
-      ['UNKNOWN_PARTY: an unregistered `partyId` of an update', () => env({ type: 'party.update', partyId: ghost.id, status: 'suspended' }, [h.operator]), 422, 'UNKNOWN_PARTY'],
+      [
+        'UNKNOWN_PARTY: an unregistered `bank` of a pledge',
+        () => env({ type: 'voucher.pledge', voucherId: A, bank: 'ghost-bank', loanRef: 'L' }, [s1]),
+        422,
+        'UNKNOWN_PARTY',
+      ],
+      [
+        'UNKNOWN_PARTY: an unregistered `partyId` of an update',
+        () => env({ type: 'party.update', partyId: ghost.id, status: 'suspended' }, [h.operator]),
+        422,
+        'UNKNOWN_PARTY',
+      ],
       ['UNKNOWN_PARTY comes before BAD_SIGNATURE', () => env(issue({ to: ghost.id }), [{ ...stranger, id: core.id }]), 422, 'UNKNOWN_PARTY'],
       ['BAD_SIGNATURE: signed with another key', () => env({ type: 'voucher.split', voucherId: A, amounts: ['1', '99999'] }, [stranger]), 401, 'BAD_SIGNATURE'],
-      ['BAD_SIGNATURE: a signature over another payload', () => {
-        const e = env(issue(), [core]);
-        const other = env(issue(), [core]);
-        return { ...e, signatures: other.signatures };
-      }, 401, 'BAD_SIGNATURE'],
-      ['BAD_SIGNATURE: one flipped bit', () => {
-        const e = env(issue(), [core]);
-        return { ...e, signatures: e.signatures.map((s) => ({ ...s, sig: flipFirstBit(s.sig) })) };
-      }, 401, 'BAD_SIGNATURE'],
-      ['BAD_SIGNATURE: a non-canonical S (strict verification)', () => {
-        const e = env(issue(), [core]);
-        return { ...e, signatures: e.signatures.map((s) => ({ ...s, sig: nonCanonicalS(s.sig) })) };
-      }, 401, 'BAD_SIGNATURE'],
-      ['BAD_SIGNATURE: the bank co-signature of a pledge is bad', () => {
-        const e = env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: 'L' }, [s1, bank]);
-        return { ...e, signatures: e.signatures.map((s) => (s.signer === bank.id ? { ...s, sig: flipFirstBit(s.sig) } : s)) };
-      }, 401, 'BAD_SIGNATURE'],
+      [
+        'BAD_SIGNATURE: a signature over another payload',
+        () => {
+          const e = env(issue(), [core]);
+          const other = env(issue(), [core]);
+          return { ...e, signatures: other.signatures };
+        },
+        401,
+        'BAD_SIGNATURE',
+      ],
+      [
+        'BAD_SIGNATURE: one flipped bit',
+        () => {
+          const e = env(issue(), [core]);
+          return { ...e, signatures: e.signatures.map((s) => ({ ...s, sig: flipFirstBit(s.sig) })) };
+        },
+        401,
+        'BAD_SIGNATURE',
+      ],
+      [
+        'BAD_SIGNATURE: a non-canonical S (strict verification)',
+        () => {
+          const e = env(issue(), [core]);
+          return { ...e, signatures: e.signatures.map((s) => ({ ...s, sig: nonCanonicalS(s.sig) })) };
+        },
+        401,
+        'BAD_SIGNATURE',
+      ],
+      [
+        'BAD_SIGNATURE: the bank co-signature of a pledge is bad',
+        () => {
+          const e = env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: 'L' }, [s1, bank]);
+          return { ...e, signatures: e.signatures.map((s) => (s.signer === bank.id ? { ...s, sig: flipFirstBit(s.sig) } : s)) };
+        },
+        401,
+        'BAD_SIGNATURE',
+      ],
       ['BAD_SIGNATURE: signed with a key rotated away', () => env({ type: 'voucher.accept', voucherId: O }, [rotor]), 401, 'BAD_SIGNATURE'],
       ['BAD_SIGNATURE comes before PARTY_SUSPENDED', () => env(issue({ issuer: oldCore.id }), [{ ...core, id: oldCore.id }]), 401, 'BAD_SIGNATURE'],
       ['PARTY_SUSPENDED: a suspended signer (issuer)', () => env(issue({ issuer: oldCore.id }), [oldCore]), 403, 'PARTY_SUSPENDED'],
       ['PARTY_SUSPENDED: a suspended `to` of an issue', () => env(issue({ to: idle.id }), [core]), 403, 'PARTY_SUSPENDED'],
       ['PARTY_SUSPENDED: a suspended `to` of a transfer', () => env({ type: 'voucher.transfer', voucherId: A, to: idle.id }, [s1]), 403, 'PARTY_SUSPENDED'],
-      ['PARTY_SUSPENDED: a suspended bank co-signing a pledge', () => env({ type: 'voucher.pledge', voucherId: A, bank: frozen.id, loanRef: 'L' }, [s1, frozen]), 403, 'PARTY_SUSPENDED'],
-      ['PARTY_SUSPENDED comes before VOUCHER_NOT_FOUND', () => env({ type: 'voucher.transfer', voucherId: `v${'0'.repeat(24)}`, to: idle.id }, [s1]), 403, 'PARTY_SUSPENDED'],
-      ['VOUCHER_NOT_FOUND: no such voucher', () => env({ type: 'voucher.split', voucherId: `v${'0'.repeat(24)}`, amounts: ['1', '2'] }, [s1]), 404, 'VOUCHER_NOT_FOUND'],
+      [
+        'PARTY_SUSPENDED: a suspended bank co-signing a pledge',
+        () => env({ type: 'voucher.pledge', voucherId: A, bank: frozen.id, loanRef: 'L' }, [s1, frozen]),
+        403,
+        'PARTY_SUSPENDED',
+      ],
+      [
+        'PARTY_SUSPENDED comes before VOUCHER_NOT_FOUND',
+        () => env({ type: 'voucher.transfer', voucherId: `v${'0'.repeat(24)}`, to: idle.id }, [s1]),
+        403,
+        'PARTY_SUSPENDED',
+      ],
+      [
+        'VOUCHER_NOT_FOUND: no such voucher',
+        () => env({ type: 'voucher.split', voucherId: `v${'0'.repeat(24)}`, amounts: ['1', '2'] }, [s1]),
+        404,
+        'VOUCHER_NOT_FOUND',
+      ],
       ['VOUCHER_NOT_FOUND: no such child of an existing root', () => env({ type: 'voucher.accept', voucherId: `${A}:0-5` }, [s1]), 404, 'VOUCHER_NOT_FOUND'],
-      ['VOUCHER_NOT_FOUND: a voucher no signer may see', () => env({ type: 'voucher.split', voucherId: A, amounts: ['1', '99999'] }, [s3]), 404, 'VOUCHER_NOT_FOUND'],
-      ['VOUCHER_NOT_FOUND comes before SIGNERS_MISMATCH (another core)', () => env({ type: 'voucher.settle', voucherId: A, paymentRef: 'X' }, [core2]), 404, 'VOUCHER_NOT_FOUND'],
+      [
+        'VOUCHER_NOT_FOUND: a voucher no signer may see',
+        () => env({ type: 'voucher.split', voucherId: A, amounts: ['1', '99999'] }, [s3]),
+        404,
+        'VOUCHER_NOT_FOUND',
+      ],
+      [
+        'VOUCHER_NOT_FOUND comes before SIGNERS_MISMATCH (another core)',
+        () => env({ type: 'voucher.settle', voucherId: A, paymentRef: 'X' }, [core2]),
+        404,
+        'VOUCHER_NOT_FOUND',
+      ],
       ['VOUCHER_STATE_CONFLICT: accept of an active voucher', () => env({ type: 'voucher.accept', voucherId: A }, [s1]), 409, 'VOUCHER_STATE_CONFLICT'],
       ['VOUCHER_STATE_CONFLICT: reject of a settled voucher', () => env({ type: 'voucher.reject', voucherId: S }, [s1]), 409, 'VOUCHER_STATE_CONFLICT'],
       ['VOUCHER_STATE_CONFLICT: cancel of an active voucher', () => env({ type: 'voucher.cancel', voucherId: A }, [s1]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT: release of a voucher that is not pledged', () => env({ type: 'voucher.release', voucherId: A }, [s1]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT (first row) comes before SIGNERS_MISMATCH', () => env({ type: 'voucher.accept', voucherId: A }, [core]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['SIGNERS_MISMATCH: the issuer signs a split of a voucher it does not hold', () => env({ type: 'voucher.split', voucherId: A, amounts: ['1', '99999'] }, [core]), 403, 'SIGNERS_MISMATCH'],
-      ['SIGNERS_MISMATCH: a pledge without the bank', () => env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: 'L' }, [s1]), 403, 'SIGNERS_MISMATCH'],
+      [
+        'VOUCHER_STATE_CONFLICT: release of a voucher that is not pledged',
+        () => env({ type: 'voucher.release', voucherId: A }, [s1]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT (first row) comes before SIGNERS_MISMATCH',
+        () => env({ type: 'voucher.accept', voucherId: A }, [core]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'SIGNERS_MISMATCH: the issuer signs a split of a voucher it does not hold',
+        () => env({ type: 'voucher.split', voucherId: A, amounts: ['1', '99999'] }, [core]),
+        403,
+        'SIGNERS_MISMATCH',
+      ],
+      [
+        'SIGNERS_MISMATCH: a pledge without the bank',
+        () => env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: 'L' }, [s1]),
+        403,
+        'SIGNERS_MISMATCH',
+      ],
       ['SIGNERS_MISMATCH: an extra signer', () => env({ type: 'voucher.transfer', voucherId: A, to: s2.id }, [s1, core]), 403, 'SIGNERS_MISMATCH'],
       ['SIGNERS_MISMATCH: a duplicated signer', () => env({ type: 'voucher.transfer', voucherId: A, to: s2.id }, [s1, s1]), 403, 'SIGNERS_MISMATCH'],
-      ['SIGNERS_MISMATCH: a register not signed by the operator', () => env({ type: 'party.register', party: { id: 'new-co', name: 'x', role: 'supplier', publicKey: key('new-co', 'supplier').publicKey } }, [core]), 403, 'SIGNERS_MISMATCH'],
+      [
+        'SIGNERS_MISMATCH: a register not signed by the operator',
+        () => env({ type: 'party.register', party: { id: 'new-co', name: 'x', role: 'supplier', publicKey: key('new-co', 'supplier').publicKey } }, [core]),
+        403,
+        'SIGNERS_MISMATCH',
+      ],
       ['SIGNERS_MISMATCH: an issue signed by someone else than the issuer', () => env(issue(), [s1]), 403, 'SIGNERS_MISMATCH'],
-      ['SIGNERS_MISMATCH comes before ROLE_NOT_ALLOWED', () => env({ type: 'voucher.pledge', voucherId: A, bank: s2.id, loanRef: 'L' }, [s1]), 403, 'SIGNERS_MISMATCH'],
+      [
+        'SIGNERS_MISMATCH comes before ROLE_NOT_ALLOWED',
+        () => env({ type: 'voucher.pledge', voucherId: A, bank: s2.id, loanRef: 'L' }, [s1]),
+        403,
+        'SIGNERS_MISMATCH',
+      ],
       ['ROLE_NOT_ALLOWED: a supplier issuing', () => env(issue({ issuer: s1.id, to: s2.id }), [s1]), 422, 'ROLE_NOT_ALLOWED'],
       ['ROLE_NOT_ALLOWED: an issue to a bank', () => env(issue({ to: bank.id }), [core]), 422, 'ROLE_NOT_ALLOWED'],
       ['ROLE_NOT_ALLOWED: an issue to a core', () => env(issue({ to: core2.id }), [core]), 422, 'ROLE_NOT_ALLOWED'],
-      ['ROLE_NOT_ALLOWED: a pledge to a non-bank', () => env({ type: 'voucher.pledge', voucherId: A, bank: s2.id, loanRef: 'L' }, [s1, s2]), 422, 'ROLE_NOT_ALLOWED'],
+      [
+        'ROLE_NOT_ALLOWED: a pledge to a non-bank',
+        () => env({ type: 'voucher.pledge', voucherId: A, bank: s2.id, loanRef: 'L' }, [s1, s2]),
+        422,
+        'ROLE_NOT_ALLOWED',
+      ],
       ['ROLE_NOT_ALLOWED: a transfer to a core', () => env({ type: 'voucher.transfer', voucherId: A, to: core2.id }, [s1]), 422, 'ROLE_NOT_ALLOWED'],
       ['ROLE_NOT_ALLOWED: a transfer to an auditor', () => env({ type: 'voucher.transfer', voucherId: A, to: auditor.id }, [s1]), 422, 'ROLE_NOT_ALLOWED'],
-      ['ROLE_NOT_ALLOWED: suspending the operator', () => env({ type: 'party.update', partyId: 'operator', status: 'suspended' }, [h.operator]), 422, 'ROLE_NOT_ALLOWED'],
+      [
+        'ROLE_NOT_ALLOWED: suspending the operator',
+        () => env({ type: 'party.update', partyId: 'operator', status: 'suspended' }, [h.operator]),
+        422,
+        'ROLE_NOT_ALLOWED',
+      ],
       ['ROLE_NOT_ALLOWED comes before VOUCHER_PLEDGED', () => env({ type: 'voucher.transfer', voucherId: P, to: core2.id }, [s2]), 422, 'ROLE_NOT_ALLOWED'],
       ['ROLE_NOT_ALLOWED comes before DUE_DATE_INVALID', () => env(issue({ issuer: s1.id, to: s2.id, dueDate: dueIn(0) }), [s1]), 422, 'ROLE_NOT_ALLOWED'],
-      ['PARTY_EXISTS: registering an id again', () => env({ type: 'party.register', party: { id: s1.id, name: 'x', role: 'supplier', publicKey: key('fresh', 'supplier').publicKey } }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['PARTY_EXISTS: registering the operator id', () => env({ type: 'party.register', party: { id: 'operator', name: 'x', role: 'auditor', publicKey: key('fresh-op', 'auditor').publicKey } }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['PARTY_EXISTS: registering a key another party holds', () => env({ type: 'party.register', party: { id: 'copycat', name: 'x', role: 'supplier', publicKey: s2.publicKey } }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['PARTY_EXISTS: registering a key that was registered before (rotated away)', () => env({ type: 'party.register', party: { id: 'copycat', name: 'x', role: 'supplier', publicKey: rotor.publicKey } }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['PARTY_EXISTS: registering the operator key', () => env({ type: 'party.register', party: { id: 'copycat', name: 'x', role: 'auditor', publicKey: h.operator.publicKey } }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['PARTY_EXISTS: rotating to another party’s key', () => env({ type: 'party.update', partyId: s3.id, publicKey: s2.publicKey }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['PARTY_EXISTS: rotating to a key another party held before', () => env({ type: 'party.update', partyId: s3.id, publicKey: rotor.publicKey }, [h.operator]), 409, 'PARTY_EXISTS'],
-      ['VOUCHER_PLEDGED: split of a pledged voucher', () => env({ type: 'voucher.split', voucherId: P, amounts: ['1000', '4000'] }, [s2]), 409, 'VOUCHER_PLEDGED'],
+      [
+        'PARTY_EXISTS: registering an id again',
+        () => env({ type: 'party.register', party: { id: s1.id, name: 'x', role: 'supplier', publicKey: key('fresh', 'supplier').publicKey } }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'PARTY_EXISTS: registering the operator id',
+        () =>
+          env({ type: 'party.register', party: { id: 'operator', name: 'x', role: 'auditor', publicKey: key('fresh-op', 'auditor').publicKey } }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'PARTY_EXISTS: registering a key another party holds',
+        () => env({ type: 'party.register', party: { id: 'copycat', name: 'x', role: 'supplier', publicKey: s2.publicKey } }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'PARTY_EXISTS: registering a key that was registered before (rotated away)',
+        () => env({ type: 'party.register', party: { id: 'copycat', name: 'x', role: 'supplier', publicKey: rotor.publicKey } }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'PARTY_EXISTS: registering the operator key',
+        () => env({ type: 'party.register', party: { id: 'copycat', name: 'x', role: 'auditor', publicKey: h.operator.publicKey } }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'PARTY_EXISTS: rotating to another party’s key',
+        () => env({ type: 'party.update', partyId: s3.id, publicKey: s2.publicKey }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'PARTY_EXISTS: rotating to a key another party held before',
+        () => env({ type: 'party.update', partyId: s3.id, publicKey: rotor.publicKey }, [h.operator]),
+        409,
+        'PARTY_EXISTS',
+      ],
+      [
+        'VOUCHER_PLEDGED: split of a pledged voucher',
+        () => env({ type: 'voucher.split', voucherId: P, amounts: ['1000', '4000'] }, [s2]),
+        409,
+        'VOUCHER_PLEDGED',
+      ],
       ['VOUCHER_PLEDGED: transfer of a pledged voucher', () => env({ type: 'voucher.transfer', voucherId: P, to: s3.id }, [s2]), 409, 'VOUCHER_PLEDGED'],
-      ['VOUCHER_PLEDGED: pledging a pledged voucher to a second bank', () => env({ type: 'voucher.pledge', voucherId: P, bank: bank2.id, loanRef: 'L2' }, [s2, bank2]), 409, 'VOUCHER_PLEDGED'],
-      ['VOUCHER_STATE_CONFLICT: transfer of an offered voucher by its holder', () => env({ type: 'voucher.transfer', voucherId: O, to: s2.id }, [core]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT: split of a settled voucher', () => env({ type: 'voucher.split', voucherId: S, amounts: ['1000', '2000'] }, [s1]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT: settle of a cancelled voucher', () => env({ type: 'voucher.settle', voucherId: C, paymentRef: 'X' }, [core]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT: settle of an offered voucher', () => env({ type: 'voucher.settle', voucherId: O, paymentRef: 'X' }, [core]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT: settle of a settled voucher', () => env({ type: 'voucher.settle', voucherId: S, paymentRef: 'X' }, [core]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT: pledge of a cancelled voucher', () => env({ type: 'voucher.pledge', voucherId: C, bank: bank.id, loanRef: 'L' }, [core, bank]), 409, 'VOUCHER_STATE_CONFLICT'],
-      ['VOUCHER_STATE_CONFLICT (second row) comes before INVALID_RECIPIENT', () => env({ type: 'voucher.transfer', voucherId: S, to: s1.id }, [s1]), 409, 'VOUCHER_STATE_CONFLICT'],
+      [
+        'VOUCHER_PLEDGED: pledging a pledged voucher to a second bank',
+        () => env({ type: 'voucher.pledge', voucherId: P, bank: bank2.id, loanRef: 'L2' }, [s2, bank2]),
+        409,
+        'VOUCHER_PLEDGED',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT: transfer of an offered voucher by its holder',
+        () => env({ type: 'voucher.transfer', voucherId: O, to: s2.id }, [core]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT: split of a settled voucher',
+        () => env({ type: 'voucher.split', voucherId: S, amounts: ['1000', '2000'] }, [s1]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT: settle of a cancelled voucher',
+        () => env({ type: 'voucher.settle', voucherId: C, paymentRef: 'X' }, [core]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT: settle of an offered voucher',
+        () => env({ type: 'voucher.settle', voucherId: O, paymentRef: 'X' }, [core]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT: settle of a settled voucher',
+        () => env({ type: 'voucher.settle', voucherId: S, paymentRef: 'X' }, [core]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT: pledge of a cancelled voucher',
+        () => env({ type: 'voucher.pledge', voucherId: C, bank: bank.id, loanRef: 'L' }, [core, bank]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
+      [
+        'VOUCHER_STATE_CONFLICT (second row) comes before INVALID_RECIPIENT',
+        () => env({ type: 'voucher.transfer', voucherId: S, to: s1.id }, [s1]),
+        409,
+        'VOUCHER_STATE_CONFLICT',
+      ],
       ['INVALID_RECIPIENT: a transfer to its own holder', () => env({ type: 'voucher.transfer', voucherId: A, to: s1.id }, [s1]), 422, 'INVALID_RECIPIENT'],
-      ['INVALID_RECIPIENT: a bank pledging a voucher it holds to itself', () => env({ type: 'voucher.pledge', voucherId: B, bank: bank.id, loanRef: 'L' }, [bank]), 422, 'INVALID_RECIPIENT'],
-      ['INVALID_RECIPIENT comes before AMOUNT_INVALID', () => env({ type: 'voucher.transfer', voucherId: A, to: s1.id, amount: '100000' }, [s1]), 422, 'INVALID_RECIPIENT'],
+      [
+        'INVALID_RECIPIENT: a bank pledging a voucher it holds to itself',
+        () => env({ type: 'voucher.pledge', voucherId: B, bank: bank.id, loanRef: 'L' }, [bank]),
+        422,
+        'INVALID_RECIPIENT',
+      ],
+      [
+        'INVALID_RECIPIENT comes before AMOUNT_INVALID',
+        () => env({ type: 'voucher.transfer', voucherId: A, to: s1.id, amount: '100000' }, [s1]),
+        422,
+        'INVALID_RECIPIENT',
+      ],
       ['AMOUNT_INVALID: split parts that sum to less', () => env({ type: 'voucher.split', voucherId: A, amounts: ['1', '2'] }, [s1]), 422, 'AMOUNT_INVALID'],
-      ['AMOUNT_INVALID: split parts that sum to more', () => env({ type: 'voucher.split', voucherId: A, amounts: ['50000', '50001'] }, [s1]), 422, 'AMOUNT_INVALID'],
-      ['AMOUNT_INVALID: a partial transfer of the whole amount', () => env({ type: 'voucher.transfer', voucherId: A, to: s2.id, amount: '100000' }, [s1]), 422, 'AMOUNT_INVALID'],
-      ['AMOUNT_INVALID: a partial pledge above the amount', () => env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: 'L', amount: '100001' }, [s1, bank]), 422, 'AMOUNT_INVALID'],
+      [
+        'AMOUNT_INVALID: split parts that sum to more',
+        () => env({ type: 'voucher.split', voucherId: A, amounts: ['50000', '50001'] }, [s1]),
+        422,
+        'AMOUNT_INVALID',
+      ],
+      [
+        'AMOUNT_INVALID: a partial transfer of the whole amount',
+        () => env({ type: 'voucher.transfer', voucherId: A, to: s2.id, amount: '100000' }, [s1]),
+        422,
+        'AMOUNT_INVALID',
+      ],
+      [
+        'AMOUNT_INVALID: a partial pledge above the amount',
+        () => env({ type: 'voucher.pledge', voucherId: A, bank: bank.id, loanRef: 'L', amount: '100001' }, [s1, bank]),
+        422,
+        'AMOUNT_INVALID',
+      ],
       ['DUE_DATE_INVALID: due today', () => env(issue({ dueDate: dueIn(0) }), [core]), 422, 'DUE_DATE_INVALID'],
       ['DUE_DATE_INVALID: due yesterday', () => env(issue({ dueDate: dueIn(-1) }), [core]), 422, 'DUE_DATE_INVALID'],
       ['DUE_DATE_INVALID: beyond maxTenorDays', () => env(issue({ dueDate: dueIn(400) }), [core]), 422, 'DUE_DATE_INVALID'],
@@ -317,7 +576,12 @@ describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
       const missing = `v${'0'.repeat(24)}`;
       expect(missing).toHaveLength(A.length);
       const hidden = await expectRefusal(h, () => h.submit({ type: 'voucher.split', voucherId: A, amounts: ['1', '99999'] }, [s3]), 404, 'VOUCHER_NOT_FOUND');
-      const absent = await expectRefusal(h, () => h.submit({ type: 'voucher.split', voucherId: missing, amounts: ['1', '99999'] }, [s3]), 404, 'VOUCHER_NOT_FOUND');
+      const absent = await expectRefusal(
+        h,
+        () => h.submit({ type: 'voucher.split', voucherId: missing, amounts: ['1', '99999'] }, [s3]),
+        404,
+        'VOUCHER_NOT_FOUND',
+      );
       expect({ ...hidden, detail: hidden.detail.replace(A, '<id>') }).toEqual({ ...absent, detail: absent.detail.replace(missing, '<id>') });
     });
 
@@ -485,13 +749,16 @@ describe('POST /v1/ops refusals (§7 table, over HTTP)', () => {
     it('envelope-shaped bodies with arbitrary payload fields are answered 4xx', async () => {
       await fc.assert(
         fc.asyncProperty(
-          fc.record({
-            type: fc.constantFrom('voucher.issue', 'voucher.split', 'voucher.transfer', 'voucher.pledge', 'party.register', 'party.update'),
-            voucherId: fc.oneof(fc.constant(A), fc.string()),
-            amount: fc.oneof(fc.string(), fc.integer(), fc.constant('1')),
-            amounts: fc.array(fc.oneof(fc.string(), fc.constant('1')), { maxLength: 4 }),
-            to: fc.oneof(fc.constant(s2.id), fc.string()),
-          }, { requiredKeys: ['type'] }),
+          fc.record(
+            {
+              type: fc.constantFrom('voucher.issue', 'voucher.split', 'voucher.transfer', 'voucher.pledge', 'party.register', 'party.update'),
+              voucherId: fc.oneof(fc.constant(A), fc.string()),
+              amount: fc.oneof(fc.string(), fc.integer(), fc.constant('1')),
+              amounts: fc.array(fc.oneof(fc.string(), fc.constant('1')), { maxLength: 4 }),
+              to: fc.oneof(fc.constant(s2.id), fc.string()),
+            },
+            { requiredKeys: ['type'] },
+          ),
           async (payload) => {
             // Signed by a supplier that may see none of the vouchers, so nothing can be accepted.
             const res = await h.post(env(payload, [s3]));
@@ -515,7 +782,15 @@ describe('ledger time decides (a harness clock the test moves)', () => {
   const sup = key('dongguan-parts', 'supplier');
   const sup2 = key('chen-electronics', 'supplier');
   const bk = key('icbc-gz', 'bank');
-  const issue = (dueDate: string) => ({ type: 'voucher.issue', issuer: c.id, to: sup.id, amount: '1000', currency: 'CNY', dueDate, invoiceIds: [`INV-${h.nonce()}`] });
+  const issue = (dueDate: string) => ({
+    type: 'voucher.issue',
+    issuer: c.id,
+    to: sup.id,
+    amount: '1000',
+    currency: 'CNY',
+    dueDate,
+    invoiceIds: [`INV-${h.nonce()}`],
+  });
   const issueAccepted = async (dueDate: string): Promise<string> => {
     const id = (await h.ok(issue(dueDate), [c])).effects.vouchers[0]?.id ?? '';
     await h.ok({ type: 'voucher.accept', voucherId: id }, [sup]);
@@ -606,12 +881,22 @@ describe('RATE_LIMITED (429), RATE_LIMIT_PER_MIN = 5', () => {
     const regs = [sup, ...Array.from({ length: 5 }, (_, i) => key(`rl-party-${i}`, 'supplier'))];
     for (let i = 0; i < 5; i++) {
       const k = regs[i] as Key;
-      const res = await h.app.inject({ method: 'POST', url: '/v1/ops', payload: h.envelope({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [h.operator]), ...at(`10.0.1.${i}`) });
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/ops',
+        payload: h.envelope({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [h.operator]),
+        ...at(`10.0.1.${i}`),
+      });
       expect(res.statusCode, res.body).toBe(201);
     }
     const size = h.service.size;
     const k = regs[5] as Key;
-    const res = await h.app.inject({ method: 'POST', url: '/v1/ops', payload: h.envelope({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [h.operator]), ...at('10.0.1.9') });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/ops',
+      payload: h.envelope({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [h.operator]),
+      ...at('10.0.1.9'),
+    });
     expectProblem(res, 429, 'RATE_LIMITED');
     expect(h.service.size).toBe(size);
   });
@@ -659,7 +944,11 @@ describe('LEDGER_UNAVAILABLE (503): writes stop, duplicates and reads go on', ()
     expect(first.statusCode).toBe(201);
     const size = await ledgerSize(h);
     failing = true;
-    expectProblem(await h.submit({ type: 'party.register', party: { id: sup.id, name: sup.id, role: sup.role, publicKey: sup.publicKey } }, [h.operator]), 503, 'LEDGER_UNAVAILABLE');
+    expectProblem(
+      await h.submit({ type: 'party.register', party: { id: sup.id, name: sup.id, role: sup.role, publicKey: sup.publicKey } }, [h.operator]),
+      503,
+      'LEDGER_UNAVAILABLE',
+    );
     expect(await ledgerSize(h)).toBe(size);
     const again = await h.post(reg);
     expect(again.statusCode).toBe(200);

@@ -66,7 +66,11 @@ describe('§8 visibility and authentication', () => {
     for (const k of [coreA, coreB, s1, s2, s3, s4, b1, b2, auditor]) regSeq[k.id] = (await h.register(k)).seq;
     regSeq.operator = 0;
 
-    const issued = await ok('issue R', { type: 'voucher.issue', issuer: coreA.id, to: s1.id, amount: '100', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-R'] }, [coreA]);
+    const issued = await ok(
+      'issue R',
+      { type: 'voucher.issue', issuer: coreA.id, to: s1.id, amount: '100', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-R'] },
+      [coreA],
+    );
     const R = issued.effects.vouchers[0]?.id ?? '';
     for (const n of R_FAMILY) ids[n] = n === 'R' ? R : `${R}${n.slice(1)}`;
     await ok('accept R', { type: 'voucher.accept', voucherId: R }, [s1]);
@@ -77,9 +81,19 @@ describe('§8 visibility and authentication', () => {
     await ok('transfer R:60-100', { type: 'voucher.transfer', voucherId: ids['R:60-100'], to: s3.id }, [s1]);
     await ok('reject R:60-100', { type: 'voucher.reject', voucherId: ids['R:60-100'], reason: 'not needed' }, [s3]);
 
-    ids.Q = (await ok('issue Q', { type: 'voucher.issue', issuer: coreB.id, to: s4.id, amount: '50', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-Q'] }, [coreB])).effects.vouchers[0]?.id ?? '';
+    ids.Q =
+      (
+        await ok('issue Q', { type: 'voucher.issue', issuer: coreB.id, to: s4.id, amount: '50', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-Q'] }, [
+          coreB,
+        ])
+      ).effects.vouchers[0]?.id ?? '';
     await ok('accept Q', { type: 'voucher.accept', voucherId: ids.Q }, [s4]);
-    ids.Z = (await ok('issue Z', { type: 'voucher.issue', issuer: coreA.id, to: s4.id, amount: '70', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-Z'] }, [coreA])).effects.vouchers[0]?.id ?? '';
+    ids.Z =
+      (
+        await ok('issue Z', { type: 'voucher.issue', issuer: coreA.id, to: s4.id, amount: '70', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-Z'] }, [
+          coreA,
+        ])
+      ).effects.vouchers[0]?.id ?? '';
     await ok('reject Z', { type: 'voucher.reject', voucherId: ids.Z }, [s4]);
   });
   afterAll(async () => {
@@ -98,12 +112,18 @@ describe('§8 visibility and authentication', () => {
       ['a token issued more than 5 minutes in the future', async () => bearer(await h.token(s1, { nowSeconds: now() + 600 }))],
       ['a token for another ledger (aud)', async () => bearer(await h.token(s1, { ledgerId: 'f'.repeat(64) }))],
       ['a token of an unregistered party', async () => bearer(await h.token(key('nobody-co', 'supplier')))],
-      ['a token naming s1 signed with s2’s key', async () => bearer(await makeToken({ partyId: s1.id, secretKeyHex: s2.seed, ledgerId: h.ledgerId, nowSeconds: now() }))],
-      ['a token with a tampered claim', async () => {
-        const [head = '', , sig = ''] = (await h.token(s2)).split('.');
-        const claims = Buffer.from(JSON.stringify({ iss: s1.id, aud: h.ledgerId, iat: now(), exp: now() + 60 })).toString('base64url');
-        return bearer(`${head}.${claims}.${sig}`);
-      }],
+      [
+        'a token naming s1 signed with s2’s key',
+        async () => bearer(await makeToken({ partyId: s1.id, secretKeyHex: s2.seed, ledgerId: h.ledgerId, nowSeconds: now() })),
+      ],
+      [
+        'a token with a tampered claim',
+        async () => {
+          const [head = '', , sig = ''] = (await h.token(s2)).split('.');
+          const claims = Buffer.from(JSON.stringify({ iss: s1.id, aud: h.ledgerId, iat: now(), exp: now() + 60 })).toString('base64url');
+          return bearer(`${head}.${claims}.${sig}`);
+        },
+      ],
     ];
     it.each(rows)('%s', async (_name, headers) => {
       expectProblem(await getWith(`/v1/vouchers/${ids['R:0-20']}`, await headers()), 401, 'UNAUTHENTICATED');
@@ -179,7 +199,8 @@ describe('§8 visibility and authentication', () => {
         if (res.statusCode === 200) {
           seen.push(n);
           expect(res.json().id).toBe(ids[n]);
-          for (const suffix of ['/history', '/tree', '/proof']) expect((await h.get(`/v1/vouchers/${ids[n]}${suffix}`, k)).statusCode, `${n}${suffix}`).toBe(200);
+          for (const suffix of ['/history', '/tree', '/proof'])
+            expect((await h.get(`/v1/vouchers/${ids[n]}${suffix}`, k)).statusCode, `${n}${suffix}`).toBe(200);
         } else {
           expectProblem(res, 404, 'NOT_FOUND');
           for (const suffix of ['/history', '/tree', '/proof']) expectProblem(await h.get(`/v1/vouchers/${ids[n]}${suffix}`, k), 404, 'NOT_FOUND');
@@ -197,7 +218,12 @@ describe('§8 visibility and authentication', () => {
       ['auditor: the whole tree', () => auditor, 'R:0-20', full],
       ['core A: the whole tree', () => coreA, 'R:20-25', full],
       ['s1: not the parts of R:0-25 made after it left s1', () => s1, 'R', { R: [{ 'R:0-60': [{ 'R:0-25': [] }, { 'R:25-60': [] }] }, { 'R:60-100': [] }] }],
-      ['s2: its branch only, never the sibling R:25-60 or R:60-100', () => s2, 'R:20-25', { R: [{ 'R:0-60': [{ 'R:0-25': [{ 'R:0-20': [] }, { 'R:20-25': [] }] }] }] }],
+      [
+        's2: its branch only, never the sibling R:25-60 or R:60-100',
+        () => s2,
+        'R:20-25',
+        { R: [{ 'R:0-60': [{ 'R:0-25': [{ 'R:0-20': [] }, { 'R:20-25': [] }] }] }] },
+      ],
       ['s3: R and the voucher it was offered', () => s3, 'R:60-100', { R: [{ 'R:60-100': [] }] }],
       ['bank 1: the pledged voucher and its ancestors, not its sibling R:20-25', () => b1, 'R:0-20', { R: [{ 'R:0-60': [{ 'R:0-25': [{ 'R:0-20': [] }] }] }] }],
       ['bank 1 asking through an ancestor gets the same cut tree', () => b1, 'R', { R: [{ 'R:0-60': [{ 'R:0-25': [{ 'R:0-20': [] }] }] }] }],
@@ -237,7 +263,11 @@ describe('§8 visibility and authentication', () => {
       const res = await h.get(`/v1/vouchers/${ids['R:0-20']}/proof`, b1);
       expect(res.statusCode).toBe(200);
       const seqs = (res.json() as { entries: HashedEntry[] }).entries.map((e) => e.entry.seq);
-      const expected = [0, ...[coreA, s1, s2, b1].map((k) => regSeq[k.id] as number), ...labels('issue R', 'accept R', 'split R', 'transfer R:0-60', 'accept R:0-25', 'pledge R:0-25')];
+      const expected = [
+        0,
+        ...[coreA, s1, s2, b1].map((k) => regSeq[k.id] as number),
+        ...labels('issue R', 'accept R', 'split R', 'transfer R:0-60', 'accept R:0-25', 'pledge R:0-25'),
+      ];
       expect(seqs).toEqual([...new Set(expected)].sort((a, b) => a - b));
     });
 

@@ -63,7 +63,20 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it('npm run bench: runs the levels and reads, prints the tables, writes the JSON', { timeout: 60_000 }, async () => {
-    const run = await tsx('scripts/bench/run.ts', ['--levels', '1,4', '--ops', '40', '--ceiling-at', '4', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
+    const run = await tsx('scripts/bench/run.ts', [
+      '--levels',
+      '1,4',
+      '--ops',
+      '40',
+      '--ceiling-at',
+      '4',
+      '--yardstick-seconds',
+      '0.2',
+      '--main',
+      mainJs(),
+      '--out',
+      out,
+    ]);
     expect(run.stderr + run.stdout).not.toMatch(/INVALID/);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toMatch(/concurrency\s+ops\/s\s+ratio\s+p50 ms\s+p99 ms\s+p99\.9 ms\s+server CPU µs\/op/);
@@ -90,7 +103,8 @@ describe('benchmark harness (smoke)', () => {
     for (const w of writes) {
       expect(w.failed).toBe(0);
       expect(w.ops).toBe(40);
-      for (const k of ['opsPerSec', 'ratio', 'serverCpuUsPerOp', 'fsyncsPerSec', 'opsPerBatch', 'seconds']) positive(w[k], `writes@${String(w.concurrency)}.${k}`);
+      for (const k of ['opsPerSec', 'ratio', 'serverCpuUsPerOp', 'fsyncsPerSec', 'opsPerBatch', 'seconds'])
+        positive(w[k], `writes@${String(w.concurrency)}.${k}`);
       latencyPositive(w.latencyUs, `writes@${String(w.concurrency)}.latencyUs`);
       const types = Object.keys(w.byType as object).sort();
       expect(types).toEqual(['voucher.accept', 'voucher.pledge', 'voucher.release', 'voucher.split', 'voucher.transfer']);
@@ -112,7 +126,22 @@ describe('benchmark harness (smoke)', () => {
   });
 
   it('npm run bench:ab: builds the base ref, runs A B B A, prints the paired table, writes the JSON', { timeout: 120_000 }, async () => {
-    const run = await tsx('scripts/bench/ab.ts', ['--rounds', '1', '--ops', '30', '--warmup-ops', '0', '--yardstick-seconds', '0.2', '--main', mainJs(), '--b-env', 'RATE_LIMIT_PER_MIN=1000000', '--out', out]);
+    const run = await tsx('scripts/bench/ab.ts', [
+      '--rounds',
+      '1',
+      '--ops',
+      '30',
+      '--warmup-ops',
+      '0',
+      '--yardstick-seconds',
+      '0.2',
+      '--main',
+      mainJs(),
+      '--b-env',
+      'RATE_LIMIT_PER_MIN=1000000',
+      '--out',
+      out,
+    ]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toMatch(/^B = work tree \(.*\) with RATE_LIMIT_PER_MIN=1000000$/m);
     expect(run.stdout).toMatch(/figure\s+A\s+B\s+B ÷ A \(median\)\s+B ÷ A \(range\)/);
@@ -155,14 +184,40 @@ describe('benchmark harness (smoke)', () => {
       positive(r.serverCpuUsPerRequest, `${r.rung} server CPU`);
     }
     // --verify-threads 0 verifies on the floor server's event loop (it was once refused as not positive).
-    const inline = await tsx('scripts/bench/floor.ts', ['--concurrency', '2', '--seconds', '0.3', '--rungs', 'verify', '--verify-threads', '0', '--yardstick-seconds', '0.2', '--out', out]);
+    const inline = await tsx('scripts/bench/floor.ts', [
+      '--concurrency',
+      '2',
+      '--seconds',
+      '0.3',
+      '--rungs',
+      'verify',
+      '--verify-threads',
+      '0',
+      '--yardstick-seconds',
+      '0.2',
+      '--out',
+      out,
+    ]);
     expect(inline.code, inline.stderr + inline.stdout).toBe(0);
     expect(inline.stdout).toMatch(/verify threads 0/);
     expect(inline.stdout).toMatch(/^verify\s+[\d,]+\s/m);
   });
 
   it('npm run bench:scale: builds, restarts, reads, audits, writes again, writes the JSON', { timeout: 60_000 }, async () => {
-    const run = await tsx('scripts/bench/scale.ts', ['--entries', '300', '--ops', '40', '--read-requests', '50', '--yardstick-seconds', '0.2', '--main', mainJs(), '--out', out]);
+    const run = await tsx('scripts/bench/scale.ts', [
+      '--entries',
+      '300',
+      '--ops',
+      '40',
+      '--read-requests',
+      '50',
+      '--yardstick-seconds',
+      '0.2',
+      '--main',
+      mainJs(),
+      '--out',
+      out,
+    ]);
     expect(run.code, run.stderr + run.stdout).toBe(0);
     expect(run.stdout).toMatch(/measure\s+value/);
     expect(run.stdout).toMatch(/start-up \(spawn → listening\)/);
@@ -188,7 +243,12 @@ describe('benchmark harness (smoke)', () => {
       expect(r.failed).toBe(0);
       latencyPositive(r.latencyUs, `${String(r.endpoint)}.latencyUs`);
     }
-    const writes = json.writes as { large: Record<string, unknown>; fresh: Record<string, unknown>; runs: { side: string; round: number; ops: number }[]; opsChangePercent: unknown };
+    const writes = json.writes as {
+      large: Record<string, unknown>;
+      fresh: Record<string, unknown>;
+      runs: { side: string; round: number; ops: number }[];
+      opsChangePercent: unknown;
+    };
     // Two rounds of fresh (A), large (B), large, fresh.
     expect(writes.runs.map((r) => `${r.round}${r.side}`)).toEqual(['1A', '1B', '1B', '1A', '2A', '2B', '2B', '2A']);
     for (const r of writes.runs) expect(r.ops).toBe(40);

@@ -32,7 +32,18 @@ import {
 } from '../../src/client/index.js';
 import { cleanup, startServer, tempDir, type Server } from '../e2e/server.js';
 import { CAST } from '../support/cast.js';
-import { ARTIFACTS, decodePng, DOCS_SHOTS, dueIn, launch, looksRendered, pixelStats, registerParties, signIn as signInWith, watch as watchPage } from './support.js';
+import {
+  ARTIFACTS,
+  decodePng,
+  DOCS_SHOTS,
+  dueIn,
+  launch,
+  looksRendered,
+  pixelStats,
+  registerParties,
+  signIn as signInWith,
+  watch as watchPage,
+} from './support.js';
 
 const CORE = CAST.core.id;
 const TIER1 = CAST.tier1.id;
@@ -68,15 +79,25 @@ const url = (p: string): string => `${server.url}${p}`;
 /** What the page functions use of the browser (this file is compiled without the DOM types). */
 interface BrowserGlobals {
   readonly document: { readonly scrollingElement: { readonly scrollWidth: number } | null; readonly documentElement: { readonly clientWidth: number } };
-  readonly localStorage: { getItem(name: string): string | null; setItem(name: string, value: string): void; readonly length: number; key(i: number): string | null };
+  readonly localStorage: {
+    getItem(name: string): string | null;
+    setItem(name: string, value: string): void;
+    readonly length: number;
+    key(i: number): string | null;
+  };
   readonly sessionStorage: { readonly length: number };
 }
 const g = (): BrowserGlobals => globalThis as unknown as BrowserGlobals;
 
 const watch = (page: Page): Page => watchPage(page, errors);
 
-const newPage = async (o: { width?: number; height?: number; storageState?: Awaited<ReturnType<BrowserContext['storageState']>> } = {}): Promise<{ context: BrowserContext; page: Page }> => {
-  const context = await browser.newContext({ viewport: { width: o.width ?? 1280, height: o.height ?? 860 }, ...(o.storageState ? { storageState: o.storageState } : {}) });
+const newPage = async (
+  o: { width?: number; height?: number; storageState?: Awaited<ReturnType<BrowserContext['storageState']>> } = {},
+): Promise<{ context: BrowserContext; page: Page }> => {
+  const context = await browser.newContext({
+    viewport: { width: o.width ?? 1280, height: o.height ?? 860 },
+    ...(o.storageState ? { storageState: o.storageState } : {}),
+  });
   return { context, page: watch(await context.newPage()) };
 };
 
@@ -86,7 +107,13 @@ const signIn = (page: Page, file: string, party: string, o: { passphrase?: strin
 /** The elements that reach past the right edge of a `width`-px viewport (outside any box that scrolls), for a failure message. */
 const wideElements = async (page: Page, width: number): Promise<string[]> =>
   page.evaluate((w) => {
-    type El = { tagName: string; className: unknown; parentElement: El | null; getAttribute(n: string): string | null; getBoundingClientRect(): { right: number } };
+    type El = {
+      tagName: string;
+      className: unknown;
+      parentElement: El | null;
+      getAttribute(n: string): string | null;
+      getBoundingClientRect(): { right: number };
+    };
     const doc = globalThis as unknown as { document: { querySelectorAll(s: string): ArrayLike<El> }; getComputedStyle(e: El): { overflowX: string } };
     const clipped = (e: El): boolean => {
       for (let p = e.parentElement; p; p = p.parentElement) if (doc.getComputedStyle(p).overflowX !== 'visible') return true;
@@ -95,7 +122,10 @@ const wideElements = async (page: Page, width: number): Promise<string[]> =>
     return Array.from(doc.document.querySelectorAll('body *'))
       .filter((e) => e.getBoundingClientRect().right > w + 0.5 && !clipped(e))
       .slice(0, 12)
-      .map((e) => `${e.tagName.toLowerCase()}.${String(e.getAttribute('class'))}[${e.getAttribute('data-testid') ?? ''}] right=${Math.round(e.getBoundingClientRect().right)}`);
+      .map(
+        (e) =>
+          `${e.tagName.toLowerCase()}.${String(e.getAttribute('class'))}[${e.getAttribute('data-testid') ?? ''}] right=${Math.round(e.getBoundingClientRect().right)}`,
+      );
   }, width);
 
 /** The page's own width beyond the viewport (0 when nothing sticks out sideways). */
@@ -125,7 +155,11 @@ beforeAll(async () => {
   const asCore = new LedgerClient({ baseUrl: server.url, key: core });
   const asT1 = new LedgerClient({ baseUrl: server.url, key: t1 });
   ledgerId = await asCore.ledgerId();
-  const issued = await submit(asCore, voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER1, amount: 1_000_000n * UNIT, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-V1'] }), [core]);
+  const issued = await submit(
+    asCore,
+    voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER1, amount: 1_000_000n * UNIT, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-V1'] }),
+    [core],
+  );
   root = issued.effects.vouchers[0]!.id;
   await submit(asT1, voucherAccept({ ledger: ledgerId, voucherId: root }), [t1]);
   await submit(asT1, voucherSplit({ ledger: ledgerId, voucherId: root, amounts: [300_000n * UNIT, 400_000n * UNIT, 300_000n * UNIT] }), [t1]);
@@ -223,7 +257,8 @@ describe('bank check of a bundle fetched before settlement', () => {
     await fresh.locator(`[data-since-seq="${settleSeq}"]`).waitFor();
     expect(await page.getByTestId('trusted-ledger-id').getAttribute('data-trust-source')).toBe('entered');
     await page.screenshot({ path: path.join(ARTIFACTS, 'views-bank-check-old-bundle.png'), fullPage: true });
-    if (process.env.RVL_DOCS_SCREENSHOTS === '1') await page.locator('[data-testid=bundle-report]').screenshot({ path: path.join(DOCS_SHOTS, 'bank-check-changed-since.png') });
+    if (process.env.RVL_DOCS_SCREENSHOTS === '1')
+      await page.locator('[data-testid=bundle-report]').screenshot({ path: path.join(DOCS_SHOTS, 'bank-check-changed-since.png') });
     await context.close();
   });
 
@@ -287,7 +322,8 @@ describe('the split tree says what it hides', () => {
     const boxes = await page.locator(`[data-hidden-part="${root}"]`).evaluateAll((els) => els.map((e) => e.getAttribute('data-amount')));
     expect(boxes).toEqual([String(300_000n * UNIT), String(300_000n * UNIT)]);
     await page.locator('[data-testid=tree-card]').screenshot({ path: path.join(ARTIFACTS, 'views-tree-hidden.png') });
-    if (process.env.RVL_DOCS_SCREENSHOTS === '1') await page.locator('[data-testid=tree-card]').screenshot({ path: path.join(DOCS_SHOTS, 'split-tree-hidden-parts.png') });
+    if (process.env.RVL_DOCS_SCREENSHOTS === '1')
+      await page.locator('[data-testid=tree-card]').screenshot({ path: path.join(DOCS_SHOTS, 'split-tree-hidden-parts.png') });
     // The supplier sees every part: nothing hidden.
     await signIn(page, keys[TIER1]!.file, TIER1);
     await page.goto(url(`/vouchers/${B}`));
@@ -358,7 +394,10 @@ describe('keeping the key', () => {
     const stored = JSON.stringify(state);
     expect(state.origins.flatMap((o) => o.localStorage.map((i) => i.name))).toContain(`rvl-console/sealed-key/${ledgerId}`);
     for (const f of forms) expect(stored, `storage holds the seed as ${f.slice(0, 6)}…`).not.toContain(f);
-    const sealed = JSON.parse(state.origins[0]!.localStorage.find((i) => i.name === `rvl-console/sealed-key/${ledgerId}`)!.value) as { kdf: { iterations: number; salt: string }; cipher: { iv: string } };
+    const sealed = JSON.parse(state.origins[0]!.localStorage.find((i) => i.name === `rvl-console/sealed-key/${ledgerId}`)!.value) as {
+      kdf: { iterations: number; salt: string };
+      cipher: { iv: string };
+    };
     expect(sealed.kdf.iterations).toBeGreaterThanOrEqual(310_000);
     expect(Buffer.from(sealed.kdf.salt, 'base64').length).toBeGreaterThanOrEqual(16);
     expect(Buffer.from(sealed.cipher.iv, 'base64').length).toBe(12);
@@ -380,7 +419,9 @@ describe('keeping the key', () => {
     await again.page.waitForURL((u) => u.pathname === '/pledges');
     // "Forget" removes it.
     await again.page.getByTestId('forget').click();
-    expect(await again.page.evaluate((n) => (globalThis as unknown as BrowserGlobals).localStorage.getItem(n), `rvl-console/sealed-key/${ledgerId}`)).toBeNull();
+    expect(
+      await again.page.evaluate((n) => (globalThis as unknown as BrowserGlobals).localStorage.getItem(n), `rvl-console/sealed-key/${ledgerId}`),
+    ).toBeNull();
     await again.context.close();
   });
 
@@ -439,8 +480,11 @@ describe('phones: every page at 360 px wide', () => {
     const file = path.join(ARTIFACTS, `phone-${name}.png`);
     const png = await page.screenshot({ path: file, fullPage: true, animations: 'disabled' });
     expect(looksRendered(pixelStats(decodePng(png))), `phone-${name}.png looks blank`).toBe(true);
-    if (process.env.RVL_DOCS_SCREENSHOTS === '1' && DOCS.has(name)) await page.screenshot({ path: path.join(DOCS_SHOTS, `phone-${name}.png`), animations: 'disabled' });
-    expect(over, `${name}: the page is ${over}px wider than ${WIDTH}px: ${over > 0 ? (await wideElements(page, WIDTH)).join('; ') : ''}`).toBeLessThanOrEqual(0);
+    if (process.env.RVL_DOCS_SCREENSHOTS === '1' && DOCS.has(name))
+      await page.screenshot({ path: path.join(DOCS_SHOTS, `phone-${name}.png`), animations: 'disabled' });
+    expect(over, `${name}: the page is ${over}px wider than ${WIDTH}px: ${over > 0 ? (await wideElements(page, WIDTH)).join('; ') : ''}`).toBeLessThanOrEqual(
+      0,
+    );
   };
 
   it('signed out: home, sign-in, bank check with a result, auditor', async () => {

@@ -72,7 +72,12 @@ const docShot = async (name: string, ...selectors: string[]): Promise<void> => {
     const boxes = await Promise.all(selectors.map(async (s) => (await page.locator(s).first().boundingBox())!));
     const x = Math.min(...boxes.map((b) => b.x));
     const y = Math.min(...boxes.map((b) => b.y)) + (await page.evaluate(() => (globalThis as unknown as { scrollY: number }).scrollY));
-    const clip = { x, y, width: Math.max(...boxes.map((b) => b.x + b.width)) - x, height: Math.max(...boxes.map((b) => b.y + b.height)) - Math.min(...boxes.map((b) => b.y)) };
+    const clip = {
+      x,
+      y,
+      width: Math.max(...boxes.map((b) => b.x + b.width)) - x,
+      height: Math.max(...boxes.map((b) => b.y + b.height)) - Math.min(...boxes.map((b) => b.y)),
+    };
     png = await page.screenshot({ path: file, fullPage: true, clip, animations: 'disabled' });
   }
   expect(looksRendered(pixelStats(decodePng(png))), `${name}.png looks blank`).toBe(true);
@@ -124,7 +129,15 @@ afterEach(async (ctx) => {
   }
   const name = ctx.task.name.replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60);
   await page.screenshot({ path: path.join(ARTIFACTS, `failed-${name}.png`), fullPage: true }).catch(() => undefined);
-  const log = [`url: ${page.url()}`, '--- requests and answers of this step:', ...network, '--- service stdout:', server.stdout().slice(-20_000), '--- service stderr:', server.stderr().slice(-20_000)];
+  const log = [
+    `url: ${page.url()}`,
+    '--- requests and answers of this step:',
+    ...network,
+    '--- service stdout:',
+    server.stdout().slice(-20_000),
+    '--- service stderr:',
+    server.stderr().slice(-20_000),
+  ];
   await writeFile(path.join(ARTIFACTS, `failed-${name}.log`), log.join('\n')).catch(() => undefined);
   network.length = 0;
 });
@@ -278,7 +291,10 @@ describe('web console, in Chromium, against the real service', () => {
     pledgeFileB = path.join(dir, 'pledge-cmb.json');
     await prepare(BANK, 'LN-2026-001', pledgeFileA);
     await prepare(BANK2, 'CMB-77', pledgeFileB);
-    const a = JSON.parse(await readFile(pledgeFileA, 'utf8')) as { format: string; envelope: { payload: Record<string, unknown>; signatures: { signer: string }[] } };
+    const a = JSON.parse(await readFile(pledgeFileA, 'utf8')) as {
+      format: string;
+      envelope: { payload: Record<string, unknown>; signatures: { signer: string }[] };
+    };
     expect(a.format).toBe('rvl/pledge-request/v1');
     expect(a.envelope.payload).toMatchObject({ type: 'voucher.pledge', voucherId: mine, bank: BANK, loanRef: 'LN-2026-001', ledger: ledgerId });
     expect(a.envelope.signatures.map((s) => s.signer)).toEqual([TIER2]);
@@ -459,7 +475,10 @@ describe('web console, in Chromium, against the real service', () => {
 
   it('a remembered key is sealed under its passphrase and opens with it, until “forget”', async () => {
     const name = `rvl-console/sealed-key/${ledgerId}`;
-    const sealed = JSON.parse((await page.evaluate((n) => (globalThis as unknown as BrowserGlobals).localStorage.getItem(n), name)) ?? 'null') as { party: string; ciphertext: string } | null;
+    const sealed = JSON.parse((await page.evaluate((n) => (globalThis as unknown as BrowserGlobals).localStorage.getItem(n), name)) ?? 'null') as {
+      party: string;
+      ciphertext: string;
+    } | null;
     expect(sealed).toMatchObject({ party: AUDITOR });
     expect(JSON.stringify(sealed)).not.toContain(keys[AUDITOR]!.key.secretKey);
     await page.getByTestId('sign-out').click();

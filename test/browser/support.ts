@@ -18,7 +18,14 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { REPO_ROOT } from '../e2e/server.js';
 
 export const CHROMIUM = process.env.RVL_CHROMIUM ?? '/usr/bin/chromium';
-export const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'];
+export const CHROMIUM_FLAGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+];
 
 /** Screenshots of each main screen (gitignored). */
 export const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts', 'browser');

@@ -81,10 +81,16 @@ describe('rvl verify-bundle on a bundle with the pledge dropped', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(PROVES);
     expect(r.stdout).toContain(NOT_PROOF);
-    expect(r.stdout).toMatch(new RegExp(`✗ CHANGED since, at entry #${pledgeSeq}, [0-9-]+ [0-9:]+Z: status active → pledged; pledged to ${BANK}, loan ${DROPPED_LOAN_REF}\\.`));
+    expect(r.stdout).toMatch(
+      new RegExp(`✗ CHANGED since, at entry #${pledgeSeq}, [0-9-]+ [0-9:]+Z: status active → pledged; pledged to ${BANK}, loan ${DROPPED_LOAN_REF}\\.`),
+    );
     expect(r.stdout).toContain("The state above is not the voucher's state now");
     noFalseClaim(r.stdout);
-    const j = json<{ ok: boolean; asOf: { seq: number }; comparison: { compared: boolean; freshness: { kind: string; atSeq: number; changes: { kind: string }[] } } }>(asJson);
+    const j = json<{
+      ok: boolean;
+      asOf: { seq: number };
+      comparison: { compared: boolean; freshness: { kind: string; atSeq: number; changes: { kind: string }[] } };
+    }>(asJson);
     expect(j.ok).toBe(true);
     expect(j.asOf.seq).toBe(before.updatedSeq);
     expect(j.comparison).toMatchObject({ compared: true, freshness: { kind: 'changed', atSeq: pledgeSeq } });

@@ -26,7 +26,8 @@ beforeAll(async () => {
 afterAll(cleanup);
 
 const mode = async (file: string): Promise<number> => (await stat(file)).mode & 0o777;
-const claims = (token: string): Record<string, unknown> => JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
+const claims = (token: string): Record<string, unknown> =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString('utf8')) as Record<string, unknown>;
 
 describe('rvl keygen writes outside the work tree by default', () => {
   it('~/.rvl/keys (created 0700): <party>.key (0600) and <party>.pub, and says where; nothing in the working folder', async () => {
@@ -73,7 +74,10 @@ describe('rvl keygen writes outside the work tree by default', () => {
 describe('--key with a bare party id', () => {
   it('finds <key folder>/<id>.key, from --key or RVL_KEY', async () => {
     const key = parseKeyFile(await readFile(path.join(home, '.rvl', 'keys', 'dongguan-parts.key'), 'utf8'));
-    for (const r of [await run(['--key', 'dongguan-parts', 'token', '--ledger', LEDGER]), await run(['token', '--ledger', LEDGER], { RVL_KEY: 'dongguan-parts' })]) {
+    for (const r of [
+      await run(['--key', 'dongguan-parts', 'token', '--ledger', LEDGER]),
+      await run(['token', '--ledger', LEDGER], { RVL_KEY: 'dongguan-parts' }),
+    ]) {
       expect(r.code, r.stderr).toBe(0);
       expect(claims(r.stdout.trim())).toMatchObject({ iss: key.party, aud: LEDGER });
     }
@@ -100,7 +104,9 @@ describe('rvl token (no request with --ledger)', () => {
   });
 
   it('--ttl sets the lifetime, up to an hour; --json describes it', async () => {
-    const r = json<{ token: string; party: string; ledgerId: string; issuedAt: string; expiresAt: string }>(await run(['--json', '--key', 'dongguan-parts', 'token', '--ttl', '1h', '--ledger', LEDGER]));
+    const r = json<{ token: string; party: string; ledgerId: string; issuedAt: string; expiresAt: string }>(
+      await run(['--json', '--key', 'dongguan-parts', 'token', '--ttl', '1h', '--ledger', LEDGER]),
+    );
     const c = claims(r.token) as { iat: number; exp: number };
     expect(c.exp - c.iat).toBe(3600);
     expect(r).toMatchObject({ party: 'dongguan-parts', ledgerId: LEDGER, expiresAt: new Date(c.exp * 1000).toISOString() });

@@ -60,7 +60,12 @@ const ok = (r: Result): Result => {
 };
 const noStack = (r: Result): void => {
   expect(r.stderr).not.toMatch(/\n\s+at /);
-  expect(r.stderr.trim().split('\n').filter((l) => l.startsWith('rvl: ') && !l.startsWith('rvl: warning'))).toHaveLength(1);
+  expect(
+    r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => l.startsWith('rvl: ') && !l.startsWith('rvl: warning')),
+  ).toHaveLength(1);
 };
 
 // Voucher ids of the story.
@@ -111,7 +116,9 @@ describe('rvl keygen', () => {
 describe('the story, by CLI', () => {
   it('the operator registers every party from its public file', async () => {
     const registered = await Promise.all(
-      Object.entries(ROLES).map(([p, role]) => as('operator', '--json', 'party', 'register', '--key-file', `${p}.pub`, '--name', `${p} 有限公司`, '--role', role)),
+      Object.entries(ROLES).map(([p, role]) =>
+        as('operator', '--json', 'party', 'register', '--key-file', `${p}.pub`, '--name', `${p} 有限公司`, '--role', role),
+      ),
     );
     for (const [i, [p, role]] of Object.entries(ROLES).entries()) {
       const r = json<Receipt>(ok(registered[i]!));
@@ -134,7 +141,24 @@ describe('the story, by CLI', () => {
   });
 
   it('the core enterprise issues ¥1,000,000.00 and the tier-1 supplier accepts it', async () => {
-    const issued = ok(await as(CORE, 'issue', '--to', TIER1, '--amount', '1,000,000.00', '--due', dueIn(90), '--invoice', 'INV-001', '--invoice', 'INV-002', '--memo', 'Q4 parts'));
+    const issued = ok(
+      await as(
+        CORE,
+        'issue',
+        '--to',
+        TIER1,
+        '--amount',
+        '1,000,000.00',
+        '--due',
+        dueIn(90),
+        '--invoice',
+        'INV-001',
+        '--invoice',
+        'INV-002',
+        '--memo',
+        'Q4 parts',
+      ),
+    );
     const m = /Voucher (v[0-9a-f]{24}) for ¥1,000,000\.00 is offered to dongguan-parts/.exec(issued.stdout);
     expect(m, issued.stdout).not.toBeNull();
     root = m![1]!;
@@ -173,7 +197,11 @@ describe('the story, by CLI', () => {
     ]);
     expect(ok(p1).stdout).toContain('¥200,000.00 (the whole voucher)');
     ok(p2);
-    const file = JSON.parse(await readFile(path.join(dir, 'pledge-icbc.json'), 'utf8')) as { format: string; summary: string[]; envelope: { payload: Record<string, unknown>; signatures: { signer: string }[] } };
+    const file = JSON.parse(await readFile(path.join(dir, 'pledge-icbc.json'), 'utf8')) as {
+      format: string;
+      summary: string[];
+      envelope: { payload: Record<string, unknown>; signatures: { signer: string }[] };
+    };
     expect(file.format).toBe('rvl/pledge-request/v1');
     expect(file.envelope.payload).toMatchObject({ type: 'voucher.pledge', voucherId: pledged, bank: BANK, loanRef: 'LN-2026-001', ledger: ledgerId });
     expect(file.envelope.payload.expiresAt).toEqual(expect.any(String));
@@ -247,10 +275,13 @@ describe('the story, by CLI', () => {
     expect(fresh.stderr).toContain('VOUCHER_PLEDGED');
   });
 
-  it('saves the bank\'s proof of the pledged voucher', async () => {
+  it("saves the bank's proof of the pledged voucher", async () => {
     const r = json<{ file: string; entries: number; checkpointSize: number }>(ok(await as(BANK, '--json', 'proof', pledged, '--out', 'pledged.json')));
     expect(r).toMatchObject({ file: 'pledged.json', checkpointSize: seqs.pledge + 1 });
-    const [again, forced] = await Promise.all([as(BANK, 'proof', pledged, '--out', 'pledged.json'), as(BANK, 'proof', pledged, '--out', 'pledged.json', '--force')]);
+    const [again, forced] = await Promise.all([
+      as(BANK, 'proof', pledged, '--out', 'pledged.json'),
+      as(BANK, 'proof', pledged, '--out', 'pledged.json', '--force'),
+    ]);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('pledged.json already exists');
     ok(forced);
@@ -404,7 +435,9 @@ describe('rvl verify-bundle (offline)', () => {
     expect(r.stdout).toContain(`path        ${root} → ${part(0, 60_000_000)} → ${pledged}`);
     const newest = bundle.entries.at(-1)!.entry;
     expect(newest.seq).toBe(seqs.pledge);
-    expect(r.stdout).toContain(`VALID — the state these entries give, as of entry #${seqs.pledge}, ${newest.time.slice(0, 10)} ${newest.time.slice(11, 19)}Z. These entries are in the log`);
+    expect(r.stdout).toContain(
+      `VALID — the state these entries give, as of entry #${seqs.pledge}, ${newest.time.slice(0, 10)} ${newest.time.slice(11, 19)}Z. These entries are in the log`,
+    );
     expect(r.stdout).toContain('Not compared with the ledger (offline): no key to read the ledger with');
     const j = json<{ ok: boolean; verdict: { holder: string }; asOf: unknown; comparison: unknown }>(ok(asJson));
     expect(j).toMatchObject({ ok: true, verdict: { holder: TIER2 } });
@@ -446,13 +479,35 @@ describe('rvl verify-bundle (offline)', () => {
       () => {
         const b = copy();
         const mallory = generateKeyFile(CORE);
-        const fake = voucherIssue({ ledger: ledgerId, issuer: CORE, to: TIER2, amount: 500_000_000n, currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['FAKE-1'] });
+        const fake = voucherIssue({
+          ledger: ledgerId,
+          issuer: CORE,
+          to: TIER2,
+          amount: 500_000_000n,
+          currency: 'CNY',
+          dueDate: dueIn(60),
+          invoiceIds: ['FAKE-1'],
+        });
         const [fakeRoot] = voucherIdsOf(fake) as [string];
         const last = b.entries.at(-1)!;
         const entry = { v: 1, seq: last.entry.seq + 1, time: last.entry.time, prev: last.hash, op: signEnvelope(fake, [mallory]) } as unknown as MEntry;
         b.entries.push({ entry, hash: entryHash(entry as never), inclusion: [...last.inclusion] });
         b.voucherId = fakeRoot;
-        b.state = { ...b.state, id: fakeRoot, rootId: fakeRoot, parentId: null, holder: CORE, offeredTo: TIER2, amount: '500000000', range: { start: '0', end: '500000000' }, invoiceIds: ['FAKE-1'], status: 'offered', pledge: null, createdSeq: entry.seq, updatedSeq: entry.seq };
+        b.state = {
+          ...b.state,
+          id: fakeRoot,
+          rootId: fakeRoot,
+          parentId: null,
+          holder: CORE,
+          offeredTo: TIER2,
+          amount: '500000000',
+          range: { start: '0', end: '500000000' },
+          invoiceIds: ['FAKE-1'],
+          status: 'offered',
+          pledge: null,
+          createdSeq: entry.seq,
+          updatedSeq: entry.seq,
+        };
         return b;
       },
     ],
@@ -524,7 +579,9 @@ describe('rvl verify-bundle (offline)', () => {
       as(TIER1, 'verify-bundle', 'fresh.json', '--ledger', ledgerId),
       rvl(['--key', `${TIER1}.key`, 'verify-bundle', 'fresh.json', '--ledger', ledgerId], { cwd: dir, home, url: 'http://127.0.0.1:1' }),
     ]);
-    expect(ok(r).stdout).toMatch(/✓ UNCHANGED since: checked with the ledger at http:\/\/127\.0\.0\.1:\d+: a fresh proof under its checkpoint of size \d+ verifies/);
+    expect(ok(r).stdout).toMatch(
+      /✓ UNCHANGED since: checked with the ledger at http:\/\/127\.0\.0\.1:\d+: a fresh proof under its checkpoint of size \d+ verifies/,
+    );
     expect(ok(down).stdout).toContain('VALID — the state these entries give, as of entry #');
     expect(down.stdout).toContain('Not compared with the ledger (offline): cannot reach the ledger at http://127.0.0.1:1');
   });
@@ -616,7 +673,9 @@ describe('rvl checkpoint (a trusted checkpoint in ~/.rvl)', () => {
     expect((await stat(trustFile)).mode & 0o777).toBe(0o600);
 
     ok(await as(TIER1, 'transfer', part(60_000_000, 100_000_000), '--to', TIER2));
-    const next = json<{ size: number; root: string; trustedBefore: { size: number }; firstUse: boolean; trustFile: string }>(ok(await run(['--json', 'checkpoint'])));
+    const next = json<{ size: number; root: string; trustedBefore: { size: number }; firstUse: boolean; trustFile: string }>(
+      ok(await run(['--json', 'checkpoint'])),
+    );
     expect(next).toMatchObject({ size: size + 1, firstUse: false, trustedBefore: { size }, trustFile });
     ok(await as(TIER2, 'accept', part(60_000_000, 100_000_000)));
     const text = ok(await run(['checkpoint']));
@@ -638,7 +697,9 @@ describe('rvl checkpoint (a trusted checkpoint in ~/.rvl)', () => {
 describe('rvl audit', () => {
   it('audits the whole log: every entry, and the root matches the checkpoint; entries/s', async () => {
     const [r, asJson] = await Promise.all([as(AUDITOR, 'audit'), as('operator', '--json', 'audit')]);
-    expect(ok(r).stdout).toMatch(/audited \d+ entries \(\d+ signatures verified, every op replayed under the rules\): every hash and link holds and the root matches the checkpoint/);
+    expect(ok(r).stdout).toMatch(
+      /audited \d+ entries \(\d+ signatures verified, every op replayed under the rules\): every hash and link holds and the root matches the checkpoint/,
+    );
     expect(r.stdout).toMatch(/speed\s+[\d,]+ entries\/s/);
     expect(r.stderr).toContain('audit: 100%');
     const report = json<{ ok: boolean; entriesChecked: number; checkpointSize: number }>(ok(asJson));
@@ -650,7 +711,9 @@ describe('rvl audit', () => {
     // A proxy to the real service that changes the amount of the transfer in what it serves.
     const proxy = createServer((req, res) => {
       void (async () => {
-        const answer = await fetch(`${server.url}${req.url ?? '/'}`, { headers: req.headers.authorization ? { authorization: req.headers.authorization } : {} });
+        const answer = await fetch(`${server.url}${req.url ?? '/'}`, {
+          headers: req.headers.authorization ? { authorization: req.headers.authorization } : {},
+        });
         let body = await answer.text();
         if (req.url?.startsWith('/v1/entries') && answer.ok) {
           const page = JSON.parse(body) as { entries: { entry: MEntry }[] };

@@ -4,7 +4,16 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { audit, LedgerRefusal, voucherSplit, voucherIdsOf, voucherTransfer, type AuditProgress, type FetchFn, type LedgerClient } from '../../src/client/index.js';
+import {
+  audit,
+  LedgerRefusal,
+  voucherSplit,
+  voucherIdsOf,
+  voucherTransfer,
+  type AuditProgress,
+  type FetchFn,
+  type LedgerClient,
+} from '../../src/client/index.js';
 import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { entryHash, type HashedEntry } from '../../src/ledger/entry.js';
 import { VerifyPool } from '../../src/ledger/node/verify-pool.js';
@@ -38,13 +47,15 @@ const lying = (edit: (entries: HashedEntry[]) => HashedEntry[]): LedgerClient =>
     ),
   });
 
-const alterAmount = (seq: number, rehash: boolean) => (entries: HashedEntry[]): HashedEntry[] =>
-  entries.map((e) => {
-    if (e.entry.seq !== seq) return e;
-    const entry = structuredClone(e.entry) as unknown as { op: { payload: Record<string, unknown> } };
-    entry.op.payload.amount = '99999999';
-    return { entry: entry as never, hash: rehash ? entryHash(entry as never) : e.hash };
-  });
+const alterAmount =
+  (seq: number, rehash: boolean) =>
+  (entries: HashedEntry[]): HashedEntry[] =>
+    entries.map((e) => {
+      if (e.entry.seq !== seq) return e;
+      const entry = structuredClone(e.entry) as unknown as { op: { payload: Record<string, unknown> } };
+      entry.op.payload.amount = '99999999';
+      return { entry: entry as never, hash: rehash ? entryHash(entry as never) : e.hash };
+    });
 
 describe('audit', () => {
   it('passes a clean ledger, with progress and entries per second', async () => {
@@ -183,13 +194,20 @@ describe('audit', () => {
           return { entry: entry as never, hash: entryHash(entry as never) };
         });
       const later: [string, (es: HashedEntry[]) => HashedEntry[]][] = [
-        ['a broken link', (es) => es.map((e) => (e.entry.seq === 11 ? { entry: { ...e.entry, prev: 'ab'.repeat(32) }, hash: entryHash({ ...e.entry, prev: 'ab'.repeat(32) }) } : e))],
+        [
+          'a broken link',
+          (es) =>
+            es.map((e) => (e.entry.seq === 11 ? { entry: { ...e.entry, prev: 'ab'.repeat(32) }, hash: entryHash({ ...e.entry, prev: 'ab'.repeat(32) }) } : e)),
+        ],
         ['a missing entry', (es) => es.filter((e) => e.entry.seq < 10)],
         ['an altered entry', alterAmount(12, false)],
       ];
       for (const [what, edit] of later) {
         const client = lying((es) => edit(forgeAt(es, 9)));
-        for (const opts of [{ pageLimit: 5 }, { pageLimit: 5, verify: verifyNode, verifyMany: (items: Parameters<VerifyPool['verifyMany']>[0]) => pool.verifyMany(items) }]) {
+        for (const opts of [
+          { pageLimit: 5 },
+          { pageLimit: 5, verify: verifyNode, verifyMany: (items: Parameters<VerifyPool['verifyMany']>[0]) => pool.verifyMany(items) },
+        ]) {
           const report = await audit(client, opts);
           expect(report.firstFailure, `${what}, ${'verifyMany' in opts ? 'workers' : 'one thread'}`).toMatchObject({ code: 'BAD_SIGNATURE', seq: 9 });
           expect(report.entriesChecked).toBe(9);
@@ -216,7 +234,7 @@ describe('audit', () => {
     expect(report.firstFailure?.signer).toMatch(/-w\d+$/);
   });
 
-  it('refuses a ledger id that genesis does not hash to (GENESIS_MISMATCH), and a supplier\'s audit (NOT_FOUND)', async () => {
+  it("refuses a ledger id that genesis does not hash to (GENESIS_MISMATCH), and a supplier's audit (NOT_FOUND)", async () => {
     const report = await audit(w.as(w.auditor), { ledgerId: 'cd'.repeat(32) });
     expect(report.firstFailure).toMatchObject({ code: 'GENESIS_MISMATCH', seq: 0 });
     await expect(audit(w.as(w.tier1))).rejects.toBeInstanceOf(LedgerRefusal);

@@ -54,7 +54,15 @@ describe('the story through the SDK', () => {
     expect(info).toMatchObject({ ledgerId: ledger, currency: 'CNY', maxTenorDays: 365 });
 
     // Issue ¥1,000,000.00; the root id is known before submitting.
-    const issue = voucherIssue({ ledger, issuer: core.party, to: tier1.party, amount: 100_000_000n, currency: info.currency, dueDate: dueIn(90), invoiceIds: ['INV-001', 'INV-002'] });
+    const issue = voucherIssue({
+      ledger,
+      issuer: core.party,
+      to: tier1.party,
+      amount: 100_000_000n,
+      currency: info.currency,
+      dueDate: dueIn(90),
+      invoiceIds: ['INV-001', 'INV-002'],
+    });
     const [root] = voucherIdsOf(issue);
     const issued = await w.as(core).submit(signEnvelope(issue, [core]));
     expect(issued).toMatchObject({ duplicate: false, attempts: 1, opId: opIdOf(issue) });
@@ -159,18 +167,20 @@ describe('retry safety (§4)', () => {
     const root = await w.issueAccepted(4_000n);
     const bodies: string[] = [];
     let calls = 0;
-    const busy = (status: 503 | 429, times: number): FetchFn => async (input, init) => {
-      calls += 1;
-      bodies.push(String(init?.body));
-      if (calls <= times) {
-        const code = status === 503 ? 'LEDGER_UNAVAILABLE' : 'RATE_LIMITED';
-        return new Response(JSON.stringify({ type: 'about:blank', title: 't', status, code, detail: 'busy' }), {
-          status,
-          headers: { 'content-type': 'application/problem+json' },
-        });
-      }
-      return fetch(input, init);
-    };
+    const busy =
+      (status: 503 | 429, times: number): FetchFn =>
+      async (input, init) => {
+        calls += 1;
+        bodies.push(String(init?.body));
+        if (calls <= times) {
+          const code = status === 503 ? 'LEDGER_UNAVAILABLE' : 'RATE_LIMITED';
+          return new Response(JSON.stringify({ type: 'about:blank', title: 't', status, code, detail: 'busy' }), {
+            status,
+            headers: { 'content-type': 'application/problem+json' },
+          });
+        }
+        return fetch(input, init);
+      };
     const env = signEnvelope(voucherTransfer({ ledger: w.ledgerId, voucherId: root, to: w.tier2.party }), [w.tier1]);
     const ok = await w.as(w.tier1, { fetch: busy(503, 2) }).submit(env, { retries: 3 });
     expect(ok).toMatchObject({ duplicate: false, attempts: 3 });
@@ -186,7 +196,10 @@ describe('retry safety (§4)', () => {
       throw new TypeError('fetch failed');
     };
     const env = signEnvelope(voucherAccept({ ledger: w.ledgerId, voucherId: `v${'0'.repeat(24)}` }), [w.tier1]);
-    const err = await w.as(w.tier1, { fetch: down }).submit(env, { retries: 2 }).catch((e: unknown) => e);
+    const err = await w
+      .as(w.tier1, { fetch: down })
+      .submit(env, { retries: 2 })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(LedgerNetworkError);
     expect((err as LedgerNetworkError).attempts).toBe(3);
   });
@@ -221,7 +234,10 @@ describe('typed refusals (§7–§8)', () => {
 
   it('gives LedgerHttpError for answers that are not problems, unknown codes, and receipts of another op', async () => {
     const html: FetchFn = async () => new Response('<html>bad gateway</html>', { status: 502, headers: { 'content-type': 'text/html' } });
-    const err1 = await w.as(w.tier1, { fetch: html }).voucher(`v${'0'.repeat(24)}`).catch((e: unknown) => e);
+    const err1 = await w
+      .as(w.tier1, { fetch: html })
+      .voucher(`v${'0'.repeat(24)}`)
+      .catch((e: unknown) => e);
     expect(err1).toBeInstanceOf(LedgerHttpError);
     expect((err1 as LedgerHttpError).reason).toBe('NOT_PROBLEM');
     expect((err1 as LedgerHttpError).status).toBe(502);
@@ -231,7 +247,10 @@ describe('typed refusals (§7–§8)', () => {
         status: 500,
         headers: { 'content-type': 'application/problem+json' },
       });
-    const err2 = await w.as(w.tier1, { fetch: internal }).ledger().catch((e: unknown) => e);
+    const err2 = await w
+      .as(w.tier1, { fetch: internal })
+      .ledger()
+      .catch((e: unknown) => e);
     expect((err2 as LedgerHttpError).reason).toBe('UNKNOWN_CODE');
 
     const root = await w.issueAccepted(7_000n);
@@ -239,7 +258,10 @@ describe('typed refusals (§7–§8)', () => {
     await w.op.submit(first);
     const replaying: FetchFn = async (input, init) => fetch(input, { ...init, body: JSON.stringify(first) });
     const other = signEnvelope(voucherTransfer({ ledger: w.ledgerId, voucherId: root, to: w.bank.party }), [w.tier1]);
-    const err3 = await w.as(w.tier1, { fetch: replaying }).submit(other).catch((e: unknown) => e);
+    const err3 = await w
+      .as(w.tier1, { fetch: replaying })
+      .submit(other)
+      .catch((e: unknown) => e);
     expect((err3 as LedgerHttpError).reason).toBe('OP_MISMATCH');
   });
 
@@ -269,7 +291,7 @@ describe('reads with tokens (§8)', () => {
     await refusal(w.as(w.bank2).voucher(a!), 'NOT_FOUND', 404);
   });
 
-  it('pages through parties and a party\'s vouchers with a status filter', async () => {
+  it("pages through parties and a party's vouchers with a status filter", async () => {
     const parties: string[] = [];
     for await (const p of w.as(w.tier1).parties({ limit: 2 })) parties.push(p.id);
     expect(parties).toEqual([...parties].sort());

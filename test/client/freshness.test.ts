@@ -137,7 +137,15 @@ describe('compareWithCurrent on real states', () => {
   });
 
   it('inconsistent: a service that answers an older state, or another state under the same seq', async () => {
-    const issue = voucherIssue({ ledger: w.ledgerId, issuer: w.core.party, to: w.tier1.party, amount: 1_000n, currency: 'CNY', dueDate: dueIn(30), invoiceIds: [`INV-FR-${Date.now()}`] });
+    const issue = voucherIssue({
+      ledger: w.ledgerId,
+      issuer: w.core.party,
+      to: w.tier1.party,
+      amount: 1_000n,
+      currency: 'CNY',
+      dueDate: dueIn(30),
+      invoiceIds: [`INV-FR-${Date.now()}`],
+    });
     const [root] = voucherIdsOf(issue) as [string];
     await w.op.submit(signEnvelope(issue, [w.core]));
     const offered = await w.as(w.core).voucher(root);

@@ -42,7 +42,7 @@ describe('key files (§3)', () => {
     expect(generateKeyFile('x1').secretKey).not.toBe(generateKeyFile('x1').secretKey);
   });
 
-  it('refuses a public key that is not the seed\'s, without echoing the secret', () => {
+  it("refuses a public key that is not the seed's, without echoing the secret", () => {
     const a = generateKeyFile('a-party');
     const b = generateKeyFile('b-party');
     const text = JSON.stringify({ party: 'a-party', publicKey: b.publicKey, secretKey: a.secretKey });
@@ -92,7 +92,16 @@ describe('op builders (§7)', () => {
     build.partyRegister({ ...base, party: { id: 'chen-electronics', name: '陈电子', role: 'supplier', publicKey: holder.publicKey } }),
     build.partyUpdate({ ...base, partyId: 'chen-electronics', status: 'suspended' }),
     build.partyUpdate({ ...base, partyId: 'chen-electronics', publicKey: bank.publicKey }),
-    build.voucherIssue({ ...base, issuer: 'gz-motors', to: 'dongguan-parts', amount: 100_000_000n, currency: 'CNY', dueDate: '2027-02-26', invoiceIds: ['INV-1'], memo: 'Q4' }),
+    build.voucherIssue({
+      ...base,
+      issuer: 'gz-motors',
+      to: 'dongguan-parts',
+      amount: 100_000_000n,
+      currency: 'CNY',
+      dueDate: '2027-02-26',
+      invoiceIds: ['INV-1'],
+      memo: 'Q4',
+    }),
     build.voucherAccept({ ...base, voucherId: ROOT }),
     build.voucherReject({ ...base, voucherId: ROOT, reason: 'wrong amount' }),
     build.voucherCancel({ ...base, voucherId: ROOT }),
@@ -104,7 +113,7 @@ describe('op builders (§7)', () => {
     build.voucherSettle({ ...base, voucherId: ROOT, paymentRef: 'PAY-1' }),
   ];
 
-  it('builds every op type as a payload the service\'s strict schema accepts', () => {
+  it("builds every op type as a payload the service's strict schema accepts", () => {
     expect([...new Set(all.map((p) => p.type))].sort()).toEqual(Object.keys(OPS).sort());
     for (const payload of all) {
       const parsed = parseOp(signEnvelope(payload, [holder]));
@@ -139,7 +148,10 @@ describe('op builders (§7)', () => {
     ['a bad voucher id', () => build.voucherAccept({ ledger: LEDGER, voucherId: 'v123' })],
     ['a bad party id', () => build.voucherTransfer({ ledger: LEDGER, voucherId: ROOT, to: 'Chen Electronics' })],
     ['a bad public key', () => build.partyRegister({ ledger: LEDGER, party: { id: 'p1', name: 'P', role: 'bank', publicKey: '00'.repeat(32) } })],
-    ['duplicate invoice ids', () => build.voucherIssue({ ledger: LEDGER, issuer: 'c1', to: 's1', amount: 1n, currency: 'CNY', dueDate: '2027-01-01', invoiceIds: ['A', 'A'] })],
+    [
+      'duplicate invoice ids',
+      () => build.voucherIssue({ ledger: LEDGER, issuer: 'c1', to: 's1', amount: 1n, currency: 'CNY', dueDate: '2027-01-01', invoiceIds: ['A', 'A'] }),
+    ],
     ['a bad nonce', () => build.voucherAccept({ ledger: LEDGER, voucherId: ROOT, nonce: 'short' })],
     ['an update that changes nothing', () => build.partyUpdate({ ledger: LEDGER, partyId: 'p1' })],
   ])('refuses %s before signing (InvalidOpError, MALFORMED_REQUEST)', (_what, build) => {
@@ -166,7 +178,7 @@ describe('signing (§3–§4)', () => {
     expect(() => signEnvelope(pledge, [])).toThrow(TypeError);
   });
 
-  it('co-signs a prepared pledge: the bank checks the holder\'s half, adds its own, the op id does not move', () => {
+  it("co-signs a prepared pledge: the bank checks the holder's half, adds its own, the op id does not move", () => {
     const prepared = signEnvelope(pledge, [holder]);
     expect(hasValidSignature(prepared, holder.party, holder.publicKey)).toBe(true);
     expect(hasValidSignature(prepared, holder.party, bank.publicKey)).toBe(false);
@@ -200,10 +212,7 @@ describe('voucher ids an op will create (§7 rule 3)', () => {
       `${ROOT}:60-90`,
       `${ROOT}:90-100`,
     ]);
-    expect(voucherIdsOf(build.voucherSplit({ ledger: LEDGER, voucherId: `${ROOT}:60-90`, amounts: [10n, 20n] }))).toEqual([
-      `${ROOT}:60-70`,
-      `${ROOT}:70-90`,
-    ]);
+    expect(voucherIdsOf(build.voucherSplit({ ledger: LEDGER, voucherId: `${ROOT}:60-90`, amounts: [10n, 20n] }))).toEqual([`${ROOT}:60-70`, `${ROOT}:70-90`]);
   });
 
   it('gives [moved, rest] for a partial move; a root needs its current state, a whole move creates nothing', () => {

@@ -78,7 +78,13 @@ describe('LedgerPins', () => {
     const back = LedgerPins.fromJSON(JSON.stringify(pins.toJSON()));
     expect(back.toJSON()).toEqual(pins.toJSON());
     expect(refusal(() => back.check(URL_, b.ledgerId, T1)).code).toBe('LEDGER_CHANGED');
-    for (const bad of ['{', '{"v":2,"pins":{}}', '{"v":1,"pins":[]}', JSON.stringify({ v: 1, pins: { [URL_]: { ledgerId: 'xyz', since: T0 } } }), JSON.stringify({ v: 1, pins: { 'http://A:80/': { ledgerId: a.ledgerId, since: T0 } } })]) {
+    for (const bad of [
+      '{',
+      '{"v":2,"pins":{}}',
+      '{"v":1,"pins":[]}',
+      JSON.stringify({ v: 1, pins: { [URL_]: { ledgerId: 'xyz', since: T0 } } }),
+      JSON.stringify({ v: 1, pins: { 'http://A:80/': { ledgerId: a.ledgerId, since: T0 } } }),
+    ]) {
       expect(refusal(() => LedgerPins.fromJSON(bad)).code, bad).toBe('BAD_STATE');
     }
   });

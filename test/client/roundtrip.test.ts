@@ -6,15 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 
-import {
-  audit,
-  build,
-  LedgerRefusal,
-  verifyBundle,
-  type KeyFile,
-  type WirePayload,
-  type WireVoucher,
-} from '../../src/client/index.js';
+import { audit, build, LedgerRefusal, verifyBundle, type KeyFile, type WirePayload, type WireVoucher } from '../../src/client/index.js';
 import { verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { worldPerFile, type World } from './support.js';
 
@@ -25,7 +17,7 @@ worldPerFile((_server, world) => {
 });
 
 describe('SDK round trip', () => {
-  it('property: after any walk of ops, every voucher\'s bundle verifies to its state, and the audit passes', async () => {
+  it("property: after any walk of ops, every voucher's bundle verifies to its state, and the audit passes", async () => {
     const outcomes = { accepted: 0, refused: 0 };
     await fc.assert(
       fc.asyncProperty(fc.array(fc.tuple(fc.nat(9), fc.nat(1000), fc.nat(1000)), { minLength: 5, maxLength: 14 }), async (steps) => {
@@ -72,7 +64,13 @@ describe('SDK round trip', () => {
             case 6:
             case 7: {
               const bank = pick % 2 === 0 ? w.bank : w.bank2;
-              payload = build.voucherPledge({ ledger, voucherId: v.id, bank: bank.party, loanRef: `L${pick}`, ...(action === 7 && part < BigInt(v.amount) ? { amount: part } : {}) });
+              payload = build.voucherPledge({
+                ledger,
+                voucherId: v.id,
+                bank: bank.party,
+                loanRef: `L${pick}`,
+                ...(action === 7 && part < BigInt(v.amount) ? { amount: part } : {}),
+              });
               signers = key(v.holder).party === bank.party ? [bank] : [key(v.holder), bank];
               break;
             }

@@ -101,7 +101,10 @@ describe('CheckpointTracker', () => {
       },
     );
     await refused(t, t.update(client(flipping)), 'BAD_CONSISTENCY_PROOF');
-    const wrongRange = lyingFetch((url) => url.includes('/v1/proofs/consistency'), (body) => ({ ...(body as object), from: 1 }));
+    const wrongRange = lyingFetch(
+      (url) => url.includes('/v1/proofs/consistency'),
+      (body) => ({ ...(body as object), from: 1 }),
+    );
     await refused(t, t.update(client(wrongRange)), 'BAD_CONSISTENCY_PROOF');
     // The honest service still moves it.
     expect((await t.update(client())).changed).toBe(true);
@@ -112,7 +115,10 @@ describe('CheckpointTracker', () => {
     await w.issueAccepted(5_000n);
     const t = tracker();
     await t.update(client());
-    const replaying = lyingFetch((url) => url.endsWith('/v1/checkpoint'), () => old);
+    const replaying = lyingFetch(
+      (url) => url.endsWith('/v1/checkpoint'),
+      () => old,
+    );
     await refused(t, t.update(client(replaying)), 'ROLLBACK');
   });
 
@@ -121,7 +127,10 @@ describe('CheckpointTracker', () => {
     await t.update(client());
     const size = t.trusted!.size;
     const fork = signCheckpoint({ ledgerId: w.ledgerId, size, root: 'ee'.repeat(32) }, server.node.secretKey);
-    const forking = lyingFetch((url) => url.endsWith('/v1/checkpoint'), () => fork);
+    const forking = lyingFetch(
+      (url) => url.endsWith('/v1/checkpoint'),
+      () => fork,
+    );
     const err = await refused(t, t.update(client(forking)), 'FORK');
     expect(err.evidence).toEqual({ trusted: t.trusted!.note, offered: fork });
   });
@@ -131,7 +140,10 @@ describe('CheckpointTracker', () => {
     await t.update(client());
     await refused(t, t.update(new LedgerClient({ baseUrl: other.baseUrl })), 'WRONG_LEDGER');
     const theirs = await new LedgerClient({ baseUrl: other.baseUrl }).checkpoint();
-    const swapping = lyingFetch((url) => url.endsWith('/v1/checkpoint'), () => theirs);
+    const swapping = lyingFetch(
+      (url) => url.endsWith('/v1/checkpoint'),
+      () => theirs,
+    );
     await refused(t, t.update(client(swapping)), 'WRONG_LEDGER');
   });
 

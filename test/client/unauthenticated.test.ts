@@ -23,7 +23,7 @@ describe('LedgerRefusal.reason from the real service', () => {
     expect({ code: r.code, status: r.status, reason: r.reason }).toEqual({ code: 'UNAUTHENTICATED', status: 401, reason: 'PARTY_UNKNOWN' });
   });
 
-  it('KEY_NOT_CURRENT for a key that is not the party\'s registered one', async () => {
+  it("KEY_NOT_CURRENT for a key that is not the party's registered one", async () => {
     const impostor = { ...generateKeyFile(w.tier2.party) };
     const r = await refusalOf(w.as(impostor).party(w.core.party));
     expect(r.reason).toBe('KEY_NOT_CURRENT');
@@ -63,7 +63,7 @@ describe('LedgerRefusal.reason from the real service', () => {
   });
 });
 
-describe('how the client reads a problem\'s reason (fault injection)', () => {
+describe("how the client reads a problem's reason (fault injection)", () => {
   const withReason = (reason: unknown) =>
     lyingFetch(
       (url) => url.includes('/v1/parties/'),

@@ -41,7 +41,6 @@ const CODES: readonly BundleFailureCode[] = [
   'STATE_MISMATCH',
 ];
 
-
 let server: Server;
 let other: Server;
 let w: World;
@@ -67,7 +66,15 @@ beforeAll(async () => {
   seqs.registerTier2 = 3; // operator registers core (1), tier1 (2), tier2 (3), …
   expect((await w.op.entry(3)).entry.op.payload).toMatchObject({ party: { id: w.tier2.party } });
 
-  const issue = voucherIssue({ ledger, issuer: w.core.party, to: w.tier1.party, amount: 100_000_000n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-VB-1'] });
+  const issue = voucherIssue({
+    ledger,
+    issuer: w.core.party,
+    to: w.tier1.party,
+    amount: 100_000_000n,
+    currency: 'CNY',
+    dueDate: dueIn(90),
+    invoiceIds: ['INV-VB-1'],
+  });
   [root] = voucherIdsOf(issue) as [string];
   seqs.issue = (await w.submit(issue, [w.core])).seq;
   seqs.accept = (await w.submit(voucherAccept({ ledger, voucherId: root }), [w.tier1])).seq;
@@ -85,7 +92,7 @@ beforeAll(async () => {
 afterAll(() => Promise.all([server.close(), other.close()]));
 
 describe('verifyBundle on real bundles', () => {
-  it('accepts the bank\'s bundle and gives the verdict, every step passing in checklist order', () => {
+  it("accepts the bank's bundle and gives the verdict, every step passing in checklist order", () => {
     const r = verifyBundle(bundle, w.ledgerId, { voucherId: pledged });
     expect(r.firstFailure).toBeUndefined();
     expect(r.ok).toBe(true);
@@ -121,7 +128,7 @@ describe('verifyBundle on real bundles', () => {
     });
   });
 
-  it('holds genesis, the parties\' registrations and the voucher\'s history, in seq order', () => {
+  it("holds genesis, the parties' registrations and the voucher's history, in seq order", () => {
     const types = bundle.entries.map((e) => e.entry.op.payload.type);
     expect(types[0]).toBe('ledger.genesis');
     expect(bundle.entries.map((e) => e.entry.seq)).toEqual([...bundle.entries.map((e) => e.entry.seq)].sort((a, b) => a - b));
@@ -171,7 +178,7 @@ describe('verifyBundle finds tampering, each with its code', () => {
     expect(r.firstFailure?.check).toBe('replay');
   });
 
-  it('an entry removed: a party\'s registration → UNKNOWN_SIGNER naming the seq and signer', () => {
+  it("an entry removed: a party's registration → UNKNOWN_SIGNER naming the seq and signer", () => {
     const b = copy();
     b.entries = b.entries.filter((e) => e.entry.seq !== seqs.registerTier2);
     const r = verifyBundle(b, w.ledgerId);
@@ -188,7 +195,7 @@ describe('verifyBundle finds tampering, each with its code', () => {
     expect(check(r, 'signatures')).toMatchObject({ ok: false, code: 'BAD_SIGNATURE', seq: seqs.transfer, signer: w.tier1.party });
   });
 
-  it('an entry altered with its hash recomputed → NOT_INCLUDED; the next entry\'s link breaks too', () => {
+  it("an entry altered with its hash recomputed → NOT_INCLUDED; the next entry's link breaks too", () => {
     const b = copy();
     const item = at(b, seqs.transfer);
     item.entry.op.payload.amount = '70000000';
@@ -232,7 +239,15 @@ describe('verifyBundle finds tampering, each with its code', () => {
   it('a forged root (a fake issue entry not in the tree) → NOT_INCLUDED, its signature BAD_SIGNATURE', () => {
     const b = copy();
     const mallory = generateKeyFile(w.core.party); // claims to be the core enterprise
-    const fakeIssue = voucherIssue({ ledger: w.ledgerId, issuer: w.core.party, to: w.tier2.party, amount: 500_000_000n, currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['FAKE-1'] });
+    const fakeIssue = voucherIssue({
+      ledger: w.ledgerId,
+      issuer: w.core.party,
+      to: w.tier2.party,
+      amount: 500_000_000n,
+      currency: 'CNY',
+      dueDate: dueIn(60),
+      invoiceIds: ['FAKE-1'],
+    });
     const [fakeRoot] = voucherIdsOf(fakeIssue);
     const last = b.entries.at(-1)!;
     const fake: MEntry = { v: 1, seq: last.entry.seq + 1, time: last.entry.time, prev: last.hash, op: signEnvelope(fakeIssue, [mallory]) as never };
@@ -258,7 +273,7 @@ describe('verifyBundle finds tampering, each with its code', () => {
     expect(check(r, 'signatures')).toMatchObject({ ok: false, code: 'BAD_SIGNATURE', seq: fake.seq, signer: w.core.party });
   });
 
-  it('a swapped key (a registration with another key, the party\'s ops re-signed with it) → ENTRY_HASH_MISMATCH, though every signature verifies', () => {
+  it("a swapped key (a registration with another key, the party's ops re-signed with it) → ENTRY_HASH_MISMATCH, though every signature verifies", () => {
     const b = copy();
     const mallory = generateKeyFile(w.tier2.party);
     const register = at(b, seqs.registerTier2);
@@ -337,7 +352,15 @@ describe('verifyBundle against a forging node (it holds the node key)', () => {
   });
 
   it('a forged root issued by a supplier → REPLAY_REFUSED (ROLE_NOT_ALLOWED)', () => {
-    const issue = voucherIssue({ ledger: w.ledgerId, issuer: w.tier1.party, to: w.tier2.party, amount: 1_000n, currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['FAKE-2'] });
+    const issue = voucherIssue({
+      ledger: w.ledgerId,
+      issuer: w.tier1.party,
+      to: w.tier2.party,
+      amount: 1_000n,
+      currency: 'CNY',
+      dueDate: dueIn(30),
+      invoiceIds: ['FAKE-2'],
+    });
     const [fakeRoot] = voucherIdsOf(issue);
     const last = log.at(-1)!.entry;
     const forged = forgeLog(server, log, (es) => [...es, { ...last, op: signEnvelope(issue, [w.tier1]) } as never]);
@@ -349,9 +372,14 @@ describe('verifyBundle against a forging node (it holds the node key)', () => {
   });
 
   it('a broken hash link between consecutive entries → CHAIN_BROKEN', () => {
-    const forged = forgeLog(server, log, (es) => es, (es) => {
-      (es[seqs.accept2] as unknown as MEntry).prev = 'ab'.repeat(32);
-    });
+    const forged = forgeLog(
+      server,
+      log,
+      (es) => es,
+      (es) => {
+        (es[seqs.accept2] as unknown as MEntry).prev = 'ab'.repeat(32);
+      },
+    );
     expectFailure(verifyBundle(forged.bundle(seqsOf(bundle), pledged, bundle.state), w.ledgerId), 'CHAIN_BROKEN', seqs.accept2);
   });
 });
@@ -369,10 +397,20 @@ describe('verifyBundle on garbage (never throws, never ok)', () => {
   });
 
   it('property: bundle-shaped garbage gives ok:false', () => {
-    const entry = fc.record({ entry: fc.jsonValue(), hash: fc.oneof(fc.string(), fc.constant('ab'.repeat(32))), inclusion: fc.array(fc.jsonValue(), { maxLength: 3 }) });
+    const entry = fc.record({
+      entry: fc.jsonValue(),
+      hash: fc.oneof(fc.string(), fc.constant('ab'.repeat(32))),
+      inclusion: fc.array(fc.jsonValue(), { maxLength: 3 }),
+    });
     fc.assert(
       fc.property(
-        fc.record({ ledger: fc.jsonValue(), checkpoint: fc.oneof(fc.string(), fc.constant(bundle.checkpoint)), voucherId: fc.oneof(fc.string(), fc.constant(pledged)), entries: fc.array(entry, { maxLength: 4 }), state: fc.jsonValue() }),
+        fc.record({
+          ledger: fc.jsonValue(),
+          checkpoint: fc.oneof(fc.string(), fc.constant(bundle.checkpoint)),
+          voucherId: fc.oneof(fc.string(), fc.constant(pledged)),
+          entries: fc.array(entry, { maxLength: 4 }),
+          state: fc.jsonValue(),
+        }),
         (value) => {
           const r = verifyBundle(value, w.ledgerId);
           expect(r.ok).toBe(false);
@@ -401,7 +439,13 @@ describe('verifyBundle on garbage (never throws, never ok)', () => {
         const v = parent[key];
         parent[key] =
           typeof v === 'string'
-            ? how === 0 ? `${v}x` : how === 1 ? v.slice(1) : how === 2 ? v.toUpperCase() + '!' : ''
+            ? how === 0
+              ? `${v}x`
+              : how === 1
+                ? v.slice(1)
+                : how === 2
+                  ? v.toUpperCase() + '!'
+                  : ''
             : typeof v === 'number'
               ? v + 1 + how
               : v === null

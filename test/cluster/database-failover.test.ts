@@ -37,7 +37,9 @@ describe('a cluster over a replicated PostgreSQL', () => {
     await leaderOf(urls, 10_000);
     const client = await Client.connect(urls[0]!);
     const parties = Array.from({ length: 240 }, (_, i) => keyed(`p-${i}`, 'supplier', 'dbfail'));
-    const envs: Envelope[] = parties.map((p) => client.envelope({ type: 'party.register', party: { id: p.id, name: `${p.id} 有限公司`, role: 'supplier', publicKey: p.publicKey } }, [OPERATOR]));
+    const envs: Envelope[] = parties.map((p) =>
+      client.envelope({ type: 'party.register', party: { id: p.id, name: `${p.id} 有限公司`, role: 'supplier', publicKey: p.publicKey } }, [OPERATOR]),
+    );
 
     const acknowledged = new Map<string, Receipt>();
     let next = 0;
@@ -69,7 +71,15 @@ describe('a cluster over a replicated PostgreSQL', () => {
 
     const size = Math.max(...[...acknowledged.values()].map((r) => r.seq)) + 1;
     await sameRoot(urls, 30_000, size).catch((err: unknown) => {
-      for (const n of c.nodes) process.stderr.write(`--- ${n.name} exit=${String(n.proc.proc.exitCode)} ---\n${n.proc.stderr().slice(-2000)}\n${n.proc.stdout().split('\n').filter((l) => !l.includes('"level":30')).slice(-15).join('\n')}\n`);
+      for (const n of c.nodes)
+        process.stderr.write(
+          `--- ${n.name} exit=${String(n.proc.proc.exitCode)} ---\n${n.proc.stderr().slice(-2000)}\n${n.proc
+            .stdout()
+            .split('\n')
+            .filter((l) => !l.includes('"level":30'))
+            .slice(-15)
+            .join('\n')}\n`,
+        );
       throw err;
     });
     const reader = await Client.connect(urls[1]!);
@@ -77,7 +87,9 @@ describe('a cluster over a replicated PostgreSQL', () => {
     for (const page of await reader.allEntries(OPERATOR)) for (const item of page) onLedger.set(Client.opIdOf(item.entry.op), item.entry.seq);
     for (const [id, r] of acknowledged) expect(onLedger.get(id), `acknowledged op ${id}`).toBe(r.seq);
     await until('a leader', 10_000, async () => leaderOf(urls, 1000).catch(() => undefined));
-    process.stderr.write(`[cluster] primary killed; promotion took ${Math.round(promotedAt! - killedAt!)} ms; writes resumed ${Math.round(resumeMs)} ms after it; ${acknowledged.size} ops acknowledged, none lost\n`);
+    process.stderr.write(
+      `[cluster] primary killed; promotion took ${Math.round(promotedAt! - killedAt!)} ms; writes resumed ${Math.round(resumeMs)} ms after it; ${acknowledged.size} ops acknowledged, none lost\n`,
+    );
     expect(resumeMs).toBeLessThan(10_000);
   }, 240_000);
 });

@@ -11,19 +11,7 @@ import { startPrimary, type PgInstance } from '../../scripts/lib/pg-local.js';
 import { cleanup, tempDir } from '../support/service-process.js';
 import { newKeyFile, writeKeyFile } from '../../src/service/keyfile.js';
 import { nodeKey } from '../../src/store/keys.js';
-import {
-  Client,
-  clusterOf,
-  keyed,
-  leaderOf,
-  makeCluster,
-  OPERATOR,
-  pgDir,
-  sameRoot,
-  sendUntilAcknowledged,
-  until,
-  type ClusterUnderTest,
-} from './support.js';
+import { Client, clusterOf, keyed, leaderOf, makeCluster, OPERATOR, pgDir, sameRoot, sendUntilAcknowledged, until, type ClusterUnderTest } from './support.js';
 import type { Envelope, Receipt } from '../e2e/client.js';
 
 let pg: PgInstance;
@@ -65,10 +53,17 @@ const opsOn = async (url: string): Promise<Map<number, string>> => {
 const workload = (client: Client, count: number) => {
   const core = keyed('core-1', 'core', 'cluster');
   const suppliers = Array.from({ length: count }, (_, i) => keyed(`sup-${i}`, 'supplier', 'cluster'));
-  const registerCore = client.envelope({ type: 'party.register', party: { id: core.id, name: '核心企业', role: 'core', publicKey: core.publicKey } }, [OPERATOR]);
-  const registers = suppliers.map((s) => client.envelope({ type: 'party.register', party: { id: s.id, name: `${s.id} 有限公司`, role: 'supplier', publicKey: s.publicKey } }, [OPERATOR]));
+  const registerCore = client.envelope({ type: 'party.register', party: { id: core.id, name: '核心企业', role: 'core', publicKey: core.publicKey } }, [
+    OPERATOR,
+  ]);
+  const registers = suppliers.map((s) =>
+    client.envelope({ type: 'party.register', party: { id: s.id, name: `${s.id} 有限公司`, role: 'supplier', publicKey: s.publicKey } }, [OPERATOR]),
+  );
   const issues = suppliers.map((s, i) =>
-    client.envelope({ type: 'voucher.issue', issuer: core.id, to: s.id, amount: String(100_000 + i), currency: 'CNY', dueDate: dueIn(90), invoiceIds: [`INV-${i}`] }, [core]),
+    client.envelope(
+      { type: 'voucher.issue', issuer: core.id, to: s.id, amount: String(100_000 + i), currency: 'CNY', dueDate: dueIn(90), invoiceIds: [`INV-${i}`] },
+      [core],
+    ),
   );
   return { registerCore, registers, issues };
 };
@@ -93,7 +88,12 @@ describe('a cluster of three nodes over PostgreSQL', () => {
         const env = queue[i]!;
         // A voucher to a supplier waits until its registration is acknowledged.
         if (i % 2 === 1) await until('the supplier registered', 60_000, async () => acknowledged.has(Client.opIdOf(queue[i - 1]!)));
-        const { receipt } = await sendUntilAcknowledged(urls.filter((u) => u !== (killedAt ? first : '')), env, w, 60_000);
+        const { receipt } = await sendUntilAcknowledged(
+          urls.filter((u) => u !== (killedAt ? first : '')),
+          env,
+          w,
+          60_000,
+        );
         expect(acknowledged.has(receipt.opId)).toBe(false);
         acknowledged.set(receipt.opId, receipt);
         if (acknowledged.size === killAfter && killedAt === undefined) {
@@ -103,7 +103,13 @@ describe('a cluster of three nodes over PostgreSQL', () => {
       }
     };
     const writing = Promise.all(Array.from({ length: 64 }, (_, w) => writer(w)));
-    const second = await until('the leader killed', 60_000, async () => killedAt !== undefined).then(() => leaderOf(urls.filter((u) => u !== first), 10_000, first));
+    const second = await until('the leader killed', 60_000, async () => killedAt !== undefined).then(() =>
+      leaderOf(
+        urls.filter((u) => u !== first),
+        10_000,
+        first,
+      ),
+    );
     const failoverMs = performance.now() - killedAt!;
     await writing;
     expect(second).not.toBe(first);
@@ -142,9 +148,12 @@ describe('a cluster of three nodes over PostgreSQL', () => {
     paused.proc.proc.kill('SIGSTOP');
     // Writes sent to the paused leader wait in its socket; others go to whoever leads next.
     const toPaused = registers.slice(0, 10).map((env) =>
-      fetch(`${first}/v1/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(env), signal: AbortSignal.timeout(60_000) }).then(
-        async (res) => ({ env, status: res.status, body: (await res.json()) as Receipt }),
-      ),
+      fetch(`${first}/v1/ops`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(env),
+        signal: AbortSignal.timeout(60_000),
+      }).then(async (res) => ({ env, status: res.status, body: (await res.json()) as Receipt })),
     );
     const others = urls.filter((u) => u !== first);
     const second = await leaderOf(others, 10_000, first);
@@ -224,7 +233,11 @@ describe('a cluster of three nodes over PostgreSQL', () => {
     const view = await clusterOf(urls[1]!);
     expect(view?.leader).toBeNull();
     expect(view?.nodes.find((n) => n.url === urls[1])?.role).toBe('follower');
-    const res = await fetch(`${urls[1]}/v1/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(workload(client, 6).registers[5]) });
+    const res = await fetch(`${urls[1]}/v1/ops`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(workload(client, 6).registers[5]),
+    });
     expect(res.status).toBe(503);
     expect(((await res.json()) as { code: string }).code).toBe('LEDGER_UNAVAILABLE');
     const ledger = (await (await fetch(`${urls[1]}/v1/ledger`)).json()) as { size: number };

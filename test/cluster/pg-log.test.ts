@@ -40,7 +40,13 @@ const head = (size: number): Head => ({ size, lastHash: hash(size - 1), lastTime
 /** A batch of entries `from`..`to - 1` over the head at `from`. */
 const batch = (from: number, to: number, expectedHead: Head = head(from)): CommitBatch => ({
   expectedHead,
-  entries: Array.from({ length: to - from }, (_, i) => ({ seq: from + i, text: `{"seq":${from + i}}`, hash: hash(from + i), opId: `op${from + i}`, effects: '{}' })),
+  entries: Array.from({ length: to - from }, (_, i) => ({
+    seq: from + i,
+    text: `{"seq":${from + i}}`,
+    hash: hash(from + i),
+    opId: `op${from + i}`,
+    effects: '{}',
+  })),
   parties: [],
   keyOwners: [],
   vouchers: [],

@@ -9,4 +9,5 @@ export * from '../support/cluster.js';
 
 const mainJs = (): string => inject('rvlMainJs') ?? path.join(REPO_ROOT, 'dist', 'src', 'main.js');
 
-export const makeCluster = (pg: PgInstance, n: number, o: { hosts?: readonly PgInstance[] } = {}): Promise<ClusterUnderTest> => make(pg, n, { ...o, mainJs: mainJs() });
+export const makeCluster = (pg: PgInstance, n: number, o: { hosts?: readonly PgInstance[] } = {}): Promise<ClusterUnderTest> =>
+  make(pg, n, { ...o, mainJs: mainJs() });

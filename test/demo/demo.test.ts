@@ -29,7 +29,18 @@ interface DemoRun {
 }
 
 /** The docs/protocol.md §10 variables, and colour settings: never inherited from the runner. */
-const STRIPPED = ['HOST', 'PORT', 'LEDGER_DATA_DIR', 'LEDGER_NAME', 'LEDGER_OPERATOR_PUBLIC_KEY', 'LEDGER_NODE_KEY_FILE', 'LOG_LEVEL', 'RATE_LIMIT_PER_MIN', 'NO_COLOR', 'FORCE_COLOR'];
+const STRIPPED = [
+  'HOST',
+  'PORT',
+  'LEDGER_DATA_DIR',
+  'LEDGER_NAME',
+  'LEDGER_OPERATOR_PUBLIC_KEY',
+  'LEDGER_NODE_KEY_FILE',
+  'LOG_LEVEL',
+  'RATE_LIMIT_PER_MIN',
+  'NO_COLOR',
+  'FORCE_COLOR',
+];
 const RUN_TIMEOUT_MS = 25_000;
 
 const runDemo = (
@@ -83,7 +94,10 @@ const outsideBrackets = (out: string): string => {
 const expectTheStory = (out: string): void => {
   // Steps 1–8, each headed in Chinese first, then English, numbered, in order.
   const at = [1, 2, 3, 4, 5, 6, 7, 8].map((n) => out.search(new RegExp(`^第${n}步 \\S[^\\n]* · Step ${n}\\. `, 'm')));
-  expect(at.every((i) => i >= 0), out).toBe(true);
+  expect(
+    at.every((i) => i >= 0),
+    out,
+  ).toBe(true);
   expect([...at].sort((a, b) => a - b)).toEqual(at);
   const summary = out.indexOf('\n小结 · Summary');
   expect(summary).toBeGreaterThan(at[7]!);
@@ -150,8 +164,12 @@ const expectTheStory = (out: string): void => {
 
   // 4. The second bank is refused, in a banker's words, the code only in brackets.
   expect(step(4)).toMatch(/^第4步 另一家银行想用同一笔钱放款：被拒绝 · Step 4\. A second bank tries to lend against the same money: refused$/m);
-  expect(step(4)).toMatch(/✗ 招商银行深圳分行会签并提交同一笔 ¥100,000\.00 的质押：账本拒绝\n {4}CMB Shenzhen co-signs and submits a pledge of the same ¥100,000\.00: the ledger refuses\n/);
-  expect(step(4)).toMatch(/ {4}这笔钱已经为另一笔贷款作担保。\n {4}This money already secures another loan\.\n {4}\(技术细节 · technical detail: VOUCHER_PLEDGED\)/);
+  expect(step(4)).toMatch(
+    /✗ 招商银行深圳分行会签并提交同一笔 ¥100,000\.00 的质押：账本拒绝\n {4}CMB Shenzhen co-signs and submits a pledge of the same ¥100,000\.00: the ledger refuses\n/,
+  );
+  expect(step(4)).toMatch(
+    / {4}这笔钱已经为另一笔贷款作担保。\n {4}This money already secures another loan\.\n {4}\(技术细节 · technical detail: VOUCHER_PLEDGED\)/,
+  );
   expect(step(4)).toContain("ICBC Guangzhou's pledge is untouched; nothing was written");
 
   // 5. The reused invoice is refused.
@@ -160,7 +178,9 @@ const expectTheStory = (out: string): void => {
 
   // 6. Settlement: the pledged part to the bank, the rest to the holder.
   expect(step(6)).toMatch(/合计 total\s+¥1,000,000\.00/);
-  expect(step(6)).toMatch(/→ 付给工商银行广州分行：这部分已质押，钱付给银行，不付给陈氏电子\n {4}Paid to ICBC Guangzhou: this part is pledged, so the money goes to the bank, not to Chen Electronics/);
+  expect(step(6)).toMatch(
+    /→ 付给工商银行广州分行：这部分已质押，钱付给银行，不付给陈氏电子\n {4}Paid to ICBC Guangzhou: this part is pledged, so the money goes to the bank, not to Chen Electronics/,
+  );
   expect(step(6).match(/Paid to its holder, Dongguan Parts/g)).toHaveLength(2);
   expect(step(6)).toContain('In all: ¥900,000.00 to Dongguan Parts, ¥100,000.00 to ICBC Guangzhou.');
 
@@ -171,7 +191,9 @@ const expectTheStory = (out: string): void => {
   );
 
   // 8. The auditor's check of the whole ledger.
-  expect(step(8)).toMatch(/✓ 全部 \d+ 条记录、\d+ 个签名核对无误.*\n {4}All \d+ entries and \d+ signatures check out and match the seal: the ledger was never rewritten/);
+  expect(step(8)).toMatch(
+    /✓ 全部 \d+ 条记录、\d+ 个签名核对无误.*\n {4}All \d+ entries and \d+ signatures check out and match the seal: the ledger was never rewritten/,
+  );
 
   // Summary.
   expect(out).toMatch(/15 entries written; 2 attempts refused/);

@@ -68,22 +68,18 @@ export const jcs = (value: unknown): string => {
 };
 
 /** §3: the bytes of "rvl/op/v1\n" followed by JCS(payload). */
-export const preimage = (payload: WirePayload): Buffer =>
-  Buffer.concat([Buffer.from(OP_PREIMAGE_PREFIX, 'utf8'), Buffer.from(jcs(payload), 'utf8')]);
+export const preimage = (payload: WirePayload): Buffer => Buffer.concat([Buffer.from(OP_PREIMAGE_PREFIX, 'utf8'), Buffer.from(jcs(payload), 'utf8')]);
 
 /** §3: hex SHA-256 of the op preimage. */
-export const opIdOf = (payload: WirePayload): string =>
-  createHash('sha256').update(preimage(payload)).digest('hex');
+export const opIdOf = (payload: WirePayload): string => createHash('sha256').update(preimage(payload)).digest('hex');
 
 /** §7 rule 3: a root's id is "v" + the first 24 hex chars of the issuing opId. */
 export const rootIdOf = (issuePayload: WirePayload): string => `v${opIdOf(issuePayload).slice(0, 24)}`;
 
 /** §7 rule 3: any other voucher's id is rootId + ":" + start + "-" + end. */
-export const childId = (rootId: string, start: bigint | number, end: bigint | number): string =>
-  `${rootId}:${start}-${end}`;
+export const childId = (rootId: string, start: bigint | number, end: bigint | number): string => `${rootId}:${start}-${end}`;
 
-export const signPayload = (key: Key, payload: WirePayload): string =>
-  sign(null, preimage(payload), key.privateKey).toString('hex');
+export const signPayload = (key: Key, payload: WirePayload): string => sign(null, preimage(payload), key.privateKey).toString('hex');
 
 export const publicKeyObject = (publicKeyHex: string): KeyObject =>
   createPublicKey({
@@ -303,10 +299,7 @@ export class World {
 
   register(id: string, role: RegistrableRole, opts: { name?: string; key?: Key } = {}): Actor {
     const key = opts.key ?? newKey();
-    this.ok(
-      [this.operator],
-      this.payload('party.register', { party: { id, name: opts.name ?? `Party ${id}`, role, publicKey: key.publicKey } }),
-    );
+    this.ok([this.operator], this.payload('party.register', { party: { id, name: opts.name ?? `Party ${id}`, role, publicKey: key.publicKey } }));
     const actor = { id, key };
     this.#actors.set(id, actor);
     return actor;
@@ -332,12 +325,7 @@ export class World {
 
   // ---- vouchers
 
-  issuePayload(
-    issuer: Actor,
-    to: Actor | string,
-    amount: bigint | string,
-    fields: Record<string, unknown> = {},
-  ): WirePayload {
+  issuePayload(issuer: Actor, to: Actor | string, amount: bigint | string, fields: Record<string, unknown> = {}): WirePayload {
     return this.payload('voucher.issue', {
       issuer: issuer.id,
       to: typeof to === 'string' ? to : to.id,

@@ -76,7 +76,10 @@ describe('recordsRead lists every record decide reads', () => {
   };
 
   const cases: [string, (s: Scene) => [Actor[], WirePayload]][] = [
-    ['party.register', (s) => [[s.operator], s.w.payload('party.register', { party: { id: 'new-co', name: 'New Co', role: 'supplier', publicKey: s.sup.key.publicKey } })]],
+    [
+      'party.register',
+      (s) => [[s.operator], s.w.payload('party.register', { party: { id: 'new-co', name: 'New Co', role: 'supplier', publicKey: s.sup.key.publicKey } })],
+    ],
     ['party.update', (s) => [[s.operator], s.w.payload('party.update', { partyId: s.sup.id, publicKey: s.sup2.key.publicKey })]],
     ['voucher.issue', (s) => [[s.core], s.w.issuePayload(s.core, s.sup, 5_000n)]],
     ['voucher.transfer', (s) => [[s.sup], PAYLOADS['voucher.transfer'](s)]],
@@ -89,7 +92,11 @@ describe('recordsRead lists every record decide reads', () => {
       const envelope = envelopeOf(signers, payload);
       const parsed = parseOp(JSON.parse(JSON.stringify(envelope)));
       if (!parsed.ok) throw new Error(`the test payload does not parse: ${parsed.detail}`);
-      const view = only(s.w.state, signers.map((a) => a.id), parsed.op.payload);
+      const view = only(
+        s.w.state,
+        signers.map((a) => a.id),
+        parsed.op.payload,
+      );
       expect(decide(view, parsed.op, s.w.context(envelope))).toEqual(s.w.decide(envelope));
     });
   }

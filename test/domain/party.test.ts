@@ -43,7 +43,11 @@ describe('party.register', () => {
 
   test('when anyone but the operator signs a registration, then SIGNERS_MISMATCH', () => {
     const { w, core } = cast();
-    w.refuses([core], w.payload('party.register', { party: { id: 'new-co', name: 'New', role: 'supplier', publicKey: newKey().publicKey } }), 'SIGNERS_MISMATCH');
+    w.refuses(
+      [core],
+      w.payload('party.register', { party: { id: 'new-co', name: 'New', role: 'supplier', publicKey: newKey().publicKey } }),
+      'SIGNERS_MISMATCH',
+    );
   });
 
   test('when the operator and another party both sign a registration, then SIGNERS_MISMATCH (an extra signer)', () => {
@@ -66,12 +70,20 @@ describe('party.register', () => {
 
   test('given a registered id, when it is registered again with a new key, then PARTY_EXISTS', () => {
     const { w } = cast();
-    w.refuses([w.operator], w.payload('party.register', { party: { id: 'dongguan-parts', name: 'X', role: 'supplier', publicKey: newKey().publicKey } }), 'PARTY_EXISTS');
+    w.refuses(
+      [w.operator],
+      w.payload('party.register', { party: { id: 'dongguan-parts', name: 'X', role: 'supplier', publicKey: newKey().publicKey } }),
+      'PARTY_EXISTS',
+    );
   });
 
   test('when the id "operator" is registered, then PARTY_EXISTS', () => {
     const w = new World();
-    w.refuses([w.operator], w.payload('party.register', { party: { id: 'operator', name: 'X', role: 'auditor', publicKey: newKey().publicKey } }), 'PARTY_EXISTS');
+    w.refuses(
+      [w.operator],
+      w.payload('party.register', { party: { id: 'operator', name: 'X', role: 'auditor', publicKey: newKey().publicKey } }),
+      'PARTY_EXISTS',
+    );
   });
 
   test('given a suspended party, when its id is registered again, then PARTY_EXISTS', () => {
@@ -82,12 +94,20 @@ describe('party.register', () => {
 
   test('given a party, when a new id is registered with its current key, then PARTY_EXISTS', () => {
     const { w, sup } = cast();
-    w.refuses([w.operator], w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'supplier', publicKey: sup.key.publicKey } }), 'PARTY_EXISTS');
+    w.refuses(
+      [w.operator],
+      w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'supplier', publicKey: sup.key.publicKey } }),
+      'PARTY_EXISTS',
+    );
   });
 
   test("when a new id is registered with the operator's key, then PARTY_EXISTS", () => {
     const w = new World();
-    w.refuses([w.operator], w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'bank', publicKey: w.operator.key.publicKey } }), 'PARTY_EXISTS');
+    w.refuses(
+      [w.operator],
+      w.payload('party.register', { party: { id: 'new-co', name: 'X', role: 'bank', publicKey: w.operator.key.publicKey } }),
+      'PARTY_EXISTS',
+    );
   });
 
   test('given a party that rotated away from a key, when a new id is registered with that old key, then PARTY_EXISTS', () => {

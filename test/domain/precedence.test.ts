@@ -3,19 +3,7 @@
  * op to which two refusals apply and asserts the one earlier in the table wins.
  */
 import { describe, test } from 'vitest';
-import {
-  cast,
-  childId,
-  dayAfter,
-  DEFAULT_DUE,
-  envelopeOf,
-  expectCode,
-  newKey,
-  ROOT_AMOUNT,
-  voucherIn,
-  type Actor,
-  type WirePayload,
-} from './helpers.js';
+import { cast, childId, dayAfter, DEFAULT_DUE, envelopeOf, expectCode, newKey, ROOT_AMOUNT, voucherIn, type Actor, type WirePayload } from './helpers.js';
 
 type Scene = ReturnType<typeof voucherIn>;
 
@@ -55,7 +43,10 @@ const ROWS: Row[] = [
     name: 'OP_EXPIRED over BAD_SIGNATURE',
     status: 'active',
     given: (s) => s.w.at('2027-01-01T00:00:00.000Z'),
-    when: (s) => [[{ id: s.sup.id, key: s.sup2.key }], s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id, expiresAt: '2026-12-01T00:00:00.000Z' })],
+    when: (s) => [
+      [{ id: s.sup.id, key: s.sup2.key }],
+      s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id, expiresAt: '2026-12-01T00:00:00.000Z' }),
+    ],
     then: 'OP_EXPIRED',
   },
   {
@@ -111,7 +102,9 @@ const ROWS: Row[] = [
   {
     name: 'BAD_SIGNATURE (an old key after rotation) over SIGNERS_MISMATCH',
     status: 'active',
-    given: (s) => { s.w.rotate(s.core.id); },
+    given: (s) => {
+      s.w.rotate(s.core.id);
+    },
     when: (s) => [[s.core], s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id })],
     then: 'BAD_SIGNATURE',
   },
@@ -394,12 +387,19 @@ describe('parseOp comes before everything decide checks', () => {
   test('given an expired op from an unknown signer with an invalid amount, then MALFORMED_REQUEST', () => {
     const s = voucherIn('active');
     s.w.at('2027-01-01T00:00:00.000Z');
-    s.w.refuses([ghost()], s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id, amount: '0', expiresAt: '2026-12-01T00:00:00.000Z' }), 'MALFORMED_REQUEST');
+    s.w.refuses(
+      [ghost()],
+      s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id, amount: '0', expiresAt: '2026-12-01T00:00:00.000Z' }),
+      'MALFORMED_REQUEST',
+    );
   });
 
   test('given three signatures of which one is unknown, then MALFORMED_REQUEST', () => {
     const s = voucherIn('active');
-    s.w.refusesEnvelope(envelopeOf([s.sup, s.bank, ghost()], s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L' })), 'MALFORMED_REQUEST');
+    s.w.refusesEnvelope(
+      envelopeOf([s.sup, s.bank, ghost()], s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L' })),
+      'MALFORMED_REQUEST',
+    );
   });
 
   test('given an op refused at every level from UNKNOWN_PARTY down, when only its signer is registered, then the next cause shows', () => {

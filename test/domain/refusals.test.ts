@@ -4,22 +4,10 @@
  */
 import { sign } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import {
-  addDays,
-  cast,
-  dayAfter,
-  DEFAULT_DUE,
-  envelopeOf,
-  expectCode,
-  lastMsOf,
-  newKey,
-  signPayload,
-  snapshot,
-  voucherIn,
-} from './helpers.js';
+import { addDays, cast, dayAfter, DEFAULT_DUE, envelopeOf, expectCode, lastMsOf, newKey, signPayload, snapshot, voucherIn } from './helpers.js';
 
 describe('WRONG_LEDGER', () => {
-  test("when an op names another ledger, then WRONG_LEDGER", () => {
+  test('when an op names another ledger, then WRONG_LEDGER', () => {
     const { w, core, sup } = cast();
     w.refuses([core], w.issuePayload(core, sup, 5n, { ledger: 'b'.repeat(64) }), 'WRONG_LEDGER');
   });
@@ -108,7 +96,11 @@ describe('BAD_SIGNATURE', () => {
 
   test("when one of a pledge's two signatures is bad, then BAD_SIGNATURE", () => {
     const s = voucherIn('active');
-    s.w.refuses([s.sup, { id: s.bank.id, key: s.bank2.key }], s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L' }), 'BAD_SIGNATURE');
+    s.w.refuses(
+      [s.sup, { id: s.bank.id, key: s.bank2.key }],
+      s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L' }),
+      'BAD_SIGNATURE',
+    );
   });
 
   test('when the signature is over the payload without the "rvl/op/v1\\n" prefix, then BAD_SIGNATURE', () => {
@@ -342,8 +334,14 @@ describe('due dates (rule 8) and overdue vouchers (rule 4)', () => {
   test.each([
     ['split', (s: ReturnType<typeof voucherIn>) => [[s.sup], s.w.payload('voucher.split', { voucherId: s.id, amounts: ['1', '99999999'] })] as const],
     ['transfer', (s: ReturnType<typeof voucherIn>) => [[s.sup], s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id })] as const],
-    ['partial transfer', (s: ReturnType<typeof voucherIn>) => [[s.sup], s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id, amount: '1' })] as const],
-    ['pledge', (s: ReturnType<typeof voucherIn>) => [[s.sup, s.bank], s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L' })] as const],
+    [
+      'partial transfer',
+      (s: ReturnType<typeof voucherIn>) => [[s.sup], s.w.payload('voucher.transfer', { voucherId: s.id, to: s.sup2.id, amount: '1' })] as const,
+    ],
+    [
+      'pledge',
+      (s: ReturnType<typeof voucherIn>) => [[s.sup, s.bank], s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L' })] as const,
+    ],
   ])('given an active voucher, when it is overdue, then %s is VOUCHER_OVERDUE; on its due date it is still allowed', (_op, build) => {
     const s = voucherIn('active');
     s.w.at(dayAfter(DEFAULT_DUE));
@@ -391,7 +389,7 @@ describe('CURRENCY_INVALID', () => {
     w.refuses([core], w.issuePayload(core, sup, 5n, { currency }), 'CURRENCY_INVALID');
   });
 
-  test("given a ledger in another currency (from the context), then an issue in that currency is accepted and CNY is not", () => {
+  test('given a ledger in another currency (from the context), then an issue in that currency is accepted and CNY is not', () => {
     const { w, core, sup } = cast({ currency: 'HKD' });
     w.ok([core], w.issuePayload(core, sup, 5n, { currency: 'HKD' }));
     w.refuses([core], w.issuePayload(core, sup, 5n, { currency: 'CNY' }), 'CURRENCY_INVALID');
@@ -411,14 +409,11 @@ describe('INVOICE_ALREADY_USED (rule 6)', () => {
     w.refuses([core2], w.issuePayload(core2, sup, 5n, { invoiceIds: ['INV-9'] }), 'INVOICE_ALREADY_USED');
   });
 
-  test.each(['active', 'pledged', 'split', 'settled'] as const)(
-    'given a root that is %s, then its invoice ids stay used',
-    (status) => {
-      const s = voucherIn(status);
-      const inv = s.w.voucher(s.id).invoiceIds;
-      s.w.refuses([s.core], s.w.issuePayload(s.core, s.sup, 5n, { invoiceIds: [...inv] }), 'INVOICE_ALREADY_USED');
-    },
-  );
+  test.each(['active', 'pledged', 'split', 'settled'] as const)('given a root that is %s, then its invoice ids stay used', (status) => {
+    const s = voucherIn(status);
+    const inv = s.w.voucher(s.id).invoiceIds;
+    s.w.refuses([s.core], s.w.issuePayload(s.core, s.sup, 5n, { invoiceIds: [...inv] }), 'INVOICE_ALREADY_USED');
+  });
 
   test('given a root cancelled, then its invoice ids back a new issue; given that new root, they are used again', () => {
     const s = voucherIn('cancelled');

@@ -70,9 +70,7 @@ function checkInvariants(state: MemoryState): void {
   }
   // rule 2: the non-split vouchers of a root are disjoint and cover its range; rule 5 follows: no unit pledged twice
   for (const root of roots) {
-    const leaves = all
-      .filter((v) => v.rootId === root.id && v.status !== 'split')
-      .sort((a, b) => (a.range.start < b.range.start ? -1 : 1));
+    const leaves = all.filter((v) => v.rootId === root.id && v.status !== 'split').sort((a, b) => (a.range.start < b.range.start ? -1 : 1));
     let at = 0n;
     for (const leaf of leaves) {
       expect(leaf.range.start).toBe(at);
@@ -214,10 +212,25 @@ type Cmd =
   | { kind: 'time'; days: number };
 
 const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('issue' as const), amount: fc.integer({ min: 1, max: 1_000 }), invoice: fc.integer({ min: 0, max: 6 }), core: fc.nat(1), to: fc.nat(2) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('issue' as const),
+      amount: fc.integer({ min: 1, max: 1_000 }),
+      invoice: fc.integer({ min: 0, max: 6 }),
+      core: fc.nat(1),
+      to: fc.nat(2),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('accept' as const), pick: fc.nat(1_000) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('reject' as const, 'cancel' as const, 'release' as const, 'settle' as const), pick: fc.nat(1_000) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('split' as const), pick: fc.nat(1_000), cuts: fc.array(fc.nat(1_000), { minLength: 1, maxLength: 4 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constantFrom('reject' as const, 'cancel' as const, 'release' as const, 'settle' as const), pick: fc.nat(1_000) }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('split' as const), pick: fc.nat(1_000), cuts: fc.array(fc.nat(1_000), { minLength: 1, maxLength: 4 }) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('transfer' as const), pick: fc.nat(1_000), to: fc.nat(3), part: fc.option(fc.nat(1_000)) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('pledge' as const), pick: fc.nat(1_000), bank: fc.nat(1), part: fc.option(fc.nat(1_000)) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('time' as const), days: fc.integer({ min: 0, max: 25 }) }) },
@@ -250,7 +263,10 @@ function opFor(c: Cast, cmd: Cmd): [Actor[], WirePayload] | null {
   switch (cmd.kind) {
     case 'issue': {
       const core = cores[cmd.core] as Actor;
-      return [[core], w.issuePayload(core, suppliers[cmd.to] as Actor, BigInt(cmd.amount), { invoiceIds: [`INV-${cmd.invoice}`], dueDate: addDays(w.date, 60) })];
+      return [
+        [core],
+        w.issuePayload(core, suppliers[cmd.to] as Actor, BigInt(cmd.amount), { invoiceIds: [`INV-${cmd.invoice}`], dueDate: addDays(w.date, 60) }),
+      ];
     }
     case 'time':
       return null;

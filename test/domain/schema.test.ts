@@ -56,8 +56,7 @@ const withPayload = (type: OpType, edit: (p: Json) => void, signers?: readonly s
 };
 
 const issueWith = (fields: Json): Json => withPayload('voucher.issue', (p) => Object.assign(p, fields));
-const registerWithParty = (fields: Json): Json =>
-  withPayload('party.register', (p) => Object.assign(p.party as Json, fields));
+const registerWithParty = (fields: Json): Json => withPayload('party.register', (p) => Object.assign(p.party as Json, fields));
 
 const emoji = '😀'; // one code point, two UTF-16 units
 
@@ -118,8 +117,20 @@ describe('parseOp accepts the valid edge cases', () => {
     ['every registrable role: core', registerWithParty({ role: 'core' })],
     ['every registrable role: bank', registerWithParty({ role: 'bank' })],
     ['every registrable role: auditor', registerWithParty({ role: 'auditor' })],
-    ['party.update with only a publicKey', withPayload('party.update', (p) => { delete p.status; p.publicKey = KEY; })],
-    ['party.update with both publicKey and status', withPayload('party.update', (p) => { p.publicKey = KEY; p.status = 'active'; })],
+    [
+      'party.update with only a publicKey',
+      withPayload('party.update', (p) => {
+        delete p.status;
+        p.publicKey = KEY;
+      }),
+    ],
+    [
+      'party.update with both publicKey and status',
+      withPayload('party.update', (p) => {
+        p.publicKey = KEY;
+        p.status = 'active';
+      }),
+    ],
     ['a child voucher id', withPayload('voucher.accept', (p) => (p.voucherId = `${VID}:0-1`))],
     ['a child voucher id with 16-digit bounds', withPayload('voucher.accept', (p) => (p.voucherId = `${VID}:999999999999999-1000000000000000`))],
     ['a reject without reason', withPayload('voucher.reject', (p) => delete p.reason)],
@@ -168,8 +179,24 @@ describe('parseOp refuses every malformed input with MALFORMED_REQUEST', () => {
     ['a signer that is not a party id', { payload: valid('voucher.accept'), signatures: [{ signer: 'Dongguan_Parts', sig: SIG }] }],
     // ---- the common payload fields
     ['an unknown op type', withPayload('voucher.accept', (p) => (p.type = 'voucher.burn'))],
-    ['a submitted ledger.genesis', envelope({ type: 'ledger.genesis', name: 'x', operatorKey: KEY, nodeKey: KEY, currency: 'CNY', maxTenorDays: 365, createdAt: '2026-11-28T00:00:00.000Z' })],
-    ['a submitted ledger.genesis with ledger and nonce', envelope(base('ledger.genesis', { name: 'x', operatorKey: KEY, nodeKey: KEY, currency: 'CNY', maxTenorDays: 365, createdAt: '2026-11-28T00:00:00.000Z' }))],
+    [
+      'a submitted ledger.genesis',
+      envelope({
+        type: 'ledger.genesis',
+        name: 'x',
+        operatorKey: KEY,
+        nodeKey: KEY,
+        currency: 'CNY',
+        maxTenorDays: 365,
+        createdAt: '2026-11-28T00:00:00.000Z',
+      }),
+    ],
+    [
+      'a submitted ledger.genesis with ledger and nonce',
+      envelope(
+        base('ledger.genesis', { name: 'x', operatorKey: KEY, nodeKey: KEY, currency: 'CNY', maxTenorDays: 365, createdAt: '2026-11-28T00:00:00.000Z' }),
+      ),
+    ],
     ['no type', withPayload('voucher.accept', (p) => delete p.type)],
     ['no ledger', withPayload('voucher.accept', (p) => delete p.ledger)],
     ['no nonce', withPayload('voucher.accept', (p) => delete p.nonce)],
@@ -187,7 +214,10 @@ describe('parseOp refuses every malformed input with MALFORMED_REQUEST', () => {
     ['an expiresAt that is null', withPayload('voucher.accept', (p) => (p.expiresAt = null))],
     ['an expiresAt that is a number', withPayload('voucher.accept', (p) => (p.expiresAt = 1795000000000))],
     ['an unknown payload field', withPayload('voucher.accept', (p) => (p.comment = 'hi'))],
-    ['a "__proto__" payload field (own key, from JSON.parse)', JSON.parse(JSON.stringify(envelope(valid('voucher.accept'))).replace('"type"', '"__proto__":{},"type"'))],
+    [
+      'a "__proto__" payload field (own key, from JSON.parse)',
+      JSON.parse(JSON.stringify(envelope(valid('voucher.accept'))).replace('"type"', '"__proto__":{},"type"')),
+    ],
     ['a field of another op type (to on an accept)', withPayload('voucher.accept', (p) => (p.to = 'chen-electronics'))],
     // ---- amounts
     ['an amount that is a JSON number', issueWith({ amount: 100 })],

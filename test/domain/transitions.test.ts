@@ -146,23 +146,20 @@ describe('voucher.accept, reject, cancel', () => {
     expect(e.invoicesFreed).toEqual([]);
   });
 
-  test.each(['reject', 'cancel'] as const)(
-    'when a never-accepted root is %sed, then it is cancelled and its invoice ids are freed for a new issue',
-    (op) => {
-      const s = voucherIn('offered');
-      const seq = s.w.seq;
-      const invoices = [...s.w.voucher(s.id).invoiceIds];
-      const e = op === 'reject' ? s.w.reject(s.sup, s.id) : s.w.cancel(s.core, s.id);
-      expect(e.vouchers).toHaveLength(1);
-      expect(e.vouchers[0]).toMatchObject({ id: s.id, status: 'cancelled', holder: s.core.id, offeredTo: null, updatedSeq: seq });
-      expect([...e.invoicesFreed].sort()).toEqual([...invoices].sort());
-      expect(e.invoicesUsed).toEqual([]);
-      expect(s.w.state.invoiceRoot(invoices[0] as string)).toBeUndefined();
-      expect(s.w.state.usedInvoices()).not.toContain(invoices[0]);
-      // the freed invoice backs a new issue
-      s.w.issue(s.core, s.sup, 1n, { invoiceIds: invoices });
-    },
-  );
+  test.each(['reject', 'cancel'] as const)('when a never-accepted root is %sed, then it is cancelled and its invoice ids are freed for a new issue', (op) => {
+    const s = voucherIn('offered');
+    const seq = s.w.seq;
+    const invoices = [...s.w.voucher(s.id).invoiceIds];
+    const e = op === 'reject' ? s.w.reject(s.sup, s.id) : s.w.cancel(s.core, s.id);
+    expect(e.vouchers).toHaveLength(1);
+    expect(e.vouchers[0]).toMatchObject({ id: s.id, status: 'cancelled', holder: s.core.id, offeredTo: null, updatedSeq: seq });
+    expect([...e.invoicesFreed].sort()).toEqual([...invoices].sort());
+    expect(e.invoicesUsed).toEqual([]);
+    expect(s.w.state.invoiceRoot(invoices[0] as string)).toBeUndefined();
+    expect(s.w.state.usedInvoices()).not.toContain(invoices[0]);
+    // the freed invoice backs a new issue
+    s.w.issue(s.core, s.sup, 1n, { invoiceIds: invoices });
+  });
 
   test.each(['reject', 'cancel'] as const)(
     'when a partial-transfer child is %sed, then it is active again with the sender as holder, and no invoice is freed',
@@ -211,7 +208,11 @@ describe('voucher.split', () => {
     const e = s.w.split(s.sup, s.id, [70_000_000n, 20_000_000n, 10_000_000n]);
     expect(e.vouchers).toHaveLength(4);
     expect(effectVoucher(e, s.id)).toEqual({ ...parent, status: 'split', updatedSeq: seq });
-    const parts: [bigint, bigint][] = [[0n, 70_000_000n], [70_000_000n, 90_000_000n], [90_000_000n, ROOT_AMOUNT]];
+    const parts: [bigint, bigint][] = [
+      [0n, 70_000_000n],
+      [70_000_000n, 90_000_000n],
+      [90_000_000n, ROOT_AMOUNT],
+    ];
     for (const [start, end] of parts) {
       const id = childId(s.id, start, end);
       expect(effectVoucher(e, id)).toEqual({
@@ -255,7 +256,11 @@ describe('voucher.split', () => {
     const { w, core, sup } = cast();
     const id = w.issue(core, sup, 100n);
     w.accept(sup, id);
-    const e = w.split(sup, id, Array.from({ length: 100 }, () => 1n));
+    const e = w.split(
+      sup,
+      id,
+      Array.from({ length: 100 }, () => 1n),
+    );
     expect(e.vouchers).toHaveLength(101);
     expect(effectVoucher(e, childId(id, 99, 100))).toMatchObject({ amount: 1n, status: 'active' });
   });
@@ -291,10 +296,22 @@ describe('voucher.transfer', () => {
     expect(e.vouchers).toHaveLength(3);
     expect(effectVoucher(e, s.id)).toMatchObject({ status: 'split', updatedSeq: seq, offeredTo: null });
     expect(effectVoucher(e, childId(s.id, 0, 25_000_000))).toMatchObject({
-      status: 'offered', holder: s.sup.id, offeredTo: s.sup2.id, amount: 25_000_000n, parentId: s.id, createdSeq: seq, updatedSeq: seq,
+      status: 'offered',
+      holder: s.sup.id,
+      offeredTo: s.sup2.id,
+      amount: 25_000_000n,
+      parentId: s.id,
+      createdSeq: seq,
+      updatedSeq: seq,
     });
     expect(effectVoucher(e, childId(s.id, 25_000_000, ROOT_AMOUNT))).toMatchObject({
-      status: 'active', holder: s.sup.id, offeredTo: null, amount: 75_000_000n, parentId: s.id, createdSeq: seq, updatedSeq: seq,
+      status: 'active',
+      holder: s.sup.id,
+      offeredTo: null,
+      amount: 75_000_000n,
+      parentId: s.id,
+      createdSeq: seq,
+      updatedSeq: seq,
     });
     expect(s.w.seq).toBe(seq + 1);
   });
@@ -358,16 +375,29 @@ describe('voucher.pledge and voucher.release', () => {
     expect(e.vouchers).toHaveLength(3);
     expect(effectVoucher(e, s.id)).toMatchObject({ status: 'split', pledge: null, updatedSeq: seq });
     expect(effectVoucher(e, childId(s.id, 0, 30_000_000))).toMatchObject({
-      status: 'pledged', holder: s.sup.id, pledge: { bank: s.bank.id, loanRef: 'LOAN-7', since: DEFAULT_TIME }, amount: 30_000_000n, offeredTo: null, createdSeq: seq,
+      status: 'pledged',
+      holder: s.sup.id,
+      pledge: { bank: s.bank.id, loanRef: 'LOAN-7', since: DEFAULT_TIME },
+      amount: 30_000_000n,
+      offeredTo: null,
+      createdSeq: seq,
     });
     expect(effectVoucher(e, childId(s.id, 30_000_000, ROOT_AMOUNT))).toMatchObject({
-      status: 'active', holder: s.sup.id, pledge: null, amount: 70_000_000n, createdSeq: seq,
+      status: 'active',
+      holder: s.sup.id,
+      pledge: null,
+      amount: 70_000_000n,
+      createdSeq: seq,
     });
   });
 
   test('when a partial pledge amount equals the voucher amount, then AMOUNT_INVALID', () => {
     const s = voucherIn('active');
-    s.w.refuses([s.sup, s.bank], s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L', amount: String(ROOT_AMOUNT) }), 'AMOUNT_INVALID');
+    s.w.refuses(
+      [s.sup, s.bank],
+      s.w.payload('voucher.pledge', { voucherId: s.id, bank: s.bank.id, loanRef: 'L', amount: String(ROOT_AMOUNT) }),
+      'AMOUNT_INVALID',
+    );
   });
 
   test('when only the holder signs a pledge, then SIGNERS_MISMATCH (holder AND bank)', () => {
@@ -444,7 +474,12 @@ describe('voucher.settle', () => {
   test('when the issuer settles a pledged voucher, then the payee is the pledgee and the pledge is null', () => {
     const s = voucherIn('pledged');
     const e = s.w.settle(s.core, s.id, 'PAY-78');
-    expect(e.vouchers[0]).toMatchObject({ status: 'settled', pledge: null, holder: s.sup.id, settlement: { payee: s.bank.id, paymentRef: 'PAY-78', at: DEFAULT_TIME } });
+    expect(e.vouchers[0]).toMatchObject({
+      status: 'settled',
+      pledge: null,
+      holder: s.sup.id,
+      settlement: { payee: s.bank.id, paymentRef: 'PAY-78', at: DEFAULT_TIME },
+    });
   });
 
   test('when the holder tries to settle, then SIGNERS_MISMATCH (the issuer pays)', () => {

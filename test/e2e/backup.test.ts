@@ -153,7 +153,16 @@ describe('e2e: backup under load, crash, restore', () => {
     const backupStarted = performance.now();
     const work = await tempDir('rvl-e2e-backup-');
     const file = path.join(work, 'ledger.rvlb.gz');
-    const backup = await node(built('cli/main.js'), ['--url', server.url, '--key', path.join(server.dataDir, 'operator.key'), '--json', 'backup', '--out', file]);
+    const backup = await node(built('cli/main.js'), [
+      '--url',
+      server.url,
+      '--key',
+      path.join(server.dataDir, 'operator.key'),
+      '--json',
+      'backup',
+      '--out',
+      file,
+    ]);
     const backupEnded = performance.now();
     const acksDuringBackup = load.acked.filter((a) => a.at >= backupStarted && a.at < backupEnded).length;
     // Writes go on a little after the backup, then the service crashes under them.
@@ -187,7 +196,16 @@ describe('e2e: backup under load, crash, restore', () => {
 
     // Restore into a fresh folder, then serve it with the whole log checked before serving.
     const restored = path.join(await tempDir('rvl-e2e-restored-'), 'data');
-    const rs = await node(built('admin/restore-main.js'), ['--from', file, '--data-dir', restored, '--node-key', path.join(server.dataDir, 'node.key'), '--ledger', c.ledgerId]);
+    const rs = await node(built('admin/restore-main.js'), [
+      '--from',
+      file,
+      '--data-dir',
+      restored,
+      '--node-key',
+      path.join(server.dataDir, 'node.key'),
+      '--ledger',
+      c.ledgerId,
+    ]);
     expect(rs.code, rs.stderr).toBe(0);
     expect(rs.stdout).toContain(`Restored ledger ${c.ledgerId}`);
     expect(rs.stdout).toContain('Ready.');
@@ -198,10 +216,10 @@ describe('e2e: backup under load, crash, restore', () => {
     // Every op acknowledged before the backup began is there, at its seq, with its hash.
     const missing = (
       await pool(beforeBackup, 32, async ({ env, receipt }) => {
-          const res = await c2.post(env);
-          return res.status === 200 && res.body.duplicate === true && res.body.seq === receipt.seq && res.body.entryHash === receipt.entryHash
-            ? undefined
-            : `seq ${receipt.seq}: ${res.status} ${res.text.slice(0, 160)}`;
+        const res = await c2.post(env);
+        return res.status === 200 && res.body.duplicate === true && res.body.seq === receipt.seq && res.body.entryHash === receipt.entryHash
+          ? undefined
+          : `seq ${receipt.seq}: ${res.status} ${res.text.slice(0, 160)}`;
       })
     ).filter((x) => x !== undefined);
     expect(missing).toEqual([]);

@@ -29,7 +29,7 @@ export interface Envelope {
 }
 
 export type { WireVoucher } from '../../src/domain/wire.js';
-import type { Receipt as WireReceipt, } from '../../src/domain/wire.js';
+import type { Receipt as WireReceipt } from '../../src/domain/wire.js';
 
 /** `POST /v1/ops`'s answer: the service's receipt, with `duplicate` on a replay. */
 export interface Receipt extends WireReceipt {

@@ -25,14 +25,21 @@ describe('e2e: concurrent ops on one voucher', () => {
     await c.register(operator, core);
     await c.register(operator, holder);
     // Registrations themselves go in concurrently: 100 independent ops.
-    const regs = await Promise.all([...banks, ...suppliers].map((k) => c.submit({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [operator])));
+    const regs = await Promise.all(
+      [...banks, ...suppliers].map((k) =>
+        c.submit({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [operator]),
+      ),
+    );
     expect(regs.filter((r) => r.status !== 201).map((r) => r.text)).toEqual([]);
     expect(new Set(regs.map((r) => r.body.seq)).size).toBe(2 * N);
   }, 60_000);
   afterAll(cleanup);
 
   const activeVoucher = async (invoice: string): Promise<string> => {
-    const issued = await c.ok({ type: 'voucher.issue', issuer: core.id, to: holder.id, amount: '7000000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: [invoice] }, [core]);
+    const issued = await c.ok(
+      { type: 'voucher.issue', issuer: core.id, to: holder.id, amount: '7000000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: [invoice] },
+      [core],
+    );
     const id = issued.effects.vouchers[0]!.id;
     await c.ok({ type: 'voucher.accept', voucherId: id }, [holder]);
     return id;
@@ -93,8 +100,14 @@ describe('e2e: concurrent ops on one voucher', () => {
   });
 
   it('many parties racing over different vouchers all get through', async () => {
-    const ids = await pool(Array.from({ length: 10 }, (_, i) => `RACE-M${i}`), 10, (inv) => activeVoucher(inv));
-    const answers = await Promise.all(ids.map((v, i) => c.submit({ type: 'voucher.pledge', voucherId: v, bank: banks[i]!.id, loanRef: 'M' }, [holder, banks[i]!])));
+    const ids = await pool(
+      Array.from({ length: 10 }, (_, i) => `RACE-M${i}`),
+      10,
+      (inv) => activeVoucher(inv),
+    );
+    const answers = await Promise.all(
+      ids.map((v, i) => c.submit({ type: 'voucher.pledge', voucherId: v, bank: banks[i]!.id, loanRef: 'M' }, [holder, banks[i]!])),
+    );
     expect(answers.map((a) => a.status)).toEqual(ids.map(() => 201));
   });
 });

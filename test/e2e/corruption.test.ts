@@ -46,7 +46,9 @@ describe('e2e: a tampered log is refused at start', () => {
     const s1 = key('tamper-s1', 'supplier');
     const s2 = key('tamper-s2', 'supplier');
     for (const k of [core, s1, s2]) await c.register(operator, k);
-    const issued = await c.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '5000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['T-1'] }, [core]);
+    const issued = await c.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '5000', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['T-1'] }, [
+      core,
+    ]);
     await c.ok({ type: 'voucher.accept', voucherId: issued.effects.vouchers[0]!.id }, [s1]);
     await c.ok({ type: 'voucher.transfer', voucherId: issued.effects.vouchers[0]!.id, to: s2.id }, [s1]);
     size = (await c.info()).size;

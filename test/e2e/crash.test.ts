@@ -156,7 +156,15 @@ const audit = async (
   // The new checkpoint extends the one seen after the previous restart.
   if (earlier && earlier.size > 0) {
     const cons = await c.getOk<{ hashes: string[] }>(`/v1/proofs/consistency?from=${earlier.size}&to=${cp.size}`);
-    expect(verifyConsistency(earlier.size, cp.size, cons.hashes.map((h) => fromHex(h)), fromHex(earlier.root), fromHex(cp.root))).toEqual({ ok: true });
+    expect(
+      verifyConsistency(
+        earlier.size,
+        cp.size,
+        cons.hashes.map((h) => fromHex(h)),
+        fromHex(earlier.root),
+        fromHex(cp.root),
+      ),
+    ).toEqual({ ok: true });
   }
   return cp;
 };

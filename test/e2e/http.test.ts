@@ -34,7 +34,9 @@ const get = (path: string): string => `GET ${path} HTTP/1.1\r\nHost: localhost\r
 const post = (body: Buffer | string, contentType = 'application/json', extraHeaders = ''): Buffer => {
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
   return Buffer.concat([
-    Buffer.from(`POST /v1/ops HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n${extraHeaders}\r\n`),
+    Buffer.from(
+      `POST /v1/ops HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\nContent-Length: ${bytes.length}\r\nConnection: close\r\n${extraHeaders}\r\n`,
+    ),
     bytes,
   ]);
 };
@@ -72,7 +74,12 @@ describe('e2e: malformed HTTP over a real socket', () => {
     ['an inclusion proof for a non-number', get('/v1/proofs/inclusion?seq=abc'), 400, 'MALFORMED_REQUEST'],
     ['an inclusion proof past the tree', get('/v1/proofs/inclusion?seq=5'), 404, 'NOT_FOUND'],
     ['a consistency proof with from > to', get('/v1/proofs/consistency?from=2&to=1'), 400, 'MALFORMED_REQUEST'],
-    ['a token that is not a JWS', `GET /v1/entries HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer a.b.c\r\nConnection: close\r\n\r\n`, 401, 'UNAUTHENTICATED'],
+    [
+      'a token that is not a JWS',
+      `GET /v1/entries HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer a.b.c\r\nConnection: close\r\n\r\n`,
+      401,
+      'UNAUTHENTICATED',
+    ],
     ['an unknown route', get('/v1/nothing-here'), 404, 'NOT_FOUND'],
   ];
 

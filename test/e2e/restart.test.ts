@@ -33,7 +33,9 @@ describe('e2e: restart', () => {
     for (const k of [core, s1, s2, bank]) {
       await ok({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [operator]);
     }
-    const issued = await ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '900000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['R-1'] }, [core]);
+    const issued = await ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '900000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['R-1'] }, [
+      core,
+    ]);
     const root = issued.effects.vouchers[0]!.id;
     await ok({ type: 'voucher.accept', voucherId: root }, [s1]);
     await ok({ type: 'voucher.transfer', voucherId: root, to: s2.id, amount: '300000' }, [s1]);
@@ -72,7 +74,10 @@ describe('e2e: restart', () => {
     const third = await startServer({ dataDir: first.dataDir });
     const c3 = await Client.connect(third.url);
     expect(c3.ledger).toMatchObject({ ledgerId: before.ledgerId, size: before.size + 1 });
-    expect(verifyCheckpoint(await c3.checkpoint(), { ledgerId: before.ledgerId, nodePublicKey: before.nodeKey })).toMatchObject({ ok: true, size: before.size + 1 });
+    expect(verifyCheckpoint(await c3.checkpoint(), { ledgerId: before.ledgerId, nodePublicKey: before.nodeKey })).toMatchObject({
+      ok: true,
+      size: before.size + 1,
+    });
     await third.stop();
   });
 

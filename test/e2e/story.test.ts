@@ -136,9 +136,25 @@ describe('e2e: the supply-chain story over real HTTP', () => {
     for (const r of [last, receipts[6]!]) {
       const inc = await c.getOk<{ seq: number; treeSize: number; entryHash: string; hashes: string[] }>(`/v1/proofs/inclusion?seq=${r.seq}&size=${cp.size}`);
       expect(inc).toMatchObject({ seq: r.seq, treeSize: cp.size, entryHash: r.entryHash });
-      expect(verifyInclusion(fromHex(inc.entryHash), r.seq, cp.size, inc.hashes.map((h) => fromHex(h)), fromHex(cp.root))).toEqual({ ok: true });
+      expect(
+        verifyInclusion(
+          fromHex(inc.entryHash),
+          r.seq,
+          cp.size,
+          inc.hashes.map((h) => fromHex(h)),
+          fromHex(cp.root),
+        ),
+      ).toEqual({ ok: true });
       // A proof against another root must not verify: the check above can fail.
-      expect(verifyInclusion(fromHex(inc.entryHash), r.seq, cp.size, inc.hashes.map((h) => fromHex(h)), fromHex(entries[0]!.hash)).ok).toBe(false);
+      expect(
+        verifyInclusion(
+          fromHex(inc.entryHash),
+          r.seq,
+          cp.size,
+          inc.hashes.map((h) => fromHex(h)),
+          fromHex(entries[0]!.hash),
+        ).ok,
+      ).toBe(false);
     }
 
     // Consistency from the checkpoint seen after the registrations to the final one.
@@ -148,7 +164,15 @@ describe('e2e: the supply-chain story over real HTTP', () => {
     const cons = await c.getOk<{ from: number; to: number; hashes: string[] }>(`/v1/proofs/consistency?from=${early.size}&to=${cp.size}`);
     expect(cons).toMatchObject({ from: early.size, to: cp.size });
     expect(cons.hashes.length).toBeGreaterThan(0);
-    expect(verifyConsistency(early.size, cp.size, cons.hashes.map((h) => fromHex(h)), fromHex(early.root), fromHex(cp.root))).toEqual({ ok: true });
+    expect(
+      verifyConsistency(
+        early.size,
+        cp.size,
+        cons.hashes.map((h) => fromHex(h)),
+        fromHex(early.root),
+        fromHex(cp.root),
+      ),
+    ).toEqual({ ok: true });
     expect(toHex(rootOf(entries.slice(0, early.size).map((e) => fromHex(e.hash))))).toBe(early.root);
   });
 
@@ -191,7 +215,12 @@ describe('e2e: the supply-chain story over real HTTP', () => {
             expect(res.body.id).toBe(v[n]);
             seen[party.id]!.push(n);
           } else {
-            expect({ party: party.id, voucher: n, status: res.status, code: res.body.code }).toEqual({ party: party.id, voucher: n, status: 404, code: 'NOT_FOUND' });
+            expect({ party: party.id, voucher: n, status: res.status, code: res.body.code }).toEqual({
+              party: party.id,
+              voucher: n,
+              status: 404,
+              code: 'NOT_FOUND',
+            });
           }
         }
       }
@@ -200,7 +229,7 @@ describe('e2e: the supply-chain story over real HTTP', () => {
       expect((await c.getOk(`/v1/vouchers/${v.E}`, bankA)).settlement).toMatchObject({ payee: bankA.id });
     });
 
-    it('lists: each party its own vouchers, operator and auditor anyone\'s, nobody else\'s', async () => {
+    it("lists: each party its own vouchers, operator and auditor anyone's, nobody else's", async () => {
       const v = V();
       const list = async (of: Key, as: Key, query = '') => {
         const res = await c.get<{ items: { id: string }[]; next: unknown; code?: string }>(`/v1/parties/${of.id}/vouchers${query}`, as);

@@ -44,7 +44,10 @@ describe('e2e: the node never decides or signs over an edited data folder', () =
     for (const k of [core, supplier, bankA, bankB]) {
       await c.ok({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [operator]);
     }
-    const issued = await c.ok({ type: 'voucher.issue', issuer: core.id, to: supplier.id, amount: '800000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['TAM-1'] }, [core]);
+    const issued = await c.ok(
+      { type: 'voucher.issue', issuer: core.id, to: supplier.id, amount: '800000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['TAM-1'] },
+      [core],
+    );
     voucherId = issued.effects.vouchers[0]!.id;
     await c.ok({ type: 'voucher.accept', voucherId }, [supplier]);
     await c.ok({ type: 'voucher.pledge', voucherId, bank: bankA.id, loanRef: 'LOAN-A' }, [supplier, bankA]);

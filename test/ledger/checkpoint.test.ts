@@ -2,16 +2,7 @@ import { createHash, createPrivateKey, sign as nodeSign } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseBase64, toBase64 } from '../../src/ledger/base64.js';
-import {
-  checkpointText,
-  keyId,
-  parseCheckpoint,
-  parseNote,
-  signCheckpoint,
-  signNote,
-  verifyCheckpoint,
-  verifyNote,
-} from '../../src/ledger/checkpoint.js';
+import { checkpointText, keyId, parseCheckpoint, parseNote, signCheckpoint, signNote, verifyCheckpoint, verifyNote } from '../../src/ledger/checkpoint.js';
 import { signNode, verifyNode } from '../../src/ledger/node/ed25519-node.js';
 import { publicKeyFromSeed } from '../../src/ledger/ed25519.js';
 import { concatBytes, fromHex, toHex } from '../../src/ledger/hex.js';
@@ -127,14 +118,22 @@ describe('published signed-note vectors', () => {
 });
 
 describe('unknown signatures are ignored; our key must sign, and validly', () => {
-  const sigLines = (n: string): string[] => n.slice(n.lastIndexOf('\n\n') + 2).trimEnd().split('\n');
+  const sigLines = (n: string): string[] =>
+    n
+      .slice(n.lastIndexOf('\n\n') + 2)
+      .trimEnd()
+      .split('\n');
   const textOf = (n: string): string => n.slice(0, n.lastIndexOf('\n\n') + 1);
   const witness = signNote(textOf(note), 'witness.example/w1', OTHER_SEED).split('\n').at(-2)!;
   const sameNameOtherKey = signNote(textOf(note), NAME, OTHER_SEED).split('\n').at(-2)!;
 
   it('cosignature lines of other keys, before or after ours, are ignored', () => {
     const ours = sigLines(note)[0]!;
-    for (const lines of [[witness, ours], [ours, witness], [sameNameOtherKey, ours, witness]]) {
+    for (const lines of [
+      [witness, ours],
+      [ours, witness],
+      [sameNameOtherKey, ours, witness],
+    ]) {
       expect(verifyCheckpoint(`${textOf(note)}\n${lines.join('\n')}\n`, trust)).toMatchObject({ ok: true, size: 8 });
     }
   });

@@ -12,22 +12,12 @@ import {
   verifyNode,
   verifyNodeAsync,
 } from '../../src/ledger/node/ed25519-node.js';
-import {
-  ED25519_L,
-  generateSeed,
-  isStrictPublicKey,
-  leBytesToBigint,
-  publicKeyFromSeed,
-  sign,
-  verify,
-} from '../../src/ledger/ed25519.js';
+import { ED25519_L, generateSeed, isStrictPublicKey, leBytesToBigint, publicKeyFromSeed, sign, verify } from '../../src/ledger/ed25519.js';
 import { concatBytes, fromHex, toHex } from '../../src/ledger/hex.js';
 import { LEDGER_LIMITS } from '../../src/ledger/limits.js';
 import { ascii, expectLedgerError, loadVectors, SMALL_ORDER } from './helpers.js';
 
-const { tests } = loadVectors<{ tests: Array<{ secretKey: string; publicKey: string; message: string; signature: string }> }>(
-  'rfc8032.json',
-);
+const { tests } = loadVectors<{ tests: Array<{ secretKey: string; publicKey: string; message: string; signature: string }> }>('rfc8032.json');
 const TEST1 = tests[0]!;
 
 const P = 2n ** 255n - 19n;
@@ -135,8 +125,7 @@ describe('mixed-order keys and R: the cofactored/cofactorless difference is clos
   const a = 0x1234567890abcdefn * 0x1000000000000001n; // a private scalar
   const T = ed.Point.fromBytes(fromHex(SMALL_ORDER[4]!)); // a point of order 8
   const B = ed.Point.BASE;
-  const challenge = (r: Uint8Array, key: Uint8Array, msg: Uint8Array): bigint =>
-    leBytesToBigint(sha512(concatBytes(r, key, msg))) % ED25519_L;
+  const challenge = (r: Uint8Array, key: Uint8Array, msg: Uint8Array): bigint => leBytesToBigint(sha512(concatBytes(r, key, msg))) % ED25519_L;
   const signWith = (key: Uint8Array, rPoint: ed.Point, r: bigint, msg: Uint8Array): string => {
     const rBytes = rPoint.toBytes();
     const s = (r + challenge(rBytes, key, msg) * a) % ED25519_L;
@@ -196,7 +185,13 @@ describe('keys with a small-order component are refused, and both screens agree'
   const primeOrder = (hex: string): boolean => {
     try {
       const p = ed.Point.fromBytes(fromHex(hex), false);
-      return !p.is0() && p.multiplyUnsafe(ED25519_L - 1n).add(p).is0();
+      return (
+        !p.is0() &&
+        p
+          .multiplyUnsafe(ED25519_L - 1n)
+          .add(p)
+          .is0()
+      );
     } catch {
       return false;
     }
@@ -215,7 +210,7 @@ describe('keys with a small-order component are refused, and both screens agree'
 
   it('an honest key plus each of the 8 small-order points: only + identity is accepted (both signs of x)', () => {
     for (let i = 0; i < 12; i++) {
-      const a = B.multiply(leBytesToBigint(sha512(ascii(`scalar ${i}`))) % (ED25519_L - 1n) + 1n);
+      const a = B.multiply((leBytesToBigint(sha512(ascii(`scalar ${i}`))) % (ED25519_L - 1n)) + 1n);
       for (const [j, t] of smallOrderPoints.entries()) {
         const hex = a.add(t).toHex();
         screensSay(hex, j === 0); // SMALL_ORDER[0] is the identity
@@ -232,7 +227,17 @@ describe('keys with a small-order component are refused, and both screens agree'
       const ok = primeOrder(hex);
       screensSay(hex, ok);
       if (ok) accepted += 1;
-      else if ((() => { try { ed.Point.fromBytes(fromHex(hex), false); return true; } catch { return false; } })()) refusedOnCurve += 1;
+      else if (
+        (() => {
+          try {
+            ed.Point.fromBytes(fromHex(hex), false);
+            return true;
+          } catch {
+            return false;
+          }
+        })()
+      )
+        refusedOnCurve += 1;
     }
     // About half of all y are on the curve, and one point in 8 of those has prime order.
     expect(accepted).toBeGreaterThan(5);
@@ -281,17 +286,23 @@ describe('keys with a small-order component are refused, and both screens agree'
 describe('both implementations agree on random keys and messages', () => {
   it('sign = signNode, both verify, and a random corruption fails in both (property)', () => {
     fc.assert(
-      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 200 }), fc.nat(63), fc.integer({ min: 1, max: 255 }), (seedBytes, msg, at, xor) => {
-        const seed = toHex(seedBytes);
-        const pub = publicKeyFromSeed(seed);
-        const sig = sign(seed, msg);
-        expect(signNode(seed, msg)).toBe(sig);
-        expect(isStrictPublicKey(pub)).toBe(true);
-        expect(agree(pub, msg, sig)).toBe(true);
-        const bad = fromHex(sig);
-        bad[at] = bad[at]! ^ xor;
-        expect(agree(pub, msg, toHex(bad))).toBe(false);
-      }),
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.nat(63),
+        fc.integer({ min: 1, max: 255 }),
+        (seedBytes, msg, at, xor) => {
+          const seed = toHex(seedBytes);
+          const pub = publicKeyFromSeed(seed);
+          const sig = sign(seed, msg);
+          expect(signNode(seed, msg)).toBe(sig);
+          expect(isStrictPublicKey(pub)).toBe(true);
+          expect(agree(pub, msg, sig)).toBe(true);
+          const bad = fromHex(sig);
+          bad[at] = bad[at]! ^ xor;
+          expect(agree(pub, msg, toHex(bad))).toBe(false);
+        },
+      ),
       { numRuns: 25 },
     );
   });
@@ -313,7 +324,12 @@ describe('garbage input never throws', () => {
   });
 
   it('verifyNodeAsync resolves false, never rejects', async () => {
-    for (const args of [[1, 2, 3], [TEST1.publicKey, 'not bytes', TEST1.signature], [TEST1.publicKey, new Uint8Array(), 'zz'], [null, null, null]] as const) {
+    for (const args of [
+      [1, 2, 3],
+      [TEST1.publicKey, 'not bytes', TEST1.signature],
+      [TEST1.publicKey, new Uint8Array(), 'zz'],
+      [null, null, null],
+    ] as const) {
       await expect(verifyNodeAsync(args[0], args[1], args[2])).resolves.toBe(false);
     }
   });

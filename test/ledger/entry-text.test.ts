@@ -12,9 +12,7 @@ import { installNodeSha256 } from '../../src/ledger/node/sha256-node.js';
 import { utf8 } from '../../src/ledger/utf8.js';
 
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
-const time = fc
-  .integer({ min: Date.parse('2000-01-01T00:00:00.000Z'), max: Date.parse('2099-12-31T23:59:59.999Z') })
-  .map((ms) => new Date(ms).toISOString());
+const time = fc.integer({ min: Date.parse('2000-01-01T00:00:00.000Z'), max: Date.parse('2099-12-31T23:59:59.999Z') }).map((ms) => new Date(ms).toISOString());
 const payload = fc.dictionary(
   fc.string({ unit: 'binary', maxLength: 12 }),
   fc.oneof(fc.string({ unit: 'binary' }), fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 4 })),

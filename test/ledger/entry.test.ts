@@ -41,7 +41,10 @@ const makeChain = (n: number): HashedEntry[] => {
             seq,
             time: new Date(Date.parse('2026-11-28T09:30:00.000Z') + Math.max(1, seq - 1) * 1000).toISOString(),
             prev,
-            op: { payload: { type: 'voucher.accept', ledger: 'x', nonce: `nonce-${seq}-abc`, voucherId: 'v' + '0'.repeat(24) }, signatures: [{ signer: 'acme', sig: 'ab'.repeat(64) }] },
+            op: {
+              payload: { type: 'voucher.accept', ledger: 'x', nonce: `nonce-${seq}-abc`, voucherId: 'v' + '0'.repeat(24) },
+              signatures: [{ signer: 'acme', sig: 'ab'.repeat(64) }],
+            },
           };
     const hash = entryHash(entry);
     out.push({ entry, hash });
@@ -67,7 +70,9 @@ describe('entry hash (docs/protocol.md §5)', () => {
       '{"op":{"payload":{"createdAt":"2026-11-28T09:30:00.000Z","currency":"CNY","maxTenorDays":365,"name":"demo",' +
       `"nodeKey":"${NODE_KEY}","operatorKey":"${OPERATOR_KEY}","type":"ledger.genesis"},"signatures":[]},` +
       `"prev":"${ZERO_HASH}","seq":0,"time":"2026-11-28T09:30:00.000Z","v":1}`;
-    const expected = createHash('sha256').update(Buffer.concat([Buffer.from([0x00]), Buffer.from(jcs)])).digest('hex');
+    const expected = createHash('sha256')
+      .update(Buffer.concat([Buffer.from([0x00]), Buffer.from(jcs)]))
+      .digest('hex');
     expect(new TextDecoder().decode(canonicalBytes(genesis))).toBe(jcs);
     expect(entryHash(genesis)).toBe(expected);
     expect(toHex(entryHashBytes(genesis))).toBe(expected);
@@ -143,7 +148,13 @@ describe('verifyChain', () => {
       ['not an object', 'entry'],
     ];
     for (const [name, entry] of bad) {
-      const hash = (() => { try { return entryHash(entry as Entry); } catch { return chain[0]!.hash; } })();
+      const hash = (() => {
+        try {
+          return entryHash(entry as Entry);
+        } catch {
+          return chain[0]!.hash;
+        }
+      })();
       expect(verifyChain([{ entry, hash }]), name).toMatchObject({ ok: false, code: 'BAD_ENTRY', seq: 0, position: 0 });
     }
     expect(verifyChain([{ entry: e, hash: chain[0]!.hash.toUpperCase() }])).toMatchObject({ code: 'BAD_ENTRY' });
@@ -151,7 +162,14 @@ describe('verifyChain', () => {
   });
 
   it('never throws on arbitrary input (property)', () => {
-    fc.assert(fc.property(fc.anything(), fc.anything(), (entries, prev) => verifyChain(entries, typeof prev === 'string' ? prev : undefined).ok === false || Array.isArray(entries)), { numRuns: 300 });
+    fc.assert(
+      fc.property(
+        fc.anything(),
+        fc.anything(),
+        (entries, prev) => verifyChain(entries, typeof prev === 'string' ? prev : undefined).ok === false || Array.isArray(entries),
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('any change to any string or number in a wire chain is detected (property)', () => {

@@ -3,8 +3,7 @@ import { expect } from 'vitest';
 import { LedgerError, type LedgerErrorCode } from '../../src/ledger/errors.js';
 
 /** Reads a published vector file from test/vectors/published/. */
-export const loadVectors = <T>(name: string): T =>
-  JSON.parse(readFileSync(new URL(`../vectors/published/${name}`, import.meta.url), 'utf8')) as T;
+export const loadVectors = <T>(name: string): T => JSON.parse(readFileSync(new URL(`../vectors/published/${name}`, import.meta.url), 'utf8')) as T;
 
 /** A copy of `bytes` with bit `bit` (0 = least significant bit of byte 0) flipped. */
 export const flipBit = (bytes: Uint8Array, bit: number): Uint8Array => {

@@ -37,17 +37,25 @@ describe('hex (docs/protocol.md §2: lowercase hex)', () => {
   });
 
   it('parseHex never throws on arbitrary input (property)', () => {
-    fc.assert(fc.property(fc.anything(), fc.option(fc.nat(40)), (x, n) => {
-      const r = parseHex(x, n ?? undefined);
-      return r === undefined || r instanceof Uint8Array;
-    }));
+    fc.assert(
+      fc.property(fc.anything(), fc.option(fc.nat(40)), (x, n) => {
+        const r = parseHex(x, n ?? undefined);
+        return r === undefined || r instanceof Uint8Array;
+      }),
+    );
   });
 });
 
 describe('base64 (RFC 4648 §4, strict, as signed notes use)', () => {
   it('matches RFC 4648 §10 test vectors', () => {
     const vectors: Array<[string, string]> = [
-      ['', ''], ['f', 'Zg=='], ['fo', 'Zm8='], ['foo', 'Zm9v'], ['foob', 'Zm9vYg=='], ['fooba', 'Zm9vYmE='], ['foobar', 'Zm9vYmFy'],
+      ['', ''],
+      ['f', 'Zg=='],
+      ['fo', 'Zm8='],
+      ['foo', 'Zm9v'],
+      ['foob', 'Zm9vYg=='],
+      ['fooba', 'Zm9vYmE='],
+      ['foobar', 'Zm9vYmFy'],
     ];
     for (const [plain, encoded] of vectors) {
       const bytes = new TextEncoder().encode(plain);
@@ -57,10 +65,12 @@ describe('base64 (RFC 4648 §4, strict, as signed notes use)', () => {
   });
 
   it('agrees with Buffer and round-trips (property)', () => {
-    fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
-      const s = toBase64(b);
-      return s === Buffer.from(b).toString('base64') && bytesEqual(parseBase64(s)!, b);
-    }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+        const s = toBase64(b);
+        return s === Buffer.from(b).toString('base64') && bytesEqual(parseBase64(s)!, b);
+      }),
+    );
   });
 
   it('refuses missing padding, url-safe alphabet, whitespace, non-zero pad bits and stray "="', () => {
@@ -70,9 +80,11 @@ describe('base64 (RFC 4648 §4, strict, as signed notes use)', () => {
   });
 
   it('accepts exactly one encoding per byte string (property: canonical)', () => {
-    fc.assert(fc.property(fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/='), maxLength: 16 }), (s) => {
-      const b = parseBase64(s);
-      return b === undefined || toBase64(b) === s;
-    }));
+    fc.assert(
+      fc.property(fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/='), maxLength: 16 }), (s) => {
+        const b = parseBase64(s);
+        return b === undefined || toBase64(b) === s;
+      }),
+    );
   });
 });

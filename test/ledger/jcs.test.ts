@@ -88,10 +88,7 @@ describe('string escaping (RFC 8785 §3.2.2.2)', () => {
   it('the native surrogate check (isWellFormed) and the portable loop agree on any string of UTF-16 code units (property)', () => {
     // Code units near and inside the surrogate ranges, so that pairs, lone halves and reversed
     // pairs all come up often.
-    const unit = fc.oneof(
-      fc.integer({ min: 0xd7f0, max: 0xe00f }),
-      fc.integer({ min: 0, max: 0xffff }),
-    ).map((c) => String.fromCharCode(c));
+    const unit = fc.oneof(fc.integer({ min: 0xd7f0, max: 0xe00f }), fc.integer({ min: 0, max: 0xffff })).map((c) => String.fromCharCode(c));
     expect(typeof (String.prototype as { isWellFormed?: unknown }).isWellFormed).toBe('function');
     expect(hasLoneSurrogate).not.toBe(hasLoneSurrogateLoop);
     fc.assert(
@@ -118,7 +115,12 @@ describe('values JCS cannot encode are refused with BAD_JSON_VALUE', () => {
     ['a Date (no toJSON is called)', { at: new Date(0) }],
     ['a Map', new Map([['a', 1]])],
     ['a Uint8Array', new Uint8Array(2)],
-    ['a class instance', new (class Money { minor = 1 })()],
+    [
+      'a class instance',
+      new (class Money {
+        minor = 1;
+      })(),
+    ],
   ];
   it.each(cases)('%s', (_name, value) => {
     expectLedgerError(() => canonicalize(value), 'BAD_JSON_VALUE');
@@ -134,7 +136,12 @@ describe('values JCS cannot encode are refused with BAD_JSON_VALUE', () => {
   });
 
   it('a throwing getter becomes a coded error too', () => {
-    const tricky = Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw new TypeError('boom'); } });
+    const tricky = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get: () => {
+        throw new TypeError('boom');
+      },
+    });
     expectLedgerError(() => canonicalize(tricky), 'BAD_JSON_VALUE');
   });
 });
@@ -147,7 +154,10 @@ describe('canonical form', () => {
   });
 
   it('matches the canonicalize package on arbitrary JSON values (property)', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => canonicalize(v) === canonicalizePackage(v)), { numRuns: 300 });
+    fc.assert(
+      fc.property(fc.jsonValue(), (v) => canonicalize(v) === canonicalizePackage(v)),
+      { numRuns: 300 },
+    );
   });
 
   it('is idempotent and independent of member order (property)', () => {
@@ -163,14 +173,17 @@ describe('canonical form', () => {
 
   it('never throws anything but a LedgerError (property)', () => {
     fc.assert(
-      fc.property(fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }), (v) => {
-        try {
-          canonicalize(v);
-          return true;
-        } catch (err) {
-          return err instanceof Error && err.name === 'LedgerError';
-        }
-      }),
+      fc.property(
+        fc.anything({ withBigInt: true, withDate: true, withMap: true, withSet: true, withTypedArray: true, withSparseArray: true, withNullPrototype: true }),
+        (v) => {
+          try {
+            canonicalize(v);
+            return true;
+          } catch (err) {
+            return err instanceof Error && err.name === 'LedgerError';
+          }
+        },
+      ),
       { numRuns: 300 },
     );
   });

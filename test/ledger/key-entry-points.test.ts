@@ -52,9 +52,7 @@ describe('a mixed-order public key is refused wherever a key enters', () => {
     const file = generateKeyFile('p1');
     expect(parseKeyFile(JSON.stringify(file)).publicKey).toBe(file.publicKey);
     const mixed = ed.Point.fromBytes(fromHex(file.publicKey)).add(TORSION[5]!).toHex();
-    expect(() => parseKeyFile(JSON.stringify({ ...file, publicKey: mixed }))).toThrowError(
-      expect.objectContaining({ code: 'BAD_PUBLIC_KEY' }) as KeyFileError,
-    );
+    expect(() => parseKeyFile(JSON.stringify({ ...file, publicKey: mixed }))).toThrowError(expect.objectContaining({ code: 'BAD_PUBLIC_KEY' }) as KeyFileError);
   });
 
   it('the checkpoint tracker: a mixed-order node key is refused', () => {

@@ -175,7 +175,7 @@ describe('verifier properties (fast-check, a 200-leaf tree)', () => {
     );
   });
 
-  it('a wrong index, or a wrong size with that size\'s own root, fails', () => {
+  it("a wrong index, or a wrong size with that size's own root, fails", () => {
     fc.assert(
       fc.property(sizeAndIndex, fc.nat(199), fc.integer({ min: 1, max: 200 }), ([size, index], otherIndex, otherSize) => {
         const proof = big.inclusionProof(index, size);

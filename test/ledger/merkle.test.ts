@@ -92,15 +92,18 @@ const inclusionProbes = (index: number, size: number, proof: Uint8Array[], root:
 };
 
 describe('inclusion proofs (RFC 9162 §2.1.3)', () => {
-  it.each(V.inclusionProofs)('leaf $index of size $size: generated proof equals the reference, verifies, and every corruption fails', ({ index, size, proof }) => {
-    expect(hexes(inclusionProof(leafHashes, index, size))).toEqual(proof);
-    expect(hexes(tree.inclusionProof(index, size))).toEqual(proof);
-    const p = proof.map((h) => fromHex(h));
-    expect(verifyInclusion(leafHashes[index], index, size, p, roots[size - 1])).toEqual({ ok: true });
-    for (const probe of inclusionProbes(index, size, p, roots[size - 1]!, leafHashes[index]!)) {
-      expect(verifyInclusion(...probe.args), probe.desc).toMatchObject({ ok: false });
-    }
-  });
+  it.each(V.inclusionProofs)(
+    'leaf $index of size $size: generated proof equals the reference, verifies, and every corruption fails',
+    ({ index, size, proof }) => {
+      expect(hexes(inclusionProof(leafHashes, index, size))).toEqual(proof);
+      expect(hexes(tree.inclusionProof(index, size))).toEqual(proof);
+      const p = proof.map((h) => fromHex(h));
+      expect(verifyInclusion(leafHashes[index], index, size, p, roots[size - 1])).toEqual({ ok: true });
+      for (const probe of inclusionProbes(index, size, p, roots[size - 1]!, leafHashes[index]!)) {
+        expect(verifyInclusion(...probe.args), probe.desc).toMatchObject({ ok: false });
+      }
+    },
+  );
 
   it('coded results say what is wrong', () => {
     const { index, size, proof } = V.inclusionProofs[2]!; // leaf 5 of 8

@@ -15,9 +15,9 @@ describe('sha256 (portable)', () => {
   });
 
   it('hashes the concatenation of its parts, as node:crypto does (property)', () => {
-    fc.assert(fc.property(fc.array(fc.uint8Array({ maxLength: 70 }), { maxLength: 5 }), (parts) =>
-      toHex(sha256(...parts)) === nodeSha256(concatBytes(...parts)),
-    ));
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 70 }), { maxLength: 5 }), (parts) => toHex(sha256(...parts)) === nodeSha256(concatBytes(...parts))),
+    );
   });
 });
 
@@ -32,7 +32,8 @@ describe('op preimage and opId (docs/protocol.md §3)', () => {
   };
   // Written by hand from RFC 8785's rules, not produced by our canonicalizer.
   const jcsText =
-    '{"expiresAt":"2026-11-29T00:00:00.000Z","ledger":"' + 'ab'.repeat(32) +
+    '{"expiresAt":"2026-11-29T00:00:00.000Z","ledger":"' +
+    'ab'.repeat(32) +
     '","nonce":"k3J9x0Qm2","to":"chen-electronics","type":"voucher.transfer","voucherId":"v0123456789abcdef01234567"}';
 
   it('the preimage is "rvl/op/v1\\n" followed by JCS(payload)', () => {

@@ -47,7 +47,8 @@ const cases = (n: number): { what: string; req: VerifyRequest }[] => {
     else if (kind === 5) out.push({ what: 'changed signature', req: { publicKey: k.publicKey, msg, sig: flipped } });
     else if (kind === 6) out.push({ what: 'S + L', req: { publicKey: k.publicKey, msg, sig: withSPlusL(sig) } });
     else if (kind === 7) out.push({ what: 'identity key, R = identity, S = 0', req: { publicKey: '01' + '00'.repeat(31), msg, sig: '01' + '00'.repeat(63) } });
-    else out.push({ what: 'garbage', req: { publicKey: i % 2 ? 'zz' : k.publicKey.toUpperCase(), msg, sig: i % 4 ? sig.slice(2) : 42 as unknown as string } });
+    else
+      out.push({ what: 'garbage', req: { publicKey: i % 2 ? 'zz' : k.publicKey.toUpperCase(), msg, sig: i % 4 ? sig.slice(2) : (42 as unknown as string) } });
   }
   return out;
 };

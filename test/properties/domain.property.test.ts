@@ -31,11 +31,7 @@ const intent = fc.record({
   amount: uniform(1000),
   wrongSigner: uniform(7),
   forge: uniform(19),
-  advanceDays: fc.oneof(
-    { arbitrary: fc.constant(0), weight: 8 },
-    { arbitrary: uniform(3), weight: 3 },
-    { arbitrary: uniform(60), weight: 1 },
-  ),
+  advanceDays: fc.oneof({ arbitrary: fc.constant(0), weight: 8 }, { arbitrary: uniform(3), weight: 3 }, { arbitrary: uniform(60), weight: 1 }),
 });
 type Intent = typeof intent extends fc.Arbitrary<infer T> ? T : never;
 
@@ -136,11 +132,7 @@ const act = (world: World, it: Intent): { decision: Decision; before: Voucher | 
       const holder = keyOf(v?.holder ?? 'x');
       const signers = it.wrongSigner === 0 ? [holder] : [holder, bank];
       return {
-        decision: world.submit(
-          { type: 'voucher.pledge', voucherId: vid, bank: bank.id, loanRef: `LOAN-${it.pick}`, ...partial },
-          signers,
-          forge,
-        ),
+        decision: world.submit({ type: 'voucher.pledge', voucherId: vid, bank: bank.id, loanRef: `LOAN-${it.pick}`, ...partial }, signers, forge),
         before: v,
       };
     }
@@ -192,8 +184,7 @@ const checkConservation = (vouchers: readonly Voucher[]): void => {
   }
 };
 
-const overlaps = (a: Voucher, b: Voucher): boolean =>
-  a.rootId === b.rootId && a.range.start < b.range.end && b.range.start < a.range.end;
+const overlaps = (a: Voucher, b: Voucher): boolean => a.rootId === b.rootId && a.range.start < b.range.end && b.range.start < a.range.end;
 
 // Sequences per property: 40 in `npm test`; 10 in `npm run test:fast` (RVL_TEST_FAST=1, set by
 // vitest.fast.config.ts), where each run of the inner loop draws new sequences anyway. The
@@ -314,7 +305,16 @@ describe('domain properties over random op sequences', () => {
       expect(seen.get(type)?.size ?? 0, `${type} refused at least once`).toBeGreaterThan(1);
     }
     const allCodes = new Set([...seen.values()].flatMap((s) => [...s]));
-    for (const code of ['BAD_SIGNATURE', 'SIGNERS_MISMATCH', 'VOUCHER_PLEDGED', 'VOUCHER_STATE_CONFLICT', 'AMOUNT_INVALID', 'INVOICE_ALREADY_USED', 'PARTY_SUSPENDED', 'VOUCHER_OVERDUE']) {
+    for (const code of [
+      'BAD_SIGNATURE',
+      'SIGNERS_MISMATCH',
+      'VOUCHER_PLEDGED',
+      'VOUCHER_STATE_CONFLICT',
+      'AMOUNT_INVALID',
+      'INVOICE_ALREADY_USED',
+      'PARTY_SUSPENDED',
+      'VOUCHER_OVERDUE',
+    ]) {
       expect(allCodes.has(code), `the generator reaches ${code}`).toBe(true);
     }
   });

@@ -60,7 +60,13 @@ describe('reliability: SIGKILL at random moments, during start-up too', () => {
         nodeArgs: ['--import', path.join(REPO_ROOT, 'test', 'reliability', 'fixtures', 'crash-at.mjs')],
       });
       // The crash point must be reached (the process kills itself), not a normal start.
-      const first = await Promise.race([crashing.exited, crashing.waitListening().then(() => 'listening' as const, () => 'exited' as const)]);
+      const first = await Promise.race([
+        crashing.exited,
+        crashing.waitListening().then(
+          () => 'listening' as const,
+          () => 'exited' as const,
+        ),
+      ]);
       if (first === 'listening') {
         await crashing.kill();
         throw new Error(`the crash point open:${file} was never reached: rename RVL_CRASH_AT in this test to the file the service now creates`);

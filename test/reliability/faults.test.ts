@@ -23,7 +23,18 @@ describe('reliability: storage faults (seeded)', () => {
   it('the CI seeds cover every fault kind and what survives it, at genesis and later', () => {
     const plans = COVERAGE.map(planFor);
     const kinds = new Set(plans.map((p) => `${p.kind}/${p.survives}/${p.commitIndex === 0 ? 'genesis' : 'later'}`));
-    for (const k of ['batch-fails/none/later', 'disk-full/none/later', 'fsync-error/none/later', 'fsync-error/whole/later', 'torn-write/torn/later', 'torn-write/whole/later', 'fsync-error/none/genesis', 'fsync-error/whole/genesis', 'torn-write/torn/genesis', 'torn-write/whole/genesis']) {
+    for (const k of [
+      'batch-fails/none/later',
+      'disk-full/none/later',
+      'fsync-error/none/later',
+      'fsync-error/whole/later',
+      'torn-write/torn/later',
+      'torn-write/whole/later',
+      'fsync-error/none/genesis',
+      'fsync-error/whole/genesis',
+      'torn-write/torn/genesis',
+      'torn-write/whole/genesis',
+    ]) {
       expect(kinds).toContain(k);
     }
   });

@@ -34,21 +34,40 @@ describe('reliability: a concurrent history checked against the domain model', (
     // The run must have exercised what it claims to check.
     expect(t.receiptsChecked).toBeGreaterThan(300);
     expect(t.refusalsChecked).toBeGreaterThan(60);
-    for (const code of ['VOUCHER_STATE_CONFLICT', 'VOUCHER_PLEDGED', 'SIGNERS_MISMATCH', 'PARTY_SUSPENDED', 'AMOUNT_INVALID', 'OP_EXPIRED', 'INVALID_RECIPIENT', 'ROLE_NOT_ALLOWED', 'INVOICE_ALREADY_USED']) expect(Object.keys(t.codes)).toContain(code);
+    for (const code of [
+      'VOUCHER_STATE_CONFLICT',
+      'VOUCHER_PLEDGED',
+      'SIGNERS_MISMATCH',
+      'PARTY_SUSPENDED',
+      'AMOUNT_INVALID',
+      'OP_EXPIRED',
+      'INVALID_RECIPIENT',
+      'ROLE_NOT_ALLOWED',
+      'INVOICE_ALREADY_USED',
+    ])
+      expect(Object.keys(t.codes)).toContain(code);
     const statuses = new Set(run.snap.vouchers.map((v) => v.status));
     for (const s of ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled']) expect(statuses).toContain(s);
-    console.info(`[reliability model] seed ${SEED}: ${run.calls.length} requests in ${run.seconds.toFixed(1)} s, ${t.receiptsChecked} receipts and ${t.refusalsChecked} refusals checked, ${run.snap.entries.length} entries, ${run.snap.vouchers.length} vouchers; refusals ${JSON.stringify(t.codes)}`);
+    console.info(
+      `[reliability model] seed ${SEED}: ${run.calls.length} requests in ${run.seconds.toFixed(1)} s, ${t.receiptsChecked} receipts and ${t.refusalsChecked} refusals checked, ${run.snap.entries.length} entries, ${run.snap.vouchers.length} vouchers; refusals ${JSON.stringify(t.codes)}`,
+    );
   });
 
   describe('the checker fails when it should', () => {
-    const withAnswer = (c: Call, body: unknown, status = c.answer?.status ?? 201): Call => ({ ...c, answer: { status, contentType: 'application/json', text: JSON.stringify(body), body } });
+    const withAnswer = (c: Call, body: unknown, status = c.answer?.status ?? 201): Call => ({
+      ...c,
+      answer: { status, contentType: 'application/json', text: JSON.stringify(body), body },
+    });
     const acked = () => run.calls.filter((c) => c.answer?.status === 201 && (c.answer.body?.effects?.vouchers?.length ?? 0) > 0);
 
     it('a receipt whose effects differ from the model by one unit', () => {
       const c = acked()[3]!;
       const body = structuredClone(c.answer!.body);
       body.effects.vouchers[0].amount = String(BigInt(body.effects.vouchers[0].amount) + 1n);
-      const r = checkModel(run.snap, run.calls.map((x) => (x === c ? withAnswer(c, body) : x)));
+      const r = checkModel(
+        run.snap,
+        run.calls.map((x) => (x === c ? withAnswer(c, body) : x)),
+      );
       expect(r.findings.join('\n')).toMatch(/receipt's effects are not the model's/);
     });
 

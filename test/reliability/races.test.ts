@@ -49,7 +49,7 @@ describe(`reliability: ${N} concurrent attempts on one asset (seed ${SEED})`, ()
     });
   }
 
-  it('the model confirms every loser\'s code, and the whole history', { timeout: 60_000 }, async () => {
+  it("the model confirms every loser's code, and the whole history", { timeout: 60_000 }, async () => {
     expect(results).toHaveLength(MIXES.length);
     const calls = results.flatMap((r) => r.calls);
     const checked = await checkAll(t, operator, calls);

@@ -34,7 +34,6 @@ let pristine = '';
 let ledgerId = '';
 let pledged = '';
 
-
 /** Starts the copy, sends one write, and returns what the node did. */
 const outcome = async (dir: string) => {
   const h = await Harness.start({ dataDir: dir });

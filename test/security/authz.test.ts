@@ -88,7 +88,10 @@ class Model {
   }
 }
 
-const treeIds = (node: { id: string; children: unknown[] }): string[] => [node.id, ...(node.children as { id: string; children: unknown[] }[]).flatMap(treeIds)];
+const treeIds = (node: { id: string; children: unknown[] }): string[] => [
+  node.id,
+  ...(node.children as { id: string; children: unknown[] }[]).flatMap(treeIds),
+];
 
 // ---- generated stories ----
 
@@ -101,136 +104,175 @@ type Intent =
 
 const intent: fc.Arbitrary<Intent> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('issue' as const), core: fc.nat(), to: fc.nat(), amount: fc.integer({ min: 2, max: 1_000_000 }) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constantFrom('accept' as const, 'reject' as const, 'cancel' as const, 'release' as const, 'settle' as const), v: fc.nat() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constantFrom('accept' as const, 'reject' as const, 'cancel' as const, 'release' as const, 'settle' as const), v: fc.nat() }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('split' as const), v: fc.nat(), parts: fc.integer({ min: 2, max: 3 }) }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('transfer' as const), v: fc.nat(), to: fc.nat(), part: fc.integer({ min: 0, max: 99 }) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('pledge' as const), v: fc.nat(), bank: fc.nat(), part: fc.integer({ min: 0, max: 99 }) }) },
 );
 
 describe('§8 on every endpoint, for every role, on generated stories', () => {
-  it('every read answers as the §8 model says, for every party, voucher and endpoint', async () => {
-    const seen = { vouchers: 0, hidden: 0, statuses: new Set<string>() };
-    // Every story starts with two issues, accepted, so that there is something to read.
-    const opening: Intent[] = [
-      { op: 'issue', core: 0, to: 0, amount: 600_000 },
-      { op: 'issue', core: 1, to: 1, amount: 400_000 },
-      { op: 'accept', v: 0 },
-      { op: 'accept', v: 0 },
-    ];
-    await fc.assert(
-      fc.asyncProperty(fc.array(intent, { minLength: 4, maxLength: 14 }).map((tail) => [...opening, ...tail]), async (intents) => {
-        const h = await Harness.start();
-        try {
-          const cores = [key('gz-motors', 'core'), key('sz-auto', 'core')];
-          const suppliers = [key('dongguan-parts', 'supplier'), key('chen-electronics', 'supplier'), key('foshan-metal', 'supplier')];
-          const banks = [key('icbc-gz', 'bank'), key('cmb-sz', 'bank')];
-          const auditor = key('csrc-audit', 'auditor');
-          const everyone = [...cores, ...suppliers, ...banks, auditor];
-          for (const k of everyone) await h.register(k);
-          const byId = new Map([...everyone, h.operator].map((k) => [k.id, k]));
-          const model = new Model();
-          const pick = <T>(xs: readonly T[], i: number): T | undefined => (xs.length === 0 ? undefined : xs[i % xs.length]);
-          const withStatus = (...statuses: string[]) => [...model.states.values()].filter((v) => statuses.includes(v.status)).sort((a, b) => a.id.localeCompare(b.id));
-          const submit = async (payload: Record<string, unknown>, signers: (Key | undefined)[]) => {
-            if (signers.some((s) => s === undefined)) return;
-            const res = await h.submit(payload, signers as Key[]);
-            if (res.statusCode === 201) model.apply(res.json() as Receipt);
-            else assertProblem(res);
-          };
-          for (const i of intents) {
-            if (i.op === 'issue') {
-              const core = cores[i.core % 2]!;
-              await submit({ type: 'voucher.issue', issuer: core.id, to: suppliers[i.to % 3]!.id, amount: String(i.amount), currency: 'CNY', dueDate: dueIn(60), invoiceIds: [`INV-${h.nonce()}`] }, [core]);
-            } else if (i.op === 'accept' || i.op === 'reject' || i.op === 'cancel') {
-              const v = pick(withStatus('offered'), i.v);
-              if (v) await submit({ type: `voucher.${i.op}`, voucherId: v.id }, [byId.get(i.op === 'cancel' ? v.holder : v.offeredTo!)]);
-            } else if (i.op === 'release') {
-              const v = pick(withStatus('pledged'), i.v);
-              if (v) await submit({ type: 'voucher.release', voucherId: v.id }, [byId.get(v.pledge!.bank)]);
-            } else if (i.op === 'settle') {
-              const v = pick(withStatus('active', 'pledged'), i.v);
-              if (v) await submit({ type: 'voucher.settle', voucherId: v.id, paymentRef: `PAY-${h.nonce()}` }, [byId.get(v.issuer)]);
-            } else if (i.op === 'split') {
-              const v = pick(withStatus('active').filter((x) => BigInt(x.amount) >= BigInt(i.parts)), i.v);
-              if (v) {
-                const n = BigInt(v.amount);
-                const first = n / BigInt(i.parts);
-                const amounts = [...Array.from({ length: i.parts - 1 }, () => first), n - first * BigInt(i.parts - 1)].map(String);
-                await submit({ type: 'voucher.split', voucherId: v.id, amounts }, [byId.get(v.holder)]);
+  it(
+    'every read answers as the §8 model says, for every party, voucher and endpoint',
+    async () => {
+      const seen = { vouchers: 0, hidden: 0, statuses: new Set<string>() };
+      // Every story starts with two issues, accepted, so that there is something to read.
+      const opening: Intent[] = [
+        { op: 'issue', core: 0, to: 0, amount: 600_000 },
+        { op: 'issue', core: 1, to: 1, amount: 400_000 },
+        { op: 'accept', v: 0 },
+        { op: 'accept', v: 0 },
+      ];
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(intent, { minLength: 4, maxLength: 14 }).map((tail) => [...opening, ...tail]),
+          async (intents) => {
+            const h = await Harness.start();
+            try {
+              const cores = [key('gz-motors', 'core'), key('sz-auto', 'core')];
+              const suppliers = [key('dongguan-parts', 'supplier'), key('chen-electronics', 'supplier'), key('foshan-metal', 'supplier')];
+              const banks = [key('icbc-gz', 'bank'), key('cmb-sz', 'bank')];
+              const auditor = key('csrc-audit', 'auditor');
+              const everyone = [...cores, ...suppliers, ...banks, auditor];
+              for (const k of everyone) await h.register(k);
+              const byId = new Map([...everyone, h.operator].map((k) => [k.id, k]));
+              const model = new Model();
+              const pick = <T>(xs: readonly T[], i: number): T | undefined => (xs.length === 0 ? undefined : xs[i % xs.length]);
+              const withStatus = (...statuses: string[]) =>
+                [...model.states.values()].filter((v) => statuses.includes(v.status)).sort((a, b) => a.id.localeCompare(b.id));
+              const submit = async (payload: Record<string, unknown>, signers: (Key | undefined)[]) => {
+                if (signers.some((s) => s === undefined)) return;
+                const res = await h.submit(payload, signers as Key[]);
+                if (res.statusCode === 201) model.apply(res.json() as Receipt);
+                else assertProblem(res);
+              };
+              for (const i of intents) {
+                if (i.op === 'issue') {
+                  const core = cores[i.core % 2]!;
+                  await submit(
+                    {
+                      type: 'voucher.issue',
+                      issuer: core.id,
+                      to: suppliers[i.to % 3]!.id,
+                      amount: String(i.amount),
+                      currency: 'CNY',
+                      dueDate: dueIn(60),
+                      invoiceIds: [`INV-${h.nonce()}`],
+                    },
+                    [core],
+                  );
+                } else if (i.op === 'accept' || i.op === 'reject' || i.op === 'cancel') {
+                  const v = pick(withStatus('offered'), i.v);
+                  if (v) await submit({ type: `voucher.${i.op}`, voucherId: v.id }, [byId.get(i.op === 'cancel' ? v.holder : v.offeredTo!)]);
+                } else if (i.op === 'release') {
+                  const v = pick(withStatus('pledged'), i.v);
+                  if (v) await submit({ type: 'voucher.release', voucherId: v.id }, [byId.get(v.pledge!.bank)]);
+                } else if (i.op === 'settle') {
+                  const v = pick(withStatus('active', 'pledged'), i.v);
+                  if (v) await submit({ type: 'voucher.settle', voucherId: v.id, paymentRef: `PAY-${h.nonce()}` }, [byId.get(v.issuer)]);
+                } else if (i.op === 'split') {
+                  const v = pick(
+                    withStatus('active').filter((x) => BigInt(x.amount) >= BigInt(i.parts)),
+                    i.v,
+                  );
+                  if (v) {
+                    const n = BigInt(v.amount);
+                    const first = n / BigInt(i.parts);
+                    const amounts = [...Array.from({ length: i.parts - 1 }, () => first), n - first * BigInt(i.parts - 1)].map(String);
+                    await submit({ type: 'voucher.split', voucherId: v.id, amounts }, [byId.get(v.holder)]);
+                  }
+                } else if (i.op === 'transfer' || i.op === 'pledge') {
+                  const v = pick(withStatus('active'), i.v);
+                  if (!v) continue;
+                  const n = BigInt(v.amount);
+                  const part = i.part === 0 || n < 2n ? undefined : String(1n + ((n - 1n) * BigInt(i.part)) / 100n);
+                  const amount = part !== undefined && BigInt(part) < n ? { amount: part } : {};
+                  if (i.op === 'transfer') {
+                    const to = pick(
+                      [...suppliers, ...banks].filter((k) => k.id !== v.holder),
+                      i.to,
+                    )!;
+                    await submit({ type: 'voucher.transfer', voucherId: v.id, to: to.id, ...amount }, [byId.get(v.holder)]);
+                  } else {
+                    const bank = pick(
+                      banks.filter((k) => k.id !== v.holder),
+                      i.bank,
+                    )!;
+                    await submit({ type: 'voucher.pledge', voucherId: v.id, bank: bank.id, loanRef: `LOAN-${h.nonce()}`, ...amount }, [
+                      byId.get(v.holder),
+                      bank,
+                    ]);
+                  }
+                }
               }
-            } else if (i.op === 'transfer' || i.op === 'pledge') {
-              const v = pick(withStatus('active'), i.v);
-              if (!v) continue;
-              const n = BigInt(v.amount);
-              const part = i.part === 0 || n < 2n ? undefined : String(1n + ((n - 1n) * BigInt(i.part)) / 100n);
-              const amount = part !== undefined && BigInt(part) < n ? { amount: part } : {};
-              if (i.op === 'transfer') {
-                const to = pick([...suppliers, ...banks].filter((k) => k.id !== v.holder), i.to)!;
-                await submit({ type: 'voucher.transfer', voucherId: v.id, to: to.id, ...amount }, [byId.get(v.holder)]);
-              } else {
-                const bank = pick(banks.filter((k) => k.id !== v.holder), i.bank)!;
-                await submit({ type: 'voucher.pledge', voucherId: v.id, bank: bank.id, loanRef: `LOAN-${h.nonce()}`, ...amount }, [byId.get(v.holder), bank]);
-              }
-            }
-          }
 
-          const readers = [...everyone, h.operator];
-          const tokens = new Map<string, Record<string, string>>();
-          for (const r of readers) tokens.set(r.id, bearer(await h.token(r)));
-          const get = (url: string, r?: Key) => h.app.inject({ method: 'GET', url, headers: r ? tokens.get(r.id)! : {} });
-          const ids = [...model.states.keys()].sort();
-          seen.vouchers += ids.length;
-          for (const v of model.states.values()) seen.statuses.add(v.status);
+              const readers = [...everyone, h.operator];
+              const tokens = new Map<string, Record<string, string>>();
+              for (const r of readers) tokens.set(r.id, bearer(await h.token(r)));
+              const get = (url: string, r?: Key) => h.app.inject({ method: 'GET', url, headers: r ? tokens.get(r.id)! : {} });
+              const ids = [...model.states.keys()].sort();
+              seen.vouchers += ids.length;
+              for (const v of model.states.values()) seen.statuses.add(v.status);
 
-          for (const id of ids) {
-            for (const suffix of ['', '/history', '/tree', '/proof']) assertProblem(await get(`/v1/vouchers/${id}${suffix}`), 401, 'UNAUTHENTICATED');
-            for (const r of readers) {
-              const res = await get(`/v1/vouchers/${id}`, r);
-              if (!model.maySee(r, id)) {
-                seen.hidden += 1;
-                assertProblem(res, 404, 'NOT_FOUND');
-                for (const suffix of ['/history', '/tree', '/proof']) assertProblem(await get(`/v1/vouchers/${id}${suffix}`, r), 404, 'NOT_FOUND');
-                continue;
+              for (const id of ids) {
+                for (const suffix of ['', '/history', '/tree', '/proof']) assertProblem(await get(`/v1/vouchers/${id}${suffix}`), 401, 'UNAUTHENTICATED');
+                for (const r of readers) {
+                  const res = await get(`/v1/vouchers/${id}`, r);
+                  if (!model.maySee(r, id)) {
+                    seen.hidden += 1;
+                    assertProblem(res, 404, 'NOT_FOUND');
+                    for (const suffix of ['/history', '/tree', '/proof']) assertProblem(await get(`/v1/vouchers/${id}${suffix}`, r), 404, 'NOT_FOUND');
+                    continue;
+                  }
+                  expect(res.statusCode, `${r.id} may see ${id}: ${res.body}`).toBe(200);
+                  expect(res.json()).toEqual(model.states.get(id));
+                  const history = await get(`/v1/vouchers/${id}/history`, r);
+                  expect(
+                    (history.json() as { entries: { entry: { seq: number } }[] }).entries.map((e) => e.entry.seq),
+                    `history of ${id} for ${r.id}`,
+                  ).toEqual(model.history(id));
+                  const tree = await get(`/v1/vouchers/${id}/tree`, r);
+                  expect(treeIds((tree.json() as { root: { id: string; children: unknown[] } }).root).sort(), `tree of ${id} for ${r.id}`).toEqual(
+                    model.tree(r, id),
+                  );
+                  const proof = await get(`/v1/vouchers/${id}/proof`, r);
+                  expect(proof.statusCode, proof.body).toBe(200);
+                  // The bundle never holds an entry of a voucher the reader may not see, but for genesis and registrations.
+                  const hidden = new Set(ids.filter((v) => !model.maySee(r, v)).flatMap((v) => model.touched.get(v) ?? []));
+                  const shown = new Set(model.history(id));
+                  for (const e of (proof.json() as { entries: { entry: { seq: number; op: { payload: { type: string } } } }[] }).entries) {
+                    if (hidden.has(e.entry.seq)) expect(shown.has(e.entry.seq), `the proof of ${id} for ${r.id} holds hidden entry ${e.entry.seq}`).toBe(true);
+                  }
+                }
               }
-              expect(res.statusCode, `${r.id} may see ${id}: ${res.body}`).toBe(200);
-              expect(res.json()).toEqual(model.states.get(id));
-              const history = await get(`/v1/vouchers/${id}/history`, r);
-              expect((history.json() as { entries: { entry: { seq: number } }[] }).entries.map((e) => e.entry.seq), `history of ${id} for ${r.id}`).toEqual(model.history(id));
-              const tree = await get(`/v1/vouchers/${id}/tree`, r);
-              expect(treeIds((tree.json() as { root: { id: string; children: unknown[] } }).root).sort(), `tree of ${id} for ${r.id}`).toEqual(model.tree(r, id));
-              const proof = await get(`/v1/vouchers/${id}/proof`, r);
-              expect(proof.statusCode, proof.body).toBe(200);
-              // The bundle never holds an entry of a voucher the reader may not see, but for genesis and registrations.
-              const hidden = new Set(ids.filter((v) => !model.maySee(r, v)).flatMap((v) => model.touched.get(v) ?? []));
-              const shown = new Set(model.history(id));
-              for (const e of (proof.json() as { entries: { entry: { seq: number; op: { payload: { type: string } } } }[] }).entries) {
-                if (hidden.has(e.entry.seq)) expect(shown.has(e.entry.seq), `the proof of ${id} for ${r.id} holds hidden entry ${e.entry.seq}`).toBe(true);
+              for (const party of readers) {
+                assertProblem(await get(`/v1/parties/${party.id}/vouchers`), 401, 'UNAUTHENTICATED');
+                for (const r of readers) {
+                  const res = await get(`/v1/parties/${party.id}/vouchers?limit=1000`, r);
+                  if (r.id === party.id || r.role === 'operator' || r.role === 'auditor') {
+                    expect(res.statusCode, res.body).toBe(200);
+                    expect((res.json() as { items: { id: string }[] }).items.map((v) => v.id).sort()).toEqual(model.listOf(party.id));
+                  } else {
+                    assertProblem(res, 404, 'NOT_FOUND');
+                  }
+                }
               }
+            } finally {
+              await h.close();
             }
-          }
-          for (const party of readers) {
-            assertProblem(await get(`/v1/parties/${party.id}/vouchers`), 401, 'UNAUTHENTICATED');
-            for (const r of readers) {
-              const res = await get(`/v1/parties/${party.id}/vouchers?limit=1000`, r);
-              if (r.id === party.id || r.role === 'operator' || r.role === 'auditor') {
-                expect(res.statusCode, res.body).toBe(200);
-                expect((res.json() as { items: { id: string }[] }).items.map((v) => v.id).sort()).toEqual(model.listOf(party.id));
-              } else {
-                assertProblem(res, 404, 'NOT_FOUND');
-              }
-            }
-          }
-        } finally {
-          await h.close();
-        }
-      }),
-      runs(5),
-    );
-    // The stories were not trivial: many vouchers, in many states, many of them hidden from someone.
-    expect(seen.vouchers).toBeGreaterThan(10);
-    expect(seen.hidden).toBeGreaterThan(20);
-    expect(seen.statuses.size).toBeGreaterThanOrEqual(3);
-  }, timeoutMs(180_000));
+          },
+        ),
+        runs(5),
+      );
+      // The stories were not trivial: many vouchers, in many states, many of them hidden from someone.
+      expect(seen.vouchers).toBeGreaterThan(10);
+      expect(seen.hidden).toBeGreaterThan(20);
+      expect(seen.statuses.size).toBeGreaterThanOrEqual(3);
+    },
+    timeoutMs(180_000),
+  );
 });
 
 describe('every endpoint, every role, no token', () => {
@@ -258,8 +300,7 @@ describe('every endpoint, every role, no token', () => {
 
   type Who = 'none' | 'operator' | 'core' | 'supplier' | 'bank' | 'auditor' | 'stranger';
   const WHO: Who[] = ['none', 'operator', 'core', 'supplier', 'bank', 'auditor', 'stranger'];
-  const keyOf = (w: Who): Key | undefined =>
-    ({ none: undefined, operator: h.operator, core, supplier, bank, auditor, stranger })[w];
+  const keyOf = (w: Who): Key | undefined => ({ none: undefined, operator: h.operator, core, supplier, bank, auditor, stranger })[w];
 
   /** The §8 table: the answer each caller gets. */
   const ROUTES: [string, () => string, (w: Who) => number][] = [
@@ -271,12 +312,16 @@ describe('every endpoint, every role, no token', () => {
     ['GET /v1/entries/:seq', () => '/v1/entries/1', (w) => (w === 'none' ? 401 : w === 'operator' || w === 'auditor' ? 200 : 404)],
     ['GET /v1/parties', () => '/v1/parties', (w) => (w === 'none' ? 401 : 200)],
     ['GET /v1/parties/:id', () => `/v1/parties/${supplier.id}`, (w) => (w === 'none' ? 401 : 200)],
-    ['GET /v1/parties/:id/vouchers', () => `/v1/parties/${supplier.id}/vouchers`, (w) => (w === 'none' ? 401 : ['operator', 'auditor', 'supplier'].includes(w) ? 200 : 404)],
-    ...(['', '/history', '/tree', '/proof'].map((s): [string, () => string, (w: Who) => number] => [
+    [
+      'GET /v1/parties/:id/vouchers',
+      () => `/v1/parties/${supplier.id}/vouchers`,
+      (w) => (w === 'none' ? 401 : ['operator', 'auditor', 'supplier'].includes(w) ? 200 : 404),
+    ],
+    ...['', '/history', '/tree', '/proof'].map((s): [string, () => string, (w: Who) => number] => [
       `GET /v1/vouchers/:id${s}`,
       () => `/v1/vouchers/${voucher}${s}`,
       (w) => (w === 'none' ? 401 : w === 'stranger' ? 404 : 200),
-    ])),
+    ]),
     ['GET /healthz', () => '/healthz', () => 200],
     ['GET /readyz', () => '/readyz', () => 200],
     ['GET /metrics', () => '/metrics', (w) => (w === 'none' ? 401 : w === 'operator' || w === 'auditor' ? 200 : 404)],
@@ -315,7 +360,13 @@ describe('every endpoint, every role, no token', () => {
       if (seed === undefined) return `${input}.`;
       return `${input}.${base64url.encode(Buffer.from(sign(seed, new TextEncoder().encode(input)), 'hex'))}`;
     };
-    const claims = (k: Key, o: Partial<{ iat: number; exp: number; aud: string }> = {}) => ({ iss: k.id, aud: h.ledgerId, iat: now() - 10, exp: now() + 290, ...o });
+    const claims = (k: Key, o: Partial<{ iat: number; exp: number; aud: string }> = {}) => ({
+      iss: k.id,
+      aud: h.ledgerId,
+      iat: now() - 10,
+      exp: now() + 290,
+      ...o,
+    });
 
     const KINDS: [string, () => Promise<string>, RegExp][] = [
       ['alg none, unsigned', async () => jws({ alg: 'none', typ: 'JWT' }, claims(auditor)), /compact JWS|"alg"/],
@@ -339,7 +390,11 @@ describe('every endpoint, every role, no token', () => {
       ['a wrong aud (another ledger)', () => h.token(auditor, { ledgerId: 'f'.repeat(64) }), /"aud"/],
       ['an aud array', async () => jws({ alg: 'EdDSA' }, { ...claims(auditor), aud: [h.ledgerId] }, auditor.seed), /"aud"/],
       ['expired', async () => jws({ alg: 'EdDSA' }, claims(auditor, { iat: now() - 400, exp: now() - 1 }), auditor.seed), /expired/],
-      ['living 3601 s (over an hour)', async () => jws({ alg: 'EdDSA' }, claims(auditor, { iat: now() - 10, exp: now() - 10 + 3601 }), auditor.seed), /lifetime/],
+      [
+        'living 3601 s (over an hour)',
+        async () => jws({ alg: 'EdDSA' }, claims(auditor, { iat: now() - 10, exp: now() - 10 + 3601 }), auditor.seed),
+        /lifetime/,
+      ],
       ['issued 6 minutes in the future', async () => jws({ alg: 'EdDSA' }, claims(auditor, { iat: now() + 360, exp: now() + 600 }), auditor.seed), /future/],
       ['signed by a suspended party', () => h.token(suspended), /suspended/],
       ['signed by a rotated-out key', () => h.token(rotated), /signature does not verify/],

@@ -94,7 +94,7 @@ describe('security headers on every kind of answer', () => {
   });
 
   it('a POST refusal and a 429', async () => {
-    expectHelmet(await h.app.inject({ method: 'POST', url: '/v1/ops', payload: '{' , headers: { 'content-type': 'application/json' } }), 'POST 400');
+    expectHelmet(await h.app.inject({ method: 'POST', url: '/v1/ops', payload: '{', headers: { 'content-type': 'application/json' } }), 'POST 400');
     clockMs += 60_000;
     let last: LightMyRequestResponse | undefined;
     for (let i = 0; i < 1001; i++) last = await get('/healthz', {}, '198.51.100.99');
@@ -113,7 +113,13 @@ describe('security headers on every kind of answer', () => {
       const html = res.body;
       for (const tag of html.match(/<script\b[^>]*>[\s\S]*?<\/script>/gi) ?? []) {
         expect(tag, `${url}: an inline script`).toMatch(/^<script\b[^>]*\bsrc=/i);
-        expect(tag.replace(/^<script\b[^>]*>/i, '').replace(/<\/script>$/i, '').trim(), `${url}: script with a body`).toBe('');
+        expect(
+          tag
+            .replace(/^<script\b[^>]*>/i, '')
+            .replace(/<\/script>$/i, '')
+            .trim(),
+          `${url}: script with a body`,
+        ).toBe('');
       }
       expect(html, `${url}: an inline <style>`).not.toMatch(/<style\b/i);
       expect(html, `${url}: an inline event handler`).not.toMatch(/\son[a-z]+\s*=/i);

@@ -77,7 +77,8 @@ const expectAnswered = (res: RawAnswer, what: string, head = false): void => {
   }
 };
 
-const bytes = (...parts: (string | Buffer | Uint8Array)[]): Buffer => Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
+const bytes = (...parts: (string | Buffer | Uint8Array)[]): Buffer =>
+  Buffer.concat(parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : Buffer.from(p))));
 
 // ---- generators ----
 
@@ -87,14 +88,60 @@ const ROUTES = ['/v1/ledger', '/v1/checkpoint', '/v1/ops', '/v1/entries', '/v1/p
 const junk = (maxLength: number) =>
   fc.oneof(
     fc.uint8Array({ minLength: 1, maxLength }).map((b) => Buffer.from(b).toString('latin1')),
-    fc.string({ unit: fc.constantFrom(' ', '\t', '\0', '\x7f', '\x01', '\xff', '\x80', '(', ')', '<', '>', '@', ',', ';', ':', '\\', '"', '/', '[', ']', '?', '=', '{', '}', 'a', 'Z', '1'), minLength: 1, maxLength }),
+    fc.string({
+      unit: fc.constantFrom(
+        ' ',
+        '\t',
+        '\0',
+        '\x7f',
+        '\x01',
+        '\xff',
+        '\x80',
+        '(',
+        ')',
+        '<',
+        '>',
+        '@',
+        ',',
+        ';',
+        ':',
+        '\\',
+        '"',
+        '/',
+        '[',
+        ']',
+        '?',
+        '=',
+        '{',
+        '}',
+        'a',
+        'Z',
+        '1',
+      ),
+      minLength: 1,
+      maxLength,
+    }),
   );
 
 const requestLine = fc.record({
-  method: fc.oneof(fc.constantFrom('GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'get', 'G E T', 'GET\0', 'PROPFIND', 'M-SEARCH', 'BREW'), junk(10)),
+  method: fc.oneof(
+    fc.constantFrom('GET', 'POST', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'PATCH', 'TRACE', 'get', 'G E T', 'GET\0', 'PROPFIND', 'M-SEARCH', 'BREW'),
+    junk(10),
+  ),
   target: fc.oneof(
     fc.constantFrom(...ROUTES),
-    fc.constantFrom('*', 'http://other.example/v1/ledger', '//v1/ledger', '/v1/../v1/ledger', '/v1/ledger#frag', '/v1/ledger?%', '/%', '/v1/vouchers/%c0%af', '/v1/parties/%ed%a0%80', '/v1/vouchers/v%00'),
+    fc.constantFrom(
+      '*',
+      'http://other.example/v1/ledger',
+      '//v1/ledger',
+      '/v1/../v1/ledger',
+      '/v1/ledger#frag',
+      '/v1/ledger?%',
+      '/%',
+      '/v1/vouchers/%c0%af',
+      '/v1/parties/%ed%a0%80',
+      '/v1/vouchers/v%00',
+    ),
     junk(30).map((s) => `/${s}`),
   ),
   version: fc.constantFrom('HTTP/1.1', 'HTTP/1.0', 'HTTP/2.0', 'HTTP/1.2', 'HTTP/0.9', 'HTTPS/1.1', 'http/1.1', 'HTTP/1.1 x', 'HTTP/11', '', 'HTTP/1.1\0'),
@@ -102,7 +149,25 @@ const requestLine = fc.record({
 });
 
 const header = fc.oneof(
-  fc.tuple(fc.constantFrom('Host', 'X-A', 'Content-Type', 'Accept', 'Authorization', 'Cookie', 'Expect', 'Upgrade', 'Connection', 'Transfer-Encoding', 'Content-Length', 'Content-Encoding'), junk(40)).map(([n, v]) => `${n}: ${v}`),
+  fc
+    .tuple(
+      fc.constantFrom(
+        'Host',
+        'X-A',
+        'Content-Type',
+        'Accept',
+        'Authorization',
+        'Cookie',
+        'Expect',
+        'Upgrade',
+        'Connection',
+        'Transfer-Encoding',
+        'Content-Length',
+        'Content-Encoding',
+      ),
+      junk(40),
+    )
+    .map(([n, v]) => `${n}: ${v}`),
   fc.tuple(junk(20), fc.string({ maxLength: 20 })).map(([n, v]) => `${n}: ${v}`),
   fc.constantFrom(
     'X-A: a\r\n b', // obs-fold
@@ -125,13 +190,17 @@ const header = fc.oneof(
   ),
 );
 
-const chunkedBody = fc.array(
-  fc.oneof(
-    fc.string({ maxLength: 30 }).map((s) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`),
-    fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom('zz', '-1', 'ffffffffffffffffff', '1;ext=x', ' 5', '5 ', '0x5', '')).map(([s, size]) => `${size}\r\n${s}\r\n`),
-  ),
-  { maxLength: 4 },
-).chain((chunks) => fc.constantFrom(`${chunks.join('')}0\r\n\r\n`, chunks.join(''), `${chunks.join('')}0\r\nX-Trailer: 1\r\n\r\n`));
+const chunkedBody = fc
+  .array(
+    fc.oneof(
+      fc.string({ maxLength: 30 }).map((s) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`),
+      fc
+        .tuple(fc.string({ maxLength: 10 }), fc.constantFrom('zz', '-1', 'ffffffffffffffffff', '1;ext=x', ' 5', '5 ', '0x5', ''))
+        .map(([s, size]) => `${size}\r\n${s}\r\n`),
+    ),
+    { maxLength: 4 },
+  )
+  .chain((chunks) => fc.constantFrom(`${chunks.join('')}0\r\n\r\n`, chunks.join(''), `${chunks.join('')}0\r\nX-Trailer: 1\r\n\r\n`));
 
 describe('hostile bytes over a real socket to the compiled server', () => {
   let server: Server;
@@ -175,7 +244,9 @@ describe('hostile bytes over a real socket to the compiled server', () => {
     ]) {
       const res = await exchange(server.port, bytes(req));
       expectAnswered(res, JSON.stringify(req));
-      expect(assertProblem({ statusCode: res.status!, headers: res.headers, body: res.body }, 400, 'MALFORMED_REQUEST').detail).toBe('a request needs exactly one Host header');
+      expect(assertProblem({ statusCode: res.status!, headers: res.headers, body: res.body }, 400, 'MALFORMED_REQUEST').detail).toBe(
+        'a request needs exactly one Host header',
+      );
     }
   });
 
@@ -231,14 +302,32 @@ describe('hostile bytes over a real socket to the compiled server', () => {
   });
 
   it('percent-encoded overlong UTF-8, surrogates and NUL in path parameters are 400', async () => {
-    const evil = fc.constantFrom('%c0%af', '%e0%80%af', '%f0%80%80%af', '%ed%a0%80', '%ed%bf%bf', '%f4%90%80%80', '%00', '%ff', '%c0%80', '%e2%80%ae', '%ef%bb%bf');
+    const evil = fc.constantFrom(
+      '%c0%af',
+      '%e0%80%af',
+      '%f0%80%80%af',
+      '%ed%a0%80',
+      '%ed%bf%bf',
+      '%f4%90%80%80',
+      '%00',
+      '%ff',
+      '%c0%80',
+      '%e2%80%ae',
+      '%ef%bb%bf',
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v1/vouchers/', '/v1/parties/', '/v1/entries/'), fc.string({ unit: fc.constantFrom('a', 'v', '0', '1', ':', '-'), maxLength: 8 }), evil, fc.constantFrom('', '/history', '/vouchers'), async (prefix, around, bad, suffix) => {
-        const target = `${prefix}${around}${bad}${around}${prefix === '/v1/parties/' && suffix === '/vouchers' ? suffix : prefix === '/v1/vouchers/' && suffix === '/history' ? suffix : ''}`;
-        const res = await exchange(server.port, bytes(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
-        expectAnswered(res, target);
-        expect(res.status, target).toBe(400);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v1/vouchers/', '/v1/parties/', '/v1/entries/'),
+        fc.string({ unit: fc.constantFrom('a', 'v', '0', '1', ':', '-'), maxLength: 8 }),
+        evil,
+        fc.constantFrom('', '/history', '/vouchers'),
+        async (prefix, around, bad, suffix) => {
+          const target = `${prefix}${around}${bad}${around}${prefix === '/v1/parties/' && suffix === '/vouchers' ? suffix : prefix === '/v1/vouchers/' && suffix === '/history' ? suffix : ''}`;
+          const res = await exchange(server.port, bytes(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`));
+          expectAnswered(res, target);
+          expect(res.status, target).toBe(400);
+        },
+      ),
       runs(60),
     );
   });
@@ -249,9 +338,24 @@ describe('hostile bytes over a real socket to the compiled server', () => {
     ['an expectation other than 100-continue', 'GET /v1/ledger HTTP/1.1\r\nHost: x\r\nExpect: 200-ok\r\nConnection: close\r\n\r\n', 400, 'MALFORMED_REQUEST'],
     ['CONNECT (a proxy tunnel)', 'CONNECT 127.0.0.1:80 HTTP/1.1\r\nHost: 127.0.0.1:80\r\n\r\n', 404, 'NOT_FOUND'],
     ['the HTTP/2 preface', 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 400, 'MALFORMED_REQUEST'],
-    ['Content-Length and Transfer-Encoding together (smuggling)', 'POST /v1/ops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n', 400, 'MALFORMED_REQUEST'],
-    ['two different Content-Lengths', 'POST /v1/ops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}', 400, 'MALFORMED_REQUEST'],
-    ['Expect: 100-continue with a body over 64 KiB', `POST /v1/ops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 70000\r\nConnection: close\r\n\r\n${'x'.repeat(70_000)}`, 413, 'PAYLOAD_TOO_LARGE'],
+    [
+      'Content-Length and Transfer-Encoding together (smuggling)',
+      'POST /v1/ops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n',
+      400,
+      'MALFORMED_REQUEST',
+    ],
+    [
+      'two different Content-Lengths',
+      'POST /v1/ops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+      400,
+      'MALFORMED_REQUEST',
+    ],
+    [
+      'Expect: 100-continue with a body over 64 KiB',
+      `POST /v1/ops HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 70000\r\nConnection: close\r\n\r\n${'x'.repeat(70_000)}`,
+      413,
+      'PAYLOAD_TOO_LARGE',
+    ],
     ['headers over 16 KiB', `GET /v1/ledger HTTP/1.1\r\nHost: x\r\nX-A: ${'a'.repeat(20_000)}\r\n\r\n`, 400, 'MALFORMED_REQUEST'],
     ['a query with a NUL', 'GET /v1/proofs/inclusion?seq=0%00 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 400, 'MALFORMED_REQUEST'],
   ])('%s → %s %s', async (_name, request, status, code) => {

@@ -16,16 +16,7 @@ import { sign } from '../../src/ledger/ed25519.js';
 import { opId, opPreimage } from '../../src/ledger/op.js';
 import { Harness, dueIn, key, type Key, type Receipt } from '../support/harness.js';
 import { wrapStore } from '../api/helpers.js';
-import {
-  POLLUTION_NAMES,
-  assertPrototypesClean,
-  assertProblem,
-  countRequest,
-  prototypeSnapshot,
-  runs,
-  sent,
-  stateDigest,
-} from './support.js';
+import { POLLUTION_NAMES, assertPrototypesClean, assertProblem, countRequest, prototypeSnapshot, runs, sent, stateDigest } from './support.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Envelope = { payload: Record<string, unknown>; signatures: { signer: string; sig: string }[] };
@@ -53,13 +44,24 @@ let replays: { envelope: Envelope; text: string; receipt: Receipt }[] = [];
 const vouchers: string[] = [];
 
 /** One hostile request: sent, then the invariants that hold for every answer. */
-const send = async (o: { method?: string; url: string; body?: string | Buffer; contentType?: string | null; headers?: Record<string, string> }): Promise<LightMyRequestResponse> => {
+const send = async (o: {
+  method?: string;
+  url: string;
+  body?: string | Buffer;
+  contentType?: string | null;
+  headers?: Record<string, string>;
+}): Promise<LightMyRequestResponse> => {
   const size = h.service.size;
   const commitsBefore = commits;
   const headers: Record<string, string> = { ...o.headers };
   if (o.body !== undefined && o.contentType !== null) headers['content-type'] = o.contentType ?? 'application/json';
   countRequest(SUITE);
-  const res = await h.app.inject({ method: (o.method ?? (o.body === undefined ? 'GET' : 'POST')) as 'GET', url: o.url, headers, ...(o.body !== undefined ? { payload: o.body } : {}) });
+  const res = await h.app.inject({
+    method: (o.method ?? (o.body === undefined ? 'GET' : 'POST')) as 'GET',
+    url: o.url,
+    headers,
+    ...(o.body !== undefined ? { payload: o.body } : {}),
+  });
   expect(res.statusCode, `${o.url}: ${res.body.slice(0, 300)}`).toBeLessThan(500);
   expect(res.statusCode, `${o.url}: ${res.body.slice(0, 300)}`).not.toBe(201);
   expect(commits, 'a hostile request made the store commit').toBe(commitsBefore);
@@ -127,7 +129,20 @@ const anyJson: fc.Arbitrary<Json> = fc.oneof(
 
 /** Odd number literals, as JSON text. */
 const numberLiteral = fc.oneof(
-  fc.constantFrom('1e400', '-1e400', '1e-400', '9007199254740992', '-9007199254740993', '123456789012345678901234567890', '0.1e1', '-0', '1E+2', '1.0', '0e0', '2e53'),
+  fc.constantFrom(
+    '1e400',
+    '-1e400',
+    '1e-400',
+    '9007199254740992',
+    '-9007199254740993',
+    '123456789012345678901234567890',
+    '0.1e1',
+    '-0',
+    '1E+2',
+    '1.0',
+    '0e0',
+    '2e53',
+  ),
   fc.bigInt({ min: 2n ** 53n, max: 10n ** 40n }).map(String),
   fc.tuple(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 309, max: 100_000 })).map(([m, e]) => `${m}e${e}`),
   fc.integer({ min: 400, max: 5000 }).map((n) => `1${'0'.repeat(n)}`),
@@ -159,7 +174,23 @@ const badStringBytes = fc.constantFrom(
 
 /** Strings that are valid I-JSON but unusual: NUL and BOM escaped, non-characters, RTL marks, homoglyphs. */
 const oddValidString = fc.oneof(
-  fc.constantFrom('\u0000', '\ufeff', '\ufffe', '\uffff', '\u202e', '\u200b', 'оperator', 'ｇｚ-motors', 'İ', 'ß', '\u{10ffff}', '\u{1f600}', 'a\u0301', '\r\n', ''),
+  fc.constantFrom(
+    '\u0000',
+    '\ufeff',
+    '\ufffe',
+    '\uffff',
+    '\u202e',
+    '\u200b',
+    'оperator',
+    'ｇｚ-motors',
+    'İ',
+    'ß',
+    '\u{10ffff}',
+    '\u{1f600}',
+    'a\u0301',
+    '\r\n',
+    '',
+  ),
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 40 }),
 );
 
@@ -185,7 +216,21 @@ describe('hostile input over app.inject', () => {
     await ok({ type: 'party.update', partyId: idle.id, status: 'suspended' }, [h.operator]);
     await ok({ type: 'party.update', partyId: rotor.id, publicKey: rotorNext.publicKey }, [h.operator]);
     const issue = async (to: Key, amount: string) =>
-      (await ok({ type: 'voucher.issue', issuer: core.id, to: to.id, amount, currency: 'CNY', dueDate: dueIn(60), invoiceIds: [`INV-${h.nonce()}`], memo: 'hostile-input fixture' }, [core])).effects.vouchers[0]!.id;
+      (
+        await ok(
+          {
+            type: 'voucher.issue',
+            issuer: core.id,
+            to: to.id,
+            amount,
+            currency: 'CNY',
+            dueDate: dueIn(60),
+            invoiceIds: [`INV-${h.nonce()}`],
+            memo: 'hostile-input fixture',
+          },
+          [core],
+        )
+      ).effects.vouchers[0]!.id;
     const a = await issue(s1, '100000');
     await ok({ type: 'voucher.accept', voucherId: a }, [s1]);
     await ok({ type: 'voucher.split', voucherId: a, amounts: ['40000', '60000'] }, [s1]);
@@ -442,7 +487,7 @@ describe('hostile input over app.inject', () => {
             const v = p.length === 0 ? copy : getAt(copy, p);
             return typeof v === 'object' && v !== null && !Array.isArray(v);
           });
-          const target = (path => (path.length === 0 ? copy : getAt(copy, path)) as Record<string, unknown>)(objects[pick % objects.length]!);
+          const target = ((path) => (path.length === 0 ? copy : getAt(copy, path)) as Record<string, unknown>)(objects[pick % objects.length]!);
           if (add) {
             fc.pre(!Object.hasOwn(target, name));
             Object.defineProperty(target, name, { value, enumerable: true, configurable: true, writable: true });
@@ -468,7 +513,15 @@ describe('hostile input over app.inject', () => {
           else if (how === 'pretty') body = JSON.stringify(e, null, 2).replace(/\n/g, '\r\n\t');
           else if (how === 'reordered') {
             const reversed = (o: unknown): unknown =>
-              Array.isArray(o) ? o.map(reversed) : typeof o === 'object' && o !== null ? Object.fromEntries(Object.entries(o).reverse().map(([k, v]) => [k, reversed(v)])) : o;
+              Array.isArray(o)
+                ? o.map(reversed)
+                : typeof o === 'object' && o !== null
+                  ? Object.fromEntries(
+                      Object.entries(o)
+                        .reverse()
+                        .map(([k, v]) => [k, reversed(v)]),
+                    )
+                  : o;
             body = JSON.stringify(reversed(e));
           } else if (how === 'forged-sig') {
             e.signatures[0]!.sig = 'ab'.repeat(64);
@@ -518,9 +571,12 @@ describe('hostile input over app.inject', () => {
           async (agoMs, signer, voucherId, type) => {
             const expiresAt = new Date(Date.now() - agoMs).toISOString();
             const payload: Record<string, unknown> =
-              type === 'voucher.settle' ? { type, voucherId, paymentRef: 'P-1', expiresAt }
-                : type === 'voucher.issue' ? { type, issuer: signer.id, to: s1.id, amount: '1', currency: 'CNY', dueDate: dueIn(10), invoiceIds: [`EXP-${agoMs}`], expiresAt }
-                  : type === 'party.update' ? { type, partyId: signer.id, status: 'suspended', expiresAt }
+              type === 'voucher.settle'
+                ? { type, voucherId, paymentRef: 'P-1', expiresAt }
+                : type === 'voucher.issue'
+                  ? { type, issuer: signer.id, to: s1.id, amount: '1', currency: 'CNY', dueDate: dueIn(10), invoiceIds: [`EXP-${agoMs}`], expiresAt }
+                  : type === 'party.update'
+                    ? { type, partyId: signer.id, status: 'suspended', expiresAt }
                     : { type, voucherId, expiresAt };
             const signers = type === 'party.update' ? [h.operator] : [signer];
             assertProblem(await post(JSON.stringify(envelopeFor(payload, signers))), 422, 'OP_EXPIRED');
@@ -534,16 +590,40 @@ describe('hostile input over app.inject', () => {
       // A time of day that Date cannot represent at all ('…T23:59:60.000Z', '…T25:00…') has its own
       // test below (it once made parseOp throw: a 500).
       const badTime = fc.constantFrom(
-        '2099-02-30T00:00:00.000Z', '2099-13-01T00:00:00.000Z', '2099-01-01T24:00:00.000Z',
-        '2099-01-01T00:00:00Z', '2099-01-01T00:00:00.000+00:00', '2099-01-01 00:00:00.000Z', '2099-01-01T00:00:00.0000Z',
-        '+02099-01-01T00:00:00.000Z', '2099-1-1T00:00:00.000Z', '２０９９-01-01T00:00:00.000Z', '2099-01-01T00:00:00.000z',
+        '2099-02-30T00:00:00.000Z',
+        '2099-13-01T00:00:00.000Z',
+        '2099-01-01T24:00:00.000Z',
+        '2099-01-01T00:00:00Z',
+        '2099-01-01T00:00:00.000+00:00',
+        '2099-01-01 00:00:00.000Z',
+        '2099-01-01T00:00:00.0000Z',
+        '+02099-01-01T00:00:00.000Z',
+        '2099-1-1T00:00:00.000Z',
+        '２０９９-01-01T00:00:00.000Z',
+        '2099-01-01T00:00:00.000z',
       );
-      const badDate = fc.constantFrom('2027-02-30', '2027-02-29', '2027-00-10', '2027-04-31', '2027-1-1', '20270101', '2027-01-01T00:00:00.000Z', '2027-W01-1', '+2027-01-01');
+      const badDate = fc.constantFrom(
+        '2027-02-30',
+        '2027-02-29',
+        '2027-00-10',
+        '2027-04-31',
+        '2027-1-1',
+        '20270101',
+        '2027-01-01T00:00:00.000Z',
+        '2027-W01-1',
+        '+2027-01-01',
+      );
       await fc.assert(
-        fc.asyncProperty(fc.oneof(badTime.map((t) => ({ expiresAt: t, dueDate: dueIn(30) })), badDate.map((d) => ({ dueDate: d }))), async (o) => {
-          const payload = { type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '1', currency: 'CNY', invoiceIds: [`T-${h.nonce()}`], ...o };
-          assertProblem(await post(JSON.stringify(envelopeFor(payload, [core]))), 400, 'MALFORMED_REQUEST');
-        }),
+        fc.asyncProperty(
+          fc.oneof(
+            badTime.map((t) => ({ expiresAt: t, dueDate: dueIn(30) })),
+            badDate.map((d) => ({ dueDate: d })),
+          ),
+          async (o) => {
+            const payload = { type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '1', currency: 'CNY', invoiceIds: [`T-${h.nonce()}`], ...o };
+            assertProblem(await post(JSON.stringify(envelopeFor(payload, [core]))), 400, 'MALFORMED_REQUEST');
+          },
+        ),
         runs(40),
       );
     });
@@ -555,7 +635,8 @@ describe('hostile input over app.inject', () => {
           fc.constantFrom<string | null>('application/json', 'text/plain', 'application/octet-stream', 'multipart/form-data; boundary=x', null),
           fc.constantFrom('space', 'json', 'binary'),
           async (n, type, fill) => {
-            const body = fill === 'space' ? Buffer.alloc(n, 0x20) : fill === 'binary' ? Buffer.alloc(n, 0xff) : Buffer.from(`{"payload":"${'a'.repeat(n - 14)}"}`);
+            const body =
+              fill === 'space' ? Buffer.alloc(n, 0x20) : fill === 'binary' ? Buffer.alloc(n, 0xff) : Buffer.from(`{"payload":"${'a'.repeat(n - 14)}"}`);
             expect(body.length).toBe(n);
             assertProblem(await post(body, type), 413, 'PAYLOAD_TOO_LARGE');
           },
@@ -572,7 +653,17 @@ describe('hostile input over app.inject', () => {
         fc.asyncProperty(
           replay(),
           fc.oneof(
-            fc.constantFrom('text/plain', 'application/x-www-form-urlencoded', 'text/json', 'application/jsonx', 'application/json-patch+json', 'application/xml', '*/*', '', 'json'),
+            fc.constantFrom(
+              'text/plain',
+              'application/x-www-form-urlencoded',
+              'text/json',
+              'application/jsonx',
+              'application/json-patch+json',
+              'application/xml',
+              '*/*',
+              '',
+              'json',
+            ),
             fc.string({ maxLength: 40 }).filter((s) => !/json/i.test(s)),
           ),
           async (r, type) => {
@@ -592,11 +683,16 @@ describe('hostile input over app.inject', () => {
     it('a query string on POST /v1/ops, and other methods on every route, are refused', async () => {
       const routes = ['/v1/ops', '/v1/ledger', '/v1/checkpoint', '/v1/entries', '/v1/parties', `/v1/vouchers/${vouchers[0]}`, '/v1/proofs/inclusion'];
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'POST'), fc.constantFrom(...routes), replay(), async (method, url, r) => {
-          const res = await send({ method, url, body: r.text });
-          if (method === 'POST' && url === '/v1/ops') expectDuplicateOf(res, r.envelope.payload);
-          else assertProblem(res, 404, 'NOT_FOUND');
-        }),
+        fc.asyncProperty(
+          fc.constantFrom('PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'POST'),
+          fc.constantFrom(...routes),
+          replay(),
+          async (method, url, r) => {
+            const res = await send({ method, url, body: r.text });
+            if (method === 'POST' && url === '/v1/ops') expectDuplicateOf(res, r.envelope.payload);
+            else assertProblem(res, 404, 'NOT_FOUND');
+          },
+        ),
         runs(40),
       );
       assertProblem(await send({ url: '/v1/ops?x=1', body: replays[0]!.text }), 400, 'MALFORMED_REQUEST');
@@ -606,7 +702,32 @@ describe('hostile input over app.inject', () => {
   describe('query parameters on every read', () => {
     /** A value that is not a plain non-negative decimal integer of at most 16 digits. */
     const notACount = fc.oneof(
-      fc.constantFrom('', '-1', '+1', '01', '00', '1.0', '1e3', '0x10', ' 1', '1 ', '١', '１', 'NaN', 'Infinity', 'null', 'true', '[]', '1,2', '9'.repeat(17), '%00', '1%00', '%ZZ', '%', '__proto__'),
+      fc.constantFrom(
+        '',
+        '-1',
+        '+1',
+        '01',
+        '00',
+        '1.0',
+        '1e3',
+        '0x10',
+        ' 1',
+        '1 ',
+        '١',
+        '１',
+        'NaN',
+        'Infinity',
+        'null',
+        'true',
+        '[]',
+        '1,2',
+        '9'.repeat(17),
+        '%00',
+        '1%00',
+        '%ZZ',
+        '%',
+        '__proto__',
+      ),
       fc.string({ maxLength: 12 }).filter((s) => !/^(0|[1-9][0-9]{0,15})$/.test(s)),
     );
     const enc = encodeURIComponent;
@@ -634,7 +755,22 @@ describe('hostile input over app.inject', () => {
     const get = (e: Endpoint, query: string) => send({ url: `${e.path()}${query}`, headers: e.auth ? tokenHeader : {} });
 
     it('an unknown parameter (prototype names included) is 400 on every read', async () => {
-      const name = fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', '__proto__[polluted]', 'constructor[prototype][polluted]', 'hasOwnProperty', 'toString', 'SEQ', 'Limit', 'limit ', 'a[]'), fc.string({ minLength: 1, maxLength: 12 }));
+      const name = fc.oneof(
+        fc.constantFrom(
+          '__proto__',
+          'constructor',
+          'prototype',
+          '__proto__[polluted]',
+          'constructor[prototype][polluted]',
+          'hasOwnProperty',
+          'toString',
+          'SEQ',
+          'Limit',
+          'limit ',
+          'a[]',
+        ),
+        fc.string({ minLength: 1, maxLength: 12 }),
+      );
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...ENDPOINTS), name, fc.string({ maxLength: 8 }), async (e, n, v) => {
           fc.pre(!e.params.includes(n));
@@ -650,7 +786,8 @@ describe('hostile input over app.inject', () => {
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...withCounts), fc.nat(), notACount, fc.boolean(), async (e, pick, value, raw) => {
           const name = e.counts[pick % e.counts.length]!;
-          const required = name !== 'seq' && e.path() === '/v1/proofs/inclusion' ? 'seq=0&' : name !== 'from' && e.path() === '/v1/proofs/consistency' ? 'from=0&' : '';
+          const required =
+            name !== 'seq' && e.path() === '/v1/proofs/inclusion' ? 'seq=0&' : name !== 'from' && e.path() === '/v1/proofs/consistency' ? 'from=0&' : '';
           // Raw: the value as typed (percent signs and all); else percent-encoded.
           const v = raw ? value.replace(/[#&?\s]/g, '') : enc(value);
           fc.pre(!/^(0|[1-9][0-9]{0,15})$/.test(decodeURIComponentSafe(v)));
@@ -666,7 +803,17 @@ describe('hostile input over app.inject', () => {
         fc.asyncProperty(fc.constantFrom(...withParams), fc.nat(), async (e, pick) => {
           const name = e.params[pick % e.params.length]!;
           const value = name === 'status' ? 'active' : name === 'cursor' ? 'abc' : '1';
-          assertProblem(await get(e, `?seq=0&from=0&${name}=${value}&${name}=${value}`.replace(/^\?seq=0&from=0&/, e.path().includes('inclusion') ? '?seq=0&' : e.path().includes('consistency') ? '?from=0&' : '?')), 400, 'MALFORMED_REQUEST');
+          assertProblem(
+            await get(
+              e,
+              `?seq=0&from=0&${name}=${value}&${name}=${value}`.replace(
+                /^\?seq=0&from=0&/,
+                e.path().includes('inclusion') ? '?seq=0&' : e.path().includes('consistency') ? '?from=0&' : '?',
+              ),
+            ),
+            400,
+            'MALFORMED_REQUEST',
+          );
         }),
         runs(40),
       );
@@ -676,32 +823,41 @@ describe('hostile input over app.inject', () => {
       const size = h.service.size;
       const n = fc.oneof(fc.integer({ min: 0, max: size + 3 }), fc.constantFrom(999_999, 2 ** 53 - 1, 10 ** 15), fc.nat());
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom('inclusion', 'consistency', 'entries', 'parties', 'partyVouchers'), n, fc.option(n, { nil: undefined }), async (which, a, b) => {
-          if (which === 'inclusion') {
-            const res = await get(ENDPOINTS[2]!, `?seq=${a}${b === undefined ? '' : `&size=${b}`}`);
-            const treeSize = b ?? size;
-            if (treeSize > size || a >= treeSize) assertProblem(res, 404, 'NOT_FOUND');
-            else expect(res.statusCode, res.body).toBe(200);
-          } else if (which === 'consistency') {
-            const res = await get(ENDPOINTS[3]!, `?from=${a}${b === undefined ? '' : `&to=${b}`}`);
-            const to = b ?? size;
-            if (a > to) assertProblem(res, 400, 'MALFORMED_REQUEST');
-            else if (to > size) assertProblem(res, 404, 'NOT_FOUND');
-            else expect(res.statusCode, res.body).toBe(200);
-          } else {
-            const e = which === 'entries' ? ENDPOINTS[4]! : which === 'parties' ? ENDPOINTS[6]! : ENDPOINTS[8]!;
-            const res = await get(e, `?limit=${a}${which === 'entries' && b !== undefined ? `&from=${b}` : ''}`);
-            if (a < 1 || a > LIMITS.pageLimitMax) assertProblem(res, 400, 'MALFORMED_REQUEST');
-            else expect(res.statusCode, res.body).toBe(200);
-          }
-        }),
+        fc.asyncProperty(
+          fc.constantFrom('inclusion', 'consistency', 'entries', 'parties', 'partyVouchers'),
+          n,
+          fc.option(n, { nil: undefined }),
+          async (which, a, b) => {
+            if (which === 'inclusion') {
+              const res = await get(ENDPOINTS[2]!, `?seq=${a}${b === undefined ? '' : `&size=${b}`}`);
+              const treeSize = b ?? size;
+              if (treeSize > size || a >= treeSize) assertProblem(res, 404, 'NOT_FOUND');
+              else expect(res.statusCode, res.body).toBe(200);
+            } else if (which === 'consistency') {
+              const res = await get(ENDPOINTS[3]!, `?from=${a}${b === undefined ? '' : `&to=${b}`}`);
+              const to = b ?? size;
+              if (a > to) assertProblem(res, 400, 'MALFORMED_REQUEST');
+              else if (to > size) assertProblem(res, 404, 'NOT_FOUND');
+              else expect(res.statusCode, res.body).toBe(200);
+            } else {
+              const e = which === 'entries' ? ENDPOINTS[4]! : which === 'parties' ? ENDPOINTS[6]! : ENDPOINTS[8]!;
+              const res = await get(e, `?limit=${a}${which === 'entries' && b !== undefined ? `&from=${b}` : ''}`);
+              if (a < 1 || a > LIMITS.pageLimitMax) assertProblem(res, 400, 'MALFORMED_REQUEST');
+              else expect(res.statusCode, res.body).toBe(200);
+            }
+          },
+        ),
         runs(150),
       );
     });
 
     it('status filters: a list of known statuses is 200, anything else 400', async () => {
       const known = ['offered', 'active', 'pledged', 'split', 'settled', 'cancelled'];
-      const part = fc.oneof(fc.constantFrom(...known), fc.constantFrom('', 'Active', 'ACTIVE', 'pending', ' active', '__proto__', 'constructor', 'toString'), fc.string({ maxLength: 8 }));
+      const part = fc.oneof(
+        fc.constantFrom(...known),
+        fc.constantFrom('', 'Active', 'ACTIVE', 'pending', ' active', '__proto__', 'constructor', 'toString'),
+        fc.string({ maxLength: 8 }),
+      );
       await fc.assert(
         fc.asyncProperty(fc.array(part, { minLength: 1, maxLength: 4 }), async (parts) => {
           const value = parts.join(',');
@@ -715,14 +871,18 @@ describe('hostile input over app.inject', () => {
 
     it('cursors: one the service could not have issued is 400; one in its alphabet is 200 or 400', async () => {
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(ENDPOINTS[6]!, ENDPOINTS[8]!), fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.constant('A'.repeat(2049))), async (e, c) => {
-          const res = await get(e, `?cursor=${enc(c)}`);
-          if (/^[A-Za-z0-9_-]{1,2048}$/.test(c)) {
-            if (res.statusCode !== 200) assertProblem(res, 400, 'MALFORMED_REQUEST');
-          } else {
-            assertProblem(res, 400, 'MALFORMED_REQUEST');
-          }
-        }),
+        fc.asyncProperty(
+          fc.constantFrom(ENDPOINTS[6]!, ENDPOINTS[8]!),
+          fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[A-Za-z0-9_-]{1,64}$/), fc.constant('A'.repeat(2049))),
+          async (e, c) => {
+            const res = await get(e, `?cursor=${enc(c)}`);
+            if (/^[A-Za-z0-9_-]{1,2048}$/.test(c)) {
+              if (res.statusCode !== 200) assertProblem(res, 400, 'MALFORMED_REQUEST');
+            } else {
+              assertProblem(res, 400, 'MALFORMED_REQUEST');
+            }
+          },
+        ),
         runs(120),
       );
     });
@@ -744,15 +904,28 @@ describe('hostile input over app.inject', () => {
     const voucherish = fc.oneof(
       fc.string({ maxLength: 80 }),
       fc.string({ unit: 'grapheme', maxLength: 30 }),
-      fc.tuple(fc.stringMatching(/^[0-9a-fA-F]{22,26}$/), fc.option(fc.tuple(fc.stringMatching(/^-?[0-9]{1,18}$/), fc.stringMatching(/^-?[0-9]{1,18}$/)))).map(
-        ([hex, range]) => `v${hex}${range ? `:${range[0]}-${range[1]}` : ''}`,
-      ),
+      fc
+        .tuple(fc.stringMatching(/^[0-9a-fA-F]{22,26}$/), fc.option(fc.tuple(fc.stringMatching(/^-?[0-9]{1,18}$/), fc.stringMatching(/^-?[0-9]{1,18}$/))))
+        .map(([hex, range]) => `v${hex}${range ? `:${range[0]}-${range[1]}` : ''}`),
       fc.constantFrom('..', '.', '%2e%2e', '__proto__', 'constructor', `${'v'.repeat(300)}`, `v${'0'.repeat(3000)}`, 'v0000000000000000000000000:0-0'),
     );
     const partyish = fc.oneof(
       fc.string({ maxLength: 70 }),
       fc.stringMatching(/^[a-z0-9-]{0,66}$/),
-      fc.constantFrom('constructor', 'prototype', '__proto__', 'hasownproperty', 'tostring', 'valueof', '-a', 'a-', 'A', 'operator ', 'a'.repeat(64), 'a'.repeat(65)),
+      fc.constantFrom(
+        'constructor',
+        'prototype',
+        '__proto__',
+        'hasownproperty',
+        'tostring',
+        'valueof',
+        '-a',
+        'a-',
+        'A',
+        'operator ',
+        'a'.repeat(64),
+        'a'.repeat(65),
+      ),
     );
 
     it('GET /v1/vouchers/:id[/history|/tree|/proof]: 400 for a malformed id, 404 for a well-formed unknown one', async () => {
@@ -789,13 +962,16 @@ describe('hostile input over app.inject', () => {
     it('GET /v1/entries/:seq: 400 unless a plain integer, 404 past the end', async () => {
       const size = h.service.size;
       await fc.assert(
-        fc.asyncProperty(fc.oneof(fc.string({ maxLength: 20 }), fc.nat().map(String), fc.constantFrom('-1', '01', '1.5', '1e2', '9'.repeat(17), '9007199254740993', '0x1')), async (seq) => {
-          const res = await get(`/v1/entries/${encodeURIComponent(seq)}`);
-          if (seq === '' || seq === '.' || seq === '..') assertProblem(res);
-          else if (!/^(0|[1-9][0-9]{0,15})$/.test(seq) || !Number.isSafeInteger(Number(seq))) assertProblem(res, 400, 'MALFORMED_REQUEST');
-          else if (Number(seq) >= size) assertProblem(res, 404, 'NOT_FOUND');
-          else expect(res.statusCode, res.body).toBe(200);
-        }),
+        fc.asyncProperty(
+          fc.oneof(fc.string({ maxLength: 20 }), fc.nat().map(String), fc.constantFrom('-1', '01', '1.5', '1e2', '9'.repeat(17), '9007199254740993', '0x1')),
+          async (seq) => {
+            const res = await get(`/v1/entries/${encodeURIComponent(seq)}`);
+            if (seq === '' || seq === '.' || seq === '..') assertProblem(res);
+            else if (!/^(0|[1-9][0-9]{0,15})$/.test(seq) || !Number.isSafeInteger(Number(seq))) assertProblem(res, 400, 'MALFORMED_REQUEST');
+            else if (Number(seq) >= size) assertProblem(res, 404, 'NOT_FOUND');
+            else expect(res.statusCode, res.body).toBe(200);
+          },
+        ),
         runs(150),
       );
     });
@@ -832,7 +1008,14 @@ describe('hostile input over app.inject', () => {
         fc.array(fc.stringMatching(/^[A-Za-z0-9_-]{0,60}$/), { minLength: 3, maxLength: 3 }).map((p) => `Bearer ${p.join('.')}`),
         fc.constantFrom('Bearer', 'Bearer ', 'Basic b3BlcmF0b3I6', 'Bearer eyJhbGciOiJub25lIn0.eyJpc3MiOiJvcGVyYXRvciJ9.', `Bearer ${'A'.repeat(9000)}`),
       );
-      const paths = () => ['/v1/entries', '/v1/entries/0', '/v1/parties', `/v1/parties/${s1.id}`, `/v1/parties/${s1.id}/vouchers`, ...['', '/history', '/tree', '/proof'].map((s) => `/v1/vouchers/${vouchers[0]}${s}`)];
+      const paths = () => [
+        '/v1/entries',
+        '/v1/entries/0',
+        '/v1/parties',
+        `/v1/parties/${s1.id}`,
+        `/v1/parties/${s1.id}/vouchers`,
+        ...['', '/history', '/tree', '/proof'].map((s) => `/v1/vouchers/${vouchers[0]}${s}`),
+      ];
       await fc.assert(
         fc.asyncProperty(header, fc.constantFrom(...paths()), async (value, url) => {
           // Header values Node would refuse to send (control characters) are not requests at all.
@@ -864,20 +1047,43 @@ describe('hostile input over app.inject', () => {
       // Unregistered names that a plain object would answer for.
       for (const id of ['constructor', 'prototype', 'tostring', 'valueof']) {
         assertProblem(await g.get(`/v1/parties/${id}`, g.operator), 404, 'NOT_FOUND');
-        assertProblem(await g.submit({ type: 'voucher.issue', issuer: issuer.id, to: id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['X-1'] }, [issuer]), 422, 'UNKNOWN_PARTY');
+        assertProblem(
+          await g.submit({ type: 'voucher.issue', issuer: issuer.id, to: id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['X-1'] }, [issuer]),
+          422,
+          'UNKNOWN_PARTY',
+        );
       }
       const token = await makeRawToken('constructor', ctor.seed, g.ledgerId);
       assertProblem(await g.app.inject({ method: 'GET', url: '/v1/parties', headers: { authorization: `Bearer ${token}` } }), 401, 'UNAUTHENTICATED');
       await g.register(ctor, '__proto__');
       await g.register(proto, 'constructor');
       const names = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'];
-      const issued = await g.ok({ type: 'voucher.issue', issuer: issuer.id, to: ctor.id, amount: '700', currency: 'CNY', dueDate: dueIn(30), invoiceIds: names, memo: '__proto__', nonce: '__proto__' }, [issuer]);
+      const issued = await g.ok(
+        {
+          type: 'voucher.issue',
+          issuer: issuer.id,
+          to: ctor.id,
+          amount: '700',
+          currency: 'CNY',
+          dueDate: dueIn(30),
+          invoiceIds: names,
+          memo: '__proto__',
+          nonce: '__proto__',
+        },
+        [issuer],
+      );
       const v = issued.effects.vouchers[0]!.id;
       await g.ok({ type: 'voucher.accept', voucherId: v, nonce: 'constructor' }, [ctor]);
       await g.ok({ type: 'voucher.transfer', voucherId: v, to: proto.id, amount: '100' }, [ctor]);
       // Each name is a used invoice id now, exactly as given.
       for (const n of names) {
-        assertProblem(await g.submit({ type: 'voucher.issue', issuer: issuer.id, to: proto.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: [n] }, [issuer]), 409, 'INVOICE_ALREADY_USED');
+        assertProblem(
+          await g.submit({ type: 'voucher.issue', issuer: issuer.id, to: proto.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: [n] }, [
+            issuer,
+          ]),
+          409,
+          'INVOICE_ALREADY_USED',
+        );
       }
       const read = (await g.get(`/v1/vouchers/${v}`, ctor)).json() as { invoiceIds: string[]; holder: string };
       expect(read).toMatchObject({ invoiceIds: names, holder: 'constructor' });
@@ -898,7 +1104,16 @@ describe('hostile input over app.inject', () => {
     it.each(['2098-12-31T23:59:60.000Z', '2099-01-01T00:60:00.000Z', '2099-01-01T25:00:00.000Z'])(
       'a signed op whose expiresAt is %s is 400 MALFORMED_REQUEST, not 500',
       async (expiresAt) => {
-        const payload = { type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: [`LEAP-${h.nonce()}`], expiresAt };
+        const payload = {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: s1.id,
+          amount: '1',
+          currency: 'CNY',
+          dueDate: dueIn(30),
+          invoiceIds: [`LEAP-${h.nonce()}`],
+          expiresAt,
+        };
         const res = await h.app.inject({ method: 'POST', url: '/v1/ops', payload: envelopeFor(payload, [core]) });
         expect(res.statusCode, res.body).toBe(400);
       },

@@ -53,14 +53,23 @@ describe('the service logs no secret key and no bearer token', () => {
 
     // The story.
     for (const k of [core, s1, s2, bank, auditor, napping]) await c.register(operator, k);
-    const root = (await c.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-LOG-1'] }, [core])).effects.vouchers[0]!.id;
+    const root = (
+      await c.ok({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '100000', currency: 'CNY', dueDate: dueIn(60), invoiceIds: ['INV-LOG-1'] }, [
+        core,
+      ])
+    ).effects.vouchers[0]!.id;
     await c.ok({ type: 'voucher.accept', voucherId: root }, [s1]);
     await c.ok({ type: 'voucher.split', voucherId: root, amounts: ['40000', '60000'] }, [s1]);
     const part = `${root}:0-40000`;
     await c.ok({ type: 'voucher.transfer', voucherId: part, to: s2.id }, [s1]);
     await c.ok({ type: 'voucher.accept', voucherId: part }, [s2]);
     await c.ok({ type: 'voucher.pledge', voucherId: part, bank: bank.id, loanRef: 'LN-LOG' }, [s2, bank]);
-    for (const [k, url] of [[bank, `/v1/vouchers/${part}/proof`], [auditor, '/v1/entries'], [s2, `/v1/parties/${s2.id}/vouchers`], [core, `/v1/vouchers/${root}/tree`]] as const) {
+    for (const [k, url] of [
+      [bank, `/v1/vouchers/${part}/proof`],
+      [auditor, '/v1/entries'],
+      [s2, `/v1/parties/${s2.id}/vouchers`],
+      [core, `/v1/vouchers/${root}/tree`],
+    ] as const) {
       expect((await raw(url, { headers: bearer(await t(k)) })).status).toBe(200);
     }
 
@@ -73,7 +82,13 @@ describe('the service logs no secret key and no bearer token', () => {
     tokens.push(tampered);
     expect((await raw('/v1/parties', { headers: bearer(tampered) })).status).toBe(401);
     const { makeToken } = await import('../../src/api/auth.js');
-    const expired = await makeToken({ partyId: s1.id, secretKeyHex: s1.seed, ledgerId: c.ledgerId, nowSeconds: Math.floor(Date.now() / 1000) - 4000, lifetimeSeconds: 60 });
+    const expired = await makeToken({
+      partyId: s1.id,
+      secretKeyHex: s1.seed,
+      ledgerId: c.ledgerId,
+      nowSeconds: Math.floor(Date.now() / 1000) - 4000,
+      lifetimeSeconds: 60,
+    });
     const foreign = await makeToken({ partyId: s1.id, secretKeyHex: s1.seed, ledgerId: 'f'.repeat(64), nowSeconds: Math.floor(Date.now() / 1000) });
     tokens.push(expired, foreign);
     expect((await raw('/v1/parties', { headers: bearer(expired) })).status).toBe(401);
@@ -93,9 +108,23 @@ describe('the service logs no secret key and no bearer token', () => {
     const keyFile = JSON.stringify({ party: s1.id, publicKey: s1.publicKey, secretKey: s1.seed });
     expect((await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: keyFile })).status).toBe(400);
     expect((await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"secretKey":"${core.seed}",` })).status).toBe(400);
-    expect((await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"${core.seed}":1,"${core.seed}":2}` })).status).toBe(400);
+    expect(
+      (await raw('/v1/ops', { method: 'POST', headers: { 'content-type': 'application/json' }, body: `{"${core.seed}":1,"${core.seed}":2}` })).status,
+    ).toBe(400);
     // A leap second in expiresAt: a time Date cannot hold, refused as malformed.
-    const leap = c.envelope({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '1', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-LEAP'], expiresAt: '2098-12-31T23:59:60.000Z' }, [core]);
+    const leap = c.envelope(
+      {
+        type: 'voucher.issue',
+        issuer: core.id,
+        to: s1.id,
+        amount: '1',
+        currency: 'CNY',
+        dueDate: dueIn(30),
+        invoiceIds: ['INV-LEAP'],
+        expiresAt: '2098-12-31T23:59:60.000Z',
+      },
+      [core],
+    );
     expect((await c.post(leap)).status).toBe(400);
     // Settle the pledged part, paying the bank.
     await c.ok({ type: 'voucher.release', voucherId: part }, [bank]);
@@ -125,7 +154,8 @@ describe('the service logs no secret key and no bearer token', () => {
     const out = server.stdout() + server.stderr();
     expect(tokens.length).toBeGreaterThan(5);
     for (const token of tokens) {
-      for (const segment of token.split('.').filter((x) => x.length > 20)) expect(out.includes(segment), `a token segment (${segment.slice(0, 12)}…) is in the logs`).toBe(false);
+      for (const segment of token.split('.').filter((x) => x.length > 20))
+        expect(out.includes(segment), `a token segment (${segment.slice(0, 12)}…) is in the logs`).toBe(false);
     }
     expect(out).not.toMatch(JWT);
     expect(out).not.toMatch(/bearer/i);

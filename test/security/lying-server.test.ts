@@ -41,8 +41,18 @@ import { allEntries, clone, dueIn, forgeLog, lyingFetch, makeWorld, startServer,
 import { runs, timeoutMs } from './support.js';
 
 const BUNDLE_CODES: readonly BundleFailureCode[] = [
-  'MALFORMED_BUNDLE', 'WRONG_VOUCHER', 'GENESIS_MISMATCH', 'BAD_CHECKPOINT', 'ENTRY_HASH_MISMATCH', 'NOT_INCLUDED',
-  'CHAIN_BROKEN', 'UNKNOWN_SIGNER', 'BAD_SIGNATURE', 'MISSING_ENTRY', 'REPLAY_REFUSED', 'STATE_MISMATCH',
+  'MALFORMED_BUNDLE',
+  'WRONG_VOUCHER',
+  'GENESIS_MISMATCH',
+  'BAD_CHECKPOINT',
+  'ENTRY_HASH_MISMATCH',
+  'NOT_INCLUDED',
+  'CHAIN_BROKEN',
+  'UNKNOWN_SIGNER',
+  'BAD_SIGNATURE',
+  'MISSING_ENTRY',
+  'REPLAY_REFUSED',
+  'STATE_MISMATCH',
 ];
 
 // ---- lies ----
@@ -97,7 +107,14 @@ type Lie =
 const lie: fc.Arbitrary<Lie> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ kind: fc.constant('value' as const), pick: fc.nat(), how: fc.nat() }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('byte' as const), at: fc.nat(), by: fc.nat() }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constantFrom('drop' as const, 'duplicate' as const, 'swap' as const, 'move-proof' as const, 'trim-proof' as const, 'pad-proof' as const), pick: fc.nat(), other: fc.nat() }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constantFrom('drop' as const, 'duplicate' as const, 'swap' as const, 'move-proof' as const, 'trim-proof' as const, 'pad-proof' as const),
+      pick: fc.nat(),
+      other: fc.nat(),
+    }),
+  },
 );
 
 /** Applies a lie to a bundle's JSON text; undefined if this lie does not apply to this bundle. */
@@ -188,7 +205,15 @@ beforeAll(async () => {
   server = await startServer();
   w = await makeWorld(server, 'liar');
   const ledger = w.ledgerId;
-  const issue = voucherIssue({ ledger, issuer: w.core.party, to: w.tier1.party, amount: 100_000_000n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-LIAR-1'] });
+  const issue = voucherIssue({
+    ledger,
+    issuer: w.core.party,
+    to: w.tier1.party,
+    amount: 100_000_000n,
+    currency: 'CNY',
+    dueDate: dueIn(90),
+    invoiceIds: ['INV-LIAR-1'],
+  });
   [root] = voucherIdsOf(issue) as [string];
   await w.submit(issue, [w.core]);
   await w.submit(voucherAccept({ ledger, voucherId: root }), [w.tier1]);
@@ -208,110 +233,139 @@ beforeAll(async () => {
 afterAll(() => server.close());
 
 describe('the SDK against a lying server', () => {
-  it('verifyBundle refuses every altered bundle served for GET /v1/vouchers/:id/proof', async () => {
-    const seen = new Set<string>();
-    await fc.assert(
-      fc.asyncProperty(lie, async (l) => {
-        const lied = lieAboutBundle(bundleText, l);
-        fc.pre(lied !== undefined && lied !== bundleText);
-        const client = w.as(w.bank, { fetch: textLiar((u) => u.includes('/proof'), () => lied) });
-        let served: ProofBundle;
-        try {
-          served = await client.proof(pledged);
-        } catch (err) {
-          // The client refused the answer's shape: the lie never reached the verifier.
-          expect(err).toBeInstanceOf(LedgerHttpError);
-          seen.add('client: BAD_ANSWER');
-          return;
-        }
-        const r = verifyBundle(served, w.ledgerId, { voucherId: pledged });
-        expect(r.ok, `lie ${JSON.stringify(l)} was not noticed`).toBe(false);
-        expect(BUNDLE_CODES).toContain(r.firstFailure?.code);
-        seen.add(r.firstFailure!.code);
-      }),
-      runs(100),
-    );
-    // The lies reached many different checks.
-    expect(seen.size).toBeGreaterThanOrEqual(5);
-  }, timeoutMs(120_000));
+  it(
+    'verifyBundle refuses every altered bundle served for GET /v1/vouchers/:id/proof',
+    async () => {
+      const seen = new Set<string>();
+      await fc.assert(
+        fc.asyncProperty(lie, async (l) => {
+          const lied = lieAboutBundle(bundleText, l);
+          fc.pre(lied !== undefined && lied !== bundleText);
+          const client = w.as(w.bank, {
+            fetch: textLiar(
+              (u) => u.includes('/proof'),
+              () => lied,
+            ),
+          });
+          let served: ProofBundle;
+          try {
+            served = await client.proof(pledged);
+          } catch (err) {
+            // The client refused the answer's shape: the lie never reached the verifier.
+            expect(err).toBeInstanceOf(LedgerHttpError);
+            seen.add('client: BAD_ANSWER');
+            return;
+          }
+          const r = verifyBundle(served, w.ledgerId, { voucherId: pledged });
+          expect(r.ok, `lie ${JSON.stringify(l)} was not noticed`).toBe(false);
+          expect(BUNDLE_CODES).toContain(r.firstFailure?.code);
+          seen.add(r.firstFailure!.code);
+        }),
+        runs(100),
+      );
+      // The lies reached many different checks.
+      expect(seen.size).toBeGreaterThanOrEqual(5);
+    },
+    timeoutMs(120_000),
+  );
 
-  it('audit finds every altered, dropped, duplicated or reordered entry served by GET /v1/entries', async () => {
-    const size = (await w.op.ledger()).size;
-    await fc.assert(
-      fc.asyncProperty(lie, fc.integer({ min: 1, max: size }), async (l, pageLimit) => {
-        let lied = false;
-        const fetch = textLiar(
-          (u) => /\/v1\/entries\?/.test(u),
-          (text) => {
-            // Lie on the first page only (a lie per page would be found as well, but sooner).
-            if (lied) return undefined;
-            const out = lieAboutEntries(text, l);
-            if (out !== undefined && out !== text) lied = true;
-            return out;
-          },
-        );
-        let report;
-        try {
-          report = await audit(w.as(w.auditor, { fetch }), { pageLimit });
-        } catch (err) {
-          if (!lied) throw err; // the truth must audit cleanly
-          expect(err).toBeInstanceOf(LedgerHttpError);
-          return;
-        }
-        fc.pre(lied);
-        expect(report.ok, `lie ${JSON.stringify(l)} (pages of ${pageLimit}) was not noticed`).toBe(false);
-        expect(report.firstFailure?.code).toBeDefined();
-      }),
-      runs(60),
-    );
-  }, timeoutMs(120_000));
+  it(
+    'audit finds every altered, dropped, duplicated or reordered entry served by GET /v1/entries',
+    async () => {
+      const size = (await w.op.ledger()).size;
+      await fc.assert(
+        fc.asyncProperty(lie, fc.integer({ min: 1, max: size }), async (l, pageLimit) => {
+          let lied = false;
+          const fetch = textLiar(
+            (u) => /\/v1\/entries\?/.test(u),
+            (text) => {
+              // Lie on the first page only (a lie per page would be found as well, but sooner).
+              if (lied) return undefined;
+              const out = lieAboutEntries(text, l);
+              if (out !== undefined && out !== text) lied = true;
+              return out;
+            },
+          );
+          let report;
+          try {
+            report = await audit(w.as(w.auditor, { fetch }), { pageLimit });
+          } catch (err) {
+            if (!lied) throw err; // the truth must audit cleanly
+            expect(err).toBeInstanceOf(LedgerHttpError);
+            return;
+          }
+          fc.pre(lied);
+          expect(report.ok, `lie ${JSON.stringify(l)} (pages of ${pageLimit}) was not noticed`).toBe(false);
+          expect(report.firstFailure?.code).toBeDefined();
+        }),
+        runs(60),
+      );
+    },
+    timeoutMs(120_000),
+  );
 
-  it('audit and a fresh CheckpointTracker refuse a checkpoint with any byte changed', async () => {
-    const note = await w.op.checkpoint();
-    await fc.assert(
-      fc.asyncProperty(fc.nat(), fc.nat(), async (at, by) => {
-        const lied = replaceByte(note, at, by);
-        const fetch = textLiar((u) => u.endsWith('/v1/checkpoint'), () => lied);
-        const t = new CheckpointTracker({ ledgerId: w.ledgerId, nodeKey });
-        const err = await t.update(new LedgerClient({ baseUrl: server.baseUrl, fetch, retryDelayMs: 1 })).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        expect(err, `byte ${at % note.length} → ${JSON.stringify(lied.slice(Math.max(0, (at % note.length) - 5), (at % note.length) + 5))} was trusted`).toBeInstanceOf(TrustError);
-        expect(['BAD_CHECKPOINT', 'WRONG_LEDGER']).toContain((err as TrustError).code);
-        expect(t.trusted).toBeUndefined();
-        const report = await audit(w.as(w.auditor, { fetch }));
-        expect(report.ok).toBe(false);
-        expect(report.firstFailure?.code).toBe('BAD_CHECKPOINT');
-      }),
-      runs(80),
-    );
-  }, timeoutMs(120_000));
+  it(
+    'audit and a fresh CheckpointTracker refuse a checkpoint with any byte changed',
+    async () => {
+      const note = await w.op.checkpoint();
+      await fc.assert(
+        fc.asyncProperty(fc.nat(), fc.nat(), async (at, by) => {
+          const lied = replaceByte(note, at, by);
+          const fetch = textLiar(
+            (u) => u.endsWith('/v1/checkpoint'),
+            () => lied,
+          );
+          const t = new CheckpointTracker({ ledgerId: w.ledgerId, nodeKey });
+          const err = await t.update(new LedgerClient({ baseUrl: server.baseUrl, fetch, retryDelayMs: 1 })).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          expect(
+            err,
+            `byte ${at % note.length} → ${JSON.stringify(lied.slice(Math.max(0, (at % note.length) - 5), (at % note.length) + 5))} was trusted`,
+          ).toBeInstanceOf(TrustError);
+          expect(['BAD_CHECKPOINT', 'WRONG_LEDGER']).toContain((err as TrustError).code);
+          expect(t.trusted).toBeUndefined();
+          const report = await audit(w.as(w.auditor, { fetch }));
+          expect(report.ok).toBe(false);
+          expect(report.firstFailure?.code).toBe('BAD_CHECKPOINT');
+        }),
+        runs(80),
+      );
+    },
+    timeoutMs(120_000),
+  );
 
-  it('a CheckpointTracker refuses any altered consistency proof, and does not move', async () => {
-    const first = new CheckpointTracker({ ledgerId: w.ledgerId, nodeKey });
-    await first.update(w.op);
-    const saved = JSON.stringify(first);
-    await w.issueAccepted(1_000n);
-    await w.issueAccepted(2_000n);
-    const proofLie = fc.oneof(
-      fc.record({ kind: fc.constant('value' as const), pick: fc.nat(), how: fc.nat() }),
-      fc.record({ kind: fc.constantFrom('drop' as const, 'duplicate' as const, 'swap' as const, 'reverse' as const, 'empty' as const, 'append' as const), pick: fc.nat(), other: fc.nat() }),
-    );
-    await fc.assert(
-      fc.asyncProperty(proofLie, async (l) => {
-        // A tracker that trusts the older checkpoint, afresh for each lie.
-        const t = CheckpointTracker.fromJSON(saved);
-        let lied = false;
-        const fetch = textLiar(
-          (u) => u.includes('/v1/proofs/consistency'),
-          (text) => {
-            const out = lieAboutProof(text);
-            lied = out !== undefined && out !== text;
-            return out;
-          },
-        );
-        const lieAboutProof = (text: string): string | undefined => {
+  it(
+    'a CheckpointTracker refuses any altered consistency proof, and does not move',
+    async () => {
+      const first = new CheckpointTracker({ ledgerId: w.ledgerId, nodeKey });
+      await first.update(w.op);
+      const saved = JSON.stringify(first);
+      await w.issueAccepted(1_000n);
+      await w.issueAccepted(2_000n);
+      const proofLie = fc.oneof(
+        fc.record({ kind: fc.constant('value' as const), pick: fc.nat(), how: fc.nat() }),
+        fc.record({
+          kind: fc.constantFrom('drop' as const, 'duplicate' as const, 'swap' as const, 'reverse' as const, 'empty' as const, 'append' as const),
+          pick: fc.nat(),
+          other: fc.nat(),
+        }),
+      );
+      await fc.assert(
+        fc.asyncProperty(proofLie, async (l) => {
+          // A tracker that trusts the older checkpoint, afresh for each lie.
+          const t = CheckpointTracker.fromJSON(saved);
+          let lied = false;
+          const fetch = textLiar(
+            (u) => u.includes('/v1/proofs/consistency'),
+            (text) => {
+              const out = lieAboutProof(text);
+              lied = out !== undefined && out !== text;
+              return out;
+            },
+          );
+          const lieAboutProof = (text: string): string | undefined => {
             const p = JSON.parse(text) as { from: number; to: number; hashes: string[] };
             const n = p.hashes.length;
             if (l.kind === 'value') {
@@ -330,22 +384,24 @@ describe('the SDK against a lying server', () => {
             } else if (l.kind === 'empty') p.hashes = [];
             else p.hashes.push(p.hashes[l.pick % n]!);
             return JSON.stringify(p);
-        };
-        const before = t.trusted;
-        const err = await t.update(new LedgerClient({ baseUrl: server.baseUrl, fetch, retryDelayMs: 1, readRetries: 0 })).then(
-          () => undefined,
-          (e: unknown) => e,
-        );
-        fc.pre(lied);
-        expect(err instanceof TrustError || err instanceof LedgerHttpError, `lie ${JSON.stringify(l)} was accepted: ${String(err)}`).toBe(true);
-        if (err instanceof TrustError) expect(err.code).toBe('BAD_CONSISTENCY_PROOF');
-        expect(t.trusted).toEqual(before);
-      }),
-      runs(60),
-    );
-    // The honest service still moves it.
-    expect((await CheckpointTracker.fromJSON(saved).update(w.op)).changed).toBe(true);
-  }, timeoutMs(120_000));
+          };
+          const before = t.trusted;
+          const err = await t.update(new LedgerClient({ baseUrl: server.baseUrl, fetch, retryDelayMs: 1, readRetries: 0 })).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
+          fc.pre(lied);
+          expect(err instanceof TrustError || err instanceof LedgerHttpError, `lie ${JSON.stringify(l)} was accepted: ${String(err)}`).toBe(true);
+          if (err instanceof TrustError) expect(err.code).toBe('BAD_CONSISTENCY_PROOF');
+          expect(t.trusted).toEqual(before);
+        }),
+        runs(60),
+      );
+      // The honest service still moves it.
+      expect((await CheckpointTracker.fromJSON(saved).update(w.op)).changed).toBe(true);
+    },
+    timeoutMs(120_000),
+  );
 
   it('a stale but genuine bundle verifies on its own, and a tracker that has seen a newer checkpoint refuses it as a rollback', async () => {
     const v = await w.issueAccepted(7_000n);
@@ -370,7 +426,14 @@ describe('the SDK against a lying server', () => {
       await expect(t.update(new LedgerClient({ baseUrl: other.baseUrl }))).rejects.toMatchObject({ code: 'WRONG_LEDGER' });
       // Our ledger's entries, with another ledger's checkpoint.
       const theirs = await new LedgerClient({ baseUrl: other.baseUrl }).checkpoint();
-      const report = await audit(w.as(w.auditor, { fetch: lyingFetch((u) => u.endsWith('/v1/checkpoint'), () => theirs) }));
+      const report = await audit(
+        w.as(w.auditor, {
+          fetch: lyingFetch(
+            (u) => u.endsWith('/v1/checkpoint'),
+            () => theirs,
+          ),
+        }),
+      );
       expect(report.firstFailure?.code).toBe('BAD_CHECKPOINT');
     } finally {
       await other.close();
@@ -386,7 +449,15 @@ describe('the SDK against a lying server', () => {
      */
     const forgedWithLeapSecond = async () => {
       const log = (await allEntries(w.op)).slice(0, bundle.ledger.size);
-      const issue = voucherIssue({ ledger: w.ledgerId, issuer: w.core.party, to: w.tier1.party, amount: 1_000n, currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INV-LEAP'] });
+      const issue = voucherIssue({
+        ledger: w.ledgerId,
+        issuer: w.core.party,
+        to: w.tier1.party,
+        amount: 1_000n,
+        currency: 'CNY',
+        dueDate: dueIn(30),
+        invoiceIds: ['INV-LEAP'],
+      });
       const payload = { ...issue, expiresAt: '2098-12-31T23:59:60.000Z' };
       const op = signEnvelope(payload as typeof issue, [w.core]);
       const [fakeRoot] = voucherIdsOf(issue) as [string];
@@ -412,7 +483,10 @@ describe('the SDK against a lying server', () => {
           const from = Number(new URL(input).searchParams.get('from') ?? 0);
           const limit = Number(new URL(input).searchParams.get('limit') ?? 100);
           const entries = forged.entries.slice(from, from + limit);
-          return new Response(JSON.stringify({ entries, next: from + limit < forged.entries.length ? from + limit : null }), { status: 200, headers: { 'content-type': 'application/json' } });
+          return new Response(JSON.stringify({ entries, next: from + limit < forged.entries.length ? from + limit : null }), {
+            status: 200,
+            headers: { 'content-type': 'application/json' },
+          });
         }
         return globalThis.fetch(input, init);
       };
@@ -481,78 +555,98 @@ describe('rvl against a lying server', () => {
     expect(r.stderr, 'a stack trace').not.toMatch(/\n\s+at /);
   };
 
-  it('rvl verify-bundle: every generated altered bundle → exit 1 (NOT VALID) or 2 (not a bundle)', async () => {
-    const lies = fc.sample(lie, { numRuns: CLI_RUNS * 3, seed }).map((l) => lieAboutBundle(bundleText, l)).filter((t): t is string => t !== undefined && t !== bundleText).slice(0, CLI_RUNS);
-    expect(lies.length).toBe(CLI_RUNS);
-    const results = await pool(
-      lies.map((text, i) => async () => {
-        await writeFile(path.join(dir, `lie-${i}.json`), text);
-        return rvl(['verify-bundle', `lie-${i}.json`, '--ledger', w.ledgerId, '--voucher', pledged], { cwd: dir, home, env: { RVL_URL: 'http://127.0.0.1:1' } });
-      }),
-      4,
-    );
-    results.forEach((r, i) => {
-      noSuccess(r);
-      expect([1, 2], `lie ${i}: ${r.stderr}`).toContain(r.code);
-      if (r.code === 1) expect(r.stdout).toContain('NOT VALID');
-    });
-    // And the genuine bundle passes, so the failures above are the lies'.
-    await writeFile(path.join(dir, 'genuine.json'), bundleText);
-    const genuine = await rvl(['verify-bundle', 'genuine.json', '--ledger', w.ledgerId, '--voucher', pledged], { cwd: dir, home });
-    expect(genuine.code, genuine.stderr).toBe(0);
-  }, timeoutMs(180_000));
+  it(
+    'rvl verify-bundle: every generated altered bundle → exit 1 (NOT VALID) or 2 (not a bundle)',
+    async () => {
+      const lies = fc
+        .sample(lie, { numRuns: CLI_RUNS * 3, seed })
+        .map((l) => lieAboutBundle(bundleText, l))
+        .filter((t): t is string => t !== undefined && t !== bundleText)
+        .slice(0, CLI_RUNS);
+      expect(lies.length).toBe(CLI_RUNS);
+      const results = await pool(
+        lies.map((text, i) => async () => {
+          await writeFile(path.join(dir, `lie-${i}.json`), text);
+          return rvl(['verify-bundle', `lie-${i}.json`, '--ledger', w.ledgerId, '--voucher', pledged], {
+            cwd: dir,
+            home,
+            env: { RVL_URL: 'http://127.0.0.1:1' },
+          });
+        }),
+        4,
+      );
+      results.forEach((r, i) => {
+        noSuccess(r);
+        expect([1, 2], `lie ${i}: ${r.stderr}`).toContain(r.code);
+        if (r.code === 1) expect(r.stdout).toContain('NOT VALID');
+      });
+      // And the genuine bundle passes, so the failures above are the lies'.
+      await writeFile(path.join(dir, 'genuine.json'), bundleText);
+      const genuine = await rvl(['verify-bundle', 'genuine.json', '--ledger', w.ledgerId, '--voucher', pledged], { cwd: dir, home });
+      expect(genuine.code, genuine.stderr).toBe(0);
+    },
+    timeoutMs(180_000),
+  );
 
-  it('rvl audit through a proxy that alters entries → exit 1 naming the discrepancy (or 3 for an unusable answer), never a pass', async () => {
-    // Lies that always apply to a page (a swap of an entry with itself would be the truth).
-    const valueLie = fc.record({ kind: fc.constant('value' as const), pick: fc.nat(), how: fc.nat() });
-    const structural = fc.record({ kind: fc.constant('duplicate' as const), pick: fc.nat(), other: fc.nat() });
-    const lies = fc.sample(fc.oneof(valueLie, structural), { numRuns: CLI_RUNS * 3, seed }).slice(0, Math.max(3, Math.round(CLI_RUNS / 2)));
-    const results = await pool(
-      lies.map((l) => async () => {
-        const proxy = await lyingProxy(server.baseUrl, (url, text) => (url.startsWith('/v1/entries?') ? lieAboutEntries(text, l) : undefined));
-        try {
-          return { l, r: await rvl(['--key', 'auditor.key', 'audit'], { cwd: dir, home, url: proxy.url }) };
-        } finally {
-          await proxy.close();
-        }
-      }),
-      3,
-    );
-    for (const { l, r } of results) {
-      noSuccess(r);
-      expect([1, 3], `${JSON.stringify(l)}: ${r.stderr}`).toContain(r.code);
-      expect(r.stdout).not.toMatch(/every hash and link holds/);
-      if (r.code === 1) expect(r.stderr).toMatch(/discrepancy|refused/);
-    }
-    const honest = await rvl(['--key', 'auditor.key', 'audit'], { cwd: dir, home, url: server.baseUrl });
-    expect(honest.code, honest.stderr).toBe(0);
-  }, timeoutMs(180_000));
+  it(
+    'rvl audit through a proxy that alters entries → exit 1 naming the discrepancy (or 3 for an unusable answer), never a pass',
+    async () => {
+      // Lies that always apply to a page (a swap of an entry with itself would be the truth).
+      const valueLie = fc.record({ kind: fc.constant('value' as const), pick: fc.nat(), how: fc.nat() });
+      const structural = fc.record({ kind: fc.constant('duplicate' as const), pick: fc.nat(), other: fc.nat() });
+      const lies = fc.sample(fc.oneof(valueLie, structural), { numRuns: CLI_RUNS * 3, seed }).slice(0, Math.max(3, Math.round(CLI_RUNS / 2)));
+      const results = await pool(
+        lies.map((l) => async () => {
+          const proxy = await lyingProxy(server.baseUrl, (url, text) => (url.startsWith('/v1/entries?') ? lieAboutEntries(text, l) : undefined));
+          try {
+            return { l, r: await rvl(['--key', 'auditor.key', 'audit'], { cwd: dir, home, url: proxy.url }) };
+          } finally {
+            await proxy.close();
+          }
+        }),
+        3,
+      );
+      for (const { l, r } of results) {
+        noSuccess(r);
+        expect([1, 3], `${JSON.stringify(l)}: ${r.stderr}`).toContain(r.code);
+        expect(r.stdout).not.toMatch(/every hash and link holds/);
+        if (r.code === 1) expect(r.stderr).toMatch(/discrepancy|refused/);
+      }
+      const honest = await rvl(['--key', 'auditor.key', 'audit'], { cwd: dir, home, url: server.baseUrl });
+      expect(honest.code, honest.stderr).toBe(0);
+    },
+    timeoutMs(180_000),
+  );
 
-  it('rvl checkpoint: trusted once, then a proxy serving an altered checkpoint → exit 1, and the trust file is kept', async () => {
-    const first = await rvl(['checkpoint'], { cwd: dir, home, url: server.baseUrl });
-    expect(first.code, first.stderr).toBe(0);
-    await w.issueAccepted(3_000n);
-    const note = await w.op.checkpoint();
-    const bytes = fc.sample(fc.tuple(fc.nat(), fc.nat()), { numRuns: Math.max(3, Math.round(CLI_RUNS / 2)), seed });
-    const results = await pool(
-      bytes.map(([at, by]) => async () => {
-        const proxy = await lyingProxy(server.baseUrl, (url) => (url === '/v1/checkpoint' ? replaceByte(note, at, by) : undefined));
-        try {
-          return await rvl(['checkpoint'], { cwd: dir, home, url: proxy.url });
-        } finally {
-          await proxy.close();
-        }
-      }),
-      3,
-    );
-    for (const r of results) {
-      noSuccess(r);
-      expect(r.code, r.stderr).toBe(1);
-      expect(r.stderr).toMatch(/^rvl: checkpoint not trusted: (BAD_CHECKPOINT|WRONG_LEDGER)/);
-    }
-    // The honest service still moves the trusted checkpoint on.
-    const next = await rvl(['checkpoint'], { cwd: dir, home, url: server.baseUrl });
-    expect(next.code, next.stderr).toBe(0);
-    expect(next.stdout).toContain('consistent with the checkpoint you trusted');
-  }, timeoutMs(180_000));
+  it(
+    'rvl checkpoint: trusted once, then a proxy serving an altered checkpoint → exit 1, and the trust file is kept',
+    async () => {
+      const first = await rvl(['checkpoint'], { cwd: dir, home, url: server.baseUrl });
+      expect(first.code, first.stderr).toBe(0);
+      await w.issueAccepted(3_000n);
+      const note = await w.op.checkpoint();
+      const bytes = fc.sample(fc.tuple(fc.nat(), fc.nat()), { numRuns: Math.max(3, Math.round(CLI_RUNS / 2)), seed });
+      const results = await pool(
+        bytes.map(([at, by]) => async () => {
+          const proxy = await lyingProxy(server.baseUrl, (url) => (url === '/v1/checkpoint' ? replaceByte(note, at, by) : undefined));
+          try {
+            return await rvl(['checkpoint'], { cwd: dir, home, url: proxy.url });
+          } finally {
+            await proxy.close();
+          }
+        }),
+        3,
+      );
+      for (const r of results) {
+        noSuccess(r);
+        expect(r.code, r.stderr).toBe(1);
+        expect(r.stderr).toMatch(/^rvl: checkpoint not trusted: (BAD_CHECKPOINT|WRONG_LEDGER)/);
+      }
+      // The honest service still moves the trusted checkpoint on.
+      const next = await rvl(['checkpoint'], { cwd: dir, home, url: server.baseUrl });
+      expect(next.code, next.stderr).toBe(0);
+      expect(next.stdout).toContain('consistent with the checkpoint you trusted');
+    },
+    timeoutMs(180_000),
+  );
 });

@@ -41,8 +41,7 @@ describe('GET /metrics on the main port', () => {
     await h.close();
   });
 
-  const get = async (url: string, k?: typeof core) =>
-    fetch(`${base}${url}`, { headers: k ? { authorization: `Bearer ${await h.token(k)}` } : {} });
+  const get = async (url: string, k?: typeof core) => fetch(`${base}${url}`, { headers: k ? { authorization: `Bearer ${await h.token(k)}` } : {} });
 
   it('without a token: 401 UNAUTHENTICATED, and no metric in the answer', async () => {
     const res = await answer(await get('/metrics'));
@@ -131,7 +130,20 @@ describe('the metrics listener (METRICS_HOST, METRICS_PORT)', () => {
 
   it('serves nothing else: every other path or method is a 404 problem', async () => {
     const origin = new URL(running.metricsUrl!).origin;
-    for (const url of ['/', '/healthz', '/readyz', '/v1/ledger', '/v1/checkpoint', '/v1/parties', '/docs', '/openapi.json', '/admin/backup', '/metrics/x', '/metricsx', '/METRICS']) {
+    for (const url of [
+      '/',
+      '/healthz',
+      '/readyz',
+      '/v1/ledger',
+      '/v1/checkpoint',
+      '/v1/parties',
+      '/docs',
+      '/openapi.json',
+      '/admin/backup',
+      '/metrics/x',
+      '/metricsx',
+      '/METRICS',
+    ]) {
       const res = await answer(await fetch(`${origin}${url}`));
       assertProblem(res, 404, 'NOT_FOUND');
       expect(res.body).not.toContain('rvl_');

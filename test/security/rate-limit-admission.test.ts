@@ -103,14 +103,20 @@ describe('RATE_LIMIT_PER_MIN = 5: an op counts once against its signers, and onl
   });
 
   it('a pledge request signed by the holder alone, replayed from many addresses (SIGNERS_MISMATCH), does not lock the holder out', async () => {
-    const request = h.envelope({ type: 'voucher.pledge', voucherId, bank: bank.id, loanRef: 'LOAN-RL-1', expiresAt: new Date(clock.ms + 86_400_000).toISOString() }, [holder]);
+    const request = h.envelope(
+      { type: 'voucher.pledge', voucherId, bank: bank.id, loanRef: 'LOAN-RL-1', expiresAt: new Date(clock.ms + 86_400_000).toISOString() },
+      [holder],
+    );
     clock.ms += MINUTE;
     // Anyone holding the request (the bank, or whoever it leaked to) sends it as it is.
-    for (let i = 0; i < 4 * LIMIT; i++) assertProblem(await send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: request }), 403, 'SIGNERS_MISMATCH');
+    for (let i = 0; i < 4 * LIMIT; i++)
+      assertProblem(await send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: request }), 403, 'SIGNERS_MISMATCH');
     await expectLeft(holder, LIMIT);
     // Concurrent replays too.
     clock.ms += MINUTE;
-    const answers = await Promise.all(Array.from({ length: 4 * LIMIT }, (_, i) => send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: request })));
+    const answers = await Promise.all(
+      Array.from({ length: 4 * LIMIT }, (_, i) => send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: request })),
+    );
     for (const a of answers) assertProblem(a, 403, 'SIGNERS_MISMATCH');
     await expectLeft(holder, LIMIT);
     // The request still works once the bank signs it: the holder was never charged for it.
@@ -127,7 +133,8 @@ describe('RATE_LIMIT_PER_MIN = 5: an op counts once against its signers, and onl
       { type: 'voucher.issue', issuer: core.id, to: holder.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clock.ms), invoiceIds: ['INV-RL-1'] },
       [core],
     );
-    for (let i = 0; i < 4 * LIMIT; i++) assertProblem(await send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: op }), 409, 'INVOICE_ALREADY_USED');
+    for (let i = 0; i < 4 * LIMIT; i++)
+      assertProblem(await send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: op }), 409, 'INVOICE_ALREADY_USED');
     await expectLeft(core, LIMIT - 1);
 
     clock.ms += MINUTE;
@@ -145,7 +152,20 @@ describe('RATE_LIMIT_PER_MIN = 5: an op counts once against its signers, and onl
 
   it('a co-signed op refused 429 because one signer is at its limit charges the other nothing', async () => {
     clock.ms += MINUTE;
-    const v = (await h.ok({ type: 'voucher.issue', issuer: core.id, to: holder.id, amount: '1000', currency: 'CNY', dueDate: dueIn(90, clock.ms), invoiceIds: [`INV-${h.nonce()}`] }, [core])).effects.vouchers[0]!.id;
+    const v = (
+      await h.ok(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: holder.id,
+          amount: '1000',
+          currency: 'CNY',
+          dueDate: dueIn(90, clock.ms),
+          invoiceIds: [`INV-${h.nonce()}`],
+        },
+        [core],
+      )
+    ).effects.vouchers[0]!.id;
     await h.ok({ type: 'voucher.accept', voucherId: v }, [holder]);
     clock.ms += MINUTE;
     for (let i = 0; i < LIMIT; i++) expect((await read(bank, spread(i))).statusCode).toBe(200);
@@ -161,7 +181,18 @@ describe('RATE_LIMIT_PER_MIN = 5: an op counts once against its signers, and onl
   it('distinct ops each count: the signer is refused 429 past its limit, and nothing is written', async () => {
     clock.ms += MINUTE;
     const issue = () =>
-      h.envelope({ type: 'voucher.issue', issuer: core.id, to: holder.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clock.ms), invoiceIds: [`INV-${h.nonce()}`] }, [core]);
+      h.envelope(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: holder.id,
+          amount: '100',
+          currency: 'CNY',
+          dueDate: dueIn(30, clock.ms),
+          invoiceIds: [`INV-${h.nonce()}`],
+        },
+        [core],
+      );
     for (let i = 0; i < LIMIT; i++) expect((await send(port, { method: 'POST', path: '/v1/ops', from: spread(i), body: issue() })).statusCode).toBe(201);
     const size = h.service.size;
     const over = await send(port, { method: 'POST', path: '/v1/ops', from: spread(LIMIT), body: issue() });
@@ -190,7 +221,18 @@ describe('RATE_LIMIT_PER_MIN = 30: ops are counted before they are decided', () 
   it('100 concurrent valid ops of one party, from 5 addresses: exactly 30 accepted, 70 refused 429 RATE_LIMITED', { timeout: 60_000 }, async () => {
     clock.ms += MINUTE;
     const ops = Array.from({ length: 100 }, () =>
-      h.envelope({ type: 'voucher.issue', issuer: core.id, to: supplier.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clock.ms), invoiceIds: [`INV-${h.nonce()}`] }, [core]),
+      h.envelope(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: supplier.id,
+          amount: '100',
+          currency: 'CNY',
+          dueDate: dueIn(30, clock.ms),
+          invoiceIds: [`INV-${h.nonce()}`],
+        },
+        [core],
+      ),
     );
     const size = h.service.size;
     // 20 requests per address: under the per-address limit, so only the per-party limit bites.

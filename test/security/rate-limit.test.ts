@@ -30,7 +30,12 @@ describe(`RATE_LIMIT_PER_MIN = ${LIMIT}`, () => {
   const victim = key('victim-parts', 'supplier');
 
   const getAs = async (url: string, k: Key | undefined, remoteAddress = freshIp()): Promise<LightMyRequestResponse> =>
-    h.app.inject({ method: 'GET', url, remoteAddress, headers: k ? { authorization: `Bearer ${await h.token(k, { nowSeconds: Math.floor(clockMs / 1000) })}` } : {} });
+    h.app.inject({
+      method: 'GET',
+      url,
+      remoteAddress,
+      headers: k ? { authorization: `Bearer ${await h.token(k, { nowSeconds: Math.floor(clockMs / 1000) })}` } : {},
+    });
   const postFrom = (body: unknown, remoteAddress = freshIp()) => h.app.inject({ method: 'POST', url: '/v1/ops', remoteAddress, payload: body as object });
   const expect429 = (res: LightMyRequestResponse) => {
     assertProblem(res, 429, 'RATE_LIMITED');
@@ -43,7 +48,10 @@ describe(`RATE_LIMIT_PER_MIN = ${LIMIT}`, () => {
     // Registrations spread over minutes: the operator signs them all.
     for (const k of [core, s1, s2, bank, victim]) {
       clockMs += MINUTE;
-      expect((await postFrom(h.envelope({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [h.operator]))).statusCode).toBe(201);
+      expect(
+        (await postFrom(h.envelope({ type: 'party.register', party: { id: k.id, name: k.id, role: k.role, publicKey: k.publicKey } }, [h.operator])))
+          .statusCode,
+      ).toBe(201);
     }
   });
   afterEach(() => {
@@ -75,7 +83,11 @@ describe(`RATE_LIMIT_PER_MIN = ${LIMIT}`, () => {
 
   it('a party’s reads and the ops it signs share one quota', async () => {
     for (let i = 0; i < LIMIT - 1; i++) expect((await getAs('/v1/parties', core)).statusCode).toBe(200);
-    const issue = () => h.envelope({ type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`] }, [core]);
+    const issue = () =>
+      h.envelope(
+        { type: 'voucher.issue', issuer: core.id, to: s1.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`] },
+        [core],
+      );
     expect((await postFrom(issue())).statusCode).toBe(201);
     const size = h.service.size;
     expect429(await postFrom(issue()));
@@ -85,7 +97,12 @@ describe(`RATE_LIMIT_PER_MIN = ${LIMIT}`, () => {
 
   it('a co-signed op counts for both signers', async () => {
     clockMs += MINUTE;
-    const v = (await h.ok({ type: 'voucher.issue', issuer: core.id, to: s2.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`] }, [core])).effects.vouchers[0]!.id;
+    const v = (
+      await h.ok(
+        { type: 'voucher.issue', issuer: core.id, to: s2.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`] },
+        [core],
+      )
+    ).effects.vouchers[0]!.id;
     await h.ok({ type: 'voucher.accept', voucherId: v }, [s2]);
     clockMs += MINUTE;
     expect((await postFrom(h.envelope({ type: 'voucher.pledge', voucherId: v, bank: bank.id, loanRef: 'L-1' }, [s2, bank]))).statusCode).toBe(201);
@@ -107,7 +124,18 @@ describe(`RATE_LIMIT_PER_MIN = ${LIMIT}`, () => {
 
   it('nobody spends a party’s quota with envelopes that name it as signer but do not verify', async () => {
     const forged = () => {
-      const e = h.envelope({ type: 'voucher.issue', issuer: core.id, to: victim.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`] }, [core]);
+      const e = h.envelope(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: victim.id,
+          amount: '100',
+          currency: 'CNY',
+          dueDate: dueIn(30, clockMs),
+          invoiceIds: [`INV-${h.nonce()}`],
+        },
+        [core],
+      );
       e.signatures[0]!.sig = sign(key('mallory', 'supplier').seed, new TextEncoder().encode('not the preimage'));
       return e;
     };
@@ -115,19 +143,43 @@ describe(`RATE_LIMIT_PER_MIN = ${LIMIT}`, () => {
     // Refusals decided before any signature is checked (§7 precedence) do not count either: an op
     // for another ledger, or one already expired, proves nothing about who sent it.
     const unverified = (extra: Record<string, unknown>) => {
-      const e = h.envelope({ type: 'voucher.issue', issuer: core.id, to: victim.id, amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`], ...extra }, [core]);
+      const e = h.envelope(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: victim.id,
+          amount: '100',
+          currency: 'CNY',
+          dueDate: dueIn(30, clockMs),
+          invoiceIds: [`INV-${h.nonce()}`],
+          ...extra,
+        },
+        [core],
+      );
       e.signatures[0]!.sig = 'ab'.repeat(64);
       return e;
     };
     for (let i = 0; i < 3 * LIMIT; i++) assertProblem(await postFrom(unverified({ ledger: 'f'.repeat(64) })), 422, 'WRONG_LEDGER');
     for (let i = 0; i < 3 * LIMIT; i++) assertProblem(await postFrom(unverified({ expiresAt: new Date(clockMs - 1000).toISOString() })), 422, 'OP_EXPIRED');
     for (let i = 0; i < 3 * LIMIT; i++) {
-      const e = h.envelope({ type: 'voucher.issue', issuer: core.id, to: 'nobody-at-all', amount: '100', currency: 'CNY', dueDate: dueIn(30, clockMs), invoiceIds: [`INV-${h.nonce()}`] }, [core]);
+      const e = h.envelope(
+        {
+          type: 'voucher.issue',
+          issuer: core.id,
+          to: 'nobody-at-all',
+          amount: '100',
+          currency: 'CNY',
+          dueDate: dueIn(30, clockMs),
+          invoiceIds: [`INV-${h.nonce()}`],
+        },
+        [core],
+      );
       e.signatures[0]!.sig = 'ab'.repeat(64);
       assertProblem(await postFrom(e), 422, 'UNKNOWN_PARTY');
     }
     // Malformed envelopes naming the party do not count either.
-    for (let i = 0; i < 3 * LIMIT; i++) assertProblem(await postFrom({ payload: { type: 'voucher.issue' }, signatures: [{ signer: core.id, sig: 'x' }] }), 400, 'MALFORMED_REQUEST');
+    for (let i = 0; i < 3 * LIMIT; i++)
+      assertProblem(await postFrom({ payload: { type: 'voucher.issue' }, signatures: [{ signer: core.id, sig: 'x' }] }), 400, 'MALFORMED_REQUEST');
     for (let i = 0; i < LIMIT; i++) expect((await getAs('/v1/parties', core)).statusCode).toBe(200);
   });
 
@@ -147,7 +199,12 @@ describe('RATE_LIMIT_PER_MIN = 0 turns limiting off', () => {
       await h.register(s);
       const token = await h.token(s);
       for (let i = 0; i < 300; i++) {
-        const res = await h.app.inject({ method: 'GET', url: i % 2 ? '/v1/ledger' : '/v1/parties', remoteAddress: '203.0.113.1', headers: { authorization: `Bearer ${token}` } });
+        const res = await h.app.inject({
+          method: 'GET',
+          url: i % 2 ? '/v1/ledger' : '/v1/parties',
+          remoteAddress: '203.0.113.1',
+          headers: { authorization: `Bearer ${token}` },
+        });
         expect(res.statusCode).toBe(200);
         expect(res.headers['x-ratelimit-limit']).toBeUndefined();
       }

@@ -55,11 +55,7 @@ export type Problem = ProblemJson;
  * A 4xx `application/problem+json` answer with a code of the closed list whose status is the
  * code's; optionally exactly `status` and `code`.
  */
-export const assertProblem = (
-  res: { statusCode: number; headers: Record<string, unknown>; body: string },
-  status?: number,
-  code?: string,
-): Problem => {
+export const assertProblem = (res: { statusCode: number; headers: Record<string, unknown>; body: string }, status?: number, code?: string): Problem => {
   const where = `${res.statusCode} ${res.body.slice(0, 300)}`;
   expect(res.statusCode, where).toBeGreaterThanOrEqual(400);
   expect(res.statusCode, where).toBeLessThan(500);

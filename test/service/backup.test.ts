@@ -157,7 +157,14 @@ describe('restore', () => {
     const r = await restore(options({ dataDir }));
     expect(r).toMatchObject({ ledgerId: h.ledgerId, size: original.header.size, checkpoint: original.header.checkpoint, records: original.records.length });
     expect((await readdir(dataDir)).sort()).toEqual(['db', 'node.key']);
-    const opened = await openLedger({ dataDir, ledgerName: 'x', operatorPublicKey: undefined, nodeKeyFile: path.join(dataDir, 'node.key'), logger: silent, startupVerify: 'full' });
+    const opened = await openLedger({
+      dataDir,
+      ledgerName: 'x',
+      operatorPublicKey: undefined,
+      nodeKeyFile: path.join(dataDir, 'node.key'),
+      logger: silent,
+      startupVerify: 'full',
+    });
     try {
       expect(opened.created).toBe(false);
       expect(opened.service.meta.ledgerId).toBe(h.ledgerId);
@@ -184,7 +191,10 @@ describe('restore', () => {
     const f = Buffer.from(gz);
     f[Math.floor(f.length / 2)] = f[Math.floor(f.length / 2)]! ^ 0x10;
     await writeFile(flipped, f);
-    for (const [from, code] of [[truncated, 'TRUNCATED'], [flipped, 'CORRUPT']] as const) {
+    for (const [from, code] of [
+      [truncated, 'TRUNCATED'],
+      [flipped, 'CORRUPT'],
+    ] as const) {
       const dataDir = await tempDir();
       const err = await restoreError(options({ dataDir, from }));
       expect(err.code, from).toBe(code);
@@ -208,7 +218,9 @@ describe('restore', () => {
     const parts = [enc.header(original.header)];
     parts.push(
       enc.records(
-        original.records.map(([k, v]) => (k.toString() === target ? ([k, Buffer.from(v.toString().replace('"nonce":"', '"nonce":"x'))] as const) : ([k, v] as const))),
+        original.records.map(([k, v]) =>
+          k.toString() === target ? ([k, Buffer.from(v.toString().replace('"nonce":"', '"nonce":"x'))] as const) : ([k, v] as const),
+        ),
       ),
     );
     parts.push(enc.trailer());

@@ -59,7 +59,9 @@ describe('scripts/build.mjs: what is stale', () => {
 
   it("the console's inputs follow its imports into src/, and not the rest of src/", () => {
     const inputs = (buildInputs as (root: string) => { service: string[]; console: string[] })(root);
-    expect(inputs.console).toEqual(expect.arrayContaining(['src/client/index.ts', 'src/client/sdk.ts', 'src/ledger/hash.ts', 'src/cli/money.ts', 'web/src/app.css', 'web/vite.config.ts']));
+    expect(inputs.console).toEqual(
+      expect.arrayContaining(['src/client/index.ts', 'src/client/sdk.ts', 'src/ledger/hash.ts', 'src/cli/money.ts', 'web/src/app.css', 'web/vite.config.ts']),
+    );
     expect(inputs.console).not.toContain('src/service/writer.ts');
     expect(inputs.service).toEqual(expect.arrayContaining(['src/main.ts', 'src/service/writer.ts', 'scripts/demo.ts', 'tsconfig.build.json']));
   });

@@ -23,7 +23,6 @@ import { dueIn, Harness, key, type Key } from '../support/harness.js';
 import { editLevel as edit, seqKey, sublevel as sub } from '../support/level-edit.js';
 import { until } from '../support/time.js';
 
-
 const core = key('int-core', 'core');
 const supplier = key('int-sup', 'supplier');
 const bankA = key('int-bank-a', 'bank');
@@ -36,7 +35,10 @@ const pledgedLedger = async (): Promise<{ dataDir: string; voucherId: string; si
   for (const k of [core, supplier, bankA, bankB]) await h.register(k);
   const voucherId = await h.issueAccepted(core, supplier, '500000');
   // An issue rejected (its invoice freed), a party updated without a key change and with one.
-  const offered = await h.ok({ type: 'voucher.issue', issuer: core.id, to: supplier.id, amount: '100', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INT-FREED'] }, [core]);
+  const offered = await h.ok(
+    { type: 'voucher.issue', issuer: core.id, to: supplier.id, amount: '100', currency: 'CNY', dueDate: dueIn(30), invoiceIds: ['INT-FREED'] },
+    [core],
+  );
   await h.ok({ type: 'voucher.reject', voucherId: offered.effects.vouchers[0]!.id }, [supplier]);
   await h.ok({ type: 'party.update', partyId: bankB.id, status: 'active' }, [h.operator]);
   const rotating = key('int-rot', 'supplier');
@@ -172,7 +174,9 @@ const appendEntry = async (dataDir: string, payload: Record<string, unknown>, si
     const hash = entryHashOfText(text);
     for (const n of frontier.append(hash)) await nodes.put(nodeKey(n.level, n.index), n.hash);
     await sub(db, 'e').put(seqKey(seq), text);
-    await db.sublevel<string, unknown>('meta', { valueEncoding: 'json' }).put('head', { size: seq + 1, lastHash: Buffer.from(hash).toString('hex'), lastTime: time });
+    await db
+      .sublevel<string, unknown>('meta', { valueEncoding: 'json' })
+      .put('head', { size: seq + 1, lastHash: Buffer.from(hash).toString('hex'), lastTime: time });
   });
   return seq;
 };
@@ -180,7 +184,12 @@ const appendEntry = async (dataDir: string, payload: Record<string, unknown>, si
 describe('entries past the sealed state', () => {
   it('does not sign over an appended entry with an all-zero signature, and names its seq', async () => {
     const { dataDir, size, h: old } = await pledgedLedger();
-    const payload = { type: 'party.register', party: { id: 'int-ghost', name: 'ghost', role: 'bank', publicKey: key('int-ghost', 'bank').publicKey }, ledger: old.ledgerId, nonce: 'ghost-nonce-1' };
+    const payload = {
+      type: 'party.register',
+      party: { id: 'int-ghost', name: 'ghost', role: 'bank', publicKey: key('int-ghost', 'bank').publicKey },
+      ledger: old.ledgerId,
+      nonce: 'ghost-nonce-1',
+    };
     const seq = await appendEntry(dataDir, payload, [{ signer: 'operator', sig: '0'.repeat(128) }]);
     expect(seq).toBe(size);
     const h = await Harness.start({ dataDir });
@@ -199,7 +208,12 @@ describe('entries past the sealed state', () => {
     const { dataDir, size, h: old } = await pledgedLedger();
     const operatorSeed = JSON.parse(await readFile(path.join(dataDir, 'operator.key'), 'utf8')).secretKey as string;
     const fresh = key('int-late', 'supplier');
-    const payload = { type: 'party.register', party: { id: fresh.id, name: fresh.id, role: 'supplier', publicKey: fresh.publicKey }, ledger: old.ledgerId, nonce: 'late-nonce-1' };
+    const payload = {
+      type: 'party.register',
+      party: { id: fresh.id, name: fresh.id, role: 'supplier', publicKey: fresh.publicKey },
+      ledger: old.ledgerId,
+      nonce: 'late-nonce-1',
+    };
     const seq = await appendEntry(dataDir, payload, [{ signer: 'operator', sig: sign(operatorSeed, opPreimage(payload)) }]);
     const h = await Harness.start({ dataDir });
     try {
@@ -317,7 +331,12 @@ describe('npm run reseal', () => {
 
   it('refuses a log holding an entry with a bad signature, naming its seq', async () => {
     const { dataDir, h: old } = await pledgedLedger();
-    const payload = { type: 'party.register', party: { id: 'int-ghost2', name: 'ghost', role: 'bank', publicKey: key('int-ghost2', 'bank').publicKey }, ledger: old.ledgerId, nonce: 'ghost-nonce-2' };
+    const payload = {
+      type: 'party.register',
+      party: { id: 'int-ghost2', name: 'ghost', role: 'bank', publicKey: key('int-ghost2', 'bank').publicKey },
+      ledger: old.ledgerId,
+      nonce: 'ghost-nonce-2',
+    };
     const seq = await appendEntry(dataDir, payload, [{ signer: 'operator', sig: '0'.repeat(128) }]);
     const err = await reseal({ dataDir, nodeKeyFile: path.join(dataDir, 'node.key') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ResealError);

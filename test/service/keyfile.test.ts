@@ -32,7 +32,7 @@ describe('key files (§3), as the service reads and writes them', () => {
     const key = newKeyFile('node');
     const cases: Record<string, string> = {
       'not-json': '{"party":',
-      'null': 'null',
+      null: 'null',
       'upper-hex': JSON.stringify({ ...key, secretKey: key.secretKey.toUpperCase() }),
       'short-seed': JSON.stringify({ ...key, secretKey: key.secretKey.slice(2) }),
       'no-party': JSON.stringify({ publicKey: key.publicKey, secretKey: key.secretKey }),

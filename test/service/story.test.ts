@@ -107,7 +107,9 @@ describe('the supply-chain story over HTTP', () => {
     expect((await h.get(`/v1/vouchers/${pledgedId}`, bankB)).statusCode).toBe(404);
     expect((await h.get(`/v1/vouchers/${pledgedId}`, auditor)).statusCode).toBe(200);
     expect((await h.get(`/v1/vouchers/${pledgedId}`)).statusCode).toBe(401);
-    const tree = (await h.get(`/v1/vouchers/${pledgedId}/tree`, tier2)).json() as { root: { id: string; children: { id: string; children: { id: string }[] }[] } };
+    const tree = (await h.get(`/v1/vouchers/${pledgedId}/tree`, tier2)).json() as {
+      root: { id: string; children: { id: string; children: { id: string }[] }[] };
+    };
     expect(tree.root.id).toBe(rootId);
     expect(tree.root.children.map((c) => c.id)).toEqual([`${rootId}:0-60000000`]);
     const full = (await h.get(`/v1/vouchers/${rootId}/tree`, core)).json() as { root: { children: unknown[] } };
@@ -126,7 +128,17 @@ describe('the supply-chain story over HTTP', () => {
     const history = (await h.get(`/v1/vouchers/${pledgedId}/history`, bankA)).json() as { entries: { entry: never; hash: string }[] };
     for (const e of history.entries) expect(entryHash(e.entry)).toBe(e.hash);
     const types = history.entries.map((e) => (e.entry as { op: { payload: { type: string } } }).op.payload.type);
-    expect(types).toEqual(['voucher.issue', 'voucher.accept', 'voucher.split', 'voucher.transfer', 'voucher.accept', 'voucher.pledge', 'voucher.release', 'voucher.pledge', 'voucher.settle']);
+    expect(types).toEqual([
+      'voucher.issue',
+      'voucher.accept',
+      'voucher.split',
+      'voucher.transfer',
+      'voucher.accept',
+      'voucher.pledge',
+      'voucher.release',
+      'voucher.pledge',
+      'voucher.settle',
+    ]);
 
     const ledger = (await h.get('/v1/ledger')).json() as { ledgerId: string; nodeKey: string; size: number };
     const note = (await h.get('/v1/checkpoint')).body;
@@ -136,7 +148,15 @@ describe('the supply-chain story over HTTP', () => {
     expect(cp.size).toBe(ledger.size);
 
     const inc = (await h.get(`/v1/proofs/inclusion?seq=3&size=${cp.size}`)).json() as { entryHash: string; hashes: string[] };
-    expect(verifyInclusion(fromHex(inc.entryHash), 3, cp.size, inc.hashes.map((x) => fromHex(x)), fromHex(cp.root)).ok).toBe(true);
+    expect(
+      verifyInclusion(
+        fromHex(inc.entryHash),
+        3,
+        cp.size,
+        inc.hashes.map((x) => fromHex(x)),
+        fromHex(cp.root),
+      ).ok,
+    ).toBe(true);
     const early = verifyCheckpoint((await h.get('/v1/checkpoint')).body, { ledgerId: ledger.ledgerId, nodePublicKey: ledger.nodeKey });
     const cons = (await h.get(`/v1/proofs/consistency?from=5&to=${cp.size}`)).json() as { hashes: string[] };
     const inc5 = await h.get('/v1/proofs/inclusion?seq=4&size=5');
@@ -156,7 +176,13 @@ describe('the supply-chain story over HTTP', () => {
     expect(bundle.entries[0]?.hash).toBe(ledger.ledgerId);
     for (const e of bundle.entries) {
       expect(entryHash(e.entry as never)).toBe(e.hash);
-      const proof = verifyInclusion(fromHex(e.hash), e.entry.seq, bcp.size, e.inclusion.map((x) => fromHex(x)), fromHex(bcp.root));
+      const proof = verifyInclusion(
+        fromHex(e.hash),
+        e.entry.seq,
+        bcp.size,
+        e.inclusion.map((x) => fromHex(x)),
+        fromHex(bcp.root),
+      );
       expect(proof.ok, `entry ${e.entry.seq}`).toBe(true);
     }
     // Registrations of every party named: operator genesis + core, tier1, tier2, bankA.

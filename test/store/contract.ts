@@ -99,8 +99,17 @@ const entry = (seq: number, tag = 'e') => ({
   effects: `{"n":${seq},"tag":"${tag}"}`,
 });
 
-const headAt = (size: number, tag = 'h'): Head => ({ size, lastHash: `${tag}${size}`.padStart(64, 'a'), lastTime: `2026-12-01T00:00:${String(size % 60).padStart(2, '0')}.000Z` });
-const sealAt = (size: number, tag = 's'): StateSeal => ({ size, root: `${tag}${size}r`.padStart(64, 'b'), digest: `${tag}${size}d`.padStart(64, 'c'), mac: `${tag}${size}m`.padStart(64, 'd') });
+const headAt = (size: number, tag = 'h'): Head => ({
+  size,
+  lastHash: `${tag}${size}`.padStart(64, 'a'),
+  lastTime: `2026-12-01T00:00:${String(size % 60).padStart(2, '0')}.000Z`,
+});
+const sealAt = (size: number, tag = 's'): StateSeal => ({
+  size,
+  root: `${tag}${size}r`.padStart(64, 'b'),
+  digest: `${tag}${size}d`.padStart(64, 'c'),
+  mac: `${tag}${size}m`.padStart(64, 'd'),
+});
 
 /**
  * A batch of the given entries with nothing else, its head and seal at the end of them, over the
@@ -172,9 +181,16 @@ const FIRST: CommitBatch = batchOf([entry(0), entry(1)], {
     [party('SUP', 'supplier').publicKey, 'SUP'],
   ],
   vouchers: [voucher('V1', { seqs: [1] })],
-  invoicesUsed: [['INV-1', 'V1'], ['INV-2', 'V1']],
+  invoicesUsed: [
+    ['INV-1', 'V1'],
+    ['INV-2', 'V1'],
+  ],
   listed: [row('CORE', 1, 0n, 'V1', 'active'), row('SUP', 1, 0n, 'V1', 'active')],
-  partySeqs: [['OPERATOR', 0], ['CORE', 1], ['SUP', 1]],
+  partySeqs: [
+    ['OPERATOR', 0],
+    ['CORE', 1],
+    ['SUP', 1],
+  ],
   treeNodes: [node(0, 0, 1, 2, 3), node(0, 1, 4, 5, 6), node(1, 0, 7, 8, 9, 0)],
 });
 
@@ -319,7 +335,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         });
       }));
 
-    it('partyVouchers pages through one party\'s list in (createdSeq, start) order, never repeating or skipping a row, whatever the page size', () =>
+    it("partyVouchers pages through one party's list in (createdSeq, start) order, never repeating or skipping a row, whatever the page size", () =>
       withStore(async (s) => {
         // createdSeq 9 and 10, starts 9 and 10 and 255/256: the list order is numeric. A party whose
         // id extends another's ('SUP' and 'SUP2') must not leak into it.
@@ -352,22 +368,36 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         const store = await s.reopen();
         const first = await store.partyVouchers('SUP', undefined, 3);
         expect(first.map((r) => r.voucherId)).toEqual(['V2', 'V9a', 'V9b']);
-        await store.commit(batchOf([entry(2)], {
-          unlisted: [place('SUP', 9, 255n), place('SUP', 2, 0n)],
-          listed: [row('SUP', 10, 0n, 'V10', 'pledged')],
-        }));
+        await store.commit(
+          batchOf([entry(2)], {
+            unlisted: [place('SUP', 9, 255n), place('SUP', 2, 0n)],
+            listed: [row('SUP', 10, 0n, 'V10', 'pledged')],
+          }),
+        );
         const rest = await store.partyVouchers('SUP', first.at(-1), 10);
-        expect(rest.map((r) => [r.voucherId, r.status])).toEqual([['V9c', 'pledged'], ['V10', 'pledged'], ['V300', 'cancelled']]);
+        expect(rest.map((r) => [r.voucherId, r.status])).toEqual([
+          ['V9c', 'pledged'],
+          ['V10', 'pledged'],
+          ['V300', 'cancelled'],
+        ]);
         expect((await pageThrough(store, 'SUP', 2)).map((r) => r.voucherId)).toEqual(['V9a', 'V9b', 'V9c', 'V10', 'V300']);
       }));
 
     it('parties(afterId, limit) pages through every party in id order; partySeqs are in seq order', () =>
       withStore(async (s) => {
         const ids = ['B2', 'A1', 'C3', 'A10', 'B1'];
-        await s.store.commit(batchOf([entry(0)], {
-          parties: ids.map((id) => party(id, 'supplier')),
-          partySeqs: [['A1', 16], ['A1', 9], ['A1', 256], ['A10', 10], ['A1', 15]],
-        }));
+        await s.store.commit(
+          batchOf([entry(0)], {
+            parties: ids.map((id) => party(id, 'supplier')),
+            partySeqs: [
+              ['A1', 16],
+              ['A1', 9],
+              ['A1', 256],
+              ['A10', 10],
+              ['A1', 15],
+            ],
+          }),
+        );
         const store = await s.reopen();
         const seen: string[] = [];
         let after: string | undefined;
@@ -389,12 +419,7 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         await s.store.commit(FIRST);
         const store = await s.reopen();
         const at = (level: number, index: number) => ({ level, index });
-        expect((await store.treeNodes([at(1, 0), at(0, 7), at(0, 0), at(0, 1)])).map(bytesOf)).toEqual([
-          [7, 8, 9, 0],
-          undefined,
-          [1, 2, 3],
-          [4, 5, 6],
-        ]);
+        expect((await store.treeNodes([at(1, 0), at(0, 7), at(0, 0), at(0, 1)])).map(bytesOf)).toEqual([[7, 8, 9, 0], undefined, [1, 2, 3], [4, 5, 6]]);
         expect(await store.treeNodes([])).toEqual([]);
         // Level and index are one node's address: (1, 0) and (0, 1) are different nodes, and a
         // large index reads as itself.
@@ -407,19 +432,24 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         await s.store.commit(FIRST);
         const bank = party('BANK', 'bank');
         const v2 = voucher('V2', { seqs: [2], invoiceIds: ['INV-3'] });
-        await s.store.commit(batchOf([entry(2)], {
-          parties: [bank],
-          keyOwners: [[bank.publicKey, 'BANK']],
-          vouchers: [v2],
-          invoicesUsed: [['INV-3', 'V2']],
-          invoicesFreed: ['INV-2'],
-        }));
+        await s.store.commit(
+          batchOf([entry(2)], {
+            parties: [bank],
+            keyOwners: [[bank.publicKey, 'BANK']],
+            vouchers: [v2],
+            invoicesUsed: [['INV-3', 'V2']],
+            invoicesFreed: ['INV-2'],
+          }),
+        );
         // The state seal hashes JSON.stringify of parties and voucher records, and the UTF-8 strings of key owners and invoices.
         const expected: Record<SealedKind, [string, string][]> = {
           parties: [bank, ...FIRST.parties].map((p) => [p.id, JSON.stringify(p)] as [string, string]),
           keyOwners: [[bank.publicKey, 'BANK'], ...FIRST.keyOwners.map(([k, o]) => [k, o] as [string, string])],
           vouchers: [FIRST.vouchers[0]!, v2].map((v) => [v.state.id, JSON.stringify(v)] as [string, string]),
-          invoices: [['INV-1', 'V1'], ['INV-3', 'V2']],
+          invoices: [
+            ['INV-1', 'V1'],
+            ['INV-3', 'V2'],
+          ],
         };
         await bothWays(s, async (store) => {
           for (const kind of SEALED_KINDS) {
@@ -451,7 +481,12 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
     it('effectsFrom(seq) skips seqs that hold no effects to the next that does', () =>
       withStore(async (s) => {
         // Entries 5 to 9 and 300 only: the first stored effects at or after 0 are those of 5.
-        await s.store.commit(batchOf([...range(5, 10), 300].map((n) => entry(n)), { expectedHead: undefined }));
+        await s.store.commit(
+          batchOf(
+            [...range(5, 10), 300].map((n) => entry(n)),
+            { expectedHead: undefined },
+          ),
+        );
         await bothWays(s, async (store) => {
           expect(await store.effectsFrom(0)).toBe(5);
           expect(await store.effectsFrom(7)).toBe(7);
@@ -553,8 +588,15 @@ export const storeContract = (name: string, make: () => Promise<StoreUnderTest>)
         // A second genesis, a stale head (same size, another hash), and a head from the future.
         const stale = { ...FIRST.head, lastHash: hex('e') };
         for (const expectedHead of [undefined, stale, headAt(1), headAt(3)]) {
-          const refused = batchOf([entry(2, 'refused')], { expectedHead, vouchers: [voucher('VX', { seqs: [2] })], listed: [row('SUP', 2, 0n, 'VX', 'active')] });
-          const err = await s.store.commit(refused).then(() => undefined, (e: unknown) => e);
+          const refused = batchOf([entry(2, 'refused')], {
+            expectedHead,
+            vouchers: [voucher('VX', { seqs: [2] })],
+            listed: [row('SUP', 2, 0n, 'VX', 'active')],
+          });
+          const err = await s.store.commit(refused).then(
+            () => undefined,
+            (e: unknown) => e,
+          );
           expect(err).toBeInstanceOf(HeadMovedError);
           expect((err as HeadMovedError).found).toEqual(FIRST.head);
         }

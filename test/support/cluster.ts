@@ -159,12 +159,22 @@ export const sameRoot = (urls: readonly string[], ms: number, size: number): Pro
  * Sends an envelope until some node acknowledges it (201, or 200 as a duplicate), trying the
  * nodes in turn from `start`; gives up after `ms`. 503s and refused connections are retried.
  */
-export const sendUntilAcknowledged = async (urls: readonly string[], env: Envelope, start: number, ms: number): Promise<{ receipt: Receipt; status: number; via: string; tries: number }> => {
+export const sendUntilAcknowledged = async (
+  urls: readonly string[],
+  env: Envelope,
+  start: number,
+  ms: number,
+): Promise<{ receipt: Receipt; status: number; via: string; tries: number }> => {
   const deadline = performance.now() + ms;
   for (let tries = 1, i = start; ; tries += 1, i += 1) {
     const via = urls[i % urls.length]!;
     try {
-      const res = await fetch(`${via}/v1/ops`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(env), signal: AbortSignal.timeout(15_000) });
+      const res = await fetch(`${via}/v1/ops`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(env),
+        signal: AbortSignal.timeout(15_000),
+      });
       const text = await res.text();
       if (res.status === 201 || res.status === 200) return { receipt: JSON.parse(text) as Receipt, status: res.status, via, tries };
       if (res.status !== 503) throw new Error(`${via} answered ${res.status}: ${text}`);

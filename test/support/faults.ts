@@ -131,8 +131,7 @@ export interface FaultPlan {
 export const planFor = (seed: number): FaultPlan => {
   const kind = FAULT_KINDS[seed % 4] as FaultKind;
   const alt = Math.floor(seed / 4) % 2 === 1;
-  const survives: Survival =
-    kind === 'fsync-error' ? (alt ? 'whole' : 'none') : kind === 'torn-write' ? (alt ? 'whole' : 'torn') : 'none';
+  const survives: Survival = kind === 'fsync-error' ? (alt ? 'whole' : 'none') : kind === 'torn-write' ? (alt ? 'whole' : 'torn') : 'none';
   const rng = new Rng(seed).fork('plan');
   const genesis = Math.floor(seed / 8) % 6 === 5;
   return { seed, kind, commitIndex: genesis ? 0 : rng.int(2, 24), survives, cutAt: 0.02 + 0.96 * rng.next() };

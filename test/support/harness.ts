@@ -138,10 +138,7 @@ export class Harness {
 
   /** Issues a voucher from `core` to `supplier` and has the supplier accept it. */
   async issueAccepted(core: Key, supplier: Key, amount: string, invoiceIds: string[] = [`INV-${this.nonce()}`]): Promise<string> {
-    const issued = await this.ok(
-      { type: 'voucher.issue', issuer: core.id, to: supplier.id, amount, currency: 'CNY', dueDate: dueIn(90), invoiceIds },
-      [core],
-    );
+    const issued = await this.ok({ type: 'voucher.issue', issuer: core.id, to: supplier.id, amount, currency: 'CNY', dueDate: dueIn(90), invoiceIds }, [core]);
     const id = issued.effects.vouchers[0]?.id;
     if (!id) throw new Error('issue made no voucher');
     await this.ok({ type: 'voucher.accept', voucherId: id }, [supplier]);
@@ -153,4 +150,3 @@ export class Harness {
 export interface Receipt extends WireReceipt {
   readonly duplicate?: true;
 }
-

@@ -52,7 +52,15 @@ export const setUpDroppedPledge = async (server: { url: string; dataDir: string 
   const asT1 = new LedgerClient({ baseUrl: server.url, key: t1 });
   const submit = (client: LedgerClient, payload: WirePayload, signers: KeyFile[]) => client.submit(signEnvelope(payload, signers));
   const ledgerId = await asCore.ledgerId();
-  const issue = voucherIssue({ ledger: ledgerId, issuer: CORE.id, to: TIER1.id, amount: 300_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-1'] });
+  const issue = voucherIssue({
+    ledger: ledgerId,
+    issuer: CORE.id,
+    to: TIER1.id,
+    amount: 300_000_00n,
+    currency: 'CNY',
+    dueDate: dueIn(90),
+    invoiceIds: ['INV-CLAIMS-1'],
+  });
   const root = voucherIdsOf(issue)[0]!;
   await submit(asCore, issue, [core]);
   await submit(asT1, voucherAccept({ ledger: ledgerId, voucherId: root }), [t1]);
@@ -60,7 +68,11 @@ export const setUpDroppedPledge = async (server: { url: string; dataDir: string 
   const pledge = voucherPledge({ ledger: ledgerId, voucherId: root, bank: BANK.id, loanRef: DROPPED_LOAN_REF });
   const pledgeSeq = (await submit(asT1, pledge, [t1, keys[BANK.id]!.key])).seq;
   // A later entry, so that the checkpoint reaches past the pledge.
-  await submit(asCore, voucherIssue({ ledger: ledgerId, issuer: CORE.id, to: TIER1.id, amount: 1_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-2'] }), [core]);
+  await submit(
+    asCore,
+    voucherIssue({ ledger: ledgerId, issuer: CORE.id, to: TIER1.id, amount: 1_000_00n, currency: 'CNY', dueDate: dueIn(90), invoiceIds: ['INV-CLAIMS-2'] }),
+    [core],
+  );
 
   // The attack: a real bundle after the pledge, the pledge and later entries dropped, state rolled back.
   const real: ProofBundle = await asT1.proof(root);
@@ -72,6 +84,9 @@ export const setUpDroppedPledge = async (server: { url: string; dataDir: string 
   // The holder hands the second bank a pledge request that carries the attack bundle.
   const requestFile = path.join(dir, 'request.json');
   const second = voucherPledge({ ledger: ledgerId, voucherId: root, bank: BANK2.id, loanRef: 'LN-CMB-2' });
-  await writeFile(requestFile, pledgeRequestText({ format: PLEDGE_REQUEST_FORMAT, summary: ['from the holder'], envelope: signEnvelope(second, [t1]), proof: attack }));
+  await writeFile(
+    requestFile,
+    pledgeRequestText({ format: PLEDGE_REQUEST_FORMAT, summary: ['from the holder'], envelope: signEnvelope(second, [t1]), proof: attack }),
+  );
   return { keys, ledgerId, root, before, pledgeSeq, real, attackFile, requestFile };
 };

@@ -140,7 +140,11 @@ export const spawnService = (o: SpawnOptions): Proc => {
         } else if (done) {
           clearTimeout(timer);
           waiters.delete(check);
-          reject(new Error(`the service exited (code ${proc.exitCode}, signal ${proc.signalCode}) before ${re}\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`));
+          reject(
+            new Error(
+              `the service exited (code ${proc.exitCode}, signal ${proc.signalCode}) before ${re}\nstdout:\n${out.slice(-2000)}\nstderr:\n${err.slice(-2000)}`,
+            ),
+          );
         }
       };
       waiters.add(check);
@@ -157,7 +161,19 @@ export const spawnService = (o: SpawnOptions): Proc => {
     await exited;
     clearTimeout(timer);
   };
-  return { proc, spawnedAt, exited, stdout: () => out, stderr: () => err, waitForStdout, listeningAt: () => listeningAt, url: () => url, waitListening, kill, stop };
+  return {
+    proc,
+    spawnedAt,
+    exited,
+    stdout: () => out,
+    stderr: () => err,
+    waitForStdout,
+    listeningAt: () => listeningAt,
+    url: () => url,
+    waitListening,
+    kill,
+    stop,
+  };
 };
 
 /** Starts the service and waits until it listens. */

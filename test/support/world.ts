@@ -3,16 +3,7 @@
  * `parseOp` → `decide` → `MemoryState.apply`, with a ledger clock that the test moves.
  */
 import { createHash } from 'node:crypto';
-import {
-  MemoryState,
-  decide,
-  parseOp,
-  voucherToWire,
-  type Decision,
-  type DecideContext,
-  type Op,
-  type Role,
-} from '../../src/domain/index.js';
+import { MemoryState, decide, parseOp, voucherToWire, type Decision, type DecideContext, type Op, type Role } from '../../src/domain/index.js';
 import { opId as computeOpId, opPreimage } from '../../src/ledger/op.js';
 import { publicKeyFromSeed } from '../../src/ledger/ed25519.js';
 import { signNode, verifyNode } from '../../src/ledger/node/ed25519-node.js';
@@ -109,9 +100,7 @@ export class World {
   }
 
   register(k: Keyed, name = k.id): Decision {
-    return this.submit({ type: 'party.register', party: { id: k.id, name, role: k.role, publicKey: k.publicKey } }, [
-      this.operator,
-    ]);
+    return this.submit({ type: 'party.register', party: { id: k.id, name, role: k.role, publicKey: k.publicKey } }, [this.operator]);
   }
 }
 

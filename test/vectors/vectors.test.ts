@@ -21,7 +21,14 @@ interface Vectors {
   ledgerId: string;
   nodeKey: { seed: string; publicKey: string };
   parties: Record<string, { seed: string; publicKey: string }>;
-  ops: { payload: unknown; canonicalPayload: string; preimageHex: string; opId: string; envelope: { payload: unknown; signatures: { signer: string; sig: string }[] }; effects: unknown }[];
+  ops: {
+    payload: unknown;
+    canonicalPayload: string;
+    preimageHex: string;
+    opId: string;
+    envelope: { payload: unknown; signatures: { signer: string; sig: string }[] };
+    effects: unknown;
+  }[];
   refusals: { envelope: unknown; code: string; atSeq: number; time: string }[];
   entries: { entry: { seq: number; prev: string; time: string; op: unknown }; canonical: string; hash: string }[];
   merkle: {

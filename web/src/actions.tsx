@@ -228,10 +228,17 @@ const SplitForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
       }}
     >
       <Facts v={v} />
-      <p>Split into {LIMITS.splitPartsMin}–{LIMITS.splitPartsMax} parts that add up to exactly {money(total)}. Each part becomes its own voucher that you hold.</p>
+      <p>
+        Split into {LIMITS.splitPartsMin}–{LIMITS.splitPartsMax} parts that add up to exactly {money(total)}. Each part becomes its own voucher that you hold.
+      </p>
       {parts.map((text, i) => (
         <div class="split-row">
-          <Field label={`Part ${i + 1}`} id={`split-part-${i}`} error={parsed[i]?.error} hint={parsed[i]?.fen !== undefined ? `= ${money(parsed[i]!.fen!)}` : undefined}>
+          <Field
+            label={`Part ${i + 1}`}
+            id={`split-part-${i}`}
+            error={parsed[i]?.error}
+            hint={parsed[i]?.fen !== undefined ? `= ${money(parsed[i]!.fen!)}` : undefined}
+          >
             <input
               id={`split-part-${i}`}
               placeholder="e.g. 600,000.00"
@@ -275,12 +282,36 @@ const SplitForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) => {
 
 // ---- choosing a party ----
 
-const PartyChoice = ({ id, label, value, onInput, roles, exclude, error }: { id: string; label: string; value: string; onInput: (v: string) => void; roles: readonly string[]; exclude?: string; error: string | undefined }) => {
+const PartyChoice = ({
+  id,
+  label,
+  value,
+  onInput,
+  roles,
+  exclude,
+  error,
+}: {
+  id: string;
+  label: string;
+  value: string;
+  onInput: (v: string) => void;
+  roles: readonly string[];
+  exclude?: string;
+  error: string | undefined;
+}) => {
   const list = use(parties) ?? [];
   const options = list.filter((p) => roles.includes(p.role) && p.status === 'active' && p.id !== exclude);
   return (
     <Field label={label} id={id} error={error} hint={options.length > 0 ? `${options.length} to choose from; or type a party id` : 'type a party id'}>
-      <input id={id} list={`${id}-list`} value={value} spellcheck={false} autocomplete="off" data-testid={id} onInput={(e) => onInput(e.currentTarget.value.trim())} />
+      <input
+        id={id}
+        list={`${id}-list`}
+        value={value}
+        spellcheck={false}
+        autocomplete="off"
+        data-testid={id}
+        onInput={(e) => onInput(e.currentTarget.value.trim())}
+      />
       <datalist id={`${id}-list`}>
         {options.map((p) => (
           <option value={p.id}>{`${p.name} (${p.role})`}</option>
@@ -327,18 +358,39 @@ const TransferForm = ({ voucher: v, session: s, onDone, onClose }: FormProps) =>
       onSubmit={(e) => {
         e.preventDefault();
         if (!ready) return;
-        void run(() => submitSigned(s, voucherTransfer({ ledger: ledgerInfo().ledgerId, voucherId: v.id, to, ...(part.fen !== undefined ? { amount: part.fen } : {}) })));
+        void run(() =>
+          submitSigned(s, voucherTransfer({ ledger: ledgerInfo().ledgerId, voucherId: v.id, to, ...(part.fen !== undefined ? { amount: part.fen } : {}) })),
+        );
       }}
     >
       <Facts v={v} />
-      <PartyChoice id="transfer-to" label="To (a supplier or a bank)" value={to} onInput={setTo} roles={['supplier', 'bank']} exclude={s.key.party} error={toError} />
+      <PartyChoice
+        id="transfer-to"
+        label="To (a supplier or a bank)"
+        value={to}
+        onInput={setTo}
+        roles={['supplier', 'bank']}
+        exclude={s.key.party}
+        error={toError}
+      />
       <label class="checkbox">
         <input type="checkbox" checked={partial} onChange={(e) => setPartial(e.currentTarget.checked)} data-testid="transfer-partial" />
         Transfer only part of it (the rest stays with you as its own voucher)
       </label>
       {partial ? (
-        <Field label="Amount to transfer" id="transfer-amount" error={part.error} hint={part.fen !== undefined ? `= ${money(part.fen)} to ${to || '…'}, ${money(total - part.fen)} stays with you` : amountHint()}>
-          <input id="transfer-amount" value={amount} placeholder="e.g. 100,000.00" data-testid="transfer-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
+        <Field
+          label="Amount to transfer"
+          id="transfer-amount"
+          error={part.error}
+          hint={part.fen !== undefined ? `= ${money(part.fen)} to ${to || '…'}, ${money(total - part.fen)} stays with you` : amountHint()}
+        >
+          <input
+            id="transfer-amount"
+            value={amount}
+            placeholder="e.g. 100,000.00"
+            data-testid="transfer-amount"
+            onInput={(e) => setAmount(e.currentTarget.value)}
+          />
         </Field>
       ) : null}
       <p class="muted">The recipient must accept it; until then you can withdraw the offer.</p>
@@ -404,8 +456,9 @@ const PledgeForm = ({ voucher: v, session: s, onClose }: Omit<FormProps, 'onDone
     return (
       <div data-testid="pledge-request-ready">
         <p>
-          You signed a pledge of <strong>{money(p.amount ?? v.amount, v.currency)}</strong> of <code>{shortId(v.id)}</code> to <strong>{p.bank}</strong> (loan {p.loanRef}). Send the request file to the bank:
-          it checks the proof inside, co-signs it on its Pledges page (or with <code>rvl pledge cosign</code>), and either of you submits it.
+          You signed a pledge of <strong>{money(p.amount ?? v.amount, v.currency)}</strong> of <code>{shortId(v.id)}</code> to <strong>{p.bank}</strong> (loan{' '}
+          {p.loanRef}). Send the request file to the bank: it checks the proof inside, co-signs it on its Pledges page (or with <code>rvl pledge cosign</code>),
+          and either of you submits it.
         </p>
         <ul class="summary">
           {request.summary.slice(1).map((l) => (
@@ -435,7 +488,14 @@ const PledgeForm = ({ voucher: v, session: s, onClose }: Omit<FormProps, 'onDone
           try {
             const ledger = ledgerInfo().ledgerId;
             const expiresAt = new Date(Date.now() + Number(hours) * 3_600_000);
-            const payload = voucherPledge({ ledger, expiresAt, voucherId: v.id, bank, loanRef: loanRef.trim(), ...(part.fen !== undefined ? { amount: part.fen } : {}) });
+            const payload = voucherPledge({
+              ledger,
+              expiresAt,
+              voucherId: v.id,
+              bank,
+              loanRef: loanRef.trim(),
+              ...(part.fen !== undefined ? { amount: part.fen } : {}),
+            });
             const envelope = signEnvelope(payload, [s.key]);
             const proof = await s.client.proof(v.id);
             const pledgedId = movedVoucherIdOf(payload, v) ?? v.id;
@@ -567,7 +627,13 @@ export const IssueDialog = ({ onClose, onDone }: { onClose: () => void; onDone: 
   const [invoices, setInvoices] = useState('');
   const [memo, setMemo] = useState('');
   const { busy, problem, run } = useSubmission((r) => {
-    flash.set({ text: receiptText(r, `Issued ${r.effects.vouchers[0] ? money(r.effects.vouchers[0].amount) : ''} to ${to}`, r.effects.vouchers.map((v) => v.id)) });
+    flash.set({
+      text: receiptText(
+        r,
+        `Issued ${r.effects.vouchers[0] ? money(r.effects.vouchers[0].amount) : ''} to ${to}`,
+        r.effects.vouchers.map((v) => v.id),
+      ),
+    });
     onClose();
     onDone();
     void refreshLedger();
@@ -587,7 +653,15 @@ export const IssueDialog = ({ onClose, onDone }: { onClose: () => void; onDone: 
   const toError = partyProblem(to, ['supplier'], s.key.party);
   const a = amountOf(amount);
   const dueError =
-    due.length === 0 ? undefined : !PATTERNS.date.test(due) ? 'a date, YYYY-MM-DD' : due < minDue ? 'must be after today' : due > maxDue ? `at most ${info.maxTenorDays} days ahead (${maxDue})` : undefined;
+    due.length === 0
+      ? undefined
+      : !PATTERNS.date.test(due)
+        ? 'a date, YYYY-MM-DD'
+        : due < minDue
+          ? 'must be after today'
+          : due > maxDue
+            ? `at most ${info.maxTenorDays} days ahead (${maxDue})`
+            : undefined;
   const invoiceError =
     ids.length > LIMITS.invoiceIdsMax
       ? `at most ${LIMITS.invoiceIdsMax} invoices`
@@ -621,17 +695,25 @@ export const IssueDialog = ({ onClose, onDone }: { onClose: () => void; onDone: 
           );
         }}
       >
-        <p>
-          A voucher is your signed promise to pay a supplier on the due date, backed by invoices. The supplier must accept it. Currency: {info.currency}.
-        </p>
+        <p>A voucher is your signed promise to pay a supplier on the due date, backed by invoices. The supplier must accept it. Currency: {info.currency}.</p>
         <PartyChoice id="issue-to" label="Supplier" value={to} onInput={setTo} roles={['supplier']} error={toError} />
-        <Field label={`Amount (${currencyStyle(info.currency).sign.trim()})`} id="issue-amount" error={a.error} hint={a.fen !== undefined ? <span data-testid="issue-amount-parsed">= {money(a.fen)}</span> : amountHint()}>
+        <Field
+          label={`Amount (${currencyStyle(info.currency).sign.trim()})`}
+          id="issue-amount"
+          error={a.error}
+          hint={a.fen !== undefined ? <span data-testid="issue-amount-parsed">= {money(a.fen)}</span> : amountHint()}
+        >
           <input id="issue-amount" value={amount} data-testid="issue-amount" onInput={(e) => setAmount(e.currentTarget.value)} />
         </Field>
         <Field label="Due date" id="issue-due" error={dueError} hint={`between ${minDue} and ${maxDue}`}>
           <input id="issue-due" type="date" min={minDue} max={maxDue} value={due} data-testid="issue-due" onInput={(e) => setDue(e.currentTarget.value)} />
         </Field>
-        <Field label="Invoice ids (one per line or comma-separated)" id="issue-invoices" error={invoiceError} hint={ids.length > 0 ? `${ids.length} invoice${ids.length === 1 ? '' : 's'}` : undefined}>
+        <Field
+          label="Invoice ids (one per line or comma-separated)"
+          id="issue-invoices"
+          error={invoiceError}
+          hint={ids.length > 0 ? `${ids.length} invoice${ids.length === 1 ? '' : 's'}` : undefined}
+        >
           <textarea id="issue-invoices" rows={2} value={invoices} data-testid="issue-invoices" onInput={(e) => setInvoices(e.currentTarget.value)} />
         </Field>
         <Field label="Memo (optional)" id="issue-memo" error={memoError}>

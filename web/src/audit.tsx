@@ -7,7 +7,16 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 
-import { audit, LedgerPins, TrustError, type AuditProgress, type AuditReport, type CheckpointTracker, type HashedEntry, type UpdateResult } from '../../src/client/index.js';
+import {
+  audit,
+  LedgerPins,
+  TrustError,
+  type AuditProgress,
+  type AuditReport,
+  type CheckpointTracker,
+  type HashedEntry,
+  type UpdateResult,
+} from '../../src/client/index.js';
 import { describeEntry } from './describe.js';
 import { AUDIT_TEXT, toShown, type Shown } from './explain.js';
 import { BASE_URL, ledger, ledgerInfo, loadPins, loadTracker, publicClient, refreshLedger, savePins, saveTracker, session, Store, use } from './state.js';
@@ -117,7 +126,8 @@ const CheckpointCard = () => {
               </>
             ) : (
               <>
-                The ledger this browser trusted at this address cannot be read; this address serves ledger <code data-testid="ledger-served">{changed.served}</code>.
+                The ledger this browser trusted at this address cannot be read; this address serves ledger{' '}
+                <code data-testid="ledger-served">{changed.served}</code>.
               </>
             )}{' '}
             Nothing was trusted. Check the new id with the ledger’s operator before you trust it.
@@ -163,7 +173,9 @@ const Recent = () => {
     <div class="card">
       <h2>Recent activity</h2>
       {!allowed ? (
-        <p class="muted">The raw log is readable by auditors and the operator only (docs/protocol.md §8). Sign in with an auditor’s key to see it and to run a full audit.</p>
+        <p class="muted">
+          The raw log is readable by auditors and the operator only (docs/protocol.md §8). Sign in with an auditor’s key to see it and to run a full audit.
+        </p>
       ) : problem ? (
         <ProblemBox problem={problem} title="Could not read the log" />
       ) : entries === undefined ? (
@@ -184,8 +196,12 @@ const Recent = () => {
               const d = describeEntry(e);
               return (
                 <tr>
-                  <td class="num" data-label="#">{e.entry.seq}</td>
-                  <td class="nowrap" data-label="time">{shortTime(e.entry.time)}</td>
+                  <td class="num" data-label="#">
+                    {e.entry.seq}
+                  </td>
+                  <td class="nowrap" data-label="time">
+                    {shortTime(e.entry.time)}
+                  </td>
                   <td data-label="op">
                     <code>{d.type}</code>
                   </td>
@@ -228,8 +244,8 @@ const FullAudit = () => {
     <div class="card">
       <h2>Full audit</h2>
       <p class="muted">
-        Reads every entry up to the signed checkpoint and checks, here in your browser: each hash and link, genesis against the ledger id, every signature under the key in force at the
-        time, a replay of every op under the rules, and the Merkle root against the checkpoint.
+        Reads every entry up to the signed checkpoint and checks, here in your browser: each hash and link, genesis against the ledger id, every signature under
+        the key in force at the time, a replay of every op under the rules, and the Merkle root against the checkpoint.
       </p>
       <div class="actions actions-left">
         <button type="button" class="button" disabled={running} onClick={() => void run()} data-testid="run-audit">
@@ -249,14 +265,19 @@ const FullAudit = () => {
         report.ok ? (
           <Notice>
             <span data-testid="audit-result" data-ok="true">
-              ✓ The log is intact: {report.entriesChecked} entries and {report.signaturesChecked} signatures checked, every op replayed, root matches the checkpoint of size{' '}
-              {report.checkpointSize} ({report.seconds.toFixed(1)} s).
+              ✓ The log is intact: {report.entriesChecked} entries and {report.signaturesChecked} signatures checked, every op replayed, root matches the
+              checkpoint of size {report.checkpointSize} ({report.seconds.toFixed(1)} s).
             </span>
           </Notice>
         ) : (
           <div data-testid="audit-result" data-ok="false">
             <ProblemBox
-              problem={{ code: report.firstFailure?.code ?? 'FAILED', text: report.firstFailure ? AUDIT_TEXT[report.firstFailure.code] : '', detail: `${report.firstFailure?.seq === undefined ? '' : `entry #${report.firstFailure.seq}: `}${report.firstFailure?.detail ?? ''}`, source: 'console' }}
+              problem={{
+                code: report.firstFailure?.code ?? 'FAILED',
+                text: report.firstFailure ? AUDIT_TEXT[report.firstFailure.code] : '',
+                detail: `${report.firstFailure?.seq === undefined ? '' : `entry #${report.firstFailure.seq}: `}${report.firstFailure?.detail ?? ''}`,
+                source: 'console',
+              }}
               title="The audit found a discrepancy"
             />
           </div>

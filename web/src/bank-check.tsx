@@ -69,11 +69,24 @@ export const BankCheck = () => {
     <section class="page page-narrow">
       <h1>Bank check</h1>
       <p class="lead">
-        Check a voucher before lending against it, trusting only the ledger id you were given — not this service. The proof bundle is checked here, in your browser.
+        Check a voucher before lending against it, trusting only the ledger id you were given — not this service. The proof bundle is checked here, in your
+        browser.
       </p>
       <div class="card">
-        <Field label="Ledger id you trust" id="bank-ledger-id" error={ledgerError} hint="64 hexadecimal characters, as your operator published it (onboarding papers, the contract) — not read from this service; remembered in this browser">
-          <input id="bank-ledger-id" value={ledgerId} spellcheck={false} autocomplete="off" data-testid="bank-ledger-id" onInput={(e) => setLedgerId(e.currentTarget.value)} />
+        <Field
+          label="Ledger id you trust"
+          id="bank-ledger-id"
+          error={ledgerError}
+          hint="64 hexadecimal characters, as your operator published it (onboarding papers, the contract) — not read from this service; remembered in this browser"
+        >
+          <input
+            id="bank-ledger-id"
+            value={ledgerId}
+            spellcheck={false}
+            autocomplete="off"
+            data-testid="bank-ledger-id"
+            onInput={(e) => setLedgerId(e.currentTarget.value)}
+          />
         </Field>
         <FileDrop
           label="Proof bundle file (from “Download the proof bundle” or rvl proof)"
@@ -96,7 +109,13 @@ export const BankCheck = () => {
             <Field label="…or fetch the bundle of a voucher you can see" id="bank-fetch-id" error={fetchError}>
               <input id="bank-fetch-id" value={fetchId} spellcheck={false} data-testid="bank-fetch-id" onInput={(e) => setFetchId(e.currentTarget.value)} />
             </Field>
-            <button type="button" class="button button-secondary" disabled={fetching || fetchError !== undefined || fetchId.trim().length === 0} onClick={() => void fetchBundle()} data-testid="bank-fetch">
+            <button
+              type="button"
+              class="button button-secondary"
+              disabled={fetching || fetchError !== undefined || fetchId.trim().length === 0}
+              onClick={() => void fetchBundle()}
+              data-testid="bank-fetch"
+            >
               {fetching ? 'Fetching…' : 'Fetch'}
             </button>
           </div>

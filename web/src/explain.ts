@@ -129,8 +129,7 @@ const PLEDGE_REVIEW_TEXT: Partial<Record<PledgeReviewCode, string>> = {
 };
 
 /** Explanation of a pledge review code (its own, else a bundle code's). */
-export const pledgeReviewText = (code: PledgeReviewCode): string =>
-  PLEDGE_REVIEW_TEXT[code] ?? BUNDLE_TEXT[code as BundleFailureCode] ?? '';
+export const pledgeReviewText = (code: PledgeReviewCode): string => PLEDGE_REVIEW_TEXT[code] ?? BUNDLE_TEXT[code as BundleFailureCode] ?? '';
 
 /**
  * Why the ledger refused a sign-in token: the `reason` member the service puts on a 401
@@ -154,14 +153,18 @@ interface Who {
 }
 
 const who = (party: string | undefined): Who =>
-  party === undefined ? { zh: '你的参与方', en: 'Your party', enPossessive: 'your party’s' } : { zh: `参与方 ${party} `, en: `Party ${party}`, enPossessive: `${party}’s` };
+  party === undefined
+    ? { zh: '你的参与方', en: 'Your party', enPossessive: 'your party’s' }
+    : { zh: `参与方 ${party} `, en: `Party ${party}`, enPossessive: `${party}’s` };
 
 export const UNAUTHENTICATED_TEXT: Record<UnauthenticatedReason, (w: Who) => string> = {
   TOKEN_MISSING: () => '请求未带登录令牌。 The request carried no sign-in token.',
   TOKEN_MALFORMED: () => '登录令牌格式不对（控制台出错）。 The sign-in token is malformed (a fault in the console).',
-  PARTY_UNKNOWN: (w) => `${w.zh}未在本账本注册。 ${w.en} is not registered on this ledger: ask the operator to register it, or check that this is the right ledger.`,
+  PARTY_UNKNOWN: (w) =>
+    `${w.zh}未在本账本注册。 ${w.en} is not registered on this ledger: ask the operator to register it, or check that this is the right ledger.`,
   PARTY_SUSPENDED: (w) => `${w.zh}已被运营方暂停。 ${w.en} is suspended by the operator; it can do nothing until reactivated.`,
-  KEY_NOT_CURRENT: (w) => `此密钥不是${w.zh}当前的密钥（可能已轮换）。 This key is not ${w.enPossessive} current key on the ledger (it may have been rotated): use the newest key file.`,
+  KEY_NOT_CURRENT: (w) =>
+    `此密钥不是${w.zh}当前的密钥（可能已轮换）。 This key is not ${w.enPossessive} current key on the ledger (it may have been rotated): use the newest key file.`,
   TOKEN_EXPIRED: () => '登录令牌已过期：请检查本机时钟。 The sign-in token had expired when it arrived: this computer’s clock may be behind.',
   TOKEN_NOT_YET_VALID: () => '登录令牌尚未生效：请检查本机时钟。 The sign-in token is not valid yet: this computer’s clock is ahead of the ledger’s.',
   WRONG_AUDIENCE: () => '登录令牌是给另一个账本的。 The sign-in token was made for another ledger.',
@@ -176,7 +179,8 @@ export const unauthenticatedReason = (err: unknown): UnauthenticatedReason | und
 };
 
 const SEAL_TEXT: Record<SealErrorCode, string> = {
-  NO_WEBCRYPTO: '此页面不是安全连接（https 或 localhost），无法加密保存密钥。 This page is not a secure context (https or localhost), so the browser cannot encrypt a key to remember it.',
+  NO_WEBCRYPTO:
+    '此页面不是安全连接（https 或 localhost），无法加密保存密钥。 This page is not a secure context (https or localhost), so the browser cannot encrypt a key to remember it.',
   BAD_SEALED_KEY: '浏览器中保存的密钥已损坏。 The key this browser remembers is damaged; sign in with the key file.',
   WRONG_PASSPHRASE: '口令不对，未登录。 Wrong passphrase: nothing was signed and you are not signed in.',
 };
@@ -214,8 +218,10 @@ export const toShown = (err: unknown, signingParty?: string): Shown => {
   // A public key file needs one sentence, not the same one twice (text and detail).
   if (err instanceof KeyFileError && err.code === 'PUBLIC_KEY_FILE') return { code: err.code, text: KEY_TEXT[err.code], source: 'console' };
   if (err instanceof KeyFileError) return { code: err.code, text: KEY_TEXT[err.code], detail: err.detail, source: 'console' };
-  if (err instanceof InvalidOpError) return { code: err.code, text: 'The console will not sign this: the ledger would refuse it as malformed.', detail: err.detail, source: 'console' };
-  if (err instanceof AmountError) return { code: 'BAD_AMOUNT', text: 'That is not an amount the console can read exactly.', detail: err.reason, source: 'console' };
+  if (err instanceof InvalidOpError)
+    return { code: err.code, text: 'The console will not sign this: the ledger would refuse it as malformed.', detail: err.detail, source: 'console' };
+  if (err instanceof AmountError)
+    return { code: 'BAD_AMOUNT', text: 'That is not an amount the console can read exactly.', detail: err.reason, source: 'console' };
   if (err instanceof TrustError) return { code: err.code, text: TRUST_TEXT[err.code], detail: err.detail, source: 'console' };
   if (err instanceof PledgeRequestError) return { code: err.code, text: PLEDGE_FILE_TEXT[err.code], detail: err.detail, source: 'console' };
   const message = err instanceof Error ? err.message : String(err);

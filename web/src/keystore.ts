@@ -57,12 +57,16 @@ const subtle = (): SubtleCrypto => {
 const toBase64 = (bytes: Uint8Array): string => btoa(String.fromCharCode(...bytes));
 const fromBase64 = (text: string): Uint8Array => Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 
-const additionalData = (ledgerId: string, party: string, publicKey: string): Uint8Array => new TextEncoder().encode(`${SEALED_KEY_FORMAT}\n${ledgerId}\n${party}\n${publicKey}`);
+const additionalData = (ledgerId: string, party: string, publicKey: string): Uint8Array =>
+  new TextEncoder().encode(`${SEALED_KEY_FORMAT}\n${ledgerId}\n${party}\n${publicKey}`);
 
 const deriveKey = async (passphrase: string, salt: Uint8Array, iterations: number): Promise<CryptoKey> => {
   const s = subtle();
   const material = await s.importKey('raw', new TextEncoder().encode(passphrase.normalize('NFC')), 'PBKDF2', false, ['deriveKey']);
-  return s.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, material, { name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+  return s.deriveKey({ name: 'PBKDF2', hash: 'SHA-256', salt: salt as BufferSource, iterations }, material, { name: 'AES-GCM', length: 256 }, false, [
+    'encrypt',
+    'decrypt',
+  ]);
 };
 
 /** Seals a key file's text under `passphrase` for `ledgerId`. */
@@ -71,7 +75,11 @@ export const sealKey = async (key: KeyFile, keyText: string, passphrase: string,
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const aes = await deriveKey(passphrase, salt, PBKDF2_ITERATIONS);
   const ciphertext = new Uint8Array(
-    await subtle().encrypt({ name: 'AES-GCM', iv: iv as BufferSource, additionalData: additionalData(ledgerId, key.party, key.publicKey) as BufferSource }, aes, new TextEncoder().encode(keyText)),
+    await subtle().encrypt(
+      { name: 'AES-GCM', iv: iv as BufferSource, additionalData: additionalData(ledgerId, key.party, key.publicKey) as BufferSource },
+      aes,
+      new TextEncoder().encode(keyText),
+    ),
   );
   return {
     format: SEALED_KEY_FORMAT,
@@ -121,7 +129,11 @@ export const openSealedKey = async (sealed: SealedKey, passphrase: string, ledge
   let plain: ArrayBuffer;
   try {
     plain = await subtle().decrypt(
-      { name: 'AES-GCM', iv: fromBase64(sealed.cipher.iv) as BufferSource, additionalData: additionalData(ledgerId, sealed.party, sealed.publicKey) as BufferSource },
+      {
+        name: 'AES-GCM',
+        iv: fromBase64(sealed.cipher.iv) as BufferSource,
+        additionalData: additionalData(ledgerId, sealed.party, sealed.publicKey) as BufferSource,
+      },
       aes,
       fromBase64(sealed.ciphertext) as BufferSource,
     );

@@ -106,11 +106,27 @@ const Header = () => {
             <span class="who-party" data-testid="signed-in-as" title={s.party.name}>
               {s.key.party} <span class="who-role">{s.party.role}</span>
             </span>
-            <button type="button" class="button button-small button-secondary" onClick={() => { signOut(false); navigate('/'); }} data-testid="sign-out">
+            <button
+              type="button"
+              class="button button-small button-secondary"
+              onClick={() => {
+                signOut(false);
+                navigate('/');
+              }}
+              data-testid="sign-out"
+            >
               Sign out
             </button>
             {s.remembered ? (
-              <button type="button" class="button button-small button-danger" onClick={() => { signOut(true); navigate('/'); }} data-testid="forget">
+              <button
+                type="button"
+                class="button button-small button-danger"
+                onClick={() => {
+                  signOut(true);
+                  navigate('/');
+                }}
+                data-testid="forget"
+              >
                 Forget key
               </button>
             ) : null}
@@ -131,8 +147,9 @@ const Home = () => {
     <section class="page page-narrow">
       <h1>Supply-chain vouchers, signed and verified in your browser</h1>
       <p class="lead">
-        Core enterprises issue vouchers for what they owe; suppliers accept, split and pass them on; banks check a voucher’s whole history and take it in pledge, so the same money is never
-        lent against twice. This console signs with your key in this browser and checks every proof here, so you need not trust the server to know a voucher is genuine.
+        Core enterprises issue vouchers for what they owe; suppliers accept, split and pass them on; banks check a voucher’s whole history and take it in
+        pledge, so the same money is never lent against twice. This console signs with your key in this browser and checks every proof here, so you need not
+        trust the server to know a voucher is genuine.
       </p>
       <div class="tiles">
         <Link href={s ? LANDING[s.party.role] : '/sign-in'} class="tile">
@@ -260,7 +277,8 @@ const App = () => {
       <footer class="foot">
         {l.kind === 'ready' ? (
           <>
-            ledger <code title={l.info.ledgerId}>{l.info.ledgerId.slice(0, 16)}…</code> · {l.info.size} {l.info.size === 1 ? 'entry' : 'entries'} · protocol rvl/op/v1 ·{' '}
+            ledger <code title={l.info.ledgerId}>{l.info.ledgerId.slice(0, 16)}…</code> · {l.info.size} {l.info.size === 1 ? 'entry' : 'entries'} · protocol
+            rvl/op/v1 ·{' '}
           </>
         ) : null}
         <a href="/docs">API docs</a>

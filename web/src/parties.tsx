@@ -20,7 +20,9 @@ export const Parties = () => {
   return (
     <section class="page">
       <h1>Parties</h1>
-      <p class="muted">Every party registered on this ledger. The operator registers, suspends and re-keys parties with the CLI (rvl party register / update).</p>
+      <p class="muted">
+        Every party registered on this ledger. The operator registers, suspends and re-keys parties with the CLI (rvl party register / update).
+      </p>
       {problem ? <ProblemBox problem={problem} title="Could not read the parties" /> : null}
       {list === undefined && !problem ? <Spinner label="Reading the parties…" /> : null}
       {list ? (

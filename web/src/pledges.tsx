@@ -75,7 +75,9 @@ const Review = ({ review }: { review: PledgeReview }) => {
         <dt>Due</dt>
         <dd>{v.dueDate}</dd>
         <dt>Proof</dt>
-        <dd>all {review.report.checks.length} checks pass: its entries are in the log, under the checkpoint of size {v.checkpointSize} the node signed</dd>
+        <dd>
+          all {review.report.checks.length} checks pass: its entries are in the log, under the checkpoint of size {v.checkpointSize} the node signed
+        </dd>
       </dl>
       <Notice kind="info">
         <span data-testid="pledge-decided-by-ledger">{DECIDED_BY_LEDGER}</span>
@@ -129,7 +131,11 @@ export const Pledges = () => {
   const cosign = () => {
     if (!request || !canCosign) return;
     const signed = addSignature(request.envelope, s.key);
-    setRequest({ ...request, summary: [...request.summary, `Co-signed by the bank ${me} at ${new Date().toISOString()} in the web console.`], envelope: signed });
+    setRequest({
+      ...request,
+      summary: [...request.summary, `Co-signed by the bank ${me} at ${new Date().toISOString()} in the web console.`],
+      envelope: signed,
+    });
   };
 
   const submit = async () => {
@@ -142,7 +148,14 @@ export const Pledges = () => {
       setReceipt(r);
       void refreshLedger();
       const pledged = r.effects.vouchers.find((v) => v.status === 'pledged');
-      flash.set({ text: <span data-testid="receipt">Pledged {pledged ? <Money fen={pledged.amount} /> : null} of {pledged?.id ?? p?.voucherId} to {p?.bank} — entry #{r.seq}{r.duplicate ? ' (already on the ledger)' : ''}</span> });
+      flash.set({
+        text: (
+          <span data-testid="receipt">
+            Pledged {pledged ? <Money fen={pledged.amount} /> : null} of {pledged?.id ?? p?.voucherId} to {p?.bank} — entry #{r.seq}
+            {r.duplicate ? ' (already on the ledger)' : ''}
+          </span>
+        ),
+      });
     } catch (err) {
       setSubmitProblem(toShown(err));
     } finally {
@@ -154,8 +167,8 @@ export const Pledges = () => {
     <section class="page">
       <h1>Pledges</h1>
       <p class="lead">
-        A pledge is signed by the holder and by the bank. The holder prepares a request file from a voucher’s page (“Prepare a pledge”); the bank loads it here, checks it and co-signs;
-        either of them submits it to the ledger.
+        A pledge is signed by the holder and by the bank. The holder prepares a request file from a voucher’s page (“Prepare a pledge”); the bank loads it here,
+        checks it and co-signs; either of them submits it to the ledger.
       </p>
       <div class="card">
         <FileDrop label="Pledge request file" onText={load} testId="pledge-file" />
@@ -180,7 +193,13 @@ export const Pledges = () => {
             <dt>Signed by</dt>
             <dd data-testid="pledge-signers">{signers.join(', ')}</dd>
           </dl>
-          {review ? <Review review={review} /> : iAmBank ? null : <Notice kind="info">This request names the bank {p.bank}; only {p.bank} can co-sign it.{bankSigned ? ' The bank has co-signed: you can submit it.' : ''}</Notice>}
+          {review ? (
+            <Review review={review} />
+          ) : iAmBank ? null : (
+            <Notice kind="info">
+              This request names the bank {p.bank}; only {p.bank} can co-sign it.{bankSigned ? ' The bank has co-signed: you can submit it.' : ''}
+            </Notice>
+          )}
           <div class="actions actions-left">
             {iAmBank && !bankSigned ? (
               <button type="button" class="button" disabled={!canCosign} onClick={cosign} data-testid="cosign">

@@ -18,7 +18,8 @@ import { Field, FileDrop, ProblemBox } from './ui.js';
 /** The sentences of this page that are new in both languages (the rest waits for the zh catalog). */
 const TEXT = {
   rememberLabel: '在此浏览器中记住（用口令加密） Remember in this browser, encrypted under a passphrase',
-  rememberHint: '密钥用口令加密后保存在此浏览器；回来时输入口令即可。 The key is kept in this browser encrypted under your passphrase (AES-GCM, PBKDF2-SHA256); you type the passphrase when you come back. Anyone who learns the passphrase and uses this browser profile could sign as you.',
+  rememberHint:
+    '密钥用口令加密后保存在此浏览器；回来时输入口令即可。 The key is kept in this browser encrypted under your passphrase (AES-GCM, PBKDF2-SHA256); you type the passphrase when you come back. Anyone who learns the passphrase and uses this browser profile could sign as you.',
   noWebCrypto: '此页面不是安全连接，不能记住密钥。 This page is not a secure context (https or localhost), so the console cannot encrypt a key to remember it.',
   passphrase: '口令 Passphrase',
   passphraseAgain: '再输一次口令 Passphrase again',
@@ -36,7 +37,8 @@ const keyFromSeed = (party: string, seed: string): KeyFile => {
 };
 
 /** Where a signed-in party goes: the page it asked for, else its role's own page. */
-const destination = (next: string | null, s: Session): string => (next !== null && next.startsWith('/') && !next.startsWith('//') ? next : LANDING[s.party.role]);
+const destination = (next: string | null, s: Session): string =>
+  next !== null && next.startsWith('/') && !next.startsWith('//') ? next : LANDING[s.party.role];
 
 const Remembered = ({ next }: { next: string | null }) => {
   const l = use(ledger);
@@ -68,7 +70,14 @@ const Remembered = ({ next }: { next: string | null }) => {
         }}
       >
         <Field label={TEXT.passphrase} id="unlock-passphrase">
-          <input id="unlock-passphrase" type="password" autocomplete="current-password" value={passphrase} data-testid="unlock-passphrase" onInput={(e) => setPassphrase(e.currentTarget.value)} />
+          <input
+            id="unlock-passphrase"
+            type="password"
+            autocomplete="current-password"
+            value={passphrase}
+            data-testid="unlock-passphrase"
+            onInput={(e) => setPassphrase(e.currentTarget.value)}
+          />
         </Field>
         <div class="actions">
           <button type="submit" class="button" disabled={busy || passphrase.length === 0} data-testid="continue-remembered">
@@ -125,7 +134,8 @@ export const SignIn = () => {
   };
 
   const seedText = seed.trim().toLowerCase();
-  const partyError = party.length > 0 && !PATTERNS.partyId.test(party) ? 'a party id is lowercase letters, digits and inner hyphens, e.g. dongguan-parts' : undefined;
+  const partyError =
+    party.length > 0 && !PATTERNS.partyId.test(party) ? 'a party id is lowercase letters, digits and inner hyphens, e.g. dongguan-parts' : undefined;
   const seedError = seedText.length > 0 && !PATTERNS.seed.test(seedText) ? `the seed is 64 hexadecimal characters (${seedText.length} now)` : undefined;
   const seedKey = ((): KeyFile | undefined => {
     if (mode !== 'seed' || partyError || seedError || party.length === 0 || seedText.length === 0) return undefined;
@@ -141,7 +151,8 @@ export const SignIn = () => {
     <section class="page page-narrow">
       <h1>Sign in</h1>
       <p class="lead">
-        Sign in with your party’s key. The key stays in this browser tab (a reload keeps you signed in; closing the tab or “Sign out” forgets it): the console signs your ops and read tokens itself and never sends the key anywhere.
+        Sign in with your party’s key. The key stays in this browser tab (a reload keeps you signed in; closing the tab or “Sign out” forgets it): the console
+        signs your ops and read tokens itself and never sends the key anywhere.
       </p>
       <Remembered next={next} />
       <div class="card">
@@ -195,10 +206,24 @@ export const SignIn = () => {
               <div class="remember">
                 <p class="muted small">{TEXT.rememberHint}</p>
                 <Field label={TEXT.passphrase} id="remember-passphrase" error={passphraseError}>
-                  <input id="remember-passphrase" type="password" autocomplete="new-password" value={passphrase} data-testid="remember-passphrase" onInput={(e) => setPassphrase(e.currentTarget.value)} />
+                  <input
+                    id="remember-passphrase"
+                    type="password"
+                    autocomplete="new-password"
+                    value={passphrase}
+                    data-testid="remember-passphrase"
+                    onInput={(e) => setPassphrase(e.currentTarget.value)}
+                  />
                 </Field>
                 <Field label={TEXT.passphraseAgain} id="remember-passphrase2" error={passphrase2Error}>
-                  <input id="remember-passphrase2" type="password" autocomplete="new-password" value={passphrase2} data-testid="remember-passphrase2" onInput={(e) => setPassphrase2(e.currentTarget.value)} />
+                  <input
+                    id="remember-passphrase2"
+                    type="password"
+                    autocomplete="new-password"
+                    value={passphrase2}
+                    data-testid="remember-passphrase2"
+                    onInput={(e) => setPassphrase2(e.currentTarget.value)}
+                  />
                 </Field>
               </div>
             ) : null}
@@ -207,7 +232,13 @@ export const SignIn = () => {
           <p class="muted small">{TEXT.noWebCrypto}</p>
         )}
         <div class="actions">
-          <button type="button" class="button" disabled={chosen === undefined || busy || !rememberReady} onClick={() => chosen && void go(chosen)} data-testid="sign-in">
+          <button
+            type="button"
+            class="button"
+            disabled={chosen === undefined || busy || !rememberReady}
+            onClick={() => chosen && void go(chosen)}
+            data-testid="sign-in"
+          >
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </div>

@@ -37,7 +37,7 @@ export class Store<T> {
   }
 }
 
-export const use = <T,>(store: Store<T>): T => {
+export const use = <T>(store: Store<T>): T => {
   const [, bump] = useReducer((n: number) => n + 1, 0);
   const rendered = store.value;
   // Subscribe as soon as the component is in the page (a layout effect runs right after the
@@ -136,7 +136,8 @@ export const signIn = async (key: KeyFile, remember: Remember): Promise<Session>
   const client = new LedgerClient({ baseUrl: BASE_URL, ledgerId: info.ledgerId, key });
   const party = await client.party(key.party);
   const local = storage('local');
-  if (remember.kind === 'seal') local?.setItem(sealedName(info.ledgerId), JSON.stringify(await sealKey(key, keyFileText(key), remember.passphrase, info.ledgerId)));
+  if (remember.kind === 'seal')
+    local?.setItem(sealedName(info.ledgerId), JSON.stringify(await sealKey(key, keyFileText(key), remember.passphrase, info.ledgerId)));
   // Not remembering this key forgets its sealed copy; another party's stays until its "forget".
   if (remember.kind === 'forget' && rememberedKey()?.party === key.party) local?.removeItem(sealedName(info.ledgerId));
   storage('session')?.setItem(sessionName(info.ledgerId), keyFileText(key));

@@ -118,7 +118,14 @@ const GapBox = ({ p, gap }: { p: Placed; gap: Gap }) => (
 const Node = ({ p, current }: { p: Placed; current: string }) => {
   if (p.item.kind === 'gap') return <GapBox p={p} gap={p.item.gap} />;
   const n = p.item.node;
-  const owner = n.status === 'offered' ? `${n.holder} → ${n.offeredTo ?? '?'}` : n.status === 'pledged' ? `${n.holder} ⟶ ${n.pledge?.bank ?? '?'}` : n.status === 'settled' ? `paid to ${n.settlement?.payee ?? '?'}` : n.holder;
+  const owner =
+    n.status === 'offered'
+      ? `${n.holder} → ${n.offeredTo ?? '?'}`
+      : n.status === 'pledged'
+        ? `${n.holder} ⟶ ${n.pledge?.bank ?? '?'}`
+        : n.status === 'settled'
+          ? `paid to ${n.settlement?.payee ?? '?'}`
+          : n.holder;
   return (
     <g
       class={`tree-node tree-${n.status} ${n.id === current ? 'tree-current' : ''}`}
@@ -191,7 +198,15 @@ export const SplitTree = ({ root, current }: { root: TreeNode; current: string }
         </ul>
       ) : null}
       <div class="tree-scroll">
-        <svg class="tree" width={width} height={height} viewBox={`0 0 ${width} ${height}`} role="img" aria-label="Split tree of the voucher" data-testid="split-tree">
+        <svg
+          class="tree"
+          width={width}
+          height={height}
+          viewBox={`0 0 ${width} ${height}`}
+          role="img"
+          aria-label="Split tree of the voucher"
+          data-testid="split-tree"
+        >
           <Edges p={placed} />
           <Nodes p={placed} current={current} />
         </svg>

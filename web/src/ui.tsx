@@ -95,7 +95,12 @@ export const ProblemBox = ({ problem, title }: { problem: Shown; title?: string 
       {title ? <span class="problem-title">{title}</span> : null}
     </div>
     <p class="problem-text">{problem.text}</p>
-    {problem.detail ? <p class="problem-detail">{problem.source === 'ledger' ? 'The ledger says: ' : ''}{problem.detail}</p> : null}
+    {problem.detail ? (
+      <p class="problem-detail">
+        {problem.source === 'ledger' ? 'The ledger says: ' : ''}
+        {problem.detail}
+      </p>
+    ) : null}
   </div>
 );
 
@@ -105,7 +110,19 @@ export const Notice = ({ children, kind = 'ok' }: { children: ComponentChildren;
   </div>
 );
 
-export const Field = ({ label, error, hint, children, id }: { label: string; error?: string | undefined; hint?: ComponentChildren; children: ComponentChildren; id?: string }) => (
+export const Field = ({
+  label,
+  error,
+  hint,
+  children,
+  id,
+}: {
+  label: string;
+  error?: string | undefined;
+  hint?: ComponentChildren;
+  children: ComponentChildren;
+  id?: string;
+}) => (
   <div class={`field ${error ? 'field-invalid' : ''}`}>
     <label for={id}>{label}</label>
     {children}
@@ -144,7 +161,17 @@ export const Checks = ({ checks }: { checks: readonly { name: string; ok: boolea
 );
 
 /** A drop zone and file picker that hands over the text of one file. */
-export const FileDrop = ({ label, accept = '.json,application/json', onText, testId }: { label: string; accept?: string; onText: (text: string, name: string) => void; testId?: string }) => {
+export const FileDrop = ({
+  label,
+  accept = '.json,application/json',
+  onText,
+  testId,
+}: {
+  label: string;
+  accept?: string;
+  onText: (text: string, name: string) => void;
+  testId?: string;
+}) => {
   const [over, setOver] = useState(false);
   const [name, setName] = useState<string | undefined>(undefined);
   const read = async (file: File | undefined | null) => {

@@ -39,16 +39,19 @@ const TEXT = {
   trusted: '核对所用账本 ID checked against ledger id',
   trustEntered: '（你输入的） (you entered it)',
   trustServer: '（取自此服务器——请与运营方公布的 ID 核对） (taken from this server — compare it with the id your operator published)',
-  unchanged: (at: string) => `此后未变：账本中该凭证的当前状态与证明包一致（${shortTime(at)} 查询）。 Unchanged since: the ledger’s current state of this voucher is the same (read ${shortTime(at)}).`,
+  unchanged: (at: string) =>
+    `此后未变：账本中该凭证的当前状态与证明包一致（${shortTime(at)} 查询）。 Unchanged since: the ledger’s current state of this voucher is the same (read ${shortTime(at)}).`,
   changed: '此后已变更 Changed since the bundle:',
   now: (v: WireVoucher) => `现在 now: ${currentStateText(v)}`,
   since: '自此之后 since then:',
   statusAsOf: (seq: number) => `Status at #${seq}`,
-  signedOut: '登录后可与账本当前状态比较。 Sign in to compare it with the voucher’s current state on the ledger; until then this is only the state the bundle’s entries give, as of the entry above.',
+  signedOut:
+    '登录后可与账本当前状态比较。 Sign in to compare it with the voucher’s current state on the ledger; until then this is only the state the bundle’s entries give, as of the entry above.',
   otherLedger: '此服务器不是该账本，无法比较当前状态。 This server serves another ledger, so the console cannot compare with the current state.',
   loading: '正在读取当前状态… Reading the current state…',
   failed: '无法读取当前状态 Could not read the current state',
-  inconsistent: '此服务器给出的当前状态与证明包不符（更旧或相互矛盾），不要依赖它。 This server’s current state cannot follow the bundle’s (it is older, or differs under the same entry): do not rely on this server’s answer.',
+  inconsistent:
+    '此服务器给出的当前状态与证明包不符（更旧或相互矛盾），不要依赖它。 This server’s current state cannot follow the bundle’s (it is older, or differs under the same entry): do not rely on this server’s answer.',
 };
 
 /** The voucher's status in a short sentence, naming who holds or was paid. */

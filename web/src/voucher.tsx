@@ -18,9 +18,11 @@ import { BundleResult, type Current, type TrustSource } from './verdict.js';
 /** The sentences of this page that are new in both languages (the rest waits for the zh catalog). */
 const TEXT = {
   trustedLabel: '你信任的账本 ID（可选） Ledger id you trust (optional)',
-  trustedHint: '运营方在本系统之外公布的 ID（公告、合同）；留空则使用此服务器给出的 ID。 The id your operator published outside this system (a notice, the contract). Left empty, Verify uses the id this server gives, which only shows the server agrees with itself.',
+  trustedHint:
+    '运营方在本系统之外公布的 ID（公告、合同）；留空则使用此服务器给出的 ID。 The id your operator published outside this system (a notice, the contract). Left empty, Verify uses the id this server gives, which only shows the server agrees with itself.',
   badId: (n: number) => `账本 ID 为 64 个十六进制字符 a ledger id is 64 hexadecimal characters (${n} now)`,
-  differs: (server: string) => `⚠ 此服务器的账本 ID 不同 This server’s ledger id (${server.slice(0, 16)}…) is not the one you entered: it is not the ledger you trust.`,
+  differs: (server: string) =>
+    `⚠ 此服务器的账本 ID 不同 This server’s ledger id (${server.slice(0, 16)}…) is not the one you entered: it is not the ledger you trust.`,
 };
 
 const Timeline = ({ entries, focus }: { entries: readonly HashedEntry[]; focus: string }) => {
@@ -60,8 +62,8 @@ const PledgeStatus = ({ v }: { v: WireVoucher }) => {
   if (v.pledge) {
     return (
       <div class="pledge pledge-on" data-testid="pledge-status">
-        <strong>Pledged</strong> to <Party id={v.pledge.bank} /> for loan <code>{v.pledge.loanRef}</code> since {shortTime(v.pledge.since)}. It cannot be pledged again, split or transferred until the bank releases it; at
-        maturity it is paid to the bank.
+        <strong>Pledged</strong> to <Party id={v.pledge.bank} /> for loan <code>{v.pledge.loanRef}</code> since {shortTime(v.pledge.since)}. It cannot be
+        pledged again, split or transferred until the bank releases it; at maturity it is paid to the bank.
       </div>
     );
   }
@@ -87,7 +89,9 @@ export const VoucherPage = ({ id }: { id: string }) => {
   const [problem, setProblem] = useState<Shown | undefined>(undefined);
   const [action, setAction] = useState<ActionKind | undefined>(undefined);
   const [verifying, setVerifying] = useState(false);
-  const [report, setReport] = useState<{ report: BundleReport; bundle: ProofBundle; ledgerId: string; trust: TrustSource; current: Current } | undefined>(undefined);
+  const [report, setReport] = useState<{ report: BundleReport; bundle: ProofBundle; ledgerId: string; trust: TrustSource; current: Current } | undefined>(
+    undefined,
+  );
   const [trusted, setTrusted] = useState(trustedLedgerId);
   const [verifyProblem, setVerifyProblem] = useState<Shown | undefined>(undefined);
 
@@ -213,12 +217,19 @@ export const VoucherPage = ({ id }: { id: string }) => {
         <div class="card">
           <h2>Is it genuine?</h2>
           <p class="muted">
-            Fetches the voucher’s proof bundle and checks it here, in your browser: genesis against the ledger id, the node’s signed checkpoint, every entry’s hash and inclusion, every
-            signature, and a replay of the history under the rules, trusting only the ledger id below. A bundle can also be checked on its own with{' '}
-            <Link href="/bank-check">Bank check</Link>.
+            Fetches the voucher’s proof bundle and checks it here, in your browser: genesis against the ledger id, the node’s signed checkpoint, every entry’s
+            hash and inclusion, every signature, and a replay of the history under the rules, trusting only the ledger id below. A bundle can also be checked on
+            its own with <Link href="/bank-check">Bank check</Link>.
           </p>
           <Field label={TEXT.trustedLabel} id="trusted-ledger-id" error={trustedError} hint={TEXT.trustedHint}>
-            <input id="trusted-ledger-id" value={trusted} spellcheck={false} autocomplete="off" data-testid="trusted-ledger-id-input" onInput={(e) => setTrusted(e.currentTarget.value)} />
+            <input
+              id="trusted-ledger-id"
+              value={trusted}
+              spellcheck={false}
+              autocomplete="off"
+              data-testid="trusted-ledger-id-input"
+              onInput={(e) => setTrusted(e.currentTarget.value)}
+            />
           </Field>
           {enteredId.length > 0 && !trustedError && enteredId !== serverId ? (
             <p class="field-error" role="alert" data-testid="ledger-id-differs">
@@ -237,13 +248,7 @@ export const VoucherPage = ({ id }: { id: string }) => {
           </div>
           {verifyProblem ? <ProblemBox problem={verifyProblem} title="Could not fetch the proof" /> : null}
           {report ? (
-            <BundleResult
-              report={report.report}
-              ledgerId={report.ledgerId}
-              trust={report.trust}
-              bundle={report.bundle}
-              current={report.current}
-            />
+            <BundleResult report={report.report} ledgerId={report.ledgerId} trust={report.trust} bundle={report.bundle} current={report.current} />
           ) : null}
         </div>
       </div>

@@ -157,7 +157,12 @@ const VoucherTable = ({ group, me, onAction }: { group: Group; me: string; onAct
             </td>
             <td class={actions.length > 0 ? 'row-actions' : 'row-actions row-actions-none'}>
               {actions.map((a) => (
-                <button type="button" class={a === 'reject' || a === 'cancel' ? 'button button-small button-secondary' : 'button button-small'} data-action={a} onClick={() => onAction(a, v)}>
+                <button
+                  type="button"
+                  class={a === 'reject' || a === 'cancel' ? 'button button-small button-secondary' : 'button button-small'}
+                  data-action={a}
+                  onClick={() => onAction(a, v)}
+                >
                   {ACTION_LABEL[a]}
                 </button>
               ))}
@@ -252,7 +257,11 @@ export const Vouchers = () => {
               <h2>
                 {g.title} <span class="muted">— {g.blurb}</span>
               </h2>
-              {g.items.length === 0 ? <p class="muted empty">None.</p> : <VoucherTable group={g} me={s.key.party} onAction={(kind, voucher) => setAction({ kind, voucher })} />}
+              {g.items.length === 0 ? (
+                <p class="muted empty">None.</p>
+              ) : (
+                <VoucherTable group={g} me={s.key.party} onAction={(kind, voucher) => setAction({ kind, voucher })} />
+              )}
             </div>
           ))}
         </>

@@ -32,7 +32,10 @@ export const num = (raw: string | boolean | undefined, name: string, fallback: n
 /** `1,16,64` → [1, 16, 64]. */
 export const intList = (raw: string | boolean | undefined, name: string, fallback: number[]): number[] => {
   if (raw === undefined || raw === false) return fallback;
-  const parts = String(raw).split(',').map((s) => s.trim()).filter(Boolean);
+  const parts = String(raw)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const out = parts.map((p) => num(p, name, undefined)!);
   if (out.length === 0) throw new UsageError(`--${name} needs at least one value`);
   return out;

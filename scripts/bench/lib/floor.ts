@@ -114,7 +114,9 @@ export const serveFloor = async (): Promise<void> => {
   const start = await new Promise<ServerStart>((resolve) => process.once('message', (m) => resolve(m as ServerStart)));
   const keys = new Map(Object.entries(start.keys));
   const pool = start.rung !== 'http' && start.verifyThreads > 0 ? new VerifyPool(start.verifyThreads) : undefined;
-  const verify = pool ? (k: string, m: Uint8Array, s: string) => pool.verify(k, m, s) : (k: string, m: Uint8Array, s: string) => Promise.resolve(verifyNode(k, m, s));
+  const verify = pool
+    ? (k: string, m: Uint8Array, s: string) => pool.verify(k, m, s)
+    : (k: string, m: Uint8Array, s: string) => Promise.resolve(verifyNode(k, m, s));
   const append = start.rung === 'durable' ? await groupCommitter(path.join(start.dir, 'log')) : undefined;
 
   const { default: Fastify } = await import('fastify');
@@ -167,10 +169,7 @@ export const FLOOR_SERVER_FLAG = '--floor-server';
 const FLOOR_ENTRY = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'floor.ts');
 
 /** Starts one rung's server in its own process and measures it under `concurrency` keep-alive streams for `seconds`. */
-export const measureRung = async (
-  rung: Rung,
-  o: FloorInput & { concurrency: number; seconds: number; verifyThreads: number },
-): Promise<RungFigures> => {
+export const measureRung = async (rung: Rung, o: FloorInput & { concurrency: number; seconds: number; verifyThreads: number }): Promise<RungFigures> => {
   const dir = await mkdtemp(path.join(tmpdir(), 'rvl-floor-'));
   const server = fork(FLOOR_ENTRY, [FLOOR_SERVER_FLAG], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   try {
@@ -192,9 +191,11 @@ export const measureRung = async (
       recordMs(hist, performance.now() - t);
     };
     // Warm-up: connections open, both sides' code optimized.
-    await Promise.all(Array.from({ length: o.concurrency }, async () => {
-      for (let i = 0; i < 50; i += 1) await once();
-    }));
+    await Promise.all(
+      Array.from({ length: o.concurrency }, async () => {
+        for (let i = 0; i < 50; i += 1) await once();
+      }),
+    );
     hist.reset();
     const server0 = processCpuUs(server.pid!);
     const client0 = process.cpuUsage();
@@ -229,4 +230,3 @@ export const measureRung = async (
     await rm(dir, { recursive: true, force: true });
   }
 };
-

@@ -32,9 +32,7 @@ export const parseMetrics = (text: string): Scrape => {
 
 /** Sum of every sample named `name` whose labels include `match`. */
 export const sumOf = (s: Scrape, name: string, match: Record<string, string> = {}): number =>
-  s
-    .filter((x) => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v))
-    .reduce((a, x) => a + x.value, 0);
+  s.filter((x) => x.name === name && Object.entries(match).every(([k, v]) => x.labels[k] === v)).reduce((a, x) => a + x.value, 0);
 
 /** Reads the Prometheus text at `metricsUrl` (a server's `RunningServer.metricsUrl`). */
 export const scrape = async (metricsUrl: string): Promise<Scrape> => {

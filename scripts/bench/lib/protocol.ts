@@ -107,6 +107,4 @@ export interface RunResult {
   readonly loadCpuUs: number;
 }
 
-export type Reply =
-  | { readonly id: number; readonly ok: true; readonly result: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: string };
+export type Reply = { readonly id: number; readonly ok: true; readonly result: unknown } | { readonly id: number; readonly ok: false; readonly error: string };

@@ -70,7 +70,10 @@ export const writeFigures = (m: Measured, yardstick: number): WriteFigures => {
     opsPerBatch: s.commits > 0 ? +(s.batchedOps / s.commits).toFixed(2) : 0,
     commitMsMean: s.commits > 0 ? +((s.commitSeconds / s.commits) * 1000).toFixed(3) : 0,
     serverMsMean: s.route && s.route.count > 0 ? +((s.route.seconds / s.route.count) * 1000).toFixed(3) : 0,
-    stagesMs: Object.fromEntries(STAGES.map((st) => [st, s.stageOps > 0 ? +((s.stageSeconds[st] / s.stageOps) * 1000).toFixed(3) : 0])) as Record<Stage, number>,
+    stagesMs: Object.fromEntries(STAGES.map((st) => [st, s.stageOps > 0 ? +((s.stageSeconds[st] / s.stageOps) * 1000).toFixed(3) : 0])) as Record<
+      Stage,
+      number
+    >,
     byType: r.byType,
     stoppedBy: r.stoppedBy,
     prepare: m.prepare,
@@ -118,7 +121,24 @@ export const readFigures = (m: Measured, endpoint: string): ReadFigures => {
   };
 };
 
-export const WRITE_HEADERS = ['concurrency', 'ops/s', 'ratio', 'p50 ms', 'p99 ms', 'p99.9 ms', 'server CPU µs/op', 'server cores', 'main thread busy', 'load CPU µs/op', 'disk KiB/op', 'fsyncs/s', 'ops/batch', 'commit ms', 'ops', 'failures'];
+export const WRITE_HEADERS = [
+  'concurrency',
+  'ops/s',
+  'ratio',
+  'p50 ms',
+  'p99 ms',
+  'p99.9 ms',
+  'server CPU µs/op',
+  'server cores',
+  'main thread busy',
+  'load CPU µs/op',
+  'disk KiB/op',
+  'fsyncs/s',
+  'ops/batch',
+  'commit ms',
+  'ops',
+  'failures',
+];
 
 export const writeRow = (w: WriteFigures): Cell[] => [
   w.concurrency,

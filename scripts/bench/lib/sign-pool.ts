@@ -55,9 +55,7 @@ export class SignPool {
     if (items.length === 0) return [];
     const n = this.#workers.length;
     const per = Math.ceil(items.length / n);
-    const parts = await Promise.all(
-      this.#workers.map((w, wi) => this.#signOn(w, items.slice(wi * per, (wi + 1) * per))),
-    );
+    const parts = await Promise.all(this.#workers.map((w, wi) => this.#signOn(w, items.slice(wi * per, (wi + 1) * per))));
     return parts.flat();
   }
 

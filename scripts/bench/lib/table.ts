@@ -14,7 +14,11 @@ export const table = (columns: readonly (Column | string)[], rows: readonly (rea
   const widths = cols.map((c, i) => Math.max(c.header.length, ...text.map((r) => (r[i] ?? '').length)));
   const aligns = cols.map((c, i) => c.align ?? (typeof rows[0]?.[i] === 'number' || /^[\d.,−+-]+( ?[%a-zµ/]*)?$/.test(text[0]?.[i] ?? '') ? 'right' : 'left'));
   const pad = (s: string, i: number) => (aligns[i] === 'right' ? s.padStart(widths[i]!) : s.padEnd(widths[i]!));
-  const line = (cells: readonly string[]) => cells.map((s, i) => pad(s, i)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((s, i) => pad(s, i))
+      .join('  ')
+      .trimEnd();
   return [line(cols.map((c) => c.header)), widths.map((w) => '-'.repeat(w)).join('  '), ...text.map(line)].join('\n');
 };
 

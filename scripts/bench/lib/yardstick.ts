@@ -40,10 +40,15 @@ export interface YardstickRun {
 export const measureVerifyRate = async (threads: number, seconds: number): Promise<YardstickRun> => {
   const workers = Array.from({ length: threads }, () => new Worker(WORKER_SOURCE, { eval: true, workerData: { ms: seconds * 1000 } }));
   try {
-    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-      w.once('message', () => resolve());
-      w.once('error', reject);
-    })));
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', reject);
+          }),
+      ),
+    );
     const results = await Promise.all(
       workers.map(
         (w) =>

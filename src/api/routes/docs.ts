@@ -11,7 +11,11 @@ const docsRoutes: FastifyPluginAsync = async (app: FastifyInstance) => {
   // Swagger UI's standalone layout has a top bar whose logo is an SVG with an inline <style>, which
   // the CSP (style-src 'self') blocks; the base layout has no top bar, so the page needs nothing
   // inline. The top bar's only other part, a box to load another document, is of no use here.
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { layout: 'BaseLayout' }, theme: { title: 'Receivable Voucher Ledger API 应收凭证账本接口' } });
+  await app.register(swaggerUi, {
+    routePrefix: '/docs',
+    uiConfig: { layout: 'BaseLayout' },
+    theme: { title: 'Receivable Voucher Ledger API 应收凭证账本接口' },
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => openApiDocument());
 };
 

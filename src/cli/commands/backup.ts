@@ -34,7 +34,12 @@ const answerError = async (res: Response): Promise<Error> => {
   try {
     const p = JSON.parse(text) as { code?: unknown; detail?: unknown; title?: unknown };
     if (typeof p.code === 'string' && /problem\+json/.test(res.headers.get('content-type') ?? '')) {
-      return new LedgerRefusal(p.code as RefusalCode, res.status, typeof p.detail === 'string' ? p.detail : '', typeof p.title === 'string' ? p.title : undefined);
+      return new LedgerRefusal(
+        p.code as RefusalCode,
+        res.status,
+        typeof p.detail === 'string' ? p.detail : '',
+        typeof p.title === 'string' ? p.title : undefined,
+      );
     }
   } catch {
     // not JSON: below
@@ -65,7 +70,10 @@ export const backup = async (ctx: Context, o: BackupOptions): Promise<void> => {
   const out = path.resolve(o.out);
   const partial = `${out}.partial`;
   if (!o.force) {
-    const exists = await stat(out).then(() => true, (err: unknown) => errno(err) !== 'ENOENT');
+    const exists = await stat(out).then(
+      () => true,
+      (err: unknown) => errno(err) !== 'ENOENT',
+    );
     if (exists) throw usageError(`${o.out} already exists; choose another --out, or add --force to replace it`);
   }
   const key = await ctx.key('a backup');
@@ -77,7 +85,9 @@ export const backup = async (ctx: Context, o: BackupOptions): Promise<void> => {
   const started = performance.now();
   let res: Response;
   try {
-    res = await fetch(`${ctx.url.replace(/\/+$/, '')}/admin/backup`, { headers: { authorization: `Bearer ${token}`, accept: 'application/gzip, application/problem+json' } });
+    res = await fetch(`${ctx.url.replace(/\/+$/, '')}/admin/backup`, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/gzip, application/problem+json' },
+    });
   } catch (err) {
     throw new LedgerNetworkError(`GET /admin/backup: no answer: ${err instanceof Error ? err.message : String(err)}`, 1, { cause: err });
   }
@@ -108,7 +118,9 @@ export const backup = async (ctx: Context, o: BackupOptions): Promise<void> => {
     }
   } catch (err) {
     await rm(partial, { force: true });
-    throw new LedgerNetworkError(`GET /admin/backup: the answer broke off after ${mb(bytes)}: ${err instanceof Error ? err.message : String(err)}`, 1, { cause: err });
+    throw new LedgerNetworkError(`GET /admin/backup: the answer broke off after ${mb(bytes)}: ${err instanceof Error ? err.message : String(err)}`, 1, {
+      cause: err,
+    });
   }
   const downloadMs = performance.now() - started;
 
@@ -145,16 +157,29 @@ export const backup = async (ctx: Context, o: BackupOptions): Promise<void> => {
   }
 
   if (ctx.json) {
-    ctx.emit({ file: o.out, ledgerId: header.ledgerId, size: header.size, records, bytes, rawBytes, createdAt: header.createdAt, checkpoint: header.checkpoint, ms: Math.round(downloadMs) });
+    ctx.emit({
+      file: o.out,
+      ledgerId: header.ledgerId,
+      size: header.size,
+      records,
+      bytes,
+      rawBytes,
+      createdAt: header.createdAt,
+      checkpoint: header.checkpoint,
+      ms: Math.round(downloadMs),
+    });
     return;
   }
   ctx.out(
     `Saved a backup of ledger ${header.ledgerId} (${info.name}) to ${o.out}\n` +
-      keyValues([
-        ['entries', `${count(header.size)}, all under the signed checkpoint, as of ${header.createdAt}`],
-        ['file', `${mb(bytes)} (${mb(rawBytes)} before gzip), ${count(records)} records, checked whole (SHA-256)`],
-        ['time', `${(downloadMs / 1000).toFixed(1)} s`],
-      ], '  ') +
+      keyValues(
+        [
+          ['entries', `${count(header.size)}, all under the signed checkpoint, as of ${header.createdAt}`],
+          ['file', `${mb(bytes)} (${mb(rawBytes)} before gzip), ${count(records)} records, checked whole (SHA-256)`],
+          ['time', `${(downloadMs / 1000).toFixed(1)} s`],
+        ],
+        '  ',
+      ) +
       'It holds no secret key: keep the node key file (node.key) safe on its own.\n' +
       'Restore it on the server, into a new folder, with:\n' +
       `  npm run restore -- --from ${o.out} --data-dir NEW_DATA_DIR --node-key NODE_KEY_FILE\n`,

@@ -56,7 +56,10 @@ const readPins = async (file: string): Promise<LedgerPins> => {
     return LedgerPins.fromJSON(text);
   } catch (err) {
     if (!(err instanceof TrustError)) throw err;
-    throw refusedError(`the pins file ${file} is damaged (${err.detail}); nothing was trusted. Repair it, or remove it to pin every URL again on first use`, err.code);
+    throw refusedError(
+      `the pins file ${file} is damaged (${err.detail}); nothing was trusted. Repair it, or remove it to pin every URL again on first use`,
+      err.code,
+    );
   }
 };
 
@@ -113,7 +116,7 @@ export const checkpoint = async (ctx: Context, o: CheckpointOptions): Promise<vo
     if (o.trustNewLedger !== true) {
       throw refusedError(
         `LEDGER_CHANGED: ${pinKeyOf(ctx.url)} served ledger ${was.ledgerId} (trusted since ${shortTime(was.since)}), but now serves ledger ${info.ledgerId}; ` +
-          'nothing was trusted or changed. Check the id with the ledger\'s operator: if a new ledger really replaced the old one at this address, re-pin it deliberately with ' +
+          "nothing was trusted or changed. Check the id with the ledger's operator: if a new ledger really replaced the old one at this address, re-pin it deliberately with " +
           `rvl checkpoint --trust-new-ledger (or rvl checkpoint --forget ${pinKeyOf(ctx.url)}, then rvl checkpoint); otherwise check --url`,
         'LEDGER_CHANGED',
       );
@@ -195,7 +198,8 @@ const verdictLines = (v: BundleVerdict): [string, string][] => {
     ['status', clean(v.status)],
     ['pledge', v.pledge ? `pledged to ${clean(v.pledge.bank)}, loan ${clean(v.pledge.loanRef)}, since ${shortTime(v.pledge.since)}` : 'none'],
   ];
-  if (v.settlement) lines.push(['settlement', `paid to ${clean(v.settlement.payee)}, payment ${clean(v.settlement.paymentRef)}, at ${shortTime(v.settlement.at)}`]);
+  if (v.settlement)
+    lines.push(['settlement', `paid to ${clean(v.settlement.payee)}, payment ${clean(v.settlement.paymentRef)}, at ${shortTime(v.settlement.at)}`]);
   lines.push(
     ['path', v.path.map(clean).join(' → ')],
     ['checkpoint', `size ${count(v.checkpointSize)}, root ${v.checkpointRoot} (the entries are included in it)`],
@@ -282,7 +286,10 @@ const compareWithLedger = async (ctx: Context, ledgerId: string, proven: WireVou
   const report = verifyBundleReport(fresh, ledgerId, { verify: verifyNode, voucherId: proven.id });
   if (!report.ok || !report.asOf) {
     const f = report.firstFailure;
-    throw refusedError(`the ledger at ${ctx.url} answered with a bundle of ${proven.id} that does not verify: ${f ? `${f.code}: ${clean(f.detail)}` : 'no verdict'}`, f?.code);
+    throw refusedError(
+      `the ledger at ${ctx.url} answered with a bundle of ${proven.id} that does not verify: ${f ? `${f.code}: ${clean(f.detail)}` : 'no verdict'}`,
+      f?.code,
+    );
   }
   const freshness = compareWithCurrent(proven, fresh.state);
   const changedSeq = freshness.kind === 'changed' ? freshness.atSeq : undefined;
@@ -293,7 +300,8 @@ const compareWithLedger = async (ctx: Context, ledgerId: string, proven: WireVou
 /** The lines that say how the bundle's state stands against the ledger now. */
 const comparisonText = (ctx: Context, c: Comparison): string => {
   const { ok, bad } = ctx.marks;
-  if (!c.compared) return `Not compared with the ledger${c.offline ? ' (offline)' : ''}: ${c.why}. The voucher may have changed since, and this check cannot tell.\n`;
+  if (!c.compared)
+    return `Not compared with the ledger${c.offline ? ' (offline)' : ''}: ${c.why}. The voucher may have changed since, and this check cannot tell.\n`;
   const now = `checked with the ledger at ${c.url}: a fresh proof under its checkpoint of size ${count(c.checkedAsOf.treeSize)} verifies`;
   const f = c.freshness;
   switch (f.kind) {
@@ -301,7 +309,8 @@ const comparisonText = (ctx: Context, c: Comparison): string => {
       return `${ok} UNCHANGED since: ${now}.\n`;
     case 'changed': {
       const when = `at entry #${f.atSeq}${c.changedAt ? `, ${shortTime(c.changedAt)}` : ''}`;
-      const how = f.changes.length === 0 ? 'touched, but back to the state shown here (e.g. an offer made and withdrawn)' : f.changes.map(changeText).join('; ');
+      const how =
+        f.changes.length === 0 ? 'touched, but back to the state shown here (e.g. an offer made and withdrawn)' : f.changes.map(changeText).join('; ');
       return `${bad} CHANGED since, ${when}: ${how}.\n  (${now})\n  The state above is not the voucher's state now: rely on the current one, e.g. rvl proof ${clean(f.current.id)} --out FILE\n`;
     }
     case 'inconsistent':
@@ -317,7 +326,9 @@ export const verifyBundle = async (
   const bundle = await readJson(file, 'proof bundle');
   const report: BundleReport = verifyBundleReport(bundle, o.ledger, { verify: verifyNode, ...(o.voucher ? { voucherId: o.voucher } : {}) });
   const f = report.firstFailure;
-  const failure = f ? `${f.code} (${f.check}${f.seq === undefined ? '' : `, entry ${f.seq}`}${f.signer === undefined ? '' : `, signer ${clean(f.signer)}`}): ${clean(f.detail)}` : '';
+  const failure = f
+    ? `${f.code} (${f.check}${f.seq === undefined ? '' : `, entry ${f.seq}`}${f.signer === undefined ? '' : `, signer ${clean(f.signer)}`}): ${clean(f.detail)}`
+    : '';
   // A valid bundle's state is the one its entries replay to.
   const comparison = report.ok ? await compareWithLedger(ctx, o.ledger, (bundle as { state: WireVoucher }).state, o.offline === true) : undefined;
   if (ctx.json) {
@@ -364,7 +375,9 @@ export const audit = async (ctx: Context, o: { readonly replay?: boolean }): Pro
     await pool.close();
   }
   const f = report.firstFailure;
-  const failure = f ? `${f.code}${f.seq === undefined ? '' : ` at entry ${f.seq}`}${f.signer === undefined ? '' : ` (signer ${clean(f.signer)})`}: ${clean(f.detail)}` : '';
+  const failure = f
+    ? `${f.code}${f.seq === undefined ? '' : ` at entry ${f.seq}`}${f.signer === undefined ? '' : ` (signer ${clean(f.signer)})`}: ${clean(f.detail)}`
+    : '';
   if (ctx.json) {
     ctx.emit(report);
   } else if (report.ok) {
@@ -372,20 +385,26 @@ export const audit = async (ctx: Context, o: { readonly replay?: boolean }): Pro
     ctx.out(
       `${ctx.marks.ok} audited ${plural(report.entriesChecked, 'entry', 'entries')} (${plural(report.signaturesChecked, 'signature')} verified${replayed}): ` +
         `every hash and link holds and the root matches the checkpoint\n\n` +
-        keyValues([
-          ['ledger', report.ledgerId],
-          ['checkpoint', `size ${count(report.checkpointSize)}, root ${report.checkpointRoot}`],
-          ['speed', `${count(report.entriesPerSecond)} entries/s (${duration(report.seconds)})`],
-        ], '  '),
+        keyValues(
+          [
+            ['ledger', report.ledgerId],
+            ['checkpoint', `size ${count(report.checkpointSize)}, root ${report.checkpointRoot}`],
+            ['speed', `${count(report.entriesPerSecond)} entries/s (${duration(report.seconds)})`],
+          ],
+          '  ',
+        ),
     );
   } else {
     ctx.out(
       `${ctx.marks.bad} the audit found a discrepancy after ${plural(report.entriesChecked, 'good entry', 'good entries')}: ${failure}\n\n` +
-        keyValues([
-          ['ledger', report.ledgerId],
-          ['checkpoint', `size ${count(report.checkpointSize)}${report.checkpointRoot ? `, root ${report.checkpointRoot}` : ''}`],
-          ['speed', `${count(report.entriesPerSecond)} entries/s (${duration(report.seconds)})`],
-        ], '  '),
+        keyValues(
+          [
+            ['ledger', report.ledgerId],
+            ['checkpoint', `size ${count(report.checkpointSize)}${report.checkpointRoot ? `, root ${report.checkpointRoot}` : ''}`],
+            ['speed', `${count(report.entriesPerSecond)} entries/s (${duration(report.seconds)})`],
+          ],
+          '  ',
+        ),
     );
   }
   if (!report.ok) throw refusedError(`the audit found a discrepancy: ${failure}`, f?.code);

@@ -47,7 +47,10 @@ export const submitSigned = async (ctx: Context, payload: WirePayload, signers: 
     } catch {
       throw err;
     }
-    throw new CliError(EXIT.unavailable, `${described.line}. The signed op is saved in ${file}: resend that same op with \`rvl submit ${file}\` (it can never apply twice)`);
+    throw new CliError(
+      EXIT.unavailable,
+      `${described.line}. The signed op is saved in ${file}: resend that same op with \`rvl submit ${file}\` (it can never apply twice)`,
+    );
   }
 };
 
@@ -92,7 +95,16 @@ export const issue = async (ctx: Context, o: IssueOptions): Promise<void> => {
   await run(
     ctx,
     (ledger, expiresAt) =>
-      voucherIssue({ ...common(ledger, expiresAt), issuer: key.party, to: o.to, amount, currency, dueDate: o.due, invoiceIds: o.invoice, ...(o.memo === undefined ? {} : { memo: o.memo }) }),
+      voucherIssue({
+        ...common(ledger, expiresAt),
+        issuer: key.party,
+        to: o.to,
+        amount,
+        currency,
+        dueDate: o.due,
+        invoiceIds: o.invoice,
+        ...(o.memo === undefined ? {} : { memo: o.memo }),
+      }),
     (r) => {
       const id = r.effects.vouchers[0]?.id ?? '';
       return [`Voucher ${clean(id)} for ${formatAmount(amount, currency)} is offered to ${o.to}, who accepts it with:`, `  rvl accept ${clean(id)}`];
@@ -125,7 +137,9 @@ export const split = async (ctx: Context, voucherId: string, o: { readonly amoun
   const whole = BigInt(voucher.amount);
   if (total !== whole) {
     const gap = total < whole ? `${formatAmount(whole - total, voucher.currency)} short` : `${formatAmount(total - whole, voucher.currency)} too much`;
-    throw usageError(`the parts add up to ${formatAmount(total, voucher.currency)}, but ${voucherId} holds ${formatAmount(whole, voucher.currency)} (${gap}); the parts must add up exactly`);
+    throw usageError(
+      `the parts add up to ${formatAmount(total, voucher.currency)}, but ${voucherId} holds ${formatAmount(whole, voucher.currency)} (${gap}); the parts must add up exactly`,
+    );
   }
   await run(
     ctx,
@@ -159,8 +173,12 @@ export const release = async (ctx: Context, voucherId: string): Promise<void> =>
 };
 
 export const settle = async (ctx: Context, voucherId: string, o: { readonly paymentRef: string }): Promise<void> => {
-  await run(ctx, (ledger, expiresAt) => voucherSettle({ ...common(ledger, expiresAt), voucherId, paymentRef: o.paymentRef }), (r) => {
-    const v = r.effects.vouchers.find((x) => x.id === voucherId);
-    return v?.settlement ? [`Paid ${formatAmount(v.amount, v.currency)} to ${clean(v.settlement.payee)} (payment ${clean(v.settlement.paymentRef)}).`] : [];
-  });
+  await run(
+    ctx,
+    (ledger, expiresAt) => voucherSettle({ ...common(ledger, expiresAt), voucherId, paymentRef: o.paymentRef }),
+    (r) => {
+      const v = r.effects.vouchers.find((x) => x.id === voucherId);
+      return v?.settlement ? [`Paid ${formatAmount(v.amount, v.currency)} to ${clean(v.settlement.payee)} (payment ${clean(v.settlement.paymentRef)}).`] : [];
+    },
+  );
 };

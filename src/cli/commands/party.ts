@@ -81,7 +81,13 @@ const publicKeyFromFile = async (file: string): Promise<{ party: string; publicK
     }
     const keys = Object.keys(record).sort();
     const { party, publicKey } = record;
-    if (keys.join(',') === 'party,publicKey' && typeof party === 'string' && PATTERNS.partyId.test(party) && typeof publicKey === 'string' && PATTERNS.publicKey.test(publicKey)) {
+    if (
+      keys.join(',') === 'party,publicKey' &&
+      typeof party === 'string' &&
+      PATTERNS.partyId.test(party) &&
+      typeof publicKey === 'string' &&
+      PATTERNS.publicKey.test(publicKey)
+    ) {
       return { party, publicKey };
     }
   }
@@ -97,7 +103,8 @@ export interface RegisterOptions {
 }
 
 export const register = async (ctx: Context, o: RegisterOptions): Promise<void> => {
-  if ((o.publicKey === undefined) === (o.keyFile === undefined)) throw usageError('give the party’s key with exactly one of --public-key HEX or --key-file FILE');
+  if ((o.publicKey === undefined) === (o.keyFile === undefined))
+    throw usageError('give the party’s key with exactly one of --public-key HEX or --key-file FILE');
   let id = o.id;
   let publicKey = o.publicKey;
   if (o.keyFile !== undefined) {
@@ -112,7 +119,14 @@ export const register = async (ctx: Context, o: RegisterOptions): Promise<void> 
   const expiresAt = ctx.expiresAt();
   const payload = partyRegister({ ledger: ledgerId, ...(expiresAt ? { expiresAt } : {}), party: { id, name: o.name, role: o.role, publicKey: publicKey! } });
   const receipt = await submitSigned(ctx, payload, [operator]);
-  report(ctx, receipt, payload.type, receipt.duplicate ? [] : [`Registered ${id} as ${o.role}. It signs with its key file; reads need it too (rvl --key ${id} …, for ${id}.key in the key folder).`]);
+  report(
+    ctx,
+    receipt,
+    payload.type,
+    receipt.duplicate
+      ? []
+      : [`Registered ${id} as ${o.role}. It signs with its key file; reads need it too (rvl --key ${id} …, for ${id}.key in the key folder).`],
+  );
 };
 
 export interface UpdateOptions {
@@ -129,7 +143,8 @@ export const update = async (ctx: Context, partyId: string, o: UpdateOptions): P
     if (fromFile.party !== partyId) throw usageError(`${o.keyFile} is the key of ${fromFile.party}, not ${partyId}`);
     publicKey = fromFile.publicKey;
   }
-  if (publicKey === undefined && o.status === undefined) throw usageError('say what changes: --public-key HEX, --key-file FILE and/or --status active|suspended');
+  if (publicKey === undefined && o.status === undefined)
+    throw usageError('say what changes: --public-key HEX, --key-file FILE and/or --status active|suspended');
   const operator = await ctx.key('party update');
   const { ledgerId } = await ctx.ledger();
   const expiresAt = ctx.expiresAt();

@@ -76,7 +76,12 @@ const readRequest = async (file: string): Promise<PledgeRequestFile> => {
     throw usageError(`${file} is not a pledge request (made by rvl pledge prepare)`);
   }
   const envelope = checkedPledge(value.envelope, file);
-  return { format: PLEDGE_REQUEST_FORMAT, summary: Array.isArray(value.summary) ? (value.summary as string[]) : [], envelope, proof: value.proof as ProofBundle };
+  return {
+    format: PLEDGE_REQUEST_FORMAT,
+    summary: Array.isArray(value.summary) ? (value.summary as string[]) : [],
+    envelope,
+    proof: value.proof as ProofBundle,
+  };
 };
 
 const fileText = (request: PledgeRequestFile): string => `${JSON.stringify(request, null, 2)}\n`;
@@ -129,13 +134,18 @@ export const prepare = async (ctx: Context, voucherId: string, o: PrepareOptions
     throw refusedError(`you (${key.party}) do not hold ${voucherId}; its holder is ${clean(voucher.holder)}, who must prepare the pledge`, 'NOT_HOLDER');
   }
   if (voucher.status === 'pledged') {
-    throw refusedError(`VOUCHER_PLEDGED: ${voucherId} is already pledged to ${clean(voucher.pledge?.bank ?? '?')} — the bank must release it first`, 'VOUCHER_PLEDGED');
+    throw refusedError(
+      `VOUCHER_PLEDGED: ${voucherId} is already pledged to ${clean(voucher.pledge?.bank ?? '?')} — the bank must release it first`,
+      'VOUCHER_PLEDGED',
+    );
   }
   if (voucher.status !== 'active') {
     throw refusedError(`VOUCHER_STATE_CONFLICT: ${voucherId} is ${voucher.status}; only an active voucher can be pledged`, 'VOUCHER_STATE_CONFLICT');
   }
   if (amount !== undefined && amount >= BigInt(voucher.amount)) {
-    throw usageError(`--amount ${formatAmount(amount, voucher.currency)} must be below the voucher's ${formatAmount(voucher.amount, voucher.currency)}; leave it out to pledge the whole voucher`);
+    throw usageError(
+      `--amount ${formatAmount(amount, voucher.currency)} must be below the voucher's ${formatAmount(voucher.amount, voucher.currency)}; leave it out to pledge the whole voucher`,
+    );
   }
   const bank = await client.party(o.bank);
   if (bank.role !== 'bank') throw refusedError(`ROLE_NOT_ALLOWED: ${o.bank} is a ${bank.role}, not a bank`, 'ROLE_NOT_ALLOWED');
@@ -212,7 +222,10 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
 
   // Whose and which ledger's request is this?
   if (p.bank !== key.party) {
-    throw refusedError(`this pledge request names the bank ${clean(p.bank)}, but your key is ${key.party}'s; only ${clean(p.bank)} can co-sign it`, 'WRONG_BANK');
+    throw refusedError(
+      `this pledge request names the bank ${clean(p.bank)}, but your key is ${key.party}'s; only ${clean(p.bank)} can co-sign it`,
+      'WRONG_BANK',
+    );
   }
   const ledgerId = o.ledger ?? (await ctx.ledger()).ledgerId;
   if (p.ledger !== ledgerId) {
@@ -226,23 +239,36 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
   const checked = verifyBundle(request.proof, ledgerId, { voucherId: p.voucherId, verify: verifyNode });
   if (!checked.ok || checked.verdict === undefined) {
     const f = checked.firstFailure;
-    throw refusedError(`the proof in ${file} does not verify: ${f?.code ?? 'FAILED'}${f?.seq === undefined ? '' : ` at entry ${f.seq}`}: ${clean(f?.detail ?? '')}`, f?.code);
+    throw refusedError(
+      `the proof in ${file} does not verify: ${f?.code ?? 'FAILED'}${f?.seq === undefined ? '' : ` at entry ${f.seq}`}: ${clean(f?.detail ?? '')}`,
+      f?.code,
+    );
   }
   const v: BundleVerdict = checked.verdict;
   const asOf = checked.asOf!;
   if (v.holder !== holder) {
-    throw refusedError(`the request is signed by ${clean(holder)}, but the proof shows ${clean(p.voucherId)} is held by ${clean(v.holder)}`, 'SIGNERS_MISMATCH');
+    throw refusedError(
+      `the request is signed by ${clean(holder)}, but the proof shows ${clean(p.voucherId)} is held by ${clean(v.holder)}`,
+      'SIGNERS_MISMATCH',
+    );
   }
   if (v.status === 'pledged') {
     throw refusedError(`VOUCHER_PLEDGED: the proof shows ${clean(p.voucherId)} is pledged to ${clean(v.pledge?.bank ?? '?')}`, 'VOUCHER_PLEDGED');
   }
-  if (v.status !== 'active') throw refusedError(`VOUCHER_STATE_CONFLICT: the proof shows ${clean(p.voucherId)} is ${v.status}; only an active voucher can be pledged`, 'VOUCHER_STATE_CONFLICT');
+  if (v.status !== 'active')
+    throw refusedError(
+      `VOUCHER_STATE_CONFLICT: the proof shows ${clean(p.voucherId)} is ${v.status}; only an active voucher can be pledged`,
+      'VOUCHER_STATE_CONFLICT',
+    );
   const holderKey = keyInProof(request.proof, holder);
   if (holderKey === undefined || !hasValidSignature(envelope, holder, holderKey)) {
     throw refusedError(`the holder's signature (${clean(holder)}) does not verify under its key in the proof`, 'BAD_SIGNATURE');
   }
   if (p.amount !== undefined && BigInt(p.amount) >= BigInt(v.amount)) {
-    throw refusedError(`AMOUNT_INVALID: the pledge is for ${formatAmount(p.amount, v.currency)}, not below the voucher's ${formatAmount(v.amount, v.currency)}`, 'AMOUNT_INVALID');
+    throw refusedError(
+      `AMOUNT_INVALID: the pledge is for ${formatAmount(p.amount, v.currency)}, not below the voucher's ${formatAmount(v.amount, v.currency)}`,
+      'AMOUNT_INVALID',
+    );
   }
   if (p.expiresAt !== undefined && Date.parse(p.expiresAt) <= Date.now()) {
     throw refusedError(`OP_EXPIRED: this pledge request expired at ${shortTime(p.expiresAt)}; ask the holder to prepare a new one`, 'OP_EXPIRED');
@@ -254,7 +280,10 @@ export const cosign = async (ctx: Context, file: string, o: CosignOptions): Prom
   const lines = facts(p, v, pledgedId);
   lines.splice(3, 0, ['status', `${v.status} in the proof, as of entry #${asOf.seq}, ${shortTime(asOf.time)} (the state its entries give)`]);
   lines[2] = ['holder', `${clean(v.holder)} (signature ✓)`];
-  lines.push(['proof', `verified offline, all ${checked.checks.length} checks pass: its entries are in the log, under the checkpoint of size ${count(v.checkpointSize)} the node signed`]);
+  lines.push([
+    'proof',
+    `verified offline, all ${checked.checks.length} checks pass: its entries are in the log, under the checkpoint of size ${count(v.checkpointSize)} the node signed`,
+  ]);
   const shown = `You (${key.party}) are about to co-sign this pledge:\n\n${keyValues(lines, '  ')}\n  ${PLEDGE_DECIDED_BY_LEDGER}\n`;
   if (ctx.json) ctx.note(shown);
   else ctx.out(shown);

@@ -114,12 +114,19 @@ export const tree = async (ctx: Context, voucherId: string): Promise<void> => {
   else ctx.out(treeText(root));
 };
 
-export const proof = async (ctx: Context, voucherId: string, o: { readonly out: string; readonly force?: boolean; readonly ledger?: string }): Promise<void> => {
+export const proof = async (
+  ctx: Context,
+  voucherId: string,
+  o: { readonly out: string; readonly force?: boolean; readonly ledger?: string },
+): Promise<void> => {
   const info = await ctx.ledgerTrusted(o.ledger);
   const client = await ctx.client(true);
   const bundle = await client.proof(voucherId);
   if (o.ledger !== undefined && bundle.ledger?.ledgerId !== o.ledger) {
-    throw refusedError(`the bundle from ${ctx.url} names ledger ${String(bundle.ledger?.ledgerId)}, not the ledger ${o.ledger} you trust; nothing saved`, 'WRONG_LEDGER');
+    throw refusedError(
+      `the bundle from ${ctx.url} names ledger ${String(bundle.ledger?.ledgerId)}, not the ledger ${o.ledger} you trust; nothing saved`,
+      'WRONG_LEDGER',
+    );
   }
   const text = `${JSON.stringify(bundle, null, 2)}\n`;
   if (o.force) await replaceFile(o.out, text);
@@ -159,7 +166,14 @@ export const entries = async (ctx: Context, o: { readonly from?: number; readonl
   });
   ctx.out(
     table(
-      [{ header: 'seq', align: 'right' }, { header: 'time (UTC)' }, { header: 'op' }, { header: 'voucher / party' }, { header: 'signed by' }, { header: 'hash' }],
+      [
+        { header: 'seq', align: 'right' },
+        { header: 'time (UTC)' },
+        { header: 'op' },
+        { header: 'voucher / party' },
+        { header: 'signed by' },
+        { header: 'hash' },
+      ],
       rows,
     ) + (page.next === null ? '' : `more: rvl entries --from ${page.next}\n`),
   );

@@ -26,9 +26,12 @@ export const token = async (ctx: Context, o: { readonly ttl?: number; readonly l
   ctx.out(value);
   ctx.note(
     `\nA read token for ${key.party}, valid until ${shortTime(expiresAt)} (it cannot be revoked before; keep it short-lived and private).\n` +
-      keyValues([
-        ['in /docs', `${ctx.url}/docs → Authorize → paste the token (without "Bearer")`],
-        ['with curl', `curl -H "Authorization: Bearer $TOKEN" ${ctx.url}/v1/parties`],
-      ], '  '),
+      keyValues(
+        [
+          ['in /docs', `${ctx.url}/docs → Authorize → paste the token (without "Bearer")`],
+          ['with curl', `curl -H "Authorization: Bearer $TOKEN" ${ctx.url}/v1/parties`],
+        ],
+        '  ',
+      ),
   );
 };

@@ -42,9 +42,7 @@ const SMALL_ORDER_Y = new Set([
 ]);
 
 /** RFC 8410 §7: PKCS#8 DER of an Ed25519 private key is this prefix followed by the 32-byte seed. */
-const PKCS8_ED25519_PREFIX = Uint8Array.from([
-  0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
-]);
+const PKCS8_ED25519_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
 
 const PRIVATE_KEY_CACHE_MAX = 16;
 
@@ -197,11 +195,7 @@ const screenedKey = (publicKeyHex: string): Uint8Array | null => {
  * message and the signature bytes if all pass, else undefined (the signature cannot verify).
  * For verifiers that run `crypto.verify` elsewhere (worker threads). Never throws.
  */
-export const screenForNode = (
-  publicKeyHex: unknown,
-  msg: unknown,
-  sigHex: unknown,
-): { key: Uint8Array; msg: Uint8Array; sig: Uint8Array } | undefined => {
+export const screenForNode = (publicKeyHex: unknown, msg: unknown, sigHex: unknown): { key: Uint8Array; msg: Uint8Array; sig: Uint8Array } | undefined => {
   try {
     if (!(msg instanceof Uint8Array)) return undefined;
     const sig = canonicalSignature(sigHex);
@@ -269,8 +263,7 @@ const privateKeyObject = (seedHex: string): KeyObject => {
 };
 
 /** RFC 8032 deterministic signature, hex, on node:crypto. Throws `LedgerError('BAD_HEX')` on a bad seed. */
-export const signNode = (seedHex: string, msg: Uint8Array): string =>
-  toHex(cryptoSign(null, msg, privateKeyObject(seedHex)));
+export const signNode = (seedHex: string, msg: Uint8Array): string => toHex(cryptoSign(null, msg, privateKeyObject(seedHex)));
 
 /**
  * `signNode` on libuv's thread pool (node:crypto's callback form): the same signature, without

@@ -68,7 +68,10 @@ const pages = async <T>(t: Target, base: string, as: Key): Promise<T[]> => {
   let cursor: string | null = null;
   for (;;) {
     const sep = base.includes('?') ? '&' : '?';
-    const page = (await getOk(t, `${base}${sep}limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, as)) as { items: T[]; next: string | null };
+    const page = (await getOk(t, `${base}${sep}limit=1000${cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`}`, as)) as {
+      items: T[];
+      next: string | null;
+    };
     items.push(...page.items);
     if (page.next === null) return items;
     cursor = page.next;
@@ -100,7 +103,10 @@ export const readSnapshot = async (t: Target, reader: Key): Promise<Snapshot> =>
   for (const p of parties.filter((x) => x.role === 'core')) {
     const items = await pages<WireVoucher>(t, `/v1/parties/${p.id}/vouchers`, reader);
     // A core's list also holds vouchers it holds or is paid for, issued by another core.
-    lists.set(p.id, items.filter((v) => v.issuer === p.id).map((v) => v.id));
+    lists.set(
+      p.id,
+      items.filter((v) => v.issuer === p.id).map((v) => v.id),
+    );
     vouchers.push(...items.filter((v) => v.issuer === p.id));
   }
   return { info, checkpoint: note.text, entries, opSeq, parties, vouchers, lists };
@@ -186,7 +192,8 @@ export const checkVouchers = (vouchers: Iterable<WireVoucher>, parties: Readonly
       f.push(`${at}: amounts are not integers`);
       continue;
     }
-    if (!/^(0|[1-9][0-9]*)$/.test(v.amount) || amount < 1n || end - start !== amount) f.push(`${at}: amount ${v.amount} is not its range [${v.range.start}, ${v.range.end})`);
+    if (!/^(0|[1-9][0-9]*)$/.test(v.amount) || amount < 1n || end - start !== amount)
+      f.push(`${at}: amount ${v.amount} is not its range [${v.range.start}, ${v.range.end})`);
     const root = byId.get(v.rootId);
     if (v.parentId === null) {
       if (!/^v[0-9a-f]{24}$/.test(v.id) || v.rootId !== v.id) f.push(`${at}: a root's id must be v + 24 hex and its own rootId`);
@@ -209,7 +216,10 @@ export const checkVouchers = (vouchers: Iterable<WireVoucher>, parties: Readonly
         if (v.createdSeq !== parent.updatedSeq) f.push(`${at}: created at ${v.createdSeq}, but its parent split at ${parent.updatedSeq}`);
       }
       if (v.status === 'cancelled') f.push(`${at}: only a root can be cancelled`);
-      if (root && (v.issuer !== root.issuer || v.currency !== root.currency || v.dueDate !== root.dueDate || !isDeepStrictEqual(v.invoiceIds, root.invoiceIds))) {
+      if (
+        root &&
+        (v.issuer !== root.issuer || v.currency !== root.currency || v.dueDate !== root.dueDate || !isDeepStrictEqual(v.invoiceIds, root.invoiceIds))
+      ) {
         f.push(`${at}: does not inherit its root's issuer, currency, due date and invoice ids`);
       }
     }
@@ -253,7 +263,9 @@ export const checkVouchers = (vouchers: Iterable<WireVoucher>, parties: Readonly
     let at = 0n;
     for (const v of list) {
       if (BigInt(v.range.start) !== at) {
-        f.push(`root ${rootId}: units ${at < BigInt(v.range.start) ? `[${at}, ${v.range.start}) are in no voucher` : `from ${v.range.start} are in two vouchers`} (conservation)`);
+        f.push(
+          `root ${rootId}: units ${at < BigInt(v.range.start) ? `[${at}, ${v.range.start}) are in no voucher` : `from ${v.range.start} are in two vouchers`} (conservation)`,
+        );
       }
       at = BigInt(v.range.end);
     }
@@ -316,7 +328,17 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
   const genesis = genesisOf(snap);
   const codes: Record<string, number> = {};
   let serverErrors = 0;
-  if (!genesis) return { findings: ['no genesis'], acked: 0, lost: 0, receiptsChecked: 0, refusalsChecked: 0, codes, serverErrors, model: new MemoryState({ operatorPublicKey: '00'.repeat(32) }) };
+  if (!genesis)
+    return {
+      findings: ['no genesis'],
+      acked: 0,
+      lost: 0,
+      receiptsChecked: 0,
+      refusalsChecked: 0,
+      codes,
+      serverErrors,
+      model: new MemoryState({ operatorPublicKey: '00'.repeat(32) }),
+    };
 
   // 1. Answers: what each call claims.
   const ackedIds = new Set<string>();
@@ -390,7 +412,9 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
     while (j < logged.length && (logged[j] as { t: number }).t <= c.end) j++;
     const hi = suffixMin[j] as number;
     if (lo > hi) {
-      f.push(`${c.intent} (call ${c.n}, ${c.tag}): refused ${c.answer?.body?.code}, but it must have been decided after seq ${lo - 1} and before seq ${hi}: the history is not linearizable`);
+      f.push(
+        `${c.intent} (call ${c.n}, ${c.tag}): refused ${c.answer?.body?.code}, but it must have been decided after seq ${lo - 1} and before seq ${hi}: the history is not linearizable`,
+      );
       continue;
     }
     windows.push({ call: c, op: parsed.op, code: c.answer?.body?.code as string, lo, hi, matched: false, seen: new Set() });
@@ -402,12 +426,14 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
   const model = new MemoryState({ operatorPublicKey: genesis.operatorKey });
   const effectsBySeq: (ReceiptEffects | undefined)[] = new Array<ReceiptEffects | undefined>(n);
   const verified = new Map<string, boolean>();
-  const verifier = (preimage: Uint8Array, tag: string) => (publicKey: string, sig: string): boolean => {
-    const k = `${tag}${publicKey}${sig}`;
-    let ok = verified.get(k);
-    if (ok === undefined) verified.set(k, (ok = verifyNode(publicKey, preimage, sig)));
-    return ok;
-  };
+  const verifier =
+    (preimage: Uint8Array, tag: string) =>
+    (publicKey: string, sig: string): boolean => {
+      const k = `${tag}${publicKey}${sig}`;
+      let ok = verified.get(k);
+      if (ok === undefined) verified.set(k, (ok = verifyNode(publicKey, preimage, sig)));
+      return ok;
+    };
   const roots = new Map<string, Map<string, WireVoucher>>();
   let open: Window[] = [];
   let nextWindow = 0;
@@ -514,7 +540,9 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
     if (body.treeSize !== seq + 1) f.push(`${at}: treeSize ${body.treeSize}`);
     const want = effectsBySeq[seq];
     if (!want || !isDeepStrictEqual(body.effects, want)) {
-      f.push(`${at}: the receipt's effects are not the model's:\n  served ${JSON.stringify(body.effects).slice(0, 600)}\n  model  ${JSON.stringify(want).slice(0, 600)}`);
+      f.push(
+        `${at}: the receipt's effects are not the model's:\n  served ${JSON.stringify(body.effects).slice(0, 600)}\n  model  ${JSON.stringify(want).slice(0, 600)}`,
+      );
     }
     receiptsChecked += 1;
   }
@@ -530,12 +558,18 @@ export const checkModel = (snap: Snapshot, calls: readonly Call[], o: ModelOptio
   for (const id of served.keys()) if (!wanted.has(id) && diffs++ < 10) f.push(`voucher ${id} is served but not in the model`);
   if (diffs > 10) f.push(`… ${diffs} vouchers differ in all`);
   for (const [core, ids] of snap.lists) {
-    const order = model.allVouchers().filter((v) => v.issuer === core).map((v) => v.id);
+    const order = model
+      .allVouchers()
+      .filter((v) => v.issuer === core)
+      .map((v) => v.id);
     if (!isDeepStrictEqual(ids, order)) f.push(`GET /v1/parties/${core}/vouchers: not in the model's order (createdSeq, then range start)`);
   }
   const parties = model.allParties();
   const servedParties = [...snap.parties].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  if (!isDeepStrictEqual(servedParties, parties)) f.push(`the served parties are not the model's:\n  served ${JSON.stringify(servedParties).slice(0, 800)}\n  model  ${JSON.stringify(parties).slice(0, 800)}`);
+  if (!isDeepStrictEqual(servedParties, parties))
+    f.push(
+      `the served parties are not the model's:\n  served ${JSON.stringify(servedParties).slice(0, 800)}\n  model  ${JSON.stringify(parties).slice(0, 800)}`,
+    );
   f.push(...checkVouchers(snap.vouchers, new Map(snap.parties.map((p) => [p.id, p])), n));
 
   return { findings: f, acked: ackedIds.size, lost, receiptsChecked, refusalsChecked: windows.length, codes, serverErrors, model };

@@ -163,7 +163,19 @@ export const runCrash = async (o: CrashOptions): Promise<CrashReport> => {
     server = await startService(spawnOpts);
   } catch (err) {
     fail(`the service does not come back after ${kills.length} kill(s) during its first start: ${(err as Error).message}`);
-    return { seed: o.seed, kills, killsSurvived: 0, acked: 0, lost: 0, inFlight: 0, inFlightOnLedger: 0, entries: 0, serverErrors: 0, refusalsChecked: 0, findings };
+    return {
+      seed: o.seed,
+      kills,
+      killsSurvived: 0,
+      acked: 0,
+      lost: 0,
+      inFlight: 0,
+      inFlightOnLedger: 0,
+      entries: 0,
+      serverErrors: 0,
+      refusalsChecked: 0,
+      findings,
+    };
   }
   measure(server);
   let t: Target = await httpTarget(server.url() as string);
@@ -171,8 +183,8 @@ export const runCrash = async (o: CrashOptions): Promise<CrashReport> => {
   const opFile = readKey(path.join(dataDir, 'operator.key'));
   const nodeFile = readKey(path.join(dataDir, 'node.key'));
   const info = (await (await fetch(`${server.url()}/v1/ledger`)).json()) as { operatorKey: string; nodeKey: string };
-  if (info.operatorKey !== opFile.publicKey) fail('the ledger\'s operator key is not the one in operator.key');
-  if (info.nodeKey !== nodeFile.publicKey) fail('the ledger\'s node key is not the one in node.key');
+  if (info.operatorKey !== opFile.publicKey) fail("the ledger's operator key is not the one in operator.key");
+  if (info.nodeKey !== nodeFile.publicKey) fail("the ledger's node key is not the one in node.key");
   // Each kill of the first start was followed by a start; the last one came up, with its keys.
   if (findings.length === 0) survived += o.genesisKills;
   const operator: Key = { id: 'operator', role: 'operator', seed: opFile.secretKey, publicKey: opFile.publicKey };
@@ -218,8 +230,7 @@ export const runCrash = async (o: CrashOptions): Promise<CrashReport> => {
   let startupLeft = o.startupKills;
   let acked = 0;
   let entries = 0;
-  const more = () =>
-    round < o.loadKills && (o.deadline === undefined || performance.now() < o.deadline || kills.length < (o.minKills ?? 0));
+  const more = () => round < o.loadKills && (o.deadline === undefined || performance.now() < o.deadline || kills.length < (o.minKills ?? 0));
   try {
     while (more()) {
       const tag = `round ${round}`;
@@ -254,8 +265,9 @@ export const runCrash = async (o: CrashOptions): Promise<CrashReport> => {
       t = await httpTarget(server.url() as string);
       const snap = await quickCheck(`${tag}, after the restart`);
       w.beliefs.learn(snap.vouchers);
-      for (const p of snap.parties) if (p.status === 'suspended') w.beliefs.suspended.add(p.id);
-      else w.beliefs.suspended.delete(p.id);
+      for (const p of snap.parties)
+        if (p.status === 'suspended') w.beliefs.suspended.add(p.id);
+        else w.beliefs.suspended.delete(p.id);
 
       // 4. What was in flight, sent again (in the order it was first sent).
       inFlight += unanswered.length;
@@ -295,7 +307,8 @@ export const runCrash = async (o: CrashOptions): Promise<CrashReport> => {
         }
       }
       const sizeAfter = (await t.get('/v1/ledger')).body?.size as number;
-      if (sizeAfter !== sizeBefore + newlyAccepted) fail(`${tag}: resending ${unanswered.length} ops grew the ledger from ${sizeBefore} to ${sizeAfter} with ${newlyAccepted} accepted`);
+      if (sizeAfter !== sizeBefore + newlyAccepted)
+        fail(`${tag}: resending ${unanswered.length} ops grew the ledger from ${sizeBefore} to ${sizeAfter} with ${newlyAccepted} accepted`);
 
       // 5. The whole history against the model, and the SDK's audit.
       const full = await readSnapshot(t, operator);
@@ -309,14 +322,18 @@ export const runCrash = async (o: CrashOptions): Promise<CrashReport> => {
       serverErrors = model.serverErrors;
       refusalsChecked = model.refusalsChecked;
       if (round % (o.auditEvery ?? 1) === 0) {
-        const report = await audit(new LedgerClient({ baseUrl: server.url() as string, key: { party: operator.id, secretKey: operator.seed } }), { verify: verifyNode });
+        const report = await audit(new LedgerClient({ baseUrl: server.url() as string, key: { party: operator.id, secretKey: operator.seed } }), {
+          verify: verifyNode,
+        });
         if (!report.ok || report.checkpointSize !== full.entries.length) {
           fail(`${tag}: the SDK audit fails: ${JSON.stringify(report.firstFailure)} (checked ${report.entriesChecked} of ${full.entries.length})`);
         }
       }
       const clean = findings.length === findingsBefore;
       if (clean) survived += 1;
-      log(`    restarted in ${Math.round(startMs)} ms; ${full.entries.length} entries; ${model.acked} acknowledged so far, ${model.lost} lost; ${model.receiptsChecked} receipts and ${model.refusalsChecked} refusals match the model${clean ? '' : '; FINDINGS'}`);
+      log(
+        `    restarted in ${Math.round(startMs)} ms; ${full.entries.length} entries; ${model.acked} acknowledged so far, ${model.lost} lost; ${model.receiptsChecked} receipts and ${model.refusalsChecked} refusals match the model${clean ? '' : '; FINDINGS'}`,
+      );
       round += 1;
 
       // 6. Sometimes, a kill during the next start-up (opening, checking the log, just after).

@@ -57,11 +57,17 @@ export interface FaultRunOptions {
 const registerVia = async (t: Target, history: History, operator: Key, parties: readonly Key[]): Promise<void> => {
   await Promise.all(
     parties.map((k) =>
-      history.send(t, sign(t.ledgerId, { type: 'party.register', nonce: `reg-${k.id}`, party: { id: k.id, name: `${k.id} Ltd.`, role: k.role, publicKey: k.publicKey } }, [operator]), {
-        worker: -1,
-        intent: `register ${k.id}`,
-        tag: 'setup',
-      }),
+      history.send(
+        t,
+        sign(t.ledgerId, { type: 'party.register', nonce: `reg-${k.id}`, party: { id: k.id, name: `${k.id} Ltd.`, role: k.role, publicKey: k.publicKey } }, [
+          operator,
+        ]),
+        {
+          worker: -1,
+          intent: `register ${k.id}`,
+          tag: 'setup',
+        },
+      ),
     ),
   );
 };
@@ -73,7 +79,17 @@ export const runFaultSeed = async (seed: number, o: FaultRunOptions = {}): Promi
   } catch (err) {
     const plan = planFor(seed);
     const why = err instanceof Error ? (err.stack ?? err.message) : String(err);
-    return { seed, plan, description: describePlan(plan), survived: 'n/a', acked: 0, lost: 0, unavailable: 0, serverErrors: 0, findings: [`a check could not run: ${why}`] };
+    return {
+      seed,
+      plan,
+      description: describePlan(plan),
+      survived: 'n/a',
+      acked: 0,
+      lost: 0,
+      unavailable: 0,
+      serverErrors: 0,
+      findings: [`a check could not run: ${why}`],
+    };
   }
 };
 
@@ -163,19 +179,23 @@ const runOnce = async (seed: number, o: FaultRunOptions): Promise<FaultReport> =
           fail(`${at}: sent after the store failed, answered ${s} ${c.answer?.text.slice(0, 160)}`);
         }
       }
-      if (injector.commitsAfterFailure > 0) fail(`${injector.commitsAfterFailure} commit(s) were attempted after a commit failed (the service must go read-only)`);
+      if (injector.commitsAfterFailure > 0)
+        fail(`${injector.commitsAfterFailure} commit(s) were attempted after a commit failed (the service must go read-only)`);
       const ready = await t1.get('/readyz');
-      if (ready.status !== 503 || ready.body?.code !== 'LEDGER_UNAVAILABLE') fail(`/readyz answers ${ready.status} ${ready.text.slice(0, 100)} after a failed commit`);
+      if (ready.status !== 503 || ready.body?.code !== 'LEDGER_UNAVAILABLE')
+        fail(`/readyz answers ${ready.status} ${ready.text.slice(0, 100)} after a failed commit`);
       if ((await t1.get('/healthz')).status !== 200) fail('/healthz is not 200 after a failed commit');
       const acked = history.calls.filter((c) => c.answer?.status === 201).slice(0, 5);
       for (const c of acked) {
         const a = await t1.post(c.env);
-        if (a.status !== 200 || a.body?.duplicate !== true || a.body?.seq !== c.answer?.body?.seq) fail(`a duplicate of a durable op while read-only: ${a.status} ${a.text.slice(0, 160)}`);
+        if (a.status !== 200 || a.body?.duplicate !== true || a.body?.seq !== c.answer?.body?.seq)
+          fail(`a duplicate of a durable op while read-only: ${a.status} ${a.text.slice(0, 160)}`);
       }
       const readOnly = await checkAll(t1, operator, history.calls, { allowUnavailable: true });
       for (const x of readOnly.findings) fail(`while read-only: ${x}`);
       const lastOk = injector.commits.filter((c) => c.outcome === 'ok').at(-1);
-      if (lastOk && readOnly.snap.entries.length !== lastOk.size) fail(`while read-only the service serves ${readOnly.snap.entries.length} entries; the store committed ${lastOk.size}`);
+      if (lastOk && readOnly.snap.entries.length !== lastOk.size)
+        fail(`while read-only the service serves ${readOnly.snap.entries.length} entries; the store committed ${lastOk.size}`);
       signedBefore = readOnly.log.signed;
     }
   } finally {
@@ -195,7 +215,8 @@ const runOnce = async (seed: number, o: FaultRunOptions): Promise<FaultReport> =
       },
       (err: unknown) => String(err),
     );
-    if (!/entries were removed/.test(refused)) fail(`a store that lied about its commits: the restart did not refuse the shorter log (${refused || 'it started'})`);
+    if (!/entries were removed/.test(refused))
+      fail(`a store that lied about its commits: the restart did not refuse the shorter log (${refused || 'it started'})`);
     await rm(path.join(dataDir, 'node.key.checkpoint'), { force: true });
   }
   if (plan.kind === 'disk-full' && mode === 'fault') {
@@ -203,18 +224,23 @@ const runOnce = async (seed: number, o: FaultRunOptions): Promise<FaultReport> =
     // Refusing to start on a full disk would be acceptable too; starting and refusing writes is
     // what the service does (it writes nothing at start over a log its checkpoint covers).
     const h2 = await Harness.start({ dataDir, wrapStore: full.wrap }).catch(() => undefined);
-    if (h2) try {
-      // An op that must be written (a new party) cannot be: 503. (An op that decide refuses needs
-      // no write, so its refusal may still be answered: the state it was decided on is durable.)
-      const probe = key(`flt-probe-${seed % 1000}`, 'supplier');
-      const t2 = harnessTarget(h2);
-      const env = sign(t2.ledgerId, { type: 'party.register', nonce: `disk-full-probe-${seed}`, party: { id: probe.id, name: 'probe', role: 'supplier', publicKey: probe.publicKey } }, [operator]);
-      const a = (await history.send(t2, env, { worker: -1, intent: 'register a party while the disk is still full', tag: 'disk still full' })).answer;
-      if (a?.status !== 503 || a.body?.code !== 'LEDGER_UNAVAILABLE') fail(`restarted on a full disk, a write got ${a?.status} ${a?.text.slice(0, 160)}`);
-      if ((await t2.get('/v1/ledger')).status !== 200) fail('restarted on a full disk, reads fail');
-    } finally {
-      await h2.close(false);
-    }
+    if (h2)
+      try {
+        // An op that must be written (a new party) cannot be: 503. (An op that decide refuses needs
+        // no write, so its refusal may still be answered: the state it was decided on is durable.)
+        const probe = key(`flt-probe-${seed % 1000}`, 'supplier');
+        const t2 = harnessTarget(h2);
+        const env = sign(
+          t2.ledgerId,
+          { type: 'party.register', nonce: `disk-full-probe-${seed}`, party: { id: probe.id, name: 'probe', role: 'supplier', publicKey: probe.publicKey } },
+          [operator],
+        );
+        const a = (await history.send(t2, env, { worker: -1, intent: 'register a party while the disk is still full', tag: 'disk still full' })).answer;
+        if (a?.status !== 503 || a.body?.code !== 'LEDGER_UNAVAILABLE') fail(`restarted on a full disk, a write got ${a?.status} ${a?.text.slice(0, 160)}`);
+        if ((await t2.get('/v1/ledger')).status !== 200) fail('restarted on a full disk, reads fail');
+      } finally {
+        await h2.close(false);
+      }
   }
 
   // 3. A fresh service on the same folder.
@@ -238,9 +264,11 @@ const runOnce = async (seed: number, o: FaultRunOptions): Promise<FaultReport> =
     if (power.persisted === 'whole') {
       failed.batch.entries.forEach((e, i) => {
         const seq = first.snap.opSeq.get(e.opId);
-        if (seq !== failed.batch.entries[0]!.seq + i) fail(`the failed batch survived whole, but its op ${i} is at seq ${seq}, not ${failed.batch.entries[0]!.seq + i}`);
+        if (seq !== failed.batch.entries[0]!.seq + i)
+          fail(`the failed batch survived whole, but its op ${i} is at seq ${seq}, not ${failed.batch.entries[0]!.seq + i}`);
       });
-      if (first.snap.entries.length !== failed.batch.head.size) fail(`the failed batch survived whole, but the log has ${first.snap.entries.length} entries, not ${failed.batch.head.size}`);
+      if (first.snap.entries.length !== failed.batch.head.size)
+        fail(`the failed batch survived whole, but the log has ${first.snap.entries.length} entries, not ${failed.batch.head.size}`);
     } else if (mode === 'fault' && first.snap.entries.length !== failed.batch.entries[0]?.seq && failed.batch.entries.length > 0) {
       fail(`the failed batch did not survive, but the log has ${first.snap.entries.length} entries, not ${failed.batch.entries[0]?.seq}`);
     }
@@ -252,7 +280,8 @@ const runOnce = async (seed: number, o: FaultRunOptions): Promise<FaultReport> =
       const was = first.snap.opSeq.get(c.opId);
       const again = await history.send(t3, c.env, { worker: c.worker, intent: `${c.intent} (resent)`, tag: 'resend' });
       const a = again.answer;
-      if (was !== undefined && (a?.status !== 200 || a.body?.seq !== was)) fail(`${c.intent}: survived at seq ${was}, resent it got ${a?.status} ${a?.text.slice(0, 160)}`);
+      if (was !== undefined && (a?.status !== 200 || a.body?.seq !== was))
+        fail(`${c.intent}: survived at seq ${was}, resent it got ${a?.status} ${a?.text.slice(0, 160)}`);
       if (a && a.status >= 500) fail(`${c.intent}: resent after the restart: ${a.status} ${a.text.slice(0, 160)}`);
     }
     const final = await checkAll(t3, operator, history.calls, { allowUnavailable: true, ...(signedBefore ? { earlier: [signedBefore] } : {}) });

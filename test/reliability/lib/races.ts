@@ -85,7 +85,7 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
   const amount = BigInt(rng.int(1_000_000, 90_000_000));
   const nonce = (i: number | string) => `race-${tag}-${i}`;
   const ok = async (payload: Record<string, unknown>, signers: Key[]): Promise<any> => {
-    const a = await t.post(sign(t.ledgerId, { nonce: nonce(`setup-${String(payload.type).replace(".", "_")}`), ...payload }, signers));
+    const a = await t.post(sign(t.ledgerId, { nonce: nonce(`setup-${String(payload.type).replace('.', '_')}`), ...payload }, signers));
     if (a.status !== 201) throw new Error(`race setup ${String(payload.type)}: ${a.status} ${a.text.slice(0, 300)}`);
     return a.body;
   };
@@ -94,7 +94,10 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
   let voucherId = '';
   const shared = `RACE-${tag}`;
   if (mix !== 'issues') {
-    const issued = await ok({ type: 'voucher.issue', issuer: core.id, to: holder.id, amount: amount.toString(), currency: 'CNY', dueDate: dueIn(90), invoiceIds: [`SETUP-${tag}`] }, [core]);
+    const issued = await ok(
+      { type: 'voucher.issue', issuer: core.id, to: holder.id, amount: amount.toString(), currency: 'CNY', dueDate: dueIn(90), invoiceIds: [`SETUP-${tag}`] },
+      [core],
+    );
     voucherId = issued.effects.vouchers[0].id as string;
     await ok({ type: 'voucher.accept', voucherId }, [holder]);
   }
@@ -106,7 +109,11 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
     const pledge = (): Attempt => {
       const part = rng.chance(0.25);
       return {
-        env: sign(t.ledgerId, { type: 'voucher.pledge', nonce: nonce(i), voucherId, bank: bank.id, loanRef: `LOAN-${tag}-${i}`, ...(part ? { amount: partial() } : {}) }, rng.chance(0.5) ? [holder, bank] : [bank, holder]),
+        env: sign(
+          t.ledgerId,
+          { type: 'voucher.pledge', nonce: nonce(i), voucherId, bank: bank.id, loanRef: `LOAN-${tag}-${i}`, ...(part ? { amount: partial() } : {}) },
+          rng.chance(0.5) ? [holder, bank] : [bank, holder],
+        ),
         losersGet: part ? 'VOUCHER_STATE_CONFLICT' : 'VOUCHER_PLEDGED',
         describe: `${part ? 'partial ' : ''}pledge to ${bank.id}`,
       };
@@ -117,13 +124,21 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
         break;
       case 'transfers': {
         const to = i % 5 === 4 ? bank : (cast.suppliers[i % cast.suppliers.length] as Key);
-        attempts.push({ env: sign(t.ledgerId, { type: 'voucher.transfer', nonce: nonce(i), voucherId, to: to.id }, [holder]), losersGet: 'VOUCHER_STATE_CONFLICT', describe: `transfer to ${to.id}` });
+        attempts.push({
+          env: sign(t.ledgerId, { type: 'voucher.transfer', nonce: nonce(i), voucherId, to: to.id }, [holder]),
+          losersGet: 'VOUCHER_STATE_CONFLICT',
+          describe: `transfer to ${to.id}`,
+        });
         break;
       }
       case 'splits-and-pledges':
         if (rng.chance(0.5)) {
           const k = rng.int(2, 5);
-          attempts.push({ env: sign(t.ledgerId, { type: 'voucher.split', nonce: nonce(i), voucherId, amounts: parts(rng, amount, k) }, [holder]), losersGet: 'VOUCHER_STATE_CONFLICT', describe: `split in ${k}` });
+          attempts.push({
+            env: sign(t.ledgerId, { type: 'voucher.split', nonce: nonce(i), voucherId, amounts: parts(rng, amount, k) }, [holder]),
+            losersGet: 'VOUCHER_STATE_CONFLICT',
+            describe: `split in ${k}`,
+          });
         } else attempts.push(pledge());
         break;
       case 'issues': {
@@ -131,7 +146,20 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
         const to = cast.suppliers[i % cast.suppliers.length] as Key;
         const own = `OWN-${tag}-${i}`;
         attempts.push({
-          env: sign(t.ledgerId, { type: 'voucher.issue', nonce: nonce(i), issuer: c.id, to: to.id, amount: String(rng.int(1, 1_000_000_000)), currency: 'CNY', dueDate: dueIn(rng.int(10, 300)), invoiceIds: rng.chance(0.5) ? [shared, own] : [own, shared] }, [c]),
+          env: sign(
+            t.ledgerId,
+            {
+              type: 'voucher.issue',
+              nonce: nonce(i),
+              issuer: c.id,
+              to: to.id,
+              amount: String(rng.int(1, 1_000_000_000)),
+              currency: 'CNY',
+              dueDate: dueIn(rng.int(10, 300)),
+              invoiceIds: rng.chance(0.5) ? [shared, own] : [own, shared],
+            },
+            [c],
+          ),
           losersGet: 'INVOICE_ALREADY_USED',
           describe: `issue by ${c.id} to ${to.id}`,
         });
@@ -146,7 +174,17 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
     [attempts[i], attempts[j]] = [attempts[j] as Attempt, attempts[i] as Attempt];
   }
   const sizeBefore = (await getOk(t, '/v1/ledger')).size as number;
-  const calls: Call[] = attempts.map((a, i) => ({ n: i, worker: i, intent: `${mix}: ${a.describe}`, tag: `race ${tag}`, env: a.env, opId: opIdOf(a.env), start: 0, end: 0, answer: undefined }));
+  const calls: Call[] = attempts.map((a, i) => ({
+    n: i,
+    worker: i,
+    intent: `${mix}: ${a.describe}`,
+    tag: `race ${tag}`,
+    env: a.env,
+    opId: opIdOf(a.env),
+    start: 0,
+    end: 0,
+    answer: undefined,
+  }));
   await Promise.all(
     calls.map(async (c) => {
       c.start = performance.now();
@@ -185,11 +223,12 @@ export const runRace = async (t: Target, cast: RaceCast, mix: Mix, n: number, rn
       if (!root || !root.invoiceIds.includes(shared)) findings.push(`${mix}: the winning issue does not hold the shared invoice`);
     } else {
       const state = await getOk(t, `/v1/vouchers/${voucherId}`, holder);
-      const wantStatus =
-        winEnv.type === 'voucher.transfer' ? 'offered' : winEnv.type === 'voucher.split' || winEnv.amount !== undefined ? 'split' : 'pledged';
+      const wantStatus = winEnv.type === 'voucher.transfer' ? 'offered' : winEnv.type === 'voucher.split' || winEnv.amount !== undefined ? 'split' : 'pledged';
       if (state.status !== wantStatus) findings.push(`${mix}: after a winning ${winner.describe} the voucher is ${state.status}, not ${wantStatus}`);
-      if (wantStatus === 'pledged' && state.pledge?.bank !== winEnv.bank) findings.push(`${mix}: pledged to ${state.pledge?.bank}, not the winner ${String(winEnv.bank)}`);
-      if (wantStatus === 'offered' && state.offeredTo !== winEnv.to) findings.push(`${mix}: offered to ${state.offeredTo}, not the winner ${String(winEnv.to)}`);
+      if (wantStatus === 'pledged' && state.pledge?.bank !== winEnv.bank)
+        findings.push(`${mix}: pledged to ${state.pledge?.bank}, not the winner ${String(winEnv.bank)}`);
+      if (wantStatus === 'offered' && state.offeredTo !== winEnv.to)
+        findings.push(`${mix}: offered to ${state.offeredTo}, not the winner ${String(winEnv.to)}`);
     }
   }
   return { mix, attempts: n, winner: winner?.describe ?? 'none', losers, expected, findings, calls };

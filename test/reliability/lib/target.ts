@@ -91,7 +91,11 @@ export const registerAll = async (t: Target, operator: Key, parties: readonly Ke
   const worker = async () => {
     while (next < parties.length) {
       const k = parties[next++] as Key;
-      const env = sign(t.ledgerId, { type: 'party.register', nonce: `reg-${k.id}`, party: { id: k.id, name: `${k.id} Ltd.`, role: k.role, publicKey: k.publicKey } }, [operator]);
+      const env = sign(
+        t.ledgerId,
+        { type: 'party.register', nonce: `reg-${k.id}`, party: { id: k.id, name: `${k.id} Ltd.`, role: k.role, publicKey: k.publicKey } },
+        [operator],
+      );
       const a = await t.post(env);
       if (a.status !== 201 && !(a.status === 200 && a.body?.duplicate === true)) failures.push(`${k.id}: ${a.status} ${a.text.slice(0, 200)}`);
     }

@@ -254,7 +254,12 @@ export class Workload {
       if (!v) return this.#issue(rng, false);
       const q = rng.next();
       if (q < 0.75) return { payload: { type: 'voucher.accept', voucherId: v.id }, signers: [this.#k(v.offeredTo)], intent: 'accept' };
-      if (q < 0.9) return { payload: { type: 'voucher.reject', voucherId: v.id, ...(rng.chance(0.5) ? { reason: 'wrong amount' } : {}) }, signers: [this.#k(v.offeredTo)], intent: 'reject' };
+      if (q < 0.9)
+        return {
+          payload: { type: 'voucher.reject', voucherId: v.id, ...(rng.chance(0.5) ? { reason: 'wrong amount' } : {}) },
+          signers: [this.#k(v.offeredTo)],
+          intent: 'reject',
+        };
       return { payload: { type: 'voucher.cancel', voucherId: v.id }, signers: [this.#k(v.holder)], intent: 'cancel' };
     }
     if (r < 0.78) {
@@ -296,7 +301,11 @@ export class Workload {
     if (r < 0.9) {
       // Suspend or reactivate the flaky supplier (its own ops are then refused PARTY_SUSPENDED).
       const suspend = !this.beliefs.suspended.has(c.flaky.id);
-      return { payload: { type: 'party.update', partyId: c.flaky.id, status: suspend ? 'suspended' : 'active' }, signers: [this.operator], intent: suspend ? 'suspend' : 'reactivate' };
+      return {
+        payload: { type: 'party.update', partyId: c.flaky.id, status: suspend ? 'suspended' : 'active' },
+        signers: [this.operator],
+        intent: suspend ? 'suspend' : 'reactivate',
+      };
     }
     return this.#wrong(rng);
   }
@@ -311,7 +320,11 @@ export class Workload {
     const c = this.cast;
     switch (rng.int(0, 8)) {
       case 0: // any op on a voucher whatever its status: VOUCHER_STATE_CONFLICT, VOUCHER_PLEDGED …
-        return { payload: { type: 'voucher.split', voucherId: v.id, amounts: amount >= 2n ? partsOf(rng, amount, 2) : ['1', '1'] }, signers: [holder], intent: 'stale split' };
+        return {
+          payload: { type: 'voucher.split', voucherId: v.id, amounts: amount >= 2n ? partsOf(rng, amount, 2) : ['1', '1'] },
+          signers: [holder],
+          intent: 'stale split',
+        };
       case 1: {
         const a = this.beliefs.pick(rng, 'active') ?? v;
         return { payload: { type: 'voucher.transfer', voucherId: a.id, to: a.holder }, signers: [this.#k(a.holder)], intent: 'transfer to the holder' };
@@ -328,11 +341,19 @@ export class Workload {
         return { payload: { type: 'voucher.accept', voucherId: v.id }, signers: [rng.pick(c.suppliers)], intent: 'accept by someone' };
       case 5: {
         const notBank = rng.pick(c.suppliers.filter((k) => k.id !== v.holder));
-        return { payload: { type: 'voucher.pledge', voucherId: v.id, bank: notBank.id, loanRef: 'L-bad' }, signers: [holder, notBank], intent: 'pledge to a supplier' };
+        return {
+          payload: { type: 'voucher.pledge', voucherId: v.id, bank: notBank.id, loanRef: 'L-bad' },
+          signers: [holder, notBank],
+          intent: 'pledge to a supplier',
+        };
       }
       case 6: {
         const bank = rng.pick(c.banks.filter((k) => k.id !== v.holder));
-        return { payload: { type: 'voucher.pledge', voucherId: v.id, bank: bank.id, loanRef: 'L-half', amount: v.amount }, signers: [holder, bank], intent: 'pledge with a partial amount equal to the whole' };
+        return {
+          payload: { type: 'voucher.pledge', voucherId: v.id, bank: bank.id, loanRef: 'L-half', amount: v.amount },
+          signers: [holder, bank],
+          intent: 'pledge with a partial amount equal to the whole',
+        };
       }
       case 7:
         return { payload: { type: 'voucher.settle', voucherId: v.id, paymentRef: 'P-x' }, signers: [holder], intent: 'settle by the holder' };
