@@ -25,6 +25,10 @@
  * | SEQ_GAP           | an entry whose seq is not the previous seq + 1 (or 0 for genesis)          |
  * | CHAIN_BROKEN      | an entry whose `prev` is not the previous entry's hash                     |
  * | TIME_DECREASED    | an entry whose time is before the previous entry's time                    |
+ * | BAD_VKEY          | a witness verifier key that is not an Ed25519 cosigner vkey (§11.3)        |
+ * | BAD_POLICY        | a witness policy whose quorum is not from 1 to its number of witnesses     |
+ * | BAD_COSIGNATURE   | a cosignature line of a known witness that does not verify                 |
+ * | QUORUM_NOT_MET    | fewer valid cosignatures of the policy's witnesses than its quorum         |
  */
 export const LEDGER_ERROR_CODES = [
   'BAD_HEX',
@@ -46,6 +50,10 @@ export const LEDGER_ERROR_CODES = [
   'SEQ_GAP',
   'CHAIN_BROKEN',
   'TIME_DECREASED',
+  'BAD_VKEY',
+  'BAD_POLICY',
+  'BAD_COSIGNATURE',
+  'QUORUM_NOT_MET',
 ] as const;
 
 export type LedgerErrorCode = (typeof LEDGER_ERROR_CODES)[number];
