@@ -9,8 +9,8 @@
  * on the commit path: a crash can leave it behind the log, which is consistent (a prefix), never
  * ahead of it.
  */
+import { writeFileDurably } from '../ledger/node/durable-file.js';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 
 /** Where the outside checkpoint of the ledger whose node key is `nodeKeyFile` lives. */
@@ -27,23 +27,7 @@ export const readOutsideCheckpoint = async (file: string): Promise<string | unde
 };
 
 /** Replaces the file with `note`, atomically and durably. */
-export const writeOutsideCheckpoint = async (file: string, note: string): Promise<void> => {
-  const temp = `${file}.${process.pid}.tmp`;
-  const handle = await fs.open(temp, 'w', 0o600);
-  try {
-    await handle.writeFile(note);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(temp, file);
-  const folder = await fs.open(path.dirname(file), 'r');
-  try {
-    await folder.sync();
-  } finally {
-    await folder.close();
-  }
-};
+export const writeOutsideCheckpoint = (file: string, note: string): Promise<void> => writeFileDurably(file, note);
 
 /** How often, at most, the file is rewritten while the log grows. */
 const KEEP_INTERVAL_MS = 1000;
