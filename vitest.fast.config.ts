@@ -36,6 +36,7 @@ export const OUTER_SUITES = [
   'test/cli/keys.test.ts',
   'test/cli/ledger-pin.test.ts',
   'test/cli/bundle-claims.test.ts',
+  'test/cli/witness.test.ts',
   // Hostile bytes over sockets, the lying proxy with the real `rvl`, the logs and the start
   // banner of the spawned service.
   'test/security/hostile-http.test.ts',

@@ -71,6 +71,7 @@ const pledge = () => import('./commands/pledge.js');
 const reads = () => import('./commands/reads.js');
 const checks = () => import('./commands/checks.js');
 const tokens = () => import('./commands/token.js');
+const witnesses = () => import('./commands/witness.js');
 const backups = () => import('./commands/backup.js');
 
 const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) => Promise<void>, io: Streams): Command => {
@@ -247,6 +248,24 @@ const build = (exec: (cmd: Command, handler: (ctx: Context) => Promise<void>) =>
     .requiredOption('--out <file>', 'where to save it (refuses to overwrite without --force)')
     .option('--force', 'replace --out')
     .action((o: { out: string; force?: boolean }, cmd: Command) => exec(cmd, async (ctx) => (await backups()).backup(ctx, o)));
+
+  program.commandsGroup('Witness (a bank or auditor cosigns checkpoints):');
+  const witnessCmd = sub(program, 'witness', "run a witness: cosign the ledger's checkpoints only if each extends the last (docs/protocol.md §11.3)");
+  sub(witnessCmd, 'init', "make the witness's key in a folder and print its verifier key")
+    .requiredOption('--dir <folder>', "the witness's folder (made 0700)")
+    .requiredOption('--name <name>', 'its key name, e.g. witness.yourbank.example/w1')
+    .action((o: { dir: string; name: string }, cmd: Command) => exec(cmd, async (ctx) => (await witnesses()).init(ctx, o)));
+  sub(witnessCmd, 'add-log', 'trust a ledger: its id (from the operator) and the node key of a genesis entry that hashes to it')
+    .requiredOption('--dir <folder>', "the witness's folder")
+    .requiredOption('--ledger <id>', 'the ledger id, as its operator published it', ledgerIdArg)
+    .option('--genesis <file>', 'the genesis entry (JSON); without it, entry 0 is read from --url with --key (operator or auditor)')
+    .action((o: { dir: string; ledger: string; genesis?: string }, cmd: Command) => exec(cmd, async (ctx) => (await witnesses()).addLogCommand(ctx, o)));
+  sub(witnessCmd, 'serve', 'answer C2SP tlog-witness add-checkpoint until SIGTERM')
+    .requiredOption('--dir <folder>', "the witness's folder")
+    .option('--host <address>', 'the address to listen on', '127.0.0.1')
+    .option('--port <port>', 'the port (0: a free one)', countArg, 8090)
+    .option('--prefix <path>', 'the submission prefix, e.g. /witness', '')
+    .action((o: { dir: string; host: string; port: number; prefix: string }, cmd: Command) => exec(cmd, async (ctx) => (await witnesses()).serve(ctx, o)));
 
   program.commandsGroup('Help:');
   return program;

@@ -70,9 +70,11 @@ export const witnessVkey = (w: Witness): string =>
 
 /** Parses a witness vkey (an Ed25519 cosigner key); checks that its key ID is its name's and key's. */
 export const parseWitnessVkey = (vkey: string): LedgerResult<Witness> => {
-  const parts = vkey.split('+');
-  if (parts.length !== 3) return fail('BAD_VKEY', 'a vkey is <name>+<key id>+<key>');
-  const [name, id, key] = parts as [string, string, string];
+  // The name and the hex key ID hold no '+'; the base64 key may.
+  const first = vkey.indexOf('+');
+  const second = vkey.indexOf('+', first + 1);
+  if (first < 0 || second < 0) return fail('BAD_VKEY', 'a vkey is <name>+<key id>+<key>');
+  const [name, id, key] = [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)];
   if (!isKeyName(name)) return fail('BAD_VKEY', 'the vkey has a bad key name');
   if (!/^[0-9a-f]{8}$/.test(id)) return fail('BAD_VKEY', 'the vkey key id is not 8 lowercase hex digits');
   const bytes = parseBase64(key);

@@ -16,6 +16,7 @@ import path from 'node:path';
 import { parseBase64 } from '../ledger/base64.js';
 import { checkpointOrigin, parseCheckpoint, verifyNote } from '../ledger/checkpoint.js';
 import { cosign, type Witness } from '../ledger/cosignature.js';
+import { generateSeed, publicKeyFromSeed } from '../ledger/ed25519.js';
 import { fromHex, toHex } from '../ledger/hex.js';
 import { EMPTY_ROOT, verifyConsistency } from '../ledger/merkle.js';
 import { writeFileDurably } from '../ledger/node/durable-file.js';
@@ -165,3 +166,38 @@ export const addLog = async (dir: string, log: Omit<TrustedLog, 'origin'>): Prom
   await writeFileDurably(path.join(dir, LOGS_FILE), `${JSON.stringify([...logs, entry], null, 2)}\n`);
   return entry;
 };
+
+const KEY_FILE = 'witness.key';
+
+/** Makes a witness folder (0700) with a new key named `name`; refuses a folder that has a key. */
+export const initWitness = async (dir: string, name: string): Promise<WitnessIdentity> => {
+  if (!isKeyName(name)) throw new Error(`"${name}" is not a witness name (non-empty, no spaces, no "+"; e.g. witness.yourbank.example/w1)`);
+  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  const file = path.join(dir, KEY_FILE);
+  const seed = generateSeed();
+  const me: WitnessIdentity = { name, seed, publicKey: publicKeyFromSeed(seed) };
+  const handle = await fs.open(file, 'wx', 0o600).catch((err: NodeJS.ErrnoException) => {
+    throw err.code === 'EEXIST' ? new Error(`${file} exists: this folder already holds a witness`) : err;
+  });
+  try {
+    await handle.writeFile(`${JSON.stringify({ name, publicKey: me.publicKey, secretKey: seed })}\n`);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return me;
+};
+
+/** Reads the witness key of a folder made by `initWitness`. */
+export const readWitness = async (dir: string): Promise<WitnessIdentity> => {
+  const file = path.join(dir, KEY_FILE);
+  const k = JSON.parse(await fs.readFile(file, 'utf8')) as { name?: unknown; publicKey?: unknown; secretKey?: unknown };
+  if (typeof k.name !== 'string' || !isKeyName(k.name) || typeof k.secretKey !== 'string' || !/^[0-9a-f]{64}$/.test(k.secretKey)) {
+    throw new Error(`${file} is not a witness key file`);
+  }
+  const publicKey = publicKeyFromSeed(k.secretKey);
+  if (k.publicKey !== publicKey) throw new Error(`${file}: its public key is not its secret key's`);
+  return { name: k.name, seed: k.secretKey, publicKey };
+};
+
+const isKeyName = (name: string): boolean => name.length > 0 && !/[\p{White_Space}+]/u.test(name);

@@ -130,6 +130,11 @@ describe('witness vkeys', () => {
     const vkey = witnessVkey(icbc);
     expect(vkey.startsWith(`${icbc.name}+${Buffer.from(cosignerKeyId(icbc.name, icbc.publicKey)).toString('hex')}+`)).toBe(true);
     expect(parseWitnessVkey(vkey)).toEqual({ ok: true, name: icbc.name, publicKey: icbc.publicKey });
+    // Keys whose base64 holds '+' (the separator) round-trip too.
+    const many = Array.from({ length: 40 }, (_, i) => witness(`w${i}.example/w`));
+    const plus = many.filter((w) => witnessVkey(w).split('+').length > 3);
+    expect(plus.length).toBeGreaterThan(0);
+    for (const w of many) expect(parseWitnessVkey(witnessVkey(w))).toEqual({ ok: true, name: w.name, publicKey: w.publicKey });
     const example = parseWitnessVkey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
     expect(example.ok ? 'accepted' : example.detail).toMatch(/type 0x01/);
   });
