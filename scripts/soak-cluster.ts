@@ -92,7 +92,7 @@ const round = async (
     };
     const writing = Promise.all(Array.from({ length: concurrency }, (_, w) => writer(w)));
     // The fault's own failure (no new leader in time) is the round's failure, not an unhandled one.
-    await until('the fault to be injected', 120_000, async () => faulted !== undefined);
+    await until('the fault to be injected', async () => faulted !== undefined, 120_000);
     await Promise.all([writing, faulted]);
     const size = Math.max(...[...acknowledged.values()].map((r) => r.seq)) + 1;
     await sameRoot(urls, 60_000, size);
@@ -108,10 +108,14 @@ const round = async (
     }
     let lost = 0;
     for (const [id, r] of acknowledged) if (seen.get(id) !== r.seq) lost += 1;
-    await until('the nodes to stop', 30_000, async () => {
-      await Promise.all(c.nodes.map((x) => x.proc.stop().catch(() => undefined)));
-      return true;
-    });
+    await until(
+      'the nodes to stop',
+      async () => {
+        await Promise.all(c.nodes.map((x) => x.proc.stop().catch(() => undefined)));
+        return true;
+      },
+      30_000,
+    );
     return { acknowledged: acknowledged.size, lost, duplicated, ms: Math.round(performance.now() - started) };
   } finally {
     await cleanup();

@@ -29,7 +29,6 @@
  *
  *   npm run bench:cluster [-- --concurrency 64] [--seconds 20] [--rounds 2] [--warmup-ops 3000]
  */
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
@@ -44,7 +43,7 @@ import { describeMachine, loadAverage, machineInfo } from './lib/machine.js';
 import { STAGES } from './lib/metrics.js';
 import { median } from './lib/paired.js';
 import { budgetFor, closeRun, writeFigures, type WriteFigures, writeJson } from './lib/report.js';
-import { DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
+import { CLK_TCK, DEFAULT_MAIN, REPO_ROOT, startServer, type RunningServer } from './lib/server.js';
 import { fmt, ms, table } from './lib/table.js';
 import { measureVerifyRate } from './lib/yardstick.js';
 
@@ -92,16 +91,6 @@ const progress = (line: string): void => {
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 // ---- CPU of PostgreSQL's processes ----
-
-/** Kernel clock ticks a second, the unit of the times in /proc/<pid>/stat. */
-const CLK_TCK = ((): number => {
-  try {
-    const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
-    return Number.isSafeInteger(n) && n > 0 ? n : 100;
-  } catch {
-    return 100;
-  }
-})();
 
 interface ProcStat {
   readonly ppid: number;

@@ -31,10 +31,10 @@ import { opId, opPreimageFromJcs } from '../ledger/op.js';
 import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { partySeqKey, partyVoucherKey, seqKey } from '../store/keys.js';
 import { LevelStore } from '../store/level-store.js';
-import { ANY_HEAD, type LedgerMeta, type VoucherRecord } from '../store/port.js';
+import { ANY_HEAD, emptyBatch, type LedgerMeta, type VoucherRecord } from '../store/port.js';
 import { BatchView, type Prefetched } from '../service/batch-view.js';
 import { readKeyFile } from '../service/keyfile.js';
-import { checkMeta, emptyBatch, keptClaim, StartupError, verifyWholeLog, type Claim } from '../service/open.js';
+import { checkMeta, keptClaim, StartupError, verifyWholeLog, type Claim } from '../service/open.js';
 import { applyWrites, Digest, SealKey } from '../service/state-seal.js';
 
 export class ResealError extends Error {

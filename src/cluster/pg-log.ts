@@ -134,6 +134,11 @@ export class PgLog {
       : this.#sql<{ seq: number; text: string; hash: string }[]>`SELECT seq, text, hash FROM rvl_entries WHERE seq >= ${from} ORDER BY seq LIMIT ${limit}`;
   }
 
+  /** The hashes of the entries from `from`, in seq order, at most `limit` (no texts: a start-up check reads every one). */
+  async hashes(from: number, limit: number): Promise<{ readonly seq: number; readonly hash: string }[]> {
+    return this.#sql<{ seq: number; hash: string }[]>`SELECT seq, hash FROM rvl_entries WHERE seq >= ${from} ORDER BY seq LIMIT ${limit}`;
+  }
+
   /** The durable mark wanted next, and whether a raise is being written. */
   #durableWanted = 0;
   #durableRaising: Promise<void> | undefined;

@@ -38,6 +38,9 @@ export const checkpointOrigin = (ledgerId: string): string => `${CHECKPOINT_ORIG
 const FORBIDDEN_CONTROL = /[\u0000-\u0009\u000b-\u001f]/u;
 /** c2sp.org/signed-note: key names are non-empty, with no Unicode spaces and no '+'. */
 const BAD_KEY_NAME_CHAR = /[\p{White_Space}+]/u;
+
+/** Whether `name` is a signed-note key name (non-empty, no spaces, no '+', well-formed UTF-16). */
+export const isKeyName = (name: string): boolean => name.length > 0 && !BAD_KEY_NAME_CHAR.test(name) && !hasLoneSurrogate(name);
 /** c2sp.org/tlog-checkpoint: ASCII decimal, no leading zeroes (except "0"). */
 const SIZE_PATTERN = /^(?:0|[1-9][0-9]{0,15})$/;
 
@@ -96,7 +99,7 @@ const noteMessage = (text: string, name: string): Uint8Array => {
   if (!text.endsWith('\n') || hasLoneSurrogate(text) || FORBIDDEN_CONTROL.test(text)) {
     throw new LedgerError('BAD_NOTE', 'note text must be well-formed, end in a newline and have no control characters');
   }
-  if (name.length === 0 || BAD_KEY_NAME_CHAR.test(name) || hasLoneSurrogate(name)) {
+  if (!isKeyName(name)) {
     throw new LedgerError('BAD_NOTE', 'key name must be non-empty, without spaces or "+"');
   }
   return utf8(text);

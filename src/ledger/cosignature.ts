@@ -16,17 +16,15 @@ import { parseBase64, toBase64 } from './base64.js';
 import { isStrictPublicKey, publicKeyFromSeed, sign as signPortable, verify as verifyPortable } from './ed25519.js';
 import { fail, type LedgerResult } from './errors.js';
 import { bytesEqual, concatBytes, fromHex, toHex } from './hex.js';
-import { parseNote, type SignFn, type VerifyFn } from './checkpoint.js';
+import { isKeyName, parseNote, type SignFn, type VerifyFn } from './checkpoint.js';
 import { sha256 } from './sha256.js';
-import { hasLoneSurrogate, utf8 } from './utf8.js';
+import { utf8 } from './utf8.js';
 
 /** c2sp.org/tlog-cosignature: the Ed25519 cosignature's signature type (key ID and vkey). */
 export const COSIGNATURE_TYPE_ED25519 = 0x04;
 const KEY_ID_BYTES = 4;
 const TIMESTAMP_BYTES = 8;
 const SIGNATURE_BYTES = 64;
-/** c2sp.org/signed-note: key names are non-empty, with no Unicode spaces and no '+'. */
-const BAD_KEY_NAME_CHAR = /[\p{White_Space}+]/u;
 
 /** A witness as a verifier knows it: its key name and Ed25519 public key (hex). */
 export interface Witness {
@@ -40,8 +38,6 @@ export const cosignerKeyId = (name: string, publicKeyHex: string): Uint8Array =>
 
 /** The bytes a cosignature signs: the header line, the time line, then the note text. */
 export const cosignedMessage = (noteText: string, timestamp: number): Uint8Array => utf8(`cosignature/v1\ntime ${timestamp}\n${noteText}`);
-
-const isKeyName = (name: string): boolean => name.length > 0 && !BAD_KEY_NAME_CHAR.test(name) && !hasLoneSurrogate(name);
 
 /**
  * A cosignature line (ending in a newline) by witness `name` over a checkpoint's note text (the

@@ -162,9 +162,6 @@ export class LedgerService {
   readonly #verifyPool: VerifyPool | undefined;
   readonly #verify: (publicKey: string, msg: Uint8Array, sig: string) => Promise<boolean>;
 
-  /** The durable end of the log and its tree. */
-  #head: Head;
-  #frontier: Frontier;
   /**
    * The end of the log after every batch decided so far, durable or not, the last one's changes,
    * and the digest of the sealed records after it.
@@ -180,7 +177,10 @@ export class LedgerService {
    * or it stopped leading and is catching up). Ops are answered 503; reads and /readyz go on.
    */
   #paused: string | undefined;
-  /** The state after the last durable batch: where the writer restarts after a failed append. */
+  /**
+   * The state after the last durable batch: the durable head (`size`, `head`), and where the
+   * writer restarts after a failed append.
+   */
   #committed: Tip;
   readonly #log: LogOfRecord | undefined;
   /** Called once when an append to the log of record fails (the cluster's controller steps down). */
@@ -200,8 +200,6 @@ export class LedgerService {
     this.meta = o.meta;
     this.store = o.store;
     this.cache = new StateCache(o.store);
-    this.#head = o.head;
-    this.#frontier = o.frontier;
     this.#tip = { head: o.head, frontier: o.frontier, view: undefined, digest: o.digest };
     this.#committed = this.#tip;
     this.#log = o.log;
@@ -217,16 +215,18 @@ export class LedgerService {
     const pool = this.#verifyPool;
     this.#verify = pool ? (k, m, s) => pool.verify(k, m, s) : verifyNodeAsync;
     this.#keeper =
-      o.checkpointFile === undefined ? undefined : new CheckpointKeeper(o.checkpointFile, o.logger, () => ({ size: this.#head.size, note: this.#checkpoint }));
+      o.checkpointFile === undefined
+        ? undefined
+        : new CheckpointKeeper(o.checkpointFile, o.logger, () => ({ size: this.#committed.head.size, note: this.#checkpoint }));
   }
 
   /** The durable size of the log. */
   get size(): number {
-    return this.#head.size;
+    return this.#committed.head.size;
   }
 
   get head(): Head {
-    return this.#head;
+    return this.#committed.head;
   }
 
   /** The latest signed checkpoint; it always covers exactly the durable log. */
@@ -337,7 +337,7 @@ export class LedgerService {
   async #duplicate(opId: string): Promise<SubmitOutcome | undefined> {
     if (this.opIndex.complete && !this.opIndex.mayContain(opId)) return undefined;
     const seq = await this.store.seqOfOp(opId);
-    if (seq === undefined || seq >= this.#head.size) return undefined;
+    if (seq === undefined || seq >= this.#committed.head.size) return undefined;
     return { kind: 'duplicate', receipt: await this.receiptOf(seq) };
   }
 
@@ -638,7 +638,7 @@ export class LedgerService {
           // up with the log of record (an op whose append did land is found there, and a client
           // that sends it again gets its receipt as a duplicate).
           this.#paused = 'this node is not appending to the log of record now (a leader change or a database failover); retry';
-          this.#logger.warn({ err, seq: this.#head.size, ops: batch.entries.length }, 'append to the log of record failed; writes paused');
+          this.#logger.warn({ err, seq: this.#committed.head.size, ops: batch.entries.length }, 'append to the log of record failed; writes paused');
           for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#paused });
           this.onAppendFailed?.(err);
           return;
@@ -651,14 +651,12 @@ export class LedgerService {
           err instanceof HeadMovedError
             ? 'the stored log moved on without this writer; the service is read-only until restarted'
             : 'the store failed to write durably; the service is read-only until restarted';
-        this.#logger.error({ err, seq: this.#head.size, ops: batch.entries.length }, 'commit failed; going read-only');
+        this.#logger.error({ err, seq: this.#committed.head.size, ops: batch.entries.length }, 'commit failed; going read-only');
         this.#metrics?.commitFailed();
         for (const job of jobs) job.resolve({ kind: 'unavailable', detail: this.#unavailable });
         return;
       }
       this.#metrics?.committed(batch.entries.length, (performance.now() - started) / 1000, batch.head.size);
-      this.#head = batch.head;
-      this.#frontier = p.frontier;
       this.#committed = p.after;
       this.#checkpoint = checkpoint;
       for (const e of batch.entries) this.opIndex.add(e.opId);
@@ -777,7 +775,7 @@ export class LedgerService {
     this.#logCheckRun = check(progress).then(
       () => {
         this.#logCheck = 'passed';
-        this.#logger.info({ size: this.#head.size, ms: Math.round(performance.now() - started) }, 'the whole stored log verified');
+        this.#logger.info({ size: this.#committed.head.size, ms: Math.round(performance.now() - started) }, 'the whole stored log verified');
       },
       (err: unknown) => {
         if (this.#closing) return;
@@ -813,7 +811,7 @@ export class LedgerService {
     this.#stateCheckRun = check(progress).then(
       () => {
         this.#stateCheck = 'passed';
-        this.#logger.info({ size: this.#head.size, ms: Math.round(performance.now() - started) }, 'the stored state matches its seal; writes flow');
+        this.#logger.info({ size: this.#committed.head.size, ms: Math.round(performance.now() - started) }, 'the stored state matches its seal; writes flow');
       },
       (err: unknown) => {
         if (this.#closing) return;

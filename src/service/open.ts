@@ -29,7 +29,7 @@ import { bytesEqual, toHex } from '../ledger/hex.js';
 import { installNodeSha256 } from '../ledger/node/sha256-node.js';
 import { canonicalize } from '../ledger/jcs.js';
 import { opId } from '../ledger/op.js';
-import { ANY_HEAD, sameHead, type CommitBatch, type Head, type LedgerMeta, type StateSeal, type Store } from '../store/port.js';
+import { ANY_HEAD, emptyBatch, sameHead, type Head, type LedgerMeta, type StateSeal, type Store } from '../store/port.js';
 import { openStore } from '../store/open-store.js';
 import type { Config } from './config.js';
 import { newKeyFile, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
@@ -93,27 +93,6 @@ export type StartupVerify = 'full' | 'tail';
 
 /** Entries the quick start checks one by one. */
 export const STARTUP_TAIL_ENTRIES = 1000;
-
-/**
- * A commit of no entries: the head, a checkpoint and a seal. Over the head the store holds, or,
- * for a repair by the start-up checks, over any (`ANY_HEAD`).
- */
-export const emptyBatch = (expectedHead: CommitBatch['expectedHead'], head: Head, checkpoint: string, seal: StateSeal): CommitBatch => ({
-  expectedHead,
-  entries: [],
-  parties: [],
-  keyOwners: [],
-  vouchers: [],
-  invoicesUsed: [],
-  invoicesFreed: [],
-  listed: [],
-  unlisted: [],
-  partySeqs: [],
-  treeNodes: [],
-  head,
-  seal,
-  checkpoint,
-});
 
 /** The writer over a verified (or new) ledger. */
 const serve = (

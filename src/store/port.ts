@@ -236,3 +236,24 @@ export interface Store {
    */
   importRecords(records: readonly RawRecord[], o: { readonly sync: boolean }): Promise<void>;
 }
+
+/**
+ * A commit of no entries: the head, a checkpoint and a seal. Over the head the store holds, or,
+ * for a repair by the start-up checks, over any ({@link ANY_HEAD}).
+ */
+export const emptyBatch = (expectedHead: CommitBatch['expectedHead'], head: Head, checkpoint: string, seal: StateSeal): CommitBatch => ({
+  expectedHead,
+  entries: [],
+  parties: [],
+  keyOwners: [],
+  vouchers: [],
+  invoicesUsed: [],
+  invoicesFreed: [],
+  listed: [],
+  unlisted: [],
+  partySeqs: [],
+  treeNodes: [],
+  head,
+  seal,
+  checkpoint,
+});

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseBase64 } from '../ledger/base64.js';
-import { checkpointOrigin, parseCheckpoint, verifyNote } from '../ledger/checkpoint.js';
+import { checkpointOrigin, isKeyName, parseCheckpoint, verifyNote } from '../ledger/checkpoint.js';
 import { cosign, type Witness } from '../ledger/cosignature.js';
 import { generateSeed, publicKeyFromSeed } from '../ledger/ed25519.js';
 import { fromHex, toHex } from '../ledger/hex.js';
@@ -199,5 +199,3 @@ export const readWitness = async (dir: string): Promise<WitnessIdentity> => {
   if (k.publicKey !== publicKey) throw new Error(`${file}: its public key is not its secret key's`);
   return { name: k.name, seed: k.secretKey, publicKey };
 };
-
-const isKeyName = (name: string): boolean => name.length > 0 && !/[\p{White_Space}+]/u.test(name);

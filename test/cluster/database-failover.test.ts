@@ -86,7 +86,7 @@ describe('a cluster over a replicated PostgreSQL', () => {
     const onLedger = new Map<string, number>();
     for (const page of await reader.allEntries(OPERATOR)) for (const item of page) onLedger.set(Client.opIdOf(item.entry.op), item.entry.seq);
     for (const [id, r] of acknowledged) expect(onLedger.get(id), `acknowledged op ${id}`).toBe(r.seq);
-    await until('a leader', 10_000, async () => leaderOf(urls, 1000).catch(() => undefined));
+    await until('a leader', async () => leaderOf(urls, 1000).catch(() => undefined), 10_000);
     process.stderr.write(
       `[cluster] primary killed; promotion took ${Math.round(promotedAt! - killedAt!)} ms; writes resumed ${Math.round(resumeMs)} ms after it; ${acknowledged.size} ops acknowledged, none lost\n`,
     );

@@ -87,7 +87,7 @@ describe('a cluster of three nodes over PostgreSQL', () => {
         const i = next++;
         const env = queue[i]!;
         // A voucher to a supplier waits until its registration is acknowledged.
-        if (i % 2 === 1) await until('the supplier registered', 60_000, async () => acknowledged.has(Client.opIdOf(queue[i - 1]!)));
+        if (i % 2 === 1) await until('the supplier registered', async () => acknowledged.has(Client.opIdOf(queue[i - 1]!)), 60_000);
         const { receipt } = await sendUntilAcknowledged(
           urls.filter((u) => u !== (killedAt ? first : '')),
           env,
@@ -103,7 +103,7 @@ describe('a cluster of three nodes over PostgreSQL', () => {
       }
     };
     const writing = Promise.all(Array.from({ length: 64 }, (_, w) => writer(w)));
-    const second = await until('the leader killed', 60_000, async () => killedAt !== undefined).then(() =>
+    const second = await until('the leader killed', async () => killedAt !== undefined, 60_000).then(() =>
       leaderOf(
         urls.filter((u) => u !== first),
         10_000,
@@ -167,10 +167,14 @@ describe('a cluster of three nodes over PostgreSQL', () => {
       if (a.status !== 503) acknowledged.set(a.body.opId, a.body);
     }
     // The old leader follows, and forwards to the new one.
-    await until('the old leader to follow the new one', 10_000, async () => {
-      const view = await clusterOf(first);
-      return view?.nodes.find((n) => n.url === first)?.role === 'follower' && view.leader === second;
-    });
+    await until(
+      'the old leader to follow the new one',
+      async () => {
+        const view = await clusterOf(first);
+        return view?.nodes.find((n) => n.url === first)?.role === 'follower' && view.leader === second;
+      },
+      10_000,
+    );
     const size = Math.max(...[...acknowledged.values()].map((r) => r.seq)) + 1;
     await sameRoot(urls, 20_000, size);
     const ops = await opsOn(second);
@@ -291,14 +295,18 @@ describe('a cluster of three nodes over PostgreSQL', () => {
       const c = await makeCluster(late, 1);
       await late.stop();
       const node = c.spawn(0);
-      const ready = await until('/readyz to answer 503', 20_000, async () => {
-        try {
-          const res = await fetch(`${node.url}/readyz`);
-          return res.status === 503 ? ((await res.json()) as { code: string; detail: string }) : undefined;
-        } catch {
-          return undefined;
-        }
-      });
+      const ready = await until(
+        '/readyz to answer 503',
+        async () => {
+          try {
+            const res = await fetch(`${node.url}/readyz`);
+            return res.status === 503 ? ((await res.json()) as { code: string; detail: string }) : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        20_000,
+      );
       expect(ready.code).toBe('LEDGER_UNAVAILABLE');
       expect(ready.detail).toMatch(/cluster database cannot be reached/);
       expect(node.proc.stderr() + node.proc.stdout()).toMatch(/cannot be reached; retrying/);

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrimary, type PgInstance } from '../../scripts/lib/pg-local.js';
 import { FencedError, LEASE_MS, PgLog } from '../../src/cluster/pg-log.js';
-import { HeadMovedError, type CommitBatch, type Head } from '../../src/store/port.js';
+import { emptyBatch, HeadMovedError, type CommitBatch, type Head } from '../../src/store/port.js';
 import { cleanup } from '../support/service-process.js';
 import { newDatabase, pgDir } from './support.js';
 
@@ -39,7 +39,7 @@ const head = (size: number): Head => ({ size, lastHash: hash(size - 1), lastTime
 
 /** A batch of entries `from`..`to - 1` over the head at `from`. */
 const batch = (from: number, to: number, expectedHead: Head = head(from)): CommitBatch => ({
-  expectedHead,
+  ...emptyBatch(expectedHead, head(to), `checkpoint ${to}\n`, { size: to, root: hash(0), digest: hash(0), mac: hash(0) }),
   entries: Array.from({ length: to - from }, (_, i) => ({
     seq: from + i,
     text: `{"seq":${from + i}}`,
@@ -47,18 +47,6 @@ const batch = (from: number, to: number, expectedHead: Head = head(from)): Commi
     opId: `op${from + i}`,
     effects: '{}',
   })),
-  parties: [],
-  keyOwners: [],
-  vouchers: [],
-  invoicesUsed: [],
-  invoicesFreed: [],
-  listed: [],
-  unlisted: [],
-  partySeqs: [],
-  treeNodes: [],
-  head: head(to),
-  seal: { size: to, root: hash(0), digest: hash(0), mac: hash(0) },
-  checkpoint: `checkpoint ${to}\n`,
 });
 
 const seqs = async (log: PgLog, durable: boolean): Promise<number[]> => (await log.entries(0, 100, { durable })).map((e) => e.seq);

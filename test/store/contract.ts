@@ -12,6 +12,7 @@ import type { Party } from '../../src/domain/index.js';
 import type { WireVoucher } from '../../src/domain/wire.js';
 import {
   ANY_HEAD,
+  emptyBatch,
   HeadMovedError,
   SEALED_KINDS,
   type CommitBatch,
@@ -119,20 +120,9 @@ const batchOf = (entries: readonly ReturnType<typeof entry>[], more: Partial<Com
   const size = (entries.at(-1)?.seq ?? -1) + 1;
   const first = entries[0]?.seq ?? size;
   return {
-    expectedHead: first === 0 ? undefined : headAt(first),
+    ...emptyBatch(first === 0 ? undefined : headAt(first), headAt(size), `ledger-contract\n${size}\n`, sealAt(size)),
     entries,
-    parties: [],
-    keyOwners: [],
-    vouchers: [],
-    invoicesUsed: [],
-    invoicesFreed: [],
-    listed: [],
-    unlisted: [],
-    partySeqs: [],
     treeNodes: entries.map((e) => node(0, e.seq, 0xee, e.seq & 0xff, e.seq >> 8)),
-    head: headAt(size),
-    seal: sealAt(size),
-    checkpoint: `ledger-contract\n${size}\n`,
     ...more,
   };
 };

@@ -10,6 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { freePort, type PgInstance } from '../../scripts/lib/pg-local.js';
 import { spawnService, tempDir, type Proc } from './service-process.js';
+import { until } from './time.js';
 import { keyed, type Keyed } from './world.js';
 import { Client, type Envelope, type Receipt } from '../e2e/client.js';
 
@@ -111,46 +112,43 @@ export const clusterOf = async (url: string): Promise<ClusterInfo | undefined> =
   }
 };
 
-/** Polls until `check` holds (returns its value), or throws after `ms`. */
-export const until = async <T>(what: string, ms: number, check: () => Promise<T | undefined | false>): Promise<T> => {
-  const deadline = performance.now() + ms;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined && v !== false) return v;
-    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
-
 /** The leader URL once one of `urls` reports one that is not `not`. */
 export const leaderOf = (urls: readonly string[], ms: number, not?: string): Promise<string> =>
-  until(`a leader${not ? ` other than ${not}` : ''}`, ms, async () => {
-    for (const u of urls) {
-      const c = await clusterOf(u);
-      if (c?.leader && c.leader !== not && urls.includes(c.leader)) return c.leader;
-    }
-    return undefined;
-  });
+  until(
+    `a leader${not ? ` other than ${not}` : ''}`,
+    async () => {
+      for (const u of urls) {
+        const c = await clusterOf(u);
+        if (c?.leader && c.leader !== not && urls.includes(c.leader)) return c.leader;
+      }
+      return undefined;
+    },
+    ms,
+  );
 
 /** Each node's checkpoint line 2 and 3 (size and root) once all agree at `size` or more. */
 export const sameRoot = (urls: readonly string[], ms: number, size: number): Promise<string> => {
   let last: (string | undefined)[] = [];
-  return until(`every node at size ${size} with one root`, ms, async () => {
-    const notes = await Promise.all(
-      urls.map(async (u) => {
-        try {
-          const res = await fetch(`${u}/v1/checkpoint`, { signal: AbortSignal.timeout(2000) });
-          return res.ok ? (await res.text()).split('\n').slice(1, 3).join(' ') : undefined;
-        } catch {
-          return undefined;
-        }
-      }),
-    );
-    last = notes;
-    if (notes.some((n) => n === undefined)) return undefined;
-    if (new Set(notes).size !== 1) return undefined;
-    return Number(notes[0]!.split(' ')[0]) >= size ? notes[0] : undefined;
-  }).catch((err: unknown) => {
+  return until(
+    `every node at size ${size} with one root`,
+    async () => {
+      const notes = await Promise.all(
+        urls.map(async (u) => {
+          try {
+            const res = await fetch(`${u}/v1/checkpoint`, { signal: AbortSignal.timeout(2000) });
+            return res.ok ? (await res.text()).split('\n').slice(1, 3).join(' ') : undefined;
+          } catch {
+            return undefined;
+          }
+        }),
+      );
+      last = notes;
+      if (notes.some((n) => n === undefined)) return undefined;
+      if (new Set(notes).size !== 1) return undefined;
+      return Number(notes[0]!.split(' ')[0]) >= size ? notes[0] : undefined;
+    },
+    ms,
+  ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; the nodes' checkpoints (size root): ${JSON.stringify(last)}`);
   });
 };
@@ -186,4 +184,4 @@ export const sendUntilAcknowledged = async (
   }
 };
 
-export { Client, keyed, type Keyed };
+export { Client, keyed, type Keyed, until };

@@ -17,7 +17,7 @@ const METRICS_ROW = /metrics\s+(http:\/\/\S+\/metrics)\s/;
 const LAST_ROW = /node key\s+\S.*\r?\n/;
 
 /** Kernel clock ticks a second, the unit of utime and stime in /proc/<pid>/stat. */
-const CLK_TCK = ((): number => {
+export const CLK_TCK = ((): number => {
   try {
     const n = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
     return Number.isSafeInteger(n) && n > 0 ? n : 100;
