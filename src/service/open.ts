@@ -575,13 +575,13 @@ const recover = async (store: Store, meta: LedgerMeta, o: OpenOptions): Promise<
     }
     return done(service, 'whole log');
   }
-  if (checkpointAtSeal === undefined) {
+  // A repair when the stored checkpoint is missing or older, or the head record disagrees with
+  // the log the checks proved: the writer's first commit then extends the head the store holds.
+  if (checkpointAtSeal === undefined || !sameHead(storedHead, sealed.head)) {
     await store.commit(emptyBatch(ANY_HEAD, sealed.head, checkpoint, seal));
-    o.logger.info({ size: seal.size, covered: signed?.size ?? 0 }, 'signed a checkpoint over the sealed log again (the stored one was missing or older)');
-  } else if (!sameHead(storedHead, sealed.head)) {
-    // The head record disagrees with the log the checks proved: write the log's, so that the
-    // writer's first commit extends the head the store holds.
-    await store.commit(emptyBatch(ANY_HEAD, sealed.head, checkpoint, seal));
+    if (checkpointAtSeal === undefined) {
+      o.logger.info({ size: seal.size, covered: signed?.size ?? 0 }, 'signed a checkpoint over the sealed log again (the stored one was missing or older)');
+    }
   }
   const checking = service.checkState(check);
   if (mode === 'full') await checking;
